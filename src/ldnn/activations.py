@@ -1,0 +1,237 @@
+"""Activation functions g[l] and their derivatives g[l]'.
+
+Each activation turns Z[l] into A[l] = g(Z[l]) in ``forward`` and turns the upstream
+gradient dA[l] into dZ[l] in ``backward``. For the elementwise activations that is the
+notes' formula dZ[l] = dA[l] * g'(Z[l]); softmax mixes the units of a column, so its
+backward multiplies by the Jacobian instead.
+
+Activations are chosen by name. ``"leaky_relu:0.2"`` gives a parameter (the slope for
+Z < 0; ``"leaky_relu"`` alone means 0.01). Users add their own pair (g, g') with
+:func:`register_activation`, and then use it by name like the built-ins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .backend import get_xp
+from .errors import ArgumentTypeError, ConfigurationError
+
+
+class Activation:
+    """A function g applied to Z[l] of shape (n[l], m), and its backward pass.
+
+    Attributes
+    ----------
+    name : str
+        The name that :func:`get_activation` resolves back to this activation.
+    """
+
+    name = ""
+
+    def forward(self, Z):
+        """A[l] = g(Z[l]); same shape and dtype as Z."""
+        raise NotImplementedError
+
+    def backward(self, dA, Z, A):
+        """dZ[l] from dA[l], Z[l] and A[l] = g(Z[l]), all of shape (n[l], m)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<activation {self.name}>"
+
+
+class Elementwise(Activation):
+    """An activation that acts on each entry of Z alone, so dZ = dA * g'(Z).
+
+    Parameters
+    ----------
+    name : str
+    g : callable Z -> A
+    derivative : callable (Z, A) -> g'(Z)
+        Receives A = g(Z) too, because sigmoid' and tanh' are cheapest written in A.
+    """
+
+    def __init__(self, name: str, g: Callable, derivative: Callable):
+        self.name, self.g, self.derivative = name, g, derivative
+
+    def forward(self, Z):
+        return self.g(Z)
+
+    def backward(self, dA, Z, A):
+        # The notes: dZ[l] = dA[l] * g[l]'(Z[l]), an elementwise product.
+        return dA * self.derivative(Z, A)
+
+
+def _relu(Z):
+    return get_xp(Z).maximum(Z, 0)
+
+
+def _relu_prime(Z, A):
+    # relu is not differentiable at 0; like the course, take g'(0) = 0.
+    return Z > 0
+
+
+def _sigmoid(Z):
+    # 1 / (1 + e^-z) overflows e^-z for large negative z. Writing both branches with
+    # e = e^-|z| <= 1 keeps every intermediate finite: z >= 0 gives 1 / (1 + e),
+    # z < 0 gives e / (1 + e).
+    xp = get_xp(Z)
+    e = xp.exp(-xp.abs(Z))
+    return xp.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _sigmoid_prime(Z, A):
+    return A * (1 - A)
+
+
+def _tanh(Z):
+    return get_xp(Z).tanh(Z)
+
+
+def _tanh_prime(Z, A):
+    return 1 - A * A
+
+
+def _linear(Z):
+    return Z
+
+
+def _linear_prime(Z, A):
+    return 1
+
+
+def _leaky_relu(slope: float) -> Elementwise:
+    def g(Z):
+        return get_xp(Z).where(Z > 0, Z, Z * slope)
+
+    def derivative(Z, A):
+        # g'(0) is taken from the negative side, as for relu.
+        one, low = Z.dtype.type(1), Z.dtype.type(slope)
+        return get_xp(Z).where(Z > 0, one, low)
+
+    name = "leaky_relu" if slope == 0.01 else f"leaky_relu:{slope:g}"
+    return Elementwise(name, g, derivative)
+
+
+class Softmax(Activation):
+    """Softmax over each column: A[i, j] = exp(Z[i, j]) / sum_k exp(Z[k, j])."""
+
+    name = "softmax"
+
+    def forward(self, Z):
+        xp = get_xp(Z)
+        # Subtracting each column's max changes nothing mathematically (it cancels in
+        # the ratio) but keeps exp from overflowing for large Z.
+        e = xp.exp(Z - Z.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    def backward(self, dA, Z, A):
+        # Jacobian of softmax: dA_i/dZ_j = A_i (delta_ij - A_j), so for each column
+        # dZ = A * (dA - sum_i dA_i A_i).
+        return A * (dA - (dA * A).sum(axis=0, keepdims=True))
+
+
+_FACTORIES: dict[str, Callable[[float | None], Activation]] = {}
+
+
+def _no_parameter(name: str, make: Callable[[], Activation]):
+    def factory(parameter: float | None) -> Activation:
+        if parameter is not None:
+            raise ConfigurationError(
+                f"activation {name!r} takes no parameter, got {name}:{parameter:g}"
+            )
+        return make()
+
+    return factory
+
+
+_FACTORIES["relu"] = _no_parameter("relu", lambda: Elementwise("relu", _relu, _relu_prime))
+_FACTORIES["sigmoid"] = _no_parameter(
+    "sigmoid", lambda: Elementwise("sigmoid", _sigmoid, _sigmoid_prime)
+)
+_FACTORIES["tanh"] = _no_parameter("tanh", lambda: Elementwise("tanh", _tanh, _tanh_prime))
+_FACTORIES["linear"] = _no_parameter(
+    "linear", lambda: Elementwise("linear", _linear, _linear_prime)
+)
+_FACTORIES["softmax"] = _no_parameter("softmax", Softmax)
+_FACTORIES["leaky_relu"] = lambda slope: _leaky_relu(0.01 if slope is None else slope)
+
+BUILTIN_ACTIVATIONS = tuple(sorted(_FACTORIES))
+
+
+def available_activations() -> list[str]:
+    """The names :func:`get_activation` accepts, built-in and registered."""
+    return sorted(_FACTORIES)
+
+
+def register_activation(
+    name: str, g: Callable, g_prime: Callable, *, overwrite: bool = False
+) -> Activation:
+    """Register an elementwise activation (g, g') under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The name to use in ``activations=`` and in saved models.
+    g : callable
+        Z -> A, elementwise, same shape and dtype as Z.
+    g_prime : callable
+        Z -> g'(Z), elementwise; the backward pass uses dZ = dA * g'(Z).
+    overwrite : bool
+        Replace an existing registration of the same name (never a built-in).
+
+    Returns
+    -------
+    Activation
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigurationError(f"activation name must be an identifier, got {name!r}")
+    if not callable(g) or not callable(g_prime):
+        raise ArgumentTypeError(f"register_activation({name!r}): g and g_prime must be callable")
+    if name in BUILTIN_ACTIVATIONS or (name in _FACTORIES and not overwrite):
+        raise ConfigurationError(
+            f"activation {name!r} is already registered; pass overwrite=True to replace a "
+            "user activation (built-ins cannot be replaced)"
+        )
+    activation = Elementwise(name, g, lambda Z, A: g_prime(Z))
+    _FACTORIES[name] = _no_parameter(name, lambda: activation)
+    return activation
+
+
+def unregister_activation(name: str) -> None:
+    """Remove a user-registered activation."""
+    if name in BUILTIN_ACTIVATIONS:
+        raise ConfigurationError(f"built-in activation {name!r} cannot be unregistered")
+    _FACTORIES.pop(name, None)
+
+
+def get_activation(spec: str | Activation, *, layer: int | None = None) -> Activation:
+    """Resolve an activation from its name (``"relu"``, ``"leaky_relu:0.2"``, ...).
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown name, listing the valid ones.
+    """
+    if isinstance(spec, Activation):
+        return spec
+    where = f" for layer {layer}" if layer is not None else ""
+    if not isinstance(spec, str):
+        raise ArgumentTypeError(
+            f"activation{where} must be a name (str) or an Activation, got {type(spec).__name__}"
+        )
+    name, _, raw = spec.strip().partition(":")
+    if name not in _FACTORIES:
+        raise ConfigurationError(
+            f"unknown activation {spec!r}{where}; valid names: {', '.join(available_activations())}"
+        )
+    parameter = None
+    if raw:
+        try:
+            parameter = float(raw)
+        except ValueError:
+            raise ConfigurationError(
+                f"activation {spec!r}{where}: parameter {raw!r} is not a number"
+            ) from None
+    return _FACTORIES[name](parameter)

@@ -1,0 +1,237 @@
+"""Hyperparameters: what the user chooses (and tools search), kept apart from the
+parameters W, b that training learns, as the notes distinguish them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import get_activation
+from .errors import ConfigurationError
+from .initializers import INITIALIZERS, check_layer_dims, default_init
+from .losses import DEFAULT_LOSS_FOR_OUTPUT, get_loss
+from .optimizers import EXTERNAL_OPTIMIZERS, SCHEDULES, get_optimizer
+from .regularization import resolve_keep_probs
+from .validation import check_non_negative, check_positive
+
+DTYPES = ("float32", "float64")
+_OUTPUT_FOR_LOSS = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Everything that defines a network and its training, except W and b.
+
+    Build it with :meth:`create`, which fills in defaults and validates; every field is
+    a plain value, so ``to_dict`` / ``from_dict`` round-trip through JSON or TOML.
+
+    Attributes
+    ----------
+    layer_dims : tuple of int
+        (n[0], n[1], ..., n[L]).
+    activations : tuple of str
+        g[1], ..., g[L]; the last is the output activation.
+    loss : str
+        binary_crossentropy, categorical_crossentropy or mean_squared_error.
+    init : str
+        course, scaled, xavier or he.
+    optimizer : str
+        gd, momentum, rmsprop, adam (or lbfgs, which needs SciPy).
+    learning_rate : float
+        alpha (at epoch 0 when a schedule decays it).
+    epochs : int
+        Passes over the training set; with full-batch gradient descent, iterations.
+    batch_size : int or None
+        Mini-batch size; None trains on the whole batch of m examples each step.
+    lambd : float
+        L2 strength lambda.
+    keep_prob : tuple of float
+        Dropout keep probability for hidden layers 1..L-1 (1.0 = no dropout).
+    early_stopping : int or None
+        Patience in epochs without a better validation cost; None disables it.
+    validation_split : float
+        Fraction of the training examples held out for validation when ``fit`` gets no
+        validation_data.
+    seed : int
+        Seeds the one generator used for initialisation, shuffling and dropout.
+    dtype : str
+        float32 or float64, for parameters and computation.
+    """
+
+    layer_dims: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+    init: str
+    optimizer: str = "gd"
+    learning_rate: float = 0.0075
+    lr_schedule: str = "constant"
+    decay_rate: float = 0.0
+    time_interval: int = 1
+    beta: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    epochs: int = 1000
+    batch_size: int | None = None
+    lambd: float = 0.0
+    keep_prob: tuple[float, ...] = ()
+    early_stopping: int | None = None
+    validation_split: float = 0.0
+    seed: int = 0
+    dtype: str = "float32"
+
+    @property
+    def L(self) -> int:
+        """The number of layers with parameters (the input layer is layer 0)."""
+        return len(self.layer_dims) - 1
+
+    @classmethod
+    def create(
+        cls,
+        layer_dims: Sequence[int],
+        activations: str | Sequence[str] = "relu",
+        output: str | None = None,
+        loss: str | None = None,
+        init: str | None = None,
+        keep_prob: float | Sequence[float] = 1.0,
+        **settings,
+    ) -> Hyperparameters:
+        """Resolve defaults and validate.
+
+        ``activations`` is one name for every hidden layer, a list of L - 1 hidden
+        activations, or a list of all L (then ``output`` must agree or be omitted).
+        Without ``output`` and ``loss``: a sigmoid for n[L] = 1 and a softmax for n[L] > 1,
+        with the matching cross-entropy. Without ``init``: He for relu-like hidden layers,
+        Xavier otherwise.
+        """
+        dims = check_layer_dims(layer_dims)
+        L = len(dims) - 1
+        if isinstance(activations, str):
+            hidden = [activations] * (L - 1)
+        else:
+            names = list(activations)
+            if len(names) == L:
+                if output is not None and output != names[-1]:
+                    raise ConfigurationError(
+                        f"activations lists {L} names ending in {names[-1]!r} but output is "
+                        f"{output!r}; give one or the other"
+                    )
+                hidden, output = names[:-1], names[-1]
+            elif len(names) == L - 1:
+                hidden = names
+            else:
+                raise ConfigurationError(
+                    f"activations must be one name, L - 1 = {L - 1} hidden names or L = {L} "
+                    f"names, got {len(names)}: {names}"
+                )
+        if output is None:
+            if loss is not None:
+                output = _OUTPUT_FOR_LOSS.get(get_loss(loss).name, "linear")
+            else:
+                output = "sigmoid" if dims[-1] == 1 else "softmax"
+        resolved = [get_activation(a, layer=l).name for l, a in enumerate([*hidden, output], 1)]
+        if loss is None:
+            loss = DEFAULT_LOSS_FOR_OUTPUT.get(resolved[-1], "mean_squared_error")
+        loss_name = get_loss(loss).name
+        _check_output_for_loss(resolved[-1], loss_name, dims[-1])
+        if init is None:
+            init = default_init(resolved[0] if L > 1 else resolved[-1])
+        keep = resolve_keep_probs(keep_prob, L)
+        hp = cls(
+            layer_dims=dims,
+            activations=tuple(resolved),
+            loss=loss_name,
+            init=init,
+            keep_prob=keep,
+            **settings,
+        )
+        hp.validate()
+        return hp
+
+    def validate(self) -> None:
+        """Check every field; raise ConfigurationError/InvalidValueError naming it."""
+        if self.init not in INITIALIZERS:
+            raise ConfigurationError(
+                f"unknown init {self.init!r}; valid names: {', '.join(INITIALIZERS)}"
+            )
+        if self.optimizer not in EXTERNAL_OPTIMIZERS:
+            get_optimizer(self.optimizer)
+        if self.lr_schedule not in SCHEDULES:
+            raise ConfigurationError(
+                f"unknown lr_schedule {self.lr_schedule!r}; valid names: {', '.join(SCHEDULES)}"
+            )
+        check_positive(self.learning_rate, "learning_rate")
+        check_non_negative(self.decay_rate, "decay_rate")
+        check_positive(self.time_interval, "time_interval", integer=True)
+        check_positive(self.epochs, "epochs", integer=True)
+        check_positive(self.batch_size, "batch_size", integer=True, allow_none=True)
+        check_non_negative(self.lambd, "lambd")
+        check_positive(self.early_stopping, "early_stopping", integer=True, allow_none=True)
+        for name in ("beta", "beta1", "beta2"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ConfigurationError(f"{name} must lie in [0, 1), got {value}")
+        check_positive(self.epsilon, "epsilon")
+        if not 0 <= self.validation_split < 1:
+            raise ConfigurationError(
+                f"validation_split must lie in [0, 1), got {self.validation_split}"
+            )
+        if self.dtype not in DTYPES:
+            raise ConfigurationError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
+            raise ConfigurationError(f"seed must be an integer, got {self.seed!r}")
+        resolve_keep_probs(self.keep_prob, self.L)
+
+    def replace(self, **changes) -> Hyperparameters:
+        """A copy with some fields changed, validated."""
+        hp = dataclasses.replace(self, **changes)
+        hp.validate()
+        return hp
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able values (tuples become lists)."""
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in dataclasses.fields(self)
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Hyperparameters:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ConfigurationError(
+                f"unknown hyperparameter(s) {sorted(unknown)}; valid names: {sorted(names)}"
+            )
+        missing = {"layer_dims", "activations", "loss", "init"} - set(values)
+        if missing:
+            raise ConfigurationError(f"hyperparameters lack {sorted(missing)}")
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        hp = cls(**fields)
+        check_layer_dims(hp.layer_dims)
+        if len(hp.activations) != hp.L:
+            raise ConfigurationError(
+                f"activations must name L = {hp.L} activations, got {list(hp.activations)}"
+            )
+        for l, a in enumerate(hp.activations, 1):
+            get_activation(a, layer=l)
+        _check_output_for_loss(hp.activations[-1], get_loss(hp.loss).name, hp.layer_dims[-1])
+        hp.validate()
+        return hp
+
+
+def _check_output_for_loss(output: str, loss: str, n_out: int) -> None:
+    loss_obj = get_loss(loss)
+    if loss_obj.output_range is not None and output not in ("sigmoid", "softmax"):
+        raise ConfigurationError(
+            f"loss {loss!r} needs output probabilities in (0, 1): use a sigmoid or softmax "
+            f"output layer, not {output!r}"
+        )
+    if output == "softmax" and n_out == 1:
+        raise ConfigurationError(
+            "a softmax output with n[L] = 1 unit always outputs 1; use a sigmoid output for "
+            "binary labels, or n[L] = number of classes"
+        )

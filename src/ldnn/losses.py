@@ -1,0 +1,222 @@
+"""Cost functions J(A[L], Y) and their gradient dA[L] = dJ/dA[L] (per example).
+
+The cost is the mean over the m columns of a per-example loss, as in the notes:
+J = (1/m) sum_i L(a(i), y(i)). ``gradient`` returns the per-example derivative dL/da
+(without the 1/m, which the backward pass applies once in dW and db).
+
+Where the output activation is the loss's canonical partner (sigmoid with binary
+cross-entropy, softmax with categorical cross-entropy, linear with squared error) the
+chain rule collapses to dZ[L] = A[L] - Y; :data:`Loss.canonical_activation` names that
+partner so the backward pass can use the short formula.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import get_xp
+from .errors import ConfigurationError, InvalidValueError, ShapeError
+
+
+class Loss:
+    """A cost J over a batch of m examples.
+
+    Attributes
+    ----------
+    name : str
+    canonical_activation : str
+        The output activation for which dZ[L] = A[L] - Y.
+    output_range : tuple or None
+        The open interval that A[L] must lie in for the loss to be defined.
+    """
+
+    name = ""
+    canonical_activation = ""
+    output_range: tuple[float, float] | None = None
+
+    def cost(self, AL, Y) -> float:
+        """J = (1/m) sum of per-example losses, a Python float (computed in float64)."""
+        raise NotImplementedError
+
+    def gradient(self, AL, Y):
+        """dA[L] = dL/dA[L] per example, shape (n[L], m), dtype of AL."""
+        raise NotImplementedError
+
+    def prepare_targets(self, Y, n_out: int, dtype):
+        """Check Y against this loss and return it as an (n[L], m) array of ``dtype``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<loss {self.name}>"
+
+
+def _clip_probabilities(AL):
+    # log(0) is -inf and log(1 - 1) too: keep the logs away from exactly 0 and 1 by the
+    # dtype's resolution, which changes no probability that is not already saturated.
+    xp = get_xp(AL)
+    eps = xp.finfo(AL.dtype).eps
+    return xp.clip(AL, eps, 1 - eps)
+
+
+def _as_target_array(Y, dtype, what: str):
+    xp = get_xp(Y) if hasattr(Y, "dtype") else np
+    Y = xp.asarray(Y)
+    if Y.dtype.kind not in "biuf":
+        raise InvalidValueError(f"Y must be numeric for loss {what!r}, got dtype {Y.dtype}")
+    return Y
+
+
+class BinaryCrossEntropy(Loss):
+    """J = -(1/m) sum_i sum_k [ y log a + (1 - y) log(1 - a) ].
+
+    One sigmoid output unit for binary labels, or n[L] > 1 independent sigmoids for
+    multilabel targets (the losses of the units add up).
+    """
+
+    name = "binary_crossentropy"
+    canonical_activation = "sigmoid"
+    output_range = (0.0, 1.0)
+
+    def cost(self, AL, Y) -> float:
+        xp = get_xp(AL)
+        m = AL.shape[1]
+        A = _clip_probabilities(AL).astype(np.float64)
+        Y = Y.astype(np.float64)
+        return float(-(Y * xp.log(A) + (1 - Y) * xp.log1p(-A)).sum() / m)
+
+    def gradient(self, AL, Y):
+        A = _clip_probabilities(AL)
+        return (A - Y) / (A * (1 - A))
+
+    def prepare_targets(self, Y, n_out, dtype):
+        Y = _as_target_array(Y, dtype, self.name)
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(1, -1)
+        _check_target_shape(Y, n_out, self.name)
+        xp = get_xp(Y)
+        if not bool(xp.all((Y == 0) | (Y == 1))):
+            bad = Y[(Y != 0) & (Y != 1)].ravel()[:3].tolist()
+            raise InvalidValueError(
+                f"Y must hold labels in {{0, 1}} for loss {self.name!r}; found {bad}"
+            )
+        return Y.astype(dtype, copy=False)
+
+
+class CategoricalCrossEntropy(Loss):
+    """J = -(1/m) sum_i sum_k y_k log a_k, for a softmax over n[L] classes.
+
+    Y is one-hot of shape (n[L], m), or integer class labels of shape (m,) or (1, m).
+    """
+
+    name = "categorical_crossentropy"
+    canonical_activation = "softmax"
+    output_range = (0.0, 1.0)
+
+    def cost(self, AL, Y) -> float:
+        xp = get_xp(AL)
+        m = AL.shape[1]
+        A = _clip_probabilities(AL).astype(np.float64)
+        return float(-(Y.astype(np.float64) * xp.log(A)).sum() / m)
+
+    def gradient(self, AL, Y):
+        return -Y / _clip_probabilities(AL)
+
+    def prepare_targets(self, Y, n_out, dtype):
+        Y = _as_target_array(Y, dtype, self.name)
+        xp = get_xp(Y)
+        labels_given = Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1 and n_out > 1)
+        if labels_given:
+            labels = Y.ravel()
+            if labels.size and (
+                not bool(xp.all(labels == xp.round(labels)))
+                or labels.min() < 0
+                or labels.max() >= n_out
+            ):
+                raise InvalidValueError(
+                    f"Y holds integer class labels for loss {self.name!r}, which must lie in "
+                    f"0..{n_out - 1} (n[L] = {n_out}); found values from {labels.min()} "
+                    f"to {labels.max()}"
+                )
+            one_hot = xp.zeros((n_out, labels.size), dtype=dtype)
+            one_hot[labels.astype(np.int64), xp.arange(labels.size)] = 1
+            return one_hot
+        _check_target_shape(Y, n_out, self.name)
+        if not bool(xp.all((Y == 0) | (Y == 1))) or not bool(xp.all(Y.sum(axis=0) == 1)):
+            raise InvalidValueError(
+                f"Y of shape {Y.shape} for loss {self.name!r} must be one-hot (each column "
+                "holds a single 1), or integer labels of shape (m,)"
+            )
+        return Y.astype(dtype, copy=False)
+
+
+class MeanSquaredError(Loss):
+    """J = (1/2m) sum_i ||a(i) - y(i)||^2.
+
+    The 1/2 makes the per-example gradient a - y, so that a linear output gives
+    dZ[L] = A[L] - Y like the two cross-entropies. (Reported metrics use the plain mean.)
+    """
+
+    name = "mean_squared_error"
+    canonical_activation = "linear"
+
+    def cost(self, AL, Y) -> float:
+        m = AL.shape[1]
+        diff = AL.astype(np.float64) - Y.astype(np.float64)
+        return float((diff * diff).sum() / (2 * m))
+
+    def gradient(self, AL, Y):
+        return AL - Y
+
+    def prepare_targets(self, Y, n_out, dtype):
+        Y = _as_target_array(Y, dtype, self.name)
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(1, -1)
+        _check_target_shape(Y, n_out, self.name)
+        return Y.astype(dtype, copy=False)
+
+
+def _check_target_shape(Y, n_out: int, loss: str) -> None:
+    if Y.ndim != 2 or Y.shape[0] != n_out:
+        hint = ""
+        if Y.ndim == 2 and Y.shape[1] == n_out:
+            hint = "; examples must be columns: did you mean Y.T?"
+        raise ShapeError(
+            f"Y must have shape (n[L], m) = ({n_out}, m) for loss {loss!r}, "
+            f"got {tuple(Y.shape)}{hint}"
+        )
+
+
+_LOSSES: dict[str, type[Loss]] = {
+    "binary_crossentropy": BinaryCrossEntropy,
+    "categorical_crossentropy": CategoricalCrossEntropy,
+    "mean_squared_error": MeanSquaredError,
+}
+_ALIASES = {
+    "bce": "binary_crossentropy",
+    "cross_entropy": "binary_crossentropy",
+    "cce": "categorical_crossentropy",
+    "mse": "mean_squared_error",
+}
+
+#: The loss that goes with each output activation when none is given.
+DEFAULT_LOSS_FOR_OUTPUT = {
+    "sigmoid": "binary_crossentropy",
+    "softmax": "categorical_crossentropy",
+}
+
+
+def available_losses() -> list[str]:
+    """The names :func:`get_loss` accepts (aliases included)."""
+    return sorted([*_LOSSES, *_ALIASES])
+
+
+def get_loss(spec: str | Loss) -> Loss:
+    """Resolve a loss from its name or alias (``"bce"``, ``"cce"``, ``"mse"``)."""
+    if isinstance(spec, Loss):
+        return spec
+    name = _ALIASES.get(str(spec).lower(), str(spec).lower())
+    if name not in _LOSSES:
+        raise ConfigurationError(
+            f"unknown loss {spec!r}; valid names: {', '.join(available_losses())}"
+        )
+    return _LOSSES[name]()

@@ -1,0 +1,287 @@
+"""The DeepNetwork: hyperparameters plus the parameters W, b that training learns."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import ConfigurationError, ModelFileError, NotFittedError, ShapeError
+from .hyperparameters import Hyperparameters
+from .initializers import initialize_parameters
+from .io import load_model, save_model
+from .losses import get_loss
+from .metrics import accuracy, is_classifier, mean_squared_error, predictions
+from .propagation import check_parameters, compute_cost, forward
+from .training import Callback, History, PrintCost, train
+from .validation import check_finite, check_same_m, check_X
+
+
+class DeepNetwork:
+    """An L-layer network: layer_dims = [n0, n1, ..., nL], one activation per layer.
+
+    Parameters
+    ----------
+    layer_dims : sequence of int
+        [n0, n1, ..., nL]: input size, hidden sizes, output size.
+    activations : str or sequence of str, default "relu"
+        One name for all hidden layers, or L - 1 hidden names, or all L names.
+    output : str, optional
+        Output activation; default from the loss, else sigmoid (n[L] = 1) or softmax.
+    loss : str, optional
+        binary_crossentropy ("bce"), categorical_crossentropy ("cce") or
+        mean_squared_error ("mse"); default from the output activation.
+    init : str, optional
+        course, scaled, xavier or he; default He for relu-like layers, else Xavier.
+    keep_prob : float or sequence of float, default 1.0
+        Dropout keep probability per hidden layer.
+    **settings
+        Any other field of :class:`Hyperparameters`: optimizer, learning_rate, epochs,
+        batch_size, lambd, early_stopping, validation_split, seed, dtype, ...
+
+    Attributes
+    ----------
+    hyperparameters : Hyperparameters
+    parameters : dict or None
+        ``W{l}`` of shape (n[l], n[l-1]) and ``b{l}`` of shape (n[l], 1); None before fit.
+    history : History or None
+
+    Examples
+    --------
+    >>> net = DeepNetwork([2, 8, 8, 1], activations="tanh", learning_rate=0.5, epochs=300)
+    >>> history = net.fit(X, Y)          # X: (2, m), Y: (1, m)
+    >>> net.predict(X_test)              # (1, m) of 0/1
+    """
+
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        activations: str | Sequence[str] = "relu",
+        output: str | None = None,
+        loss: str | None = None,
+        init: str | None = None,
+        keep_prob: float | Sequence[float] = 1.0,
+        **settings,
+    ):
+        self.hyperparameters = Hyperparameters.create(
+            layer_dims, activations, output, loss, init, keep_prob, **settings
+        )
+        self.parameters: dict | None = None
+        self.history: History | None = None
+        self.metadata: dict = {}
+
+    @classmethod
+    def from_hyperparameters(cls, hyperparameters: Hyperparameters) -> DeepNetwork:
+        network = cls.__new__(cls)
+        network.hyperparameters = hyperparameters
+        network.parameters, network.history, network.metadata = None, None, {}
+        return network
+
+    # -- shapes and names ------------------------------------------------------------
+    @property
+    def layer_dims(self) -> tuple[int, ...]:
+        return self.hyperparameters.layer_dims
+
+    @property
+    def L(self) -> int:
+        return self.hyperparameters.L
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.hyperparameters.dtype)
+
+    def __repr__(self) -> str:
+        hp = self.hyperparameters
+        state = "fitted" if self.parameters is not None else "not fitted"
+        return (
+            f"DeepNetwork(layer_dims={list(hp.layer_dims)}, activations={list(hp.activations)}, "
+            f"loss={hp.loss!r}, {state})"
+        )
+
+    def fitted_parameters(self) -> dict:
+        if self.parameters is None:
+            raise NotFittedError(
+                "this DeepNetwork has no parameters yet: call fit() or DeepNetwork.load() first"
+            )
+        return self.parameters
+
+    def initialize(self, rng: np.random.Generator | int | None = None) -> dict:
+        """Draw fresh parameters (from the seed unless ``rng`` is given)."""
+        hp = self.hyperparameters
+        rng = np.random.default_rng(hp.seed if rng is None else rng)
+        self.parameters = initialize_parameters(hp.layer_dims, hp.init, rng=rng, dtype=self.dtype)
+        return self.parameters
+
+    # -- data ----------------------------------------------------------------------
+    def _prepare(self, X, Y, x_name="X", y_name="Y"):
+        X = check_X(X, self.layer_dims[0], self.dtype, x_name)
+        Y = get_loss(self.hyperparameters.loss).prepare_targets(
+            Y, self.layer_dims[-1], self.dtype
+        )
+        check_finite(Y, y_name)
+        check_same_m(X, Y, x_name, y_name)
+        return X, Y
+
+    # -- training ----------------------------------------------------------------------
+    def fit(
+        self,
+        X,
+        Y,
+        *,
+        validation_data: tuple | None = None,
+        callbacks: Sequence[Callback] = (),
+        verbose: int = 0,
+        warm_start: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> History:
+        """Learn W and b from X of shape (n[0], m) and Y of shape (n[L], m).
+
+        Parameters
+        ----------
+        X : array of shape (n[0], m)
+        Y : array of shape (n[L], m); for categorical cross-entropy also integer labels
+            of shape (m,)
+        validation_data : (X_val, Y_val), optional
+            Scored after every epoch; early stopping watches its cost.
+        callbacks : sequence of callables (epoch, record, parameters) -> bool
+            Called after every epoch; returning True stops training.
+        verbose : int
+            Print the cost every ``verbose`` epochs (0: silent).
+        warm_start : bool
+            Continue from the current parameters instead of initialising from the seed.
+        rng : numpy.random.Generator, optional
+            The generator for initialisation, shuffling and dropout; default one seeded
+            with ``hyperparameters.seed``, so equal seeds give bit-identical results.
+
+        Returns
+        -------
+        History
+        """
+        hp = self.hyperparameters
+        X, Y = self._prepare(X, Y)
+        rng = np.random.default_rng(hp.seed) if rng is None else rng
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ShapeError("validation_data must be a pair (X_val, Y_val)")
+            validation = self._prepare(*validation_data, x_name="X_val", y_name="Y_val")
+        elif hp.validation_split > 0:
+            m = X.shape[1]
+            n_val = max(1, int(round(hp.validation_split * m)))
+            if n_val >= m:
+                raise ConfigurationError(
+                    f"validation_split {hp.validation_split} leaves no training examples "
+                    f"out of m = {m}"
+                )
+            order = rng.permutation(m)
+            val, keep = order[:n_val], order[n_val:]
+            validation = (X[:, val], Y[:, val])
+            X, Y = X[:, keep], Y[:, keep]
+        else:
+            validation = None
+        if hp.early_stopping is not None and validation is None:
+            raise ConfigurationError(
+                "early_stopping needs validation data: pass validation_data=(X_val, Y_val) "
+                "or set validation_split > 0"
+            )
+        if not warm_start or self.parameters is None:
+            self.initialize(rng)
+        callbacks = list(callbacks)
+        if verbose:
+            callbacks.append(PrintCost(every=verbose, total=hp.epochs))
+        self.history = train(
+            self.parameters, X, Y, hp, rng=rng, validation=validation, callbacks=callbacks
+        )
+        return self.history
+
+    # -- inference ---------------------------------------------------------------------
+    def predict_proba(self, X):
+        """A[L] = the forward pass without dropout, shape (n[L], m)."""
+        parameters = self.fitted_parameters()
+        X = check_X(X, self.layer_dims[0], self.dtype)
+        AL, _ = forward(X, parameters, self.hyperparameters.activations)
+        return AL
+
+    def predict(self, X):
+        """0/1 per sigmoid unit (n[L], m); class index (1, m) for softmax; A[L] otherwise."""
+        return predictions(self.predict_proba(X), self.hyperparameters.activations[-1])
+
+    def evaluate(self, X, Y) -> dict:
+        """Cost J (without the L2 term) and accuracy (classifiers) or MSE (regression)."""
+        hp = self.hyperparameters
+        X, Y = self._prepare(X, Y)
+        AL, _ = forward(X, self.fitted_parameters(), hp.activations)
+        scores = {"cost": compute_cost(AL, Y, hp.loss)}
+        if is_classifier(hp.activations[-1]):
+            scores["accuracy"] = accuracy(AL, Y, hp.activations[-1])
+        else:
+            scores["mse"] = mean_squared_error(AL, Y)
+        return scores
+
+    # -- the notes' shape table ------------------------------------------------------------
+    def summary(self, m: int = 1, print_fn=print) -> str:
+        """Print (and return) the shape of W, b, dW, db, Z, A for every layer at m examples."""
+        dims, acts = self.layer_dims, self.hyperparameters.activations
+        header = ("l", "g[l]", "W[l], dW[l]", "b[l], db[l]", "Z[l], A[l]", "parameters")
+        rows = [("0", "input", "", "", f"A[0] = X: ({dims[0]}, {m})", "")]
+        total = 0
+        for l in range(1, len(dims)):
+            count = dims[l] * dims[l - 1] + dims[l]
+            total += count
+            rows.append(
+                (
+                    str(l),
+                    acts[l - 1],
+                    f"({dims[l]}, {dims[l - 1]})",
+                    f"({dims[l]}, 1)",
+                    f"({dims[l]}, {m})",
+                    f"{count:,}",
+                )
+            )
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+        text = "\n".join(
+            [
+                f"DeepNetwork L = {self.L}, layer_dims = {list(dims)}, loss = "
+                f"{self.hyperparameters.loss}, dtype = {self.hyperparameters.dtype}",
+                line(header),
+                "  ".join("-" * w for w in widths),
+                *(line(r) for r in rows),
+                f"total parameters: {total:,}",
+            ]
+        )
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to ``path`` (.npz + JSON metadata, atomically)."""
+        metadata = {"hyperparameters": self.hyperparameters.to_dict(), **self.metadata}
+        save_model(path, self.fitted_parameters(), metadata)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> DeepNetwork:
+        """Read a model written by :meth:`save` (never unpickles)."""
+        parameters, metadata = load_model(path)
+        try:
+            hp = Hyperparameters.from_dict(metadata.get("hyperparameters", {}))
+        except (ConfigurationError, ShapeError, TypeError) as error:
+            raise ModelFileError(f"model file {str(path)!r} has invalid hyperparameters: {error}") from None
+        try:
+            dims = check_parameters(parameters)
+        except ShapeError as error:
+            raise ModelFileError(f"model file {str(path)!r}: {error}") from None
+        if dims != hp.layer_dims:
+            raise ModelFileError(
+                f"model file {str(path)!r}: parameters have layer_dims {list(dims)} but the "
+                f"hyperparameters say {list(hp.layer_dims)}"
+            )
+        network = cls.from_hyperparameters(hp)
+        network.parameters = parameters
+        network.metadata = {
+            k: v
+            for k, v in metadata.items()
+            if k not in ("hyperparameters", "format", "format_version", "ldnn_version", "checksums")
+        }
+        return network

@@ -1,0 +1,236 @@
+"""Forward and backward propagation through L layers, vectorised over m examples.
+
+This module is the notes' math in one place. Shapes, with X = A[0] of shape (n[0], m):
+
+    W[l] : (n[l], n[l-1])     b[l] : (n[l], 1)      Z[l], A[l] : (n[l], m)
+    dW[l] : (n[l], n[l-1])    db[l] : (n[l], 1)     dZ[l], dA[l] : (n[l], m)
+
+Forward, for l = 1..L:
+    Z[l] = W[l] . A[l-1] + b[l]          (b[l] broadcast over the m columns)
+    A[l] = g[l](Z[l])
+Backward, for l = L..1:
+    dZ[l]   = dA[l] * g[l]'(Z[l])
+    dW[l]   = (1/m) dZ[l] . A[l-1]^T
+    db[l]   = (1/m) sum over columns of dZ[l]
+    dA[l-1] = W[l]^T . dZ[l]
+
+The arrays may come from NumPy or any module with its API; no formula names ``np``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .errors import ShapeError
+from .losses import Loss, get_loss
+from .regularization import dropout_mask, l2_cost
+
+
+class LayerCache(NamedTuple):
+    """What layer l keeps from the forward pass for the backward pass.
+
+    Attributes
+    ----------
+    linear_cache : tuple (A_prev, W, b)
+        A[l-1] of shape (n[l-1], m) (after its own dropout, if any), W[l], b[l].
+    Z : ndarray of shape (n[l], m)
+    A : ndarray of shape (n[l], m)
+        g(Z[l]) before dropout, kept because sigmoid' and tanh' are cheapest in A.
+    D : ndarray of shape (n[l], m) or None
+        The inverted dropout mask applied to A[l], None when dropout is off.
+    """
+
+    linear_cache: tuple
+    Z: object
+    A: object
+    D: object = None
+
+
+def number_of_layers(parameters: dict) -> int:
+    """L, from the keys W1..WL."""
+    return len(parameters) // 2
+
+
+def check_parameters(parameters: dict) -> tuple[int, ...]:
+    """Check that W1..WL, b1..bL chain together; return layer_dims."""
+    L = number_of_layers(parameters)
+    expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
+    if L < 1 or set(parameters) != expected:
+        raise ShapeError(
+            f"parameters must hold exactly W1..WL and b1..bL, got keys {sorted(parameters)}"
+        )
+    dims = [parameters["W1"].shape[1] if parameters["W1"].ndim == 2 else -1]
+    for l in range(1, L + 1):
+        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        if W.ndim != 2 or W.shape[1] != dims[-1]:
+            raise ShapeError(
+                f"W{l} must have shape (n[{l}], n[{l - 1}]) = (?, {dims[-1]}), got {W.shape}"
+            )
+        if b.shape != (W.shape[0], 1):
+            raise ShapeError(
+                f"b{l} must have shape (n[{l}], 1) = ({W.shape[0]}, 1), got {b.shape}"
+            )
+        dims.append(W.shape[0])
+    return tuple(dims)
+
+
+def resolve_activations(activations, L: int) -> list[Activation]:
+    """One Activation per layer, from a list of L names/objects (or one for all)."""
+    if isinstance(activations, str | Activation):
+        activations = [activations] * L
+    activations = list(activations)
+    if len(activations) != L:
+        raise ShapeError(
+            f"activations must name one activation per layer (L = {L}), "
+            f"got {len(activations)}: {activations}"
+        )
+    return [get_activation(a, layer=l) for l, a in enumerate(activations, start=1)]
+
+
+def linear_forward(A_prev, W, b):
+    """Z[l] = W[l] . A[l-1] + b[l], shape (n[l], m)."""
+    return W @ A_prev + b
+
+
+def forward(
+    X,
+    parameters: dict,
+    activations: Sequence[str | Activation],
+    *,
+    keep_probs: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+    masks: dict | None = None,
+):
+    """Forward propagation through layers 1..L.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n[0], m)
+    parameters : dict
+        ``W{l}`` of shape (n[l], n[l-1]), ``b{l}`` of shape (n[l], 1), l = 1..L.
+    activations : sequence of L activations (names or objects)
+    keep_probs : sequence of L - 1 floats, optional
+        Inverted dropout on hidden layer l with keep probability keep_probs[l-1].
+    rng : numpy.random.Generator, optional
+        Draws the dropout masks.
+    masks : dict {l: D[l]}, optional
+        Fixed dropout masks to use instead of drawing new ones (gradient checks).
+
+    Returns
+    -------
+    AL : ndarray of shape (n[L], m)
+    caches : list of L LayerCache, caches[l-1] for layer l
+    """
+    dims = check_parameters(parameters)
+    L = len(dims) - 1
+    if X.ndim != 2 or X.shape[0] != dims[0]:
+        hint = ""
+        if X.ndim == 2 and X.shape[1] == dims[0]:
+            hint = "; examples must be columns: did you mean X.T?"
+        raise ShapeError(f"X must have shape (n[0], m) = ({dims[0]}, m), got {X.shape}{hint}")
+    activations = resolve_activations(activations, L)
+    caches = []
+    A = X
+    for l in range(1, L + 1):
+        A_prev = A
+        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        Z = linear_forward(A_prev, W, b)
+        A = activations[l - 1].forward(Z)
+        D = None
+        if l < L and masks is not None and l in masks:
+            D = masks[l]
+        elif l < L and keep_probs is not None and keep_probs[l - 1] < 1:
+            D = dropout_mask(A.shape, keep_probs[l - 1], rng, A.dtype)
+        caches.append(LayerCache((A_prev, W, b), Z, A, D))
+        if D is not None:
+            A = A * D
+    return A, caches
+
+
+def linear_backward(dZ, linear_cache, *, lambd: float = 0.0):
+    """dA[l-1], dW[l], db[l] from dZ[l] and the layer's (A[l-1], W[l], b[l]).
+
+    With ``lambd`` > 0 the L2 term (lambd / m) W[l] is added to dW[l].
+    """
+    A_prev, W, b = linear_cache
+    m = A_prev.shape[1]
+    dW = (1 / m) * (dZ @ A_prev.T)
+    if lambd:
+        dW = dW + (lambd / m) * W
+    db = (1 / m) * dZ.sum(axis=1, keepdims=True)
+    dA_prev = W.T @ dZ
+    return dA_prev, dW, db
+
+
+def output_gradient(AL, Y, cache: LayerCache, activation: Activation, loss: Loss):
+    """dZ[L], the gradient of the cost with respect to the output layer's Z."""
+    if activation.name == loss.canonical_activation:
+        # Canonical pairs: for sigmoid + binary cross-entropy, dL/da = (a - y) / (a(1 - a))
+        # and g'(z) = a(1 - a) cancel; softmax + categorical cross-entropy and linear +
+        # squared error give the same result. So dZ[L] = A[L] - Y, exactly and without
+        # dividing by a(1 - a), which vanishes when the sigmoid saturates.
+        return AL - Y
+    dAL = loss.gradient(AL, Y)
+    return activation.backward(dAL, cache.Z, cache.A)
+
+
+def backward(
+    AL,
+    Y,
+    caches: Sequence[LayerCache],
+    activations: Sequence[str | Activation],
+    loss: str | Loss,
+    *,
+    lambd: float = 0.0,
+):
+    """Backward propagation through layers L..1.
+
+    Parameters
+    ----------
+    AL : ndarray of shape (n[L], m)
+    Y : ndarray of shape (n[L], m), as prepared by the loss
+    caches : the list returned by :func:`forward`
+    activations : the same L activations as in the forward pass
+    loss : Loss or name
+    lambd : float
+        L2 strength; adds (lambd / m) W[l] to every dW[l].
+
+    Returns
+    -------
+    grads : dict
+        ``dA{l}`` for l = 0..L-1 (gradient with respect to A[l], shape (n[l], m)),
+        ``dW{l}`` and ``db{l}`` for l = 1..L, shaped like W[l] and b[l].
+    """
+    L = len(caches)
+    activations = resolve_activations(activations, L)
+    loss = get_loss(loss)
+    if Y.shape != AL.shape:
+        raise ShapeError(f"Y must have the shape of A[L], {AL.shape}, got {Y.shape}")
+    grads = {}
+    dZ = output_gradient(AL, Y, caches[-1], activations[-1], loss)
+    for l in range(L, 0, -1):
+        cache = caches[l - 1]
+        if l < L:
+            dZ = activations[l - 1].backward(grads[f"dA{l}"], cache.Z, cache.A)
+        dA_prev, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(
+            dZ, cache.linear_cache, lambd=lambd
+        )
+        if l > 1 and caches[l - 2].D is not None:
+            # A[l-1] was multiplied by its dropout mask, so its gradient is too.
+            dA_prev = dA_prev * caches[l - 2].D
+        grads[f"dA{l - 1}"] = dA_prev
+    return grads
+
+
+def compute_cost(AL, Y, loss: str | Loss, parameters: dict | None = None, lambd: float = 0.0):
+    """J = (1/m) sum of losses, plus (lambd / 2m) sum_l ||W[l]||^2 when lambd > 0."""
+    loss = get_loss(loss)
+    m = AL.shape[1]
+    cost = loss.cost(AL, Y)
+    if lambd and parameters is not None:
+        cost += l2_cost(parameters, lambd, m)
+    return cost

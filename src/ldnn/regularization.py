@@ -1,0 +1,60 @@
+"""Regularisation as it enters the cost and the gradients.
+
+L2 (weight decay), as the course writes it:
+    J_regularized = J + (lambd / (2m)) * sum_l ||W[l]||_F^2
+    dW[l] += (lambd / m) * W[l]
+The biases are not penalised.
+
+Inverted dropout on hidden layer l with keep probability keep_prob:
+    D[l] = (random(n[l], m) < keep_prob) / keep_prob,   A[l] = A[l] * D[l]
+Dividing by keep_prob keeps the expected value of A[l] unchanged, so nothing needs
+rescaling at prediction time, when dropout is off. The backward pass multiplies dA[l]
+by the same D[l].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import ConfigurationError
+
+
+def l2_cost(parameters: dict, lambd: float, m: int) -> float:
+    """The L2 term (lambd / (2m)) * sum_l ||W[l]||_F^2, computed in float64."""
+    if not lambd:
+        return 0.0
+    total = 0.0
+    for name, W in parameters.items():
+        if name.startswith("W"):
+            W64 = W.astype(np.float64)
+            total += float((W64 * W64).sum())
+    return lambd / (2 * m) * total
+
+
+def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[float, ...]:
+    """keep_prob for each hidden layer 1..L-1, from one value or a list of L - 1.
+
+    The output layer never drops units.
+    """
+    if isinstance(keep_prob, int | float):
+        values = (float(keep_prob),) * (L - 1)
+    else:
+        values = tuple(float(k) for k in keep_prob)
+        if len(values) != L - 1:
+            raise ConfigurationError(
+                f"keep_prob must be one value or one per hidden layer (L - 1 = {L - 1}), "
+                f"got {len(values)} values: {list(values)}"
+            )
+    for l, k in enumerate(values, start=1):
+        if not 0 < k <= 1:
+            raise ConfigurationError(f"keep_prob for layer {l} must lie in (0, 1], got {k}")
+    return values
+
+
+def dropout_mask(shape: tuple[int, int], keep_prob: float, rng: np.random.Generator, dtype):
+    """D = (random(shape) < keep_prob) / keep_prob, in ``dtype`` (the inverted mask)."""
+    dtype = np.dtype(dtype)
+    keep = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else None)
+    return (keep < keep_prob).astype(dtype) / dtype.type(keep_prob)

@@ -1,0 +1,91 @@
+"""Checks on user input at the public boundary, with messages that name the argument
+and state expected versus actual, so no NumPy error from deep inside reaches the user."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import get_xp
+from .errors import ArgumentTypeError, InvalidValueError, ShapeError
+
+
+def as_array(value, name: str):
+    """``value`` as a numeric array of the module it came from (NumPy by default)."""
+    if hasattr(value, "__array_namespace__") or hasattr(value, "__cuda_array_interface__"):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:
+            raise ArgumentTypeError(f"{name} must be an array of numbers: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise ArgumentTypeError(
+            f"{name} must hold numbers (int or float), got dtype {array.dtype}"
+        )
+    return array
+
+
+def check_finite(array, name: str) -> None:
+    xp = get_xp(array)
+    if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
+        bad = ~xp.isfinite(array)
+        where = tuple(int(i[0]) for i in xp.nonzero(bad))
+        raise InvalidValueError(
+            f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first at index "
+            f"{where}"
+        )
+
+
+def check_X(X, n0: int, dtype, name: str = "X"):
+    """Validate X of shape (n[0], m) and return it in ``dtype``."""
+    X = as_array(X, name)
+    if X.ndim != 2:
+        raise ShapeError(f"{name} must be 2-D with shape (n[0], m) = ({n0}, m), got {X.shape}")
+    if X.shape[0] != n0:
+        hint = ""
+        if X.shape[1] == n0:
+            hint = "; examples must be columns: did you mean X.T?"
+        raise ShapeError(f"{name} must have shape (n[0], m) = ({n0}, m), got {X.shape}{hint}")
+    if X.shape[1] == 0:
+        raise InvalidValueError(f"{name} has no examples (m = 0)")
+    X = X.astype(dtype, copy=False)
+    check_finite(X, name)
+    return X
+
+
+def check_same_m(X, Y, x_name: str = "X", y_name: str = "Y") -> None:
+    if X.shape[1] != Y.shape[1]:
+        raise ShapeError(
+            f"{x_name} and {y_name} must have the same number of examples m (columns): "
+            f"{x_name} has {X.shape[1]}, {y_name} has {Y.shape[1]}"
+        )
+
+
+def check_positive(value, name: str, *, integer: bool = False, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise InvalidValueError(f"{name} must be a positive integer, got {value!r}")
+        return int(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.floating | np.integer)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_non_negative(value, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.floating | np.integer)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)

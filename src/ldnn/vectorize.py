@@ -1,0 +1,53 @@
+"""Parameters and gradients as one flat vector, in the order W1, b1, ..., WL, bL
+(each array flattened row by row), as gradient checks and SciPy optimizers need."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def parameter_names(L: int) -> list[str]:
+    return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
+
+
+def parameters_to_vector(parameters: dict, dtype=None) -> np.ndarray:
+    """theta: the parameters stacked into one vector of shape (number of parameters,)."""
+    L = len(parameters) // 2
+    return np.concatenate([np.ravel(parameters[k]) for k in parameter_names(L)]).astype(
+        dtype or parameters["W1"].dtype, copy=False
+    )
+
+
+def gradients_to_vector(grads: dict, L: int, dtype=None) -> np.ndarray:
+    """dtheta: dW1, db1, ..., dWL, dbL stacked in the order of :func:`parameters_to_vector`."""
+    parts = [np.ravel(grads["d" + k]) for k in parameter_names(L)]
+    return np.concatenate(parts).astype(dtype or parts[0].dtype, copy=False)
+
+
+def parameter_shapes(layer_dims):
+    """(name, shape) for W1, b1, ..., WL, bL: W[l] is (n[l], n[l-1]), b[l] is (n[l], 1)."""
+    for l in range(1, len(layer_dims)):
+        yield f"W{l}", (layer_dims[l], layer_dims[l - 1])
+        yield f"b{l}", (layer_dims[l], 1)
+
+
+def vector_to_parameters(theta: np.ndarray, layer_dims, dtype=None) -> dict:
+    """The inverse of :func:`parameters_to_vector` for ``layer_dims``."""
+    parameters, start = {}, 0
+    for key, shape in parameter_shapes(layer_dims):
+        size = shape[0] * shape[1]
+        parameters[key] = theta[start : start + size].reshape(shape).astype(
+            dtype or theta.dtype, copy=True
+        )
+        start += size
+    return parameters
+
+
+def locate(index: int, layer_dims) -> tuple[str, tuple[int, int]]:
+    """Which parameter, and which entry of it, sits at ``index`` of the flat vector."""
+    for key, shape in parameter_shapes(layer_dims):
+        size = shape[0] * shape[1]
+        if index < size:
+            return key, (index // shape[1], index % shape[1])
+        index -= size
+    raise IndexError(index)
