@@ -38,7 +38,8 @@ def main() -> None:
     net.summary(m=64)
     history = net.fit(X, Y, validation_data=(X_test, Y_test), verbose=50)
     costs = history.cost
-    print(f"\ncost (log scale) over {len(costs)} epochs: {costs[0]:.3f} {sparkline(costs)} {costs[-1]:.3f}")
+    curve = f"{costs[0]:.3f} {sparkline(costs)} {costs[-1]:.3f}"
+    print(f"\ncost (log scale) over {len(costs)} epochs: {curve}")
     train, test = net.evaluate(X, Y), net.evaluate(X_test, Y_test)
     print(f"train accuracy: {train['accuracy']:.1%}   test accuracy: {test['accuracy']:.1%}")
 

@@ -53,8 +53,7 @@ def check_layer_dims(layer_dims: Sequence[int]) -> tuple[int, ...]:
     for l, n in enumerate(dims):
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ShapeError(
-                f"layer_dims[{l}] = n[{l}] must be a positive integer, got {n!r} "
-                f"in {list(dims)}"
+                f"layer_dims[{l}] = n[{l}] must be a positive integer, got {n!r} in {list(dims)}"
             )
     return tuple(int(n) for n in dims)
 

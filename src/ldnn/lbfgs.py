@@ -17,7 +17,9 @@ from .propagation import backward, compute_cost, forward, resolve_activations
 from .vectorize import gradients_to_vector, parameters_to_vector, vector_to_parameters
 
 
-def train_lbfgs(parameters, X, Y, hp, *, validation=None, callbacks=()):
+def train_lbfgs(
+    parameters, X, Y, hp, *, validation=None, callbacks=(), epochs=None, sample_weight=None
+):
     try:
         from scipy.optimize import minimize
     except ImportError:
@@ -35,8 +37,10 @@ def train_lbfgs(parameters, X, Y, hp, *, validation=None, callbacks=()):
     def cost_and_gradient(theta):
         params = vector_to_parameters(theta.astype(dtype), hp.layer_dims)
         AL, caches = forward(X, params, activations)
-        cost = compute_cost(AL, Y, hp.loss, params, hp.lambd)
-        grads = backward(AL, Y, caches, activations, hp.loss, lambd=hp.lambd)
+        cost = compute_cost(AL, Y, hp.loss, params, hp.lambd, sample_weight=sample_weight)
+        grads = backward(
+            AL, Y, caches, activations, hp.loss, lambd=hp.lambd, sample_weight=sample_weight
+        )
         # SciPy's line search works in float64 whatever the network's dtype.
         return cost, gradients_to_vector(grads, hp.L, np.float64)
 
@@ -75,7 +79,7 @@ def train_lbfgs(parameters, X, Y, hp, *, validation=None, callbacks=()):
             jac=True,
             method="L-BFGS-B",
             callback=after_iteration,
-            options={"maxiter": hp.epochs},
+            options={"maxiter": hp.epochs if epochs is None else epochs},
         )
         final = result.x
     except Stop:

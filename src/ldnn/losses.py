@@ -34,9 +34,20 @@ class Loss:
     canonical_activation = ""
     output_range: tuple[float, float] | None = None
 
-    def cost(self, AL, Y) -> float:
-        """J = (1/m) sum of per-example losses, a Python float (computed in float64)."""
+    def per_example(self, AL, Y):
+        """The loss L(a(i), y(i)) of each example, shape (m,), in float64."""
         raise NotImplementedError
+
+    def cost(self, AL, Y, sample_weight=None) -> float:
+        """J = (1/m) sum_i L(a(i), y(i)), a Python float (computed in float64).
+
+        With ``sample_weight`` w of shape (m,): J = sum_i w_i L_i / sum_i w_i.
+        """
+        losses = self.per_example(AL, Y)
+        if sample_weight is None:
+            return float(losses.mean())
+        w = sample_weight.astype(losses.dtype)
+        return float((w * losses).sum() / w.sum())
 
     def gradient(self, AL, Y):
         """dA[L] = dL/dA[L] per example, shape (n[L], m), dtype of AL."""
@@ -77,12 +88,11 @@ class BinaryCrossEntropy(Loss):
     canonical_activation = "sigmoid"
     output_range = (0.0, 1.0)
 
-    def cost(self, AL, Y) -> float:
+    def per_example(self, AL, Y):
         xp = get_xp(AL)
-        m = AL.shape[1]
         A = _clip_probabilities(AL).astype(np.float64)
         Y = Y.astype(np.float64)
-        return float(-(Y * xp.log(A) + (1 - Y) * xp.log1p(-A)).sum() / m)
+        return -(Y * xp.log(A) + (1 - Y) * xp.log1p(-A)).sum(axis=0)
 
     def gradient(self, AL, Y):
         A = _clip_probabilities(AL)
@@ -112,11 +122,10 @@ class CategoricalCrossEntropy(Loss):
     canonical_activation = "softmax"
     output_range = (0.0, 1.0)
 
-    def cost(self, AL, Y) -> float:
+    def per_example(self, AL, Y):
         xp = get_xp(AL)
-        m = AL.shape[1]
         A = _clip_probabilities(AL).astype(np.float64)
-        return float(-(Y.astype(np.float64) * xp.log(A)).sum() / m)
+        return -(Y.astype(np.float64) * xp.log(A)).sum(axis=0)
 
     def gradient(self, AL, Y):
         return -Y / _clip_probabilities(AL)
@@ -159,10 +168,9 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
     canonical_activation = "linear"
 
-    def cost(self, AL, Y) -> float:
-        m = AL.shape[1]
+    def per_example(self, AL, Y):
         diff = AL.astype(np.float64) - Y.astype(np.float64)
-        return float((diff * diff).sum() / (2 * m))
+        return (diff * diff).sum(axis=0) / 2
 
     def gradient(self, AL, Y):
         return AL - Y

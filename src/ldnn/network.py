@@ -13,9 +13,10 @@ from .initializers import initialize_parameters
 from .io import load_model, save_model
 from .losses import get_loss
 from .metrics import accuracy, is_classifier, mean_squared_error, predictions
+from .optimizers import Optimizer
 from .propagation import check_parameters, compute_cost, forward
-from .training import Callback, History, PrintCost, train
-from .validation import check_finite, check_same_m, check_X
+from .training import Callback, History, PrintCost, make_optimizer, train
+from .validation import check_finite, check_positive, check_same_m, check_sample_weight, check_X
 
 
 class DeepNetwork:
@@ -46,6 +47,10 @@ class DeepNetwork:
     parameters : dict or None
         ``W{l}`` of shape (n[l], n[l-1]) and ``b{l}`` of shape (n[l], 1); None before fit.
     history : History or None
+    optimizer : Optimizer or None
+        The optimizer and its state (v, s, t), kept for ``fit(..., warm_start=True)``.
+    metadata : dict
+        JSON-able extras saved with the model (class names, feature names, ...).
 
     Examples
     --------
@@ -69,6 +74,7 @@ class DeepNetwork:
         )
         self.parameters: dict | None = None
         self.history: History | None = None
+        self.optimizer: Optimizer | None = None
         self.metadata: dict = {}
 
     @classmethod
@@ -76,6 +82,7 @@ class DeepNetwork:
         network = cls.__new__(cls)
         network.hyperparameters = hyperparameters
         network.parameters, network.history, network.metadata = None, None, {}
+        network.optimizer = None
         return network
 
     # -- shapes and names ------------------------------------------------------------
@@ -116,9 +123,7 @@ class DeepNetwork:
     # -- data ----------------------------------------------------------------------
     def _prepare(self, X, Y, x_name="X", y_name="Y"):
         X = check_X(X, self.layer_dims[0], self.dtype, x_name)
-        Y = get_loss(self.hyperparameters.loss).prepare_targets(
-            Y, self.layer_dims[-1], self.dtype
-        )
+        Y = get_loss(self.hyperparameters.loss).prepare_targets(Y, self.layer_dims[-1], self.dtype)
         check_finite(Y, y_name)
         check_same_m(X, Y, x_name, y_name)
         return X, Y
@@ -133,6 +138,8 @@ class DeepNetwork:
         callbacks: Sequence[Callback] = (),
         verbose: int = 0,
         warm_start: bool = False,
+        sample_weight=None,
+        epochs: int | None = None,
         rng: np.random.Generator | None = None,
     ) -> History:
         """Learn W and b from X of shape (n[0], m) and Y of shape (n[L], m).
@@ -149,7 +156,12 @@ class DeepNetwork:
         verbose : int
             Print the cost every ``verbose`` epochs (0: silent).
         warm_start : bool
-            Continue from the current parameters instead of initialising from the seed.
+            Continue from the current parameters and optimizer state instead of
+            initialising from the seed.
+        sample_weight : array of shape (m,), optional
+            Non-negative weights: the cost becomes sum_i w_i L_i / sum_i w_i.
+        epochs : int, optional
+            Train this many epochs instead of ``hyperparameters.epochs``.
         rng : numpy.random.Generator, optional
             The generator for initialisation, shuffling and dropout; default one seeded
             with ``hyperparameters.seed``, so equal seeds give bit-identical results.
@@ -160,6 +172,10 @@ class DeepNetwork:
         """
         hp = self.hyperparameters
         X, Y = self._prepare(X, Y)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X.shape[1])
+        if epochs is not None:
+            check_positive(epochs, "epochs", integer=True)
         rng = np.random.default_rng(hp.seed) if rng is None else rng
         if validation_data is not None:
             if len(validation_data) != 2:
@@ -177,6 +193,8 @@ class DeepNetwork:
             val, keep = order[:n_val], order[n_val:]
             validation = (X[:, val], Y[:, val])
             X, Y = X[:, keep], Y[:, keep]
+            if sample_weight is not None:
+                sample_weight = sample_weight[keep]
         else:
             validation = None
         if hp.early_stopping is not None and validation is None:
@@ -186,11 +204,23 @@ class DeepNetwork:
             )
         if not warm_start or self.parameters is None:
             self.initialize(rng)
+            self.optimizer = None
+        if self.optimizer is None and hp.optimizer != "lbfgs":
+            self.optimizer = make_optimizer(hp)
         callbacks = list(callbacks)
         if verbose:
-            callbacks.append(PrintCost(every=verbose, total=hp.epochs))
+            callbacks.append(PrintCost(every=verbose, total=epochs or hp.epochs))
         self.history = train(
-            self.parameters, X, Y, hp, rng=rng, validation=validation, callbacks=callbacks
+            self.parameters,
+            X,
+            Y,
+            hp,
+            rng=rng,
+            validation=validation,
+            callbacks=callbacks,
+            sample_weight=sample_weight,
+            optimizer=self.optimizer,
+            epochs=epochs,
         )
         return self.history
 
@@ -267,7 +297,9 @@ class DeepNetwork:
         try:
             hp = Hyperparameters.from_dict(metadata.get("hyperparameters", {}))
         except (ConfigurationError, ShapeError, TypeError) as error:
-            raise ModelFileError(f"model file {str(path)!r} has invalid hyperparameters: {error}") from None
+            raise ModelFileError(
+                f"model file {str(path)!r} has invalid hyperparameters: {error}"
+            ) from None
         try:
             dims = check_parameters(parameters)
         except ShapeError as error:

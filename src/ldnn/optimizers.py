@@ -177,4 +177,6 @@ def scheduled_learning_rate(
         return learning_rate0 / (1 + decay_rate * steps)
     if schedule == "exponential":
         return learning_rate0 * decay_rate**steps
-    raise ConfigurationError(f"unknown lr schedule {schedule!r}; valid names: {', '.join(SCHEDULES)}")
+    raise ConfigurationError(
+        f"unknown lr schedule {schedule!r}; valid names: {', '.join(SCHEDULES)}"
+    )

@@ -71,9 +71,7 @@ def check_parameters(parameters: dict) -> tuple[int, ...]:
                 f"W{l} must have shape (n[{l}], n[{l - 1}]) = (?, {dims[-1]}), got {W.shape}"
             )
         if b.shape != (W.shape[0], 1):
-            raise ShapeError(
-                f"b{l} must have shape (n[{l}], 1) = ({W.shape[0]}, 1), got {b.shape}"
-            )
+            raise ShapeError(f"b{l} must have shape (n[{l}], 1) = ({W.shape[0]}, 1), got {b.shape}")
         dims.append(W.shape[0])
     return tuple(dims)
 
@@ -186,6 +184,7 @@ def backward(
     loss: str | Loss,
     *,
     lambd: float = 0.0,
+    sample_weight=None,
 ):
     """Backward propagation through layers L..1.
 
@@ -198,6 +197,9 @@ def backward(
     loss : Loss or name
     lambd : float
         L2 strength; adds (lambd / m) W[l] to every dW[l].
+    sample_weight : ndarray of shape (m,), optional
+        Per-example weights, normalised to mean 1: example i's column of dZ[L] is scaled
+        by w_i, which makes the gradients those of sum_i w_i L_i / sum_i w_i.
 
     Returns
     -------
@@ -212,6 +214,8 @@ def backward(
         raise ShapeError(f"Y must have the shape of A[L], {AL.shape}, got {Y.shape}")
     grads = {}
     dZ = output_gradient(AL, Y, caches[-1], activations[-1], loss)
+    if sample_weight is not None:
+        dZ = dZ * (sample_weight / sample_weight.mean()).astype(dZ.dtype)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
         if l < L:
@@ -226,11 +230,16 @@ def backward(
     return grads
 
 
-def compute_cost(AL, Y, loss: str | Loss, parameters: dict | None = None, lambd: float = 0.0):
-    """J = (1/m) sum of losses, plus (lambd / 2m) sum_l ||W[l]||^2 when lambd > 0."""
+def compute_cost(
+    AL, Y, loss: str | Loss, parameters: dict | None = None, lambd: float = 0.0, sample_weight=None
+):
+    """J = (1/m) sum of losses, plus (lambd / 2m) sum_l ||W[l]||^2 when lambd > 0.
+
+    With ``sample_weight`` w of shape (m,), the data term is sum_i w_i L_i / sum_i w_i.
+    """
     loss = get_loss(loss)
     m = AL.shape[1]
-    cost = loss.cost(AL, Y)
+    cost = loss.cost(AL, Y, sample_weight)
     if lambd and parameters is not None:
         cost += l2_cost(parameters, lambd, m)
     return cost

@@ -15,7 +15,7 @@ from .errors import DivergenceWarning
 from .hyperparameters import Hyperparameters
 from .losses import get_loss
 from .metrics import accuracy
-from .optimizers import get_optimizer, scheduled_learning_rate
+from .optimizers import Optimizer, get_optimizer, scheduled_learning_rate
 from .propagation import backward, compute_cost, forward, resolve_activations
 
 #: A callback gets (epoch, record, parameters) after each epoch; returning True stops.
@@ -56,7 +56,10 @@ class History:
             getattr(self, name).append(record.get(name))
 
     def rows(self) -> list[dict]:
-        return [dict(zip(self.COLUMNS, values, strict=True)) for values in zip(*self.columns())]
+        return [
+            dict(zip(self.COLUMNS, values, strict=True))
+            for values in zip(*self.columns(), strict=True)
+        ]
 
     def columns(self) -> list[list]:
         return [getattr(self, name) for name in self.COLUMNS]
@@ -99,6 +102,16 @@ def _all_finite(parameters: dict) -> bool:
     return all(bool(get_xp(v).isfinite(v).all()) for v in parameters.values())
 
 
+def make_optimizer(hp: Hyperparameters) -> Optimizer:
+    """A fresh optimizer with the settings in ``hp``."""
+    settings = {
+        "momentum": {"beta": hp.beta},
+        "rmsprop": {"beta2": hp.beta2, "epsilon": hp.epsilon},
+        "adam": {"beta1": hp.beta1, "beta2": hp.beta2, "epsilon": hp.epsilon},
+    }.get(hp.optimizer, {})
+    return get_optimizer(hp.optimizer, **settings)
+
+
 def evaluate_cost(parameters, X, Y, hp: Hyperparameters) -> tuple[float, float | None]:
     """(data cost, accuracy) of the parameters on (X, Y), no dropout, no L2 term."""
     AL, _ = forward(X, parameters, hp.activations)
@@ -114,43 +127,73 @@ def train(
     rng: np.random.Generator,
     validation: tuple | None = None,
     callbacks: Sequence[Callback] = (),
+    sample_weight=None,
+    optimizer: Optimizer | None = None,
+    epochs: int | None = None,
 ) -> History:
     """Train ``parameters`` in place on X of shape (n[0], m) and Y of shape (n[L], m).
 
-    Y must already be prepared by the loss (one-hot, dtype). Returns the History.
+    Parameters
+    ----------
+    parameters : dict
+        W1..WL, b1..bL, updated in place.
+    X : ndarray of shape (n[0], m)
+    Y : ndarray of shape (n[L], m), already prepared by the loss (one-hot, dtype)
+    hp : Hyperparameters
+    rng : numpy.random.Generator
+        Shuffles the mini-batches and draws the dropout masks.
+    validation : (X_val, Y_val), optional
+    callbacks : sequence of Callback
+    sample_weight : ndarray of shape (m,), optional
+        Each mini-batch's cost is sum_i w_i L_i / sum_i w_i over its examples.
+    optimizer : Optimizer, optional
+        Continue with this optimizer's state (warm start); default a new one from ``hp``.
+    epochs : int, optional
+        Overrides ``hp.epochs``.
+
+    Returns
+    -------
+    History
     """
+    epochs = hp.epochs if epochs is None else epochs
     if hp.optimizer == "lbfgs":
         from .lbfgs import train_lbfgs
 
-        return train_lbfgs(parameters, X, Y, hp, validation=validation, callbacks=callbacks)
+        return train_lbfgs(
+            parameters,
+            X,
+            Y,
+            hp,
+            validation=validation,
+            callbacks=callbacks,
+            epochs=epochs,
+            sample_weight=sample_weight,
+        )
     activations = resolve_activations(hp.activations, hp.L)
     loss = get_loss(hp.loss)
-    settings = {
-        "gd": {},
-        "sgd": {},
-        "momentum": {"beta": hp.beta},
-        "rmsprop": {"beta2": hp.beta2, "epsilon": hp.epsilon},
-        "adam": {"beta1": hp.beta1, "beta2": hp.beta2, "epsilon": hp.epsilon},
-    }[hp.optimizer]
-    optimizer = get_optimizer(hp.optimizer, **settings)
+    if optimizer is None:
+        optimizer = make_optimizer(hp)
     keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
     m = X.shape[1]
     history = History()
     best = (math.inf, None, None)  # (validation cost, epoch, parameters)
-    for epoch in range(hp.epochs):
+    for epoch in range(epochs):
         lr = scheduled_learning_rate(
             hp.learning_rate, epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
         )
         last_good = _copy(parameters)
         total_cost, total_right, diverged = 0.0, 0.0, False
-        for step, batch in enumerate(minibatches(m, hp.batch_size, rng)):
+        for step, batch in enumerate(minibatches(m, hp.batch_size, rng)):  # noqa: B007 (used below)
             Xb, Yb = X[:, batch], Y[:, batch]
+            wb = None if sample_weight is None else sample_weight[batch]
+            if wb is not None and not wb.sum() > 0:
+                continue  # every example of this batch has weight 0: nothing to learn
             AL, caches = forward(Xb, parameters, activations, keep_probs=keep_probs, rng=rng)
-            cost = compute_cost(AL, Yb, loss, parameters, hp.lambd)
+            cost = compute_cost(AL, Yb, loss, parameters, hp.lambd, sample_weight=wb)
             if not math.isfinite(cost):
                 diverged = True
                 break
-            grads = backward(AL, Yb, caches, activations, loss, lambd=hp.lambd)
+            grads = backward(AL, Yb, caches, activations, loss, lambd=hp.lambd, sample_weight=wb)
             optimizer.update(parameters, grads, lr)
             mb = Xb.shape[1]
             total_cost += cost * mb
@@ -174,9 +217,7 @@ def train(
             "learning_rate": lr,
         }
         if validation is not None:
-            record["val_cost"], record["val_accuracy"] = evaluate_cost(
-                parameters, *validation, hp
-            )
+            record["val_cost"], record["val_accuracy"] = evaluate_cost(parameters, *validation, hp)
         history.append(record)
         if hp.early_stopping is not None and validation is not None:
             if record["val_cost"] < best[0]:

@@ -21,9 +21,7 @@ def as_array(value, name: str):
         except (TypeError, ValueError) as error:
             raise ArgumentTypeError(f"{name} must be an array of numbers: {error}") from None
     if array.dtype.kind not in "biuf":
-        raise ArgumentTypeError(
-            f"{name} must hold numbers (int or float), got dtype {array.dtype}"
-        )
+        raise ArgumentTypeError(f"{name} must hold numbers (int or float), got dtype {array.dtype}")
     return array
 
 
@@ -33,8 +31,7 @@ def check_finite(array, name: str) -> None:
         bad = ~xp.isfinite(array)
         where = tuple(int(i[0]) for i in xp.nonzero(bad))
         raise InvalidValueError(
-            f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first at index "
-            f"{where}"
+            f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first at index {where}"
         )
 
 
@@ -89,3 +86,18 @@ def check_non_negative(value, name: str) -> float:
     ):
         raise InvalidValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def check_sample_weight(sample_weight, m: int):
+    """Validate per-example weights: shape (m,), finite, >= 0, not all zero; float64."""
+    w = as_array(sample_weight, "sample_weight").astype(np.float64)
+    if w.ndim == 2 and 1 in w.shape:
+        w = w.reshape(-1)
+    if w.shape != (m,):
+        raise ShapeError(f"sample_weight must have shape (m,) = ({m},), got {w.shape}")
+    check_finite(w, "sample_weight")
+    if bool((w < 0).any()):
+        raise InvalidValueError(f"sample_weight must be >= 0; found {float(w.min())}")
+    if not w.sum() > 0:
+        raise InvalidValueError("sample_weight must have a positive sum; all weights are 0")
+    return w

@@ -36,8 +36,8 @@ def vector_to_parameters(theta: np.ndarray, layer_dims, dtype=None) -> dict:
     parameters, start = {}, 0
     for key, shape in parameter_shapes(layer_dims):
         size = shape[0] * shape[1]
-        parameters[key] = theta[start : start + size].reshape(shape).astype(
-            dtype or theta.dtype, copy=True
+        parameters[key] = (
+            theta[start : start + size].reshape(shape).astype(dtype or theta.dtype, copy=True)
         )
         start += size
     return parameters
