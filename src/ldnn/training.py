@@ -173,64 +173,93 @@ def train(
     loss = get_loss(hp.loss)
     if optimizer is None:
         optimizer = make_optimizer(hp)
-    keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
+    step = _Step(activations, loss, hp, optimizer, rng, sample_weight)
     m = X.shape[1]
     history = History()
     best = (math.inf, None, None)  # (validation cost, epoch, parameters)
-    for epoch in range(epochs):
-        lr = scheduled_learning_rate(
-            hp.learning_rate, epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
-        )
-        last_good = _copy(parameters)
-        total_cost, total_right, diverged = 0.0, 0.0, False
-        for step, batch in enumerate(minibatches(m, hp.batch_size, rng)):  # noqa: B007 (used below)
-            Xb, Yb = X[:, batch], Y[:, batch]
-            wb = None if sample_weight is None else sample_weight[batch]
-            if wb is not None and not wb.sum() > 0:
-                continue  # every example of this batch has weight 0: nothing to learn
-            AL, caches = forward(Xb, parameters, activations, keep_probs=keep_probs, rng=rng)
-            cost = compute_cost(AL, Yb, loss, parameters, hp.lambd, sample_weight=wb)
-            if not math.isfinite(cost):
-                diverged = True
-                break
-            grads = backward(AL, Yb, caches, activations, loss, lambd=hp.lambd, sample_weight=wb)
-            optimizer.update(parameters, grads, lr)
-            mb = Xb.shape[1]
-            total_cost += cost * mb
-            right = accuracy(AL, Yb, activations[-1].name)
-            total_right += (right or 0.0) * mb
-        if diverged or not _all_finite(parameters):
-            parameters.update(last_good)
-            history.stop_reason = "diverged"
-            history.stop_message = (
-                f"the cost became NaN or infinite in epoch {epoch} (step {step}) with "
-                f"learning_rate {lr:g}; training stopped and the parameters from the end of "
-                f"epoch {epoch - 1} (the last finite ones) were kept. Try a smaller "
-                "learning_rate."
+    # Overflow to inf/NaN is detected below and handled by the divergence guard; NumPy's
+    # own warnings about it would only bury that one clear message.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs):
+            lr = scheduled_learning_rate(
+                hp.learning_rate, epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
             )
-            warnings.warn(history.stop_message, DivergenceWarning, stacklevel=3)
-            break
-        record = {
-            "epoch": epoch,
-            "cost": total_cost / m,
-            "accuracy": total_right / m if loss.output_range else None,
-            "learning_rate": lr,
-        }
-        if validation is not None:
-            record["val_cost"], record["val_accuracy"] = evaluate_cost(parameters, *validation, hp)
-        history.append(record)
-        if hp.early_stopping is not None and validation is not None:
-            if record["val_cost"] < best[0]:
-                best = (record["val_cost"], epoch, _copy(parameters))
-            elif epoch - best[1] >= hp.early_stopping:
-                history.stop_reason = "early stopping"
+            last_good = _copy(parameters)
+            batches = minibatches(m, hp.batch_size, rng)
+            cost_sum, right_sum, failed_step = step.epoch(parameters, X, Y, batches, lr)
+            if failed_step is not None or not _all_finite(parameters):
+                parameters.update(last_good)
+                history.stop_reason = "diverged"
+                history.stop_message = (
+                    f"the cost became NaN or infinite in epoch {epoch} (step "
+                    f"{failed_step if failed_step is not None else len(batches) - 1}) with "
+                    f"learning_rate {lr:g}; training stopped and the parameters from the end "
+                    f"of epoch {epoch - 1} (the last finite ones) were kept. Try a smaller "
+                    "learning_rate."
+                )
+                warnings.warn(history.stop_message, DivergenceWarning, stacklevel=3)
                 break
-        stop_requests = [callback(epoch, record, parameters) for callback in callbacks]
-        if any(stop_requests):
-            history.stop_reason = "callback"
-            break
-    if hp.early_stopping is not None and best[2] is not None:
-        # Restore the parameters of the epoch with the lowest validation cost.
+            record = {
+                "epoch": epoch,
+                "cost": cost_sum / m,
+                "accuracy": right_sum / m if loss.output_range else None,
+                "learning_rate": lr,
+            }
+            if validation is not None:
+                record["val_cost"], record["val_accuracy"] = evaluate_cost(
+                    parameters, *validation, hp
+                )
+            history.append(record)
+            if hp.early_stopping is not None and validation is not None:
+                if record["val_cost"] < best[0]:
+                    best = (record["val_cost"], epoch, _copy(parameters))
+                elif best[1] is None or epoch - best[1] >= hp.early_stopping:
+                    history.stop_reason = "early stopping"
+                    break
+            stop_requests = [callback(epoch, record, parameters) for callback in callbacks]
+            if any(stop_requests):
+                history.stop_reason = "callback"
+                break
+    if best[2] is not None:
+        # Early stopping: restore the parameters of the epoch with the lowest validation cost.
         parameters.update(best[2])
         history.best_epoch = best[1]
     return history
+
+
+class _Step:
+    """One optimisation step per mini-batch: forward, cost, backward, update."""
+
+    def __init__(self, activations, loss, hp, optimizer, rng, sample_weight):
+        self.activations, self.loss, self.hp = activations, loss, hp
+        self.optimizer, self.rng, self.sample_weight = optimizer, rng, sample_weight
+        self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
+
+    def epoch(self, parameters, X, Y, batches, lr) -> tuple[float, float, int | None]:
+        """Train on each batch in turn.
+
+        Returns (sum of batch cost times batch size, number predicted right, the index
+        of the step whose cost was not finite or None).
+        """
+        cost_sum = right_sum = 0.0
+        for index, batch in enumerate(batches):
+            Xb, Yb = X[:, batch], Y[:, batch]
+            wb = None if self.sample_weight is None else self.sample_weight[batch]
+            if wb is not None and not wb.sum() > 0:
+                continue  # every example of this batch has weight 0: nothing to learn
+            cost, right = self(parameters, Xb, Yb, wb, lr)
+            if not math.isfinite(cost):
+                return cost_sum, right_sum, index
+            cost_sum += cost * Xb.shape[1]
+            right_sum += (right or 0.0) * Xb.shape[1]
+        return cost_sum, right_sum, None
+
+    def __call__(self, parameters, Xb, Yb, wb, lr) -> tuple[float, float | None]:
+        hp, activations = self.hp, self.activations
+        AL, caches = forward(Xb, parameters, activations, keep_probs=self.keep_probs, rng=self.rng)
+        cost = compute_cost(AL, Yb, self.loss, parameters, hp.lambd, sample_weight=wb)
+        if not math.isfinite(cost):
+            return cost, None
+        grads = backward(AL, Yb, caches, activations, self.loss, lambd=hp.lambd, sample_weight=wb)
+        self.optimizer.update(parameters, grads, lr)
+        return cost, accuracy(AL, Yb, activations[-1].name)

@@ -1,0 +1,239 @@
+"""Training: learning works, determinism, mini-batches, early stopping, divergence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from ldnn import DeepNetwork, DivergenceWarning
+from ldnn.data import make_parity, make_spirals, make_xor
+from ldnn.training import minibatches
+
+
+def test_three_layer_net_learns_two_spirals():
+    X, Y = make_spirals(600, noise=0.05, seed=0)
+    X_test, Y_test = make_spirals(400, noise=0.05, seed=1)
+    net = DeepNetwork(
+        [2, 32, 32, 1], optimizer="adam", learning_rate=0.01, epochs=250, batch_size=32, seed=0
+    )
+    net.fit(X, Y)
+    assert net.evaluate(X, Y)["accuracy"] >= 0.97
+    assert net.evaluate(X_test, Y_test)["accuracy"] >= 0.97
+
+
+def test_xor_is_learned_exactly():
+    X, Y = make_xor()
+    net = DeepNetwork(
+        [2, 4, 1], activations="tanh", learning_rate=1.0, epochs=2000, dtype="float64", seed=1
+    )
+    net.fit(X, Y)
+    assert np.array_equal(net.predict(X), Y.astype(int))
+    assert net.history.cost[-1] < 0.05
+
+
+def test_parity_truth_table():
+    X, Y = make_parity(3)
+    assert X.shape == (3, 8) and Y.tolist() == [[0, 1, 1, 0, 1, 0, 0, 1]]
+
+
+def test_same_seed_same_numbers_bit_for_bit():
+    X, Y = make_spirals(200, seed=3)
+    runs = []
+    for _ in range(2):
+        net = DeepNetwork(
+            [2, 8, 8, 1],
+            keep_prob=0.8,
+            optimizer="adam",
+            learning_rate=0.01,
+            epochs=5,
+            batch_size=16,
+            validation_split=0.2,
+            seed=7,
+        )
+        history = net.fit(X, Y)
+        runs.append((net.parameters, history.cost, history.val_cost))
+    (p1, c1, v1), (p2, c2, v2) = runs
+    assert c1 == c2 and v1 == v2
+    assert all(np.array_equal(p1[k], p2[k]) for k in p1)
+    other = DeepNetwork([2, 8, 8, 1], keep_prob=0.8, epochs=5, batch_size=16, seed=8)
+    other.fit(X, Y)
+    assert not np.array_equal(other.parameters["W1"], p1["W1"])
+
+
+def test_minibatches_are_shuffled_and_keep_the_last_partial_batch():
+    rng = np.random.default_rng(0)
+    batches = minibatches(10, 4, rng)
+    assert [len(b) for b in batches] == [4, 4, 2]
+    together = np.concatenate(batches)
+    assert sorted(together) == list(range(10)) and list(together) != list(range(10))
+    assert minibatches(10, None, rng) == [slice(None)]
+
+
+def test_full_batch_cost_is_the_cost_before_each_update():
+    # With full-batch gradient descent, history.cost[i] is J at the parameters that
+    # iteration i starts from, as the course prints it.
+    X, Y = make_spirals(50, seed=0)
+    net = DeepNetwork([2, 3, 1], epochs=1, learning_rate=0.1, dtype="float64")
+    net.initialize()
+    before = net.evaluate(X, Y)["cost"]
+    history = net.fit(X, Y, warm_start=True)
+    assert history.cost[0] == pytest.approx(before, rel=1e-12)
+
+
+def test_dtype_is_kept_through_training():
+    X, Y = make_spirals(50, seed=0)
+    for dtype in ("float32", "float64"):
+        net = DeepNetwork([2, 3, 1], optimizer="adam", epochs=2, dtype=dtype)
+        net.fit(X, Y)
+        assert all(v.dtype == np.dtype(dtype) for v in net.parameters.values())
+        assert net.predict_proba(X).dtype == np.dtype(dtype)
+
+
+def test_divergence_stops_and_keeps_the_last_finite_parameters():
+    X, Y = make_spirals(100, seed=0)
+    Y = Y * 3.0  # a regression target
+    net = DeepNetwork(
+        [2, 16, 16, 1], output="linear", learning_rate=50.0, epochs=100, dtype="float32"
+    )
+    with pytest.warns(DivergenceWarning, match=r"NaN or infinite in epoch \d+.*smaller"):
+        history = net.fit(X, Y)
+    assert history.stop_reason == "diverged"
+    assert 0 < len(history) < 100
+    assert all(math.isfinite(c) for c in history.cost)
+    assert all(np.isfinite(v).all() for v in net.parameters.values())
+
+
+def test_early_stopping_restores_the_best_parameters():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 60))
+    Y = (rng.random((1, 60)) < 0.5).astype(float)  # pure noise: validation cost goes up
+    X_val = rng.standard_normal((5, 60))
+    Y_val = (rng.random((1, 60)) < 0.5).astype(float)
+    net = DeepNetwork(
+        [5, 64, 64, 1],
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=300,
+        early_stopping=5,
+        dtype="float64",
+    )
+    history = net.fit(X, Y, validation_data=(X_val, Y_val))
+    assert history.stop_reason == "early stopping"
+    assert len(history) == history.best_epoch + 6
+    best = min(history.val_cost)
+    assert history.val_cost[history.best_epoch] == best
+    assert net.evaluate(X_val, Y_val)["cost"] == pytest.approx(best, rel=1e-12)
+
+
+def test_callback_can_stop_training():
+    X, Y = make_xor()
+    seen = []
+
+    def stop_at_three(epoch, record, parameters):
+        seen.append(record["cost"])
+        return epoch == 2
+
+    history = DeepNetwork([2, 3, 1], epochs=50).fit(X, Y, callbacks=[stop_at_three])
+    assert len(history) == 3 and history.stop_reason == "callback" and seen == history.cost
+
+
+def test_print_cost_every_n_epochs(capsys):
+    X, Y = make_xor()
+    DeepNetwork([2, 3, 1], epochs=250).fit(X, Y, verbose=100)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Cost after epoch 0",
+        "Cost after epoch 100",
+        "Cost after epoch 200",
+        "Cost after epoch 249",
+    ]
+
+
+def test_integer_sample_weights_equal_repeated_examples():
+    X, Y = make_spirals(30, seed=4)
+    w = np.arange(30) % 3  # 0, 1 or 2 copies of each example
+    repeat = np.repeat(np.arange(30), w)
+    kwargs = dict(epochs=20, learning_rate=0.3, dtype="float64", seed=0)
+    weighted = DeepNetwork([2, 4, 1], **kwargs)
+    weighted.fit(X, Y, sample_weight=w)
+    copied = DeepNetwork([2, 4, 1], **kwargs)
+    copied.fit(X[:, repeat], Y[:, repeat])
+    for key in weighted.parameters:
+        assert_allclose(weighted.parameters[key], copied.parameters[key], rtol=1e-10)
+    assert_allclose(weighted.history.cost, copied.history.cost, rtol=1e-10)
+
+
+def test_warm_start_continues():
+    X, Y = make_spirals(100, seed=0)
+    net = DeepNetwork([2, 8, 1], optimizer="adam", learning_rate=0.01, epochs=30)
+    first = net.fit(X, Y)
+    t = net.optimizer.t
+    second = net.fit(X, Y, warm_start=True, epochs=10)
+    assert len(second) == 10 and net.optimizer.t == t + 10
+    assert second.cost[0] < first.cost[0]
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "rmsprop", "adam", "lbfgs"])
+def test_every_optimizer_learns_xor(optimizer):
+    X, Y = make_xor()
+    lr = {"gd": 1.0, "momentum": 1.0, "rmsprop": 0.01, "adam": 0.05, "lbfgs": 1.0}[optimizer]
+    net = DeepNetwork(
+        [2, 8, 1],
+        activations="tanh",
+        optimizer=optimizer,
+        learning_rate=lr,
+        epochs=800,
+        dtype="float64",
+        seed=0,
+    )
+    net.fit(X, Y)
+    assert np.array_equal(net.predict(X), Y.astype(int)), optimizer
+
+
+def test_multiclass_with_integer_labels_and_multilabel():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 300))
+    labels = (X[0] > 0).astype(int) + (X[1] > 0).astype(int)  # 0, 1 or 2
+    net = DeepNetwork([2, 16, 3], optimizer="adam", learning_rate=0.02, epochs=200, seed=0)
+    assert net.hyperparameters.activations[-1] == "softmax"
+    net.fit(X, labels)
+    assert net.predict(X).shape == (1, 300)
+    assert net.evaluate(X, labels)["accuracy"] > 0.95
+    assert_allclose(net.predict_proba(X).sum(axis=0), 1, rtol=1e-5)
+    Y = np.stack([X[0] > 0, X[1] > 0]).astype(float)
+    multi = DeepNetwork(
+        [2, 16, 2], output="sigmoid", optimizer="adam", learning_rate=0.02, epochs=200, seed=0
+    )
+    assert multi.hyperparameters.loss == "binary_crossentropy"
+    multi.fit(X, Y)
+    assert multi.predict(X).shape == (2, 300)
+    assert multi.evaluate(X, Y)["accuracy"] > 0.95
+
+
+def test_regression():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (1, 200))
+    Y = np.sin(3 * X)
+    net = DeepNetwork(
+        [1, 32, 32, 1],
+        activations="tanh",
+        output="linear",
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=300,
+        batch_size=32,
+        seed=0,
+    )
+    assert net.hyperparameters.loss == "mean_squared_error"
+    net.fit(X, Y)
+    assert net.evaluate(X, Y)["mse"] < 0.01
+
+
+def test_summary_table(capsys):
+    text = DeepNetwork([4, 5, 3, 1]).summary(m=64)
+    assert "(5, 4)" in text and "(5, 1)" in text and "(5, 64)" in text
+    assert "total parameters: 47" in text  # (5*4 + 5) + (3*5 + 3) + (1*3 + 1)
+    assert capsys.readouterr().out.strip() == text
