@@ -21,6 +21,10 @@ from .errors import ArgumentTypeError, ConfigurationError
 class Activation:
     """A function g applied to Z[l] of shape (n[l], m), and its backward pass.
 
+    Both methods take an optional ``out`` array of the result's shape and dtype to
+    write into (the training loop reuses one per layer), and return the result, which
+    is ``out`` when it was given (``linear`` returns its input unchanged).
+
     Attributes
     ----------
     name : str
@@ -29,11 +33,11 @@ class Activation:
 
     name = ""
 
-    def forward(self, Z):
+    def forward(self, Z, out=None):
         """A[l] = g(Z[l]); same shape and dtype as Z."""
         raise NotImplementedError
 
-    def backward(self, dA, Z, A):
+    def backward(self, dA, Z, A, out=None):
         """dZ[l] from dA[l], Z[l] and A[l] = g(Z[l]), all of shape (n[l], m)."""
         raise NotImplementedError
 
@@ -49,69 +53,109 @@ class Elementwise(Activation):
     name : str
     g : callable Z -> A
     derivative : callable (Z, A) -> g'(Z)
-        Receives A = g(Z) too, because sigmoid' and tanh' are cheapest written in A.
+        Receives A = g(Z) too, for derivatives cheapest written in A.
     """
 
     def __init__(self, name: str, g: Callable, derivative: Callable):
         self.name, self.g, self.derivative = name, g, derivative
 
-    def forward(self, Z):
-        return self.g(Z)
+    def forward(self, Z, out=None):
+        A = self.g(Z)
+        if out is None:
+            return A
+        out[...] = A
+        return out
 
-    def backward(self, dA, Z, A):
+    def backward(self, dA, Z, A, out=None):
         # The notes: dZ[l] = dA[l] * g[l]'(Z[l]), an elementwise product.
-        return dA * self.derivative(Z, A)
+        return get_xp(dA).multiply(dA, self.derivative(Z, A), out=out)
 
 
-def _relu(Z):
-    return get_xp(Z).maximum(Z, 0)
+class ReLU(Activation):
+    """g(z) = max(z, 0); g'(z) = 1 for z > 0, else 0."""
+
+    name = "relu"
+
+    def forward(self, Z, out=None):
+        return get_xp(Z).maximum(Z, 0, out=out)
+
+    def backward(self, dA, Z, A, out=None):
+        # dZ = dA * g'(Z). relu is not differentiable at 0; like the course, g'(0) = 0.
+        return get_xp(dA).multiply(dA, Z > 0, out=out)
 
 
-def _relu_prime(Z, A):
-    # relu is not differentiable at 0; like the course, take g'(0) = 0.
-    return Z > 0
+class LeakyReLU(Activation):
+    """g(z) = z for z > 0, else slope * z; g'(z) = 1 for z > 0, else slope."""
+
+    def __init__(self, slope: float = 0.01):
+        self.slope = slope
+        self.name = "leaky_relu" if slope == 0.01 else f"leaky_relu:{slope:g}"
+
+    def forward(self, Z, out=None):
+        # A = slope * Z everywhere, then Z itself where Z > 0.
+        xp = get_xp(Z)
+        out = xp.multiply(Z, self.slope, out=out)
+        xp.copyto(out, Z, where=Z > 0)
+        return out
+
+    def backward(self, dA, Z, A, out=None):
+        # dZ = dA * g'(Z): dA * slope everywhere, then dA itself where Z > 0 (g'(0) = slope).
+        xp = get_xp(dA)
+        out = xp.multiply(dA, self.slope, out=out)
+        xp.copyto(out, dA, where=Z > 0)
+        return out
 
 
-def _sigmoid(Z):
-    # 1 / (1 + e^-z) overflows e^-z for large negative z. Writing both branches with
-    # e = e^-|z| <= 1 keeps every intermediate finite: z >= 0 gives 1 / (1 + e),
-    # z < 0 gives e / (1 + e).
-    xp = get_xp(Z)
-    e = xp.exp(-xp.abs(Z))
-    return xp.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+class Sigmoid(Activation):
+    """g(z) = 1 / (1 + e^-z); g'(z) = g(z) (1 - g(z))."""
+
+    name = "sigmoid"
+
+    def forward(self, Z, out=None):
+        # 1 / (1 + e^-z) overflows e^-z for large negative z. With e = e^-|z| <= 1 every
+        # intermediate stays finite: z >= 0 gives 1 / (1 + e), z < 0 gives e / (1 + e).
+        xp = get_xp(Z)
+        e = xp.abs(Z, out=out)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)
+        return xp.divide(xp.where(Z >= 0, 1, e), 1 + e, out=e)
+
+    def backward(self, dA, Z, A, out=None):
+        # dZ = dA * A (1 - A)
+        xp = get_xp(dA)
+        out = xp.subtract(1, A, out=out)
+        out *= A
+        out *= dA
+        return out
 
 
-def _sigmoid_prime(Z, A):
-    return A * (1 - A)
+class Tanh(Activation):
+    """g(z) = tanh(z); g'(z) = 1 - tanh(z)^2."""
+
+    name = "tanh"
+
+    def forward(self, Z, out=None):
+        return get_xp(Z).tanh(Z, out=out)
+
+    def backward(self, dA, Z, A, out=None):
+        # dZ = dA * (1 - A^2)
+        xp = get_xp(dA)
+        out = xp.multiply(A, A, out=out)
+        xp.subtract(1, out, out=out)
+        out *= dA
+        return out
 
 
-def _tanh(Z):
-    return get_xp(Z).tanh(Z)
+class Linear(Activation):
+    """g(z) = z; g'(z) = 1, so A[l] is Z[l] itself and dZ[l] is dA[l] itself."""
 
+    name = "linear"
 
-def _tanh_prime(Z, A):
-    return 1 - A * A
+    def forward(self, Z, out=None):
+        return Z
 
-
-def _linear(Z):
-    return Z
-
-
-def _linear_prime(Z, A):
-    return 1
-
-
-def _leaky_relu(slope: float) -> Elementwise:
-    def g(Z):
-        return get_xp(Z).where(Z > 0, Z, Z * slope)
-
-    def derivative(Z, A):
-        # g'(0) is taken from the negative side, as for relu.
-        one, low = Z.dtype.type(1), Z.dtype.type(slope)
-        return get_xp(Z).where(Z > 0, one, low)
-
-    name = "leaky_relu" if slope == 0.01 else f"leaky_relu:{slope:g}"
-    return Elementwise(name, g, derivative)
+    def backward(self, dA, Z, A, out=None):
+        return dA
 
 
 class Softmax(Activation):
@@ -119,17 +163,22 @@ class Softmax(Activation):
 
     name = "softmax"
 
-    def forward(self, Z):
+    def forward(self, Z, out=None):
         xp = get_xp(Z)
         # Subtracting each column's max changes nothing mathematically (it cancels in
         # the ratio) but keeps exp from overflowing for large Z.
-        e = xp.exp(Z - Z.max(axis=0, keepdims=True))
-        return e / e.sum(axis=0, keepdims=True)
+        e = xp.subtract(Z, Z.max(axis=0, keepdims=True), out=out)
+        xp.exp(e, out=e)
+        e /= e.sum(axis=0, keepdims=True)
+        return e
 
-    def backward(self, dA, Z, A):
+    def backward(self, dA, Z, A, out=None):
         # Jacobian of softmax: dA_i/dZ_j = A_i (delta_ij - A_j), so for each column
         # dZ = A * (dA - sum_i dA_i A_i).
-        return A * (dA - (dA * A).sum(axis=0, keepdims=True))
+        xp = get_xp(dA)
+        out = xp.subtract(dA, (dA * A).sum(axis=0, keepdims=True), out=out)
+        out *= A
+        return out
 
 
 _FACTORIES: dict[str, Callable[[float | None], Activation]] = {}
@@ -146,16 +195,12 @@ def _no_parameter(name: str, make: Callable[[], Activation]):
     return factory
 
 
-_FACTORIES["relu"] = _no_parameter("relu", lambda: Elementwise("relu", _relu, _relu_prime))
-_FACTORIES["sigmoid"] = _no_parameter(
-    "sigmoid", lambda: Elementwise("sigmoid", _sigmoid, _sigmoid_prime)
-)
-_FACTORIES["tanh"] = _no_parameter("tanh", lambda: Elementwise("tanh", _tanh, _tanh_prime))
-_FACTORIES["linear"] = _no_parameter(
-    "linear", lambda: Elementwise("linear", _linear, _linear_prime)
-)
+_FACTORIES["relu"] = _no_parameter("relu", ReLU)
+_FACTORIES["sigmoid"] = _no_parameter("sigmoid", Sigmoid)
+_FACTORIES["tanh"] = _no_parameter("tanh", Tanh)
+_FACTORIES["linear"] = _no_parameter("linear", Linear)
 _FACTORIES["softmax"] = _no_parameter("softmax", Softmax)
-_FACTORIES["leaky_relu"] = lambda slope: _leaky_relu(0.01 if slope is None else slope)
+_FACTORIES["leaky_relu"] = lambda slope: LeakyReLU(0.01 if slope is None else slope)
 
 BUILTIN_ACTIVATIONS = tuple(sorted(_FACTORIES))
 

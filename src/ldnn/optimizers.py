@@ -21,31 +21,41 @@ import math
 
 import numpy as np
 
+from .backend import get_xp
 from .errors import ConfigurationError
 
 
 class Optimizer:
-    """Base class: ``update`` applies one step to ``parameters`` in place."""
+    """Base class: ``update`` applies one step to ``parameters`` in place.
+
+    ``state`` holds the running averages by kind and gradient name, like the course's
+    ``v["dW1"]``. Each update writes its intermediate results through one scratch array
+    per parameter, so a step allocates nothing; the comments give the formulas.
+    """
 
     name = ""
 
     def __init__(self):
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._scratch: dict[str, np.ndarray] = {}
 
     def _buffer(self, kind: str, key: str, like):
         slot = self.state.setdefault(kind, {})
         if key not in slot:
-            slot[key] = like * 0
+            slot[key] = get_xp(like).zeros_like(like)
         return slot[key]
 
     def update(self, parameters: dict, grads: dict, learning_rate: float) -> None:
         """One step: parameters[P] -= learning_rate * (direction from grads["dP"])."""
         self.t += 1
         for key, P in parameters.items():
-            self.step(key, P, grads["d" + key], learning_rate)
+            scratch = self._scratch.get(key)
+            if scratch is None or scratch.shape != P.shape or scratch.dtype != P.dtype:
+                scratch = self._scratch[key] = get_xp(P).empty_like(P)
+            self.step(key, P, grads["d" + key], learning_rate, scratch)
 
-    def step(self, key: str, P, dP, learning_rate: float) -> None:
+    def step(self, key: str, P, dP, learning_rate: float, scratch) -> None:
         raise NotImplementedError
 
     def config(self) -> dict:
@@ -56,8 +66,9 @@ class Optimizer:
 class GradientDescent(Optimizer):
     name = "gd"
 
-    def step(self, key, P, dP, learning_rate):
-        P -= learning_rate * dP
+    def step(self, key, P, dP, learning_rate, scratch):
+        # P = P - alpha dP
+        P -= get_xp(P).multiply(dP, learning_rate, out=scratch)
 
 
 class Momentum(Optimizer):
@@ -67,11 +78,14 @@ class Momentum(Optimizer):
         super().__init__()
         self.beta = beta
 
-    def step(self, key, P, dP, learning_rate):
+    def step(self, key, P, dP, learning_rate, scratch):
+        xp = get_xp(P)
+        # v = beta v + (1 - beta) dP
         v = self._buffer("v", "d" + key, P)
         v *= self.beta
-        v += (1 - self.beta) * dP
-        P -= learning_rate * v
+        v += xp.multiply(dP, 1 - self.beta, out=scratch)
+        # P = P - alpha v
+        P -= xp.multiply(v, learning_rate, out=scratch)
 
     def config(self):
         return {"name": self.name, "beta": self.beta}
@@ -84,11 +98,20 @@ class RMSprop(Optimizer):
         super().__init__()
         self.beta2, self.epsilon = beta2, epsilon
 
-    def step(self, key, P, dP, learning_rate):
+    def step(self, key, P, dP, learning_rate, scratch):
+        xp = get_xp(P)
+        # s = beta2 s + (1 - beta2) dP^2
         s = self._buffer("s", "d" + key, P)
         s *= self.beta2
-        s += (1 - self.beta2) * (dP * dP)
-        P -= learning_rate * dP / (s**0.5 + self.epsilon)
+        xp.multiply(dP, dP, out=scratch)
+        scratch *= 1 - self.beta2
+        s += scratch
+        # P = P - alpha dP / (sqrt(s) + eps)
+        xp.sqrt(s, out=scratch)
+        scratch += self.epsilon
+        xp.divide(dP, scratch, out=scratch)
+        scratch *= learning_rate
+        P -= scratch
 
     def config(self):
         return {"name": self.name, "beta2": self.beta2, "epsilon": self.epsilon}
@@ -101,18 +124,29 @@ class Adam(Optimizer):
         super().__init__()
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
-    def step(self, key, P, dP, learning_rate):
+    def step(self, key, P, dP, learning_rate, scratch):
+        xp = get_xp(P)
+        # v = beta1 v + (1 - beta1) dP
         v = self._buffer("v", "d" + key, P)
-        s = self._buffer("s", "d" + key, P)
         v *= self.beta1
-        v += (1 - self.beta1) * dP
+        v += xp.multiply(dP, 1 - self.beta1, out=scratch)
+        # s = beta2 s + (1 - beta2) dP^2
+        s = self._buffer("s", "d" + key, P)
         s *= self.beta2
-        s += (1 - self.beta2) * (dP * dP)
-        # Bias correction: v and s start at 0, so early averages are too small by the
-        # factor (1 - beta^t).
-        v_hat = v / (1 - self.beta1**self.t)
-        s_hat = s / (1 - self.beta2**self.t)
-        P -= learning_rate * v_hat / (s_hat**0.5 + self.epsilon)
+        xp.multiply(dP, dP, out=scratch)
+        scratch *= 1 - self.beta2
+        s += scratch
+        # P = P - alpha v_hat / (sqrt(s_hat) + eps) with the bias corrections
+        # v_hat = v / (1 - beta1^t) and s_hat = s / (1 - beta2^t), which undo the pull of
+        # v = s = 0 towards zero in the first steps.
+        v_correction = 1 - self.beta1**self.t
+        s_correction = 1 - self.beta2**self.t
+        xp.divide(s, s_correction, out=scratch)
+        xp.sqrt(scratch, out=scratch)
+        scratch += self.epsilon
+        xp.divide(v, scratch, out=scratch)
+        scratch *= learning_rate / v_correction
+        P -= scratch
 
     def config(self):
         return {

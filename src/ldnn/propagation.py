@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import Activation, get_activation
+from .backend import get_xp
 from .errors import ShapeError
 from .losses import Loss, get_loss
 from .regularization import dropout_mask, l2_cost
@@ -48,6 +49,34 @@ class LayerCache(NamedTuple):
     Z: object
     A: object
     D: object = None
+
+
+class Workspace:
+    """Arrays reused from one training step to the next.
+
+    Every step with the same batch size computes arrays of the same shapes (Z[l], A[l],
+    dZ[l], dW[l], ...), so the training loop keeps one of each and the formulas write
+    into it (``out=``) instead of allocating new ones. Keyed by name and shape, so the
+    last, smaller batch of an epoch gets its own set.
+    """
+
+    def __init__(self):
+        self._arrays: dict = {}
+
+    def get(self, name: str, shape: tuple, like):
+        """The array called ``name`` of ``shape``, with the dtype and module of ``like``."""
+        key = (name, shape)
+        array = self._arrays.get(key)
+        if array is None:
+            array = self._arrays[key] = get_xp(like).empty(shape, dtype=like.dtype)
+        return array
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._arrays.values())
+
+
+def _out(workspace: Workspace | None, name: str, shape: tuple, like):
+    return None if workspace is None else workspace.get(name, shape, like)
 
 
 def number_of_layers(parameters: dict) -> int:
@@ -89,9 +118,13 @@ def resolve_activations(activations, L: int) -> list[Activation]:
     return [get_activation(a, layer=l) for l, a in enumerate(activations, start=1)]
 
 
-def linear_forward(A_prev, W, b):
-    """Z[l] = W[l] . A[l-1] + b[l], shape (n[l], m)."""
-    return W @ A_prev + b
+def linear_forward(A_prev, W, b, out=None):
+    """Z[l] = W[l] . A[l-1] + b[l], shape (n[l], m); written into ``out`` if given."""
+    Z = get_xp(W).matmul(W, A_prev, out=out)
+    # + b[l], broadcast over the m columns, added in place into the product: the same
+    # values as W[l] . A[l-1] + b[l] without a second (n[l], m) array.
+    Z += b
+    return Z
 
 
 def forward(
@@ -102,6 +135,8 @@ def forward(
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
     masks: dict | None = None,
+    workspace: Workspace | None = None,
+    check: bool = True,
 ):
     """Forward propagation through layers 1..L.
 
@@ -117,63 +152,86 @@ def forward(
         Draws the dropout masks.
     masks : dict {l: D[l]}, optional
         Fixed dropout masks to use instead of drawing new ones (gradient checks).
+    workspace : Workspace, optional
+        Write Z[l], A[l] and the masks into its reusable arrays (training); the
+        results are then only valid until the next call with the same workspace.
+    check : bool
+        Validate the shapes of X and the parameters first.
 
     Returns
     -------
     AL : ndarray of shape (n[L], m)
     caches : list of L LayerCache, caches[l-1] for layer l
     """
+    if check:
+        _check_forward(X, parameters)
+    L = len(parameters) // 2
+    activations = resolve_activations(activations, L)
+    caches = []
+    A = X
+    m = X.shape[1]
+    for l in range(1, L + 1):
+        A_prev = A
+        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        shape = (W.shape[0], m)
+        Z = linear_forward(A_prev, W, b, out=_out(workspace, f"Z{l}", shape, W))
+        A = activations[l - 1].forward(Z, out=_out(workspace, f"A{l}", shape, W))
+        D = None
+        if l < L and masks is not None and l in masks:
+            D = masks[l]
+        elif l < L and keep_probs is not None and keep_probs[l - 1] < 1:
+            D = dropout_mask(
+                shape, keep_probs[l - 1], rng, A.dtype, _out(workspace, f"D{l}", shape, W)
+            )
+        caches.append(LayerCache((A_prev, W, b), Z, A, D))
+        if D is not None:
+            A = get_xp(A).multiply(A, D, out=_out(workspace, f"A{l}_dropped", shape, W))
+    return A, caches
+
+
+def _check_forward(X, parameters: dict) -> None:
     dims = check_parameters(parameters)
-    L = len(dims) - 1
     if X.ndim != 2 or X.shape[0] != dims[0]:
         hint = ""
         if X.ndim == 2 and X.shape[1] == dims[0]:
             hint = "; examples must be columns: did you mean X.T?"
         raise ShapeError(f"X must have shape (n[0], m) = ({dims[0]}, m), got {X.shape}{hint}")
-    activations = resolve_activations(activations, L)
-    caches = []
-    A = X
-    for l in range(1, L + 1):
-        A_prev = A
-        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
-        Z = linear_forward(A_prev, W, b)
-        A = activations[l - 1].forward(Z)
-        D = None
-        if l < L and masks is not None and l in masks:
-            D = masks[l]
-        elif l < L and keep_probs is not None and keep_probs[l - 1] < 1:
-            D = dropout_mask(A.shape, keep_probs[l - 1], rng, A.dtype)
-        caches.append(LayerCache((A_prev, W, b), Z, A, D))
-        if D is not None:
-            A = A * D
-    return A, caches
 
 
-def linear_backward(dZ, linear_cache, *, lambd: float = 0.0):
+def linear_backward(dZ, linear_cache, *, lambd: float = 0.0, input_gradient=True, out=None):
     """dA[l-1], dW[l], db[l] from dZ[l] and the layer's (A[l-1], W[l], b[l]).
 
-    With ``lambd`` > 0 the L2 term (lambd / m) W[l] is added to dW[l].
+    With ``lambd`` > 0 the L2 term (lambd / m) W[l] is added to dW[l]. With
+    ``input_gradient`` False, dA[l-1] is not computed (None): training never needs dA[0].
+    ``out`` is an optional triple of arrays to write (dA[l-1], dW[l], db[l]) into.
     """
     A_prev, W, b = linear_cache
+    xp = get_xp(dZ)
     m = A_prev.shape[1]
-    dW = (1 / m) * (dZ @ A_prev.T)
+    dA_out, dW_out, db_out = (None, None, None) if out is None else out
+    # dW[l] = (1/m) dZ[l] . A[l-1]^T
+    dW = xp.matmul(dZ, A_prev.T, out=dW_out)
+    dW *= 1 / m
     if lambd:
-        dW = dW + (lambd / m) * W
-    db = (1 / m) * dZ.sum(axis=1, keepdims=True)
-    dA_prev = W.T @ dZ
+        dW += (lambd / m) * W
+    # db[l] = (1/m) sum over the columns of dZ[l]
+    db = xp.sum(dZ, axis=1, keepdims=True, out=db_out)
+    db *= 1 / m
+    # dA[l-1] = W[l]^T . dZ[l]
+    dA_prev = xp.matmul(W.T, dZ, out=dA_out) if input_gradient else None
     return dA_prev, dW, db
 
 
-def output_gradient(AL, Y, cache: LayerCache, activation: Activation, loss: Loss):
+def output_gradient(AL, Y, cache: LayerCache, activation: Activation, loss: Loss, out=None):
     """dZ[L], the gradient of the cost with respect to the output layer's Z."""
     if activation.name == loss.canonical_activation:
         # Canonical pairs: for sigmoid + binary cross-entropy, dL/da = (a - y) / (a(1 - a))
         # and g'(z) = a(1 - a) cancel; softmax + categorical cross-entropy and linear +
         # squared error give the same result. So dZ[L] = A[L] - Y, exactly and without
         # dividing by a(1 - a), which vanishes when the sigmoid saturates.
-        return AL - Y
+        return get_xp(AL).subtract(AL, Y, out=out)
     dAL = loss.gradient(AL, Y)
-    return activation.backward(dAL, cache.Z, cache.A)
+    return activation.backward(dAL, cache.Z, cache.A, out=out)
 
 
 def backward(
@@ -185,6 +243,8 @@ def backward(
     *,
     lambd: float = 0.0,
     sample_weight=None,
+    input_gradient: bool = True,
+    workspace: Workspace | None = None,
 ):
     """Backward propagation through layers L..1.
 
@@ -198,14 +258,19 @@ def backward(
     lambd : float
         L2 strength; adds (lambd / m) W[l] to every dW[l].
     sample_weight : ndarray of shape (m,), optional
-        Per-example weights, normalised to mean 1: example i's column of dZ[L] is scaled
-        by w_i, which makes the gradients those of sum_i w_i L_i / sum_i w_i.
+        Per-example weights: example i's column of dZ[L] is scaled by w_i / mean(w),
+        which makes the gradients those of sum_i w_i L_i / sum_i w_i.
+    input_gradient : bool
+        Compute dA0, the gradient with respect to X (training does not need it).
+    workspace : Workspace, optional
+        Write dZ[l], dA[l], dW[l], db[l] into its reusable arrays.
 
     Returns
     -------
     grads : dict
-        ``dA{l}`` for l = 0..L-1 (gradient with respect to A[l], shape (n[l], m)),
-        ``dW{l}`` and ``db{l}`` for l = 1..L, shaped like W[l] and b[l].
+        ``dA{l}`` for l = 0..L-1 (gradient with respect to A[l], shape (n[l], m);
+        dA0 only with ``input_gradient``), ``dW{l}`` and ``db{l}`` for l = 1..L, shaped
+        like W[l] and b[l].
     """
     L = len(caches)
     activations = resolve_activations(activations, L)
@@ -213,19 +278,34 @@ def backward(
     if Y.shape != AL.shape:
         raise ShapeError(f"Y must have the shape of A[L], {AL.shape}, got {Y.shape}")
     grads = {}
-    dZ = output_gradient(AL, Y, caches[-1], activations[-1], loss)
+    dZ = output_gradient(
+        AL, Y, caches[-1], activations[-1], loss, out=_out(workspace, f"dZ{L}", AL.shape, AL)
+    )
     if sample_weight is not None:
-        dZ = dZ * (sample_weight / sample_weight.mean()).astype(dZ.dtype)
+        dZ *= (sample_weight / sample_weight.mean()).astype(dZ.dtype)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
+        A_prev, W, _ = cache.linear_cache
         if l < L:
-            dZ = activations[l - 1].backward(grads[f"dA{l}"], cache.Z, cache.A)
+            dZ = activations[l - 1].backward(
+                grads[f"dA{l}"], cache.Z, cache.A, out=_out(workspace, f"dZ{l}", cache.Z.shape, W)
+            )
+        out = None
+        if workspace is not None:
+            out = (
+                workspace.get(f"dA{l - 1}", A_prev.shape, W),
+                workspace.get(f"dW{l}", W.shape, W),
+                workspace.get(f"db{l}", (W.shape[0], 1), W),
+            )
+        keep_dA = l > 1 or input_gradient
         dA_prev, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(
-            dZ, cache.linear_cache, lambd=lambd
+            dZ, cache.linear_cache, lambd=lambd, input_gradient=keep_dA, out=out
         )
+        if not keep_dA:
+            continue
         if l > 1 and caches[l - 2].D is not None:
             # A[l-1] was multiplied by its dropout mask, so its gradient is too.
-            dA_prev = dA_prev * caches[l - 2].D
+            dA_prev *= caches[l - 2].D
         grads[f"dA{l - 1}"] = dA_prev
     return grads
 

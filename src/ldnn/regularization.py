@@ -53,8 +53,14 @@ def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[floa
     return values
 
 
-def dropout_mask(shape: tuple[int, int], keep_prob: float, rng: np.random.Generator, dtype):
-    """D = (random(shape) < keep_prob) / keep_prob, in ``dtype`` (the inverted mask)."""
-    dtype = np.dtype(dtype)
-    keep = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else None)
-    return (keep < keep_prob).astype(dtype) / dtype.type(keep_prob)
+def dropout_mask(
+    shape: tuple[int, int], keep_prob: float, rng: np.random.Generator, dtype, out=None
+):
+    """D = (random(shape) < keep_prob) / keep_prob, in ``dtype`` (the inverted mask).
+
+    ``out`` is an optional array of ``shape`` and ``dtype`` to draw into.
+    """
+    D = rng.random(shape, dtype=np.dtype(dtype), out=out)
+    np.less(D, keep_prob, out=D)  # 1 where the unit is kept, 0 where it is dropped
+    D /= keep_prob
+    return D

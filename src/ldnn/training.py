@@ -16,7 +16,7 @@ from .hyperparameters import Hyperparameters
 from .losses import get_loss
 from .metrics import accuracy
 from .optimizers import Optimizer, get_optimizer, scheduled_learning_rate
-from .propagation import backward, compute_cost, forward, resolve_activations
+from .propagation import Workspace, backward, compute_cost, forward, resolve_activations
 
 #: A callback gets (epoch, record, parameters) after each epoch; returning True stops.
 Callback = Callable[[int, dict, dict], bool | None]
@@ -173,7 +173,7 @@ def train(
     loss = get_loss(hp.loss)
     if optimizer is None:
         optimizer = make_optimizer(hp)
-    step = _Step(activations, loss, hp, optimizer, rng, sample_weight)
+    step = _Step(X, Y, activations, loss, hp, optimizer, rng, sample_weight)
     m = X.shape[1]
     history = History()
     best = (math.inf, None, None)  # (validation cost, epoch, parameters)
@@ -186,7 +186,7 @@ def train(
             )
             last_good = _copy(parameters)
             batches = minibatches(m, hp.batch_size, rng)
-            cost_sum, right_sum, failed_step = step.epoch(parameters, X, Y, batches, lr)
+            cost_sum, right_sum, failed_step = step.epoch(parameters, batches, lr)
             if failed_step is not None or not _all_finite(parameters):
                 parameters.update(last_good)
                 history.stop_reason = "diverged"
@@ -228,14 +228,36 @@ def train(
 
 
 class _Step:
-    """One optimisation step per mini-batch: forward, cost, backward, update."""
+    """One optimisation step per mini-batch: forward, cost, backward, update.
 
-    def __init__(self, activations, loss, hp, optimizer, rng, sample_weight):
+    It keeps a :class:`Workspace` so that Z[l], A[l], dZ[l], dW[l], ... are written into
+    the same arrays at every step, and gathers each mini-batch into a reused array.
+    """
+
+    def __init__(self, X, Y, activations, loss, hp, optimizer, rng, sample_weight):
         self.activations, self.loss, self.hp = activations, loss, hp
         self.optimizer, self.rng, self.sample_weight = optimizer, rng, sample_weight
         self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
+        self.workspace = Workspace()
+        self.X, self.Y = X, Y
+        # A mini-batch is a set of examples, i.e. columns of X (n[0], m). Gathering
+        # columns is fast when each is contiguous in memory: X.T C-contiguous, which is
+        # what X = rows.T gives for data stored one example per row. Otherwise copy once.
+        self.XT, self.YT = _example_major(X), _example_major(Y)
 
-    def epoch(self, parameters, X, Y, batches, lr) -> tuple[float, float, int | None]:
+    def batch(self, index):
+        """X[:, index] and Y[:, index], gathered into reused (n, batch) arrays."""
+        if isinstance(index, slice):
+            return self.X[:, index], self.Y[:, index]
+        xp = get_xp(self.XT)
+        parts = []
+        for name, data in (("X_batch", self.XT), ("Y_batch", self.YT)):
+            rows = self.workspace.get(name, (len(index), data.shape[1]), data)
+            xp.take(data, index, axis=0, out=rows)
+            parts.append(rows.T)
+        return parts
+
+    def epoch(self, parameters, batches, lr) -> tuple[float, float, int | None]:
         """Train on each batch in turn.
 
         Returns (sum of batch cost times batch size, number predicted right, the index
@@ -243,10 +265,10 @@ class _Step:
         """
         cost_sum = right_sum = 0.0
         for index, batch in enumerate(batches):
-            Xb, Yb = X[:, batch], Y[:, batch]
             wb = None if self.sample_weight is None else self.sample_weight[batch]
             if wb is not None and not wb.sum() > 0:
                 continue  # every example of this batch has weight 0: nothing to learn
+            Xb, Yb = self.batch(batch)
             cost, right = self(parameters, Xb, Yb, wb, lr)
             if not math.isfinite(cost):
                 return cost_sum, right_sum, index
@@ -255,11 +277,35 @@ class _Step:
         return cost_sum, right_sum, None
 
     def __call__(self, parameters, Xb, Yb, wb, lr) -> tuple[float, float | None]:
-        hp, activations = self.hp, self.activations
-        AL, caches = forward(Xb, parameters, activations, keep_probs=self.keep_probs, rng=self.rng)
+        hp, activations, ws = self.hp, self.activations, self.workspace
+        AL, caches = forward(
+            Xb,
+            parameters,
+            activations,
+            keep_probs=self.keep_probs,
+            rng=self.rng,
+            workspace=ws,
+            check=False,
+        )
         cost = compute_cost(AL, Yb, self.loss, parameters, hp.lambd, sample_weight=wb)
         if not math.isfinite(cost):
             return cost, None
-        grads = backward(AL, Yb, caches, activations, self.loss, lambd=hp.lambd, sample_weight=wb)
+        right = accuracy(AL, Yb, activations[-1].name)
+        grads = backward(
+            AL,
+            Yb,
+            caches,
+            activations,
+            self.loss,
+            lambd=hp.lambd,
+            sample_weight=wb,
+            input_gradient=False,
+            workspace=ws,
+        )
         self.optimizer.update(parameters, grads, lr)
-        return cost, accuracy(AL, Yb, activations[-1].name)
+        return cost, right
+
+
+def _example_major(A):
+    """A.T as a C-contiguous (m, n) array: a view when A is Fortran-ordered, else a copy."""
+    return A.T if A.T.flags.c_contiguous else get_xp(A).ascontiguousarray(A.T)
