@@ -1,0 +1,221 @@
+"""ldnn.onnx: the exported graph passes onnx's checker and onnxruntime reproduces ldnn's
+forward pass within 1e-5 (float32), for every activation and every kind of output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from ldnn import ConfigurationError, DeepNetwork, NotFittedError  # noqa: E402
+from ldnn.activations import register_activation, unregister_activation  # noqa: E402
+from ldnn.onnx import OnnxExportError, export_file, main_export, to_onnx  # noqa: E402
+
+ATOL = 1e-5
+
+
+def run(model_proto, X):
+    """onnxruntime's outputs by name for X of shape (batch, n[0])."""
+    session = ort.InferenceSession(
+        model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, {"X": X}), strict=True))
+
+
+def random_network(layer_dims, activations, output=None, loss=None, seed=0, **settings):
+    """A network with random parameters large enough that every activation bends."""
+    net = DeepNetwork(layer_dims, activations=activations, output=output, loss=loss, **settings)
+    rng = np.random.default_rng(seed)
+    net.initialize(rng)
+    for key, value in net.parameters.items():
+        net.parameters[key] = rng.normal(size=value.shape).astype(value.dtype)
+    return net
+
+
+def inputs(n0, batch=64, seed=1):
+    return np.random.default_rng(seed).normal(size=(batch, n0)).astype(np.float32)
+
+
+# -- the graph's structure -----------------------------------------------------------------
+def test_each_layer_is_one_gemm_with_transposed_w_and_flat_b_then_its_activation():
+    net = random_network([3, 5, 4, 2], ["relu", "tanh"], output="softmax")
+    model = to_onnx(net)
+    onnx.checker.check_model(model, full_check=True)
+    ops = [n.op_type for n in model.graph.node]
+    assert ops[:6] == ["Gemm", "Relu", "Gemm", "Tanh", "Gemm", "Softmax"]
+    gemms = [n for n in model.graph.node if n.op_type == "Gemm"]
+    for l, gemm in enumerate(gemms, 1):
+        assert {a.name: a.i for a in gemm.attribute} == {"transB": 1}
+        assert list(gemm.input[1:]) == [f"W{l}", f"b{l}"]
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    assert weights["W2"].shape == (4, 5)  # the notes' (n[l], n[l-1]), as stored
+    assert weights["b2"].shape == (4,)  # flattened for Gemm's broadcast over rows
+    softmax = next(n for n in model.graph.node if n.op_type == "Softmax")
+    assert softmax.attribute[0].name == "axis" and softmax.attribute[0].i == 1
+    assert model.opset_import[0].version >= 13
+
+
+def test_input_has_a_dynamic_batch_dimension():
+    net = random_network([3, 4, 1], "relu")
+    model = to_onnx(net)
+    (x,) = model.graph.input
+    dims = x.type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and not dims[0].HasField("dim_value")
+    assert dims[1].dim_value == 3
+    for batch in (1, 7):
+        out = run(model, inputs(3, batch=batch))
+        assert out["probabilities"].shape == (batch, 1)
+
+
+# -- onnxruntime against ldnn's forward ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "activation", ["relu", "leaky_relu", "leaky_relu:0.2", "tanh", "sigmoid", "linear"]
+)
+@pytest.mark.parametrize(
+    "kind, n_out, output, loss",
+    [
+        ("binary", 1, "sigmoid", None),
+        ("multiclass", 4, "softmax", None),
+        ("regression", 2, "linear", "mse"),
+    ],
+)
+def test_onnxruntime_matches_ldnn_forward(activation, kind, n_out, output, loss):
+    net = random_network([5, 8, 6, n_out], activation, output=output, loss=loss)
+    X = inputs(5)
+    expected = net.predict_proba(X.T).T  # A[L], (batch, n[L])
+    got = run(to_onnx(net), X)
+    if kind == "regression":
+        np.testing.assert_allclose(got["Y"], expected, atol=ATOL, rtol=0)
+        return
+    np.testing.assert_allclose(got["probabilities"], expected, atol=ATOL, rtol=0)
+    np.testing.assert_array_equal(got["label"], net.predict(X.T).T.reshape(got["label"].shape))
+
+
+def test_leaky_relu_slope_is_exported_as_alpha():
+    net = random_network([2, 3, 1], "leaky_relu:0.2")
+    node = next(n for n in to_onnx(net).graph.node if n.op_type == "LeakyRelu")
+    assert node.attribute[0].f == pytest.approx(0.2)
+
+
+def test_float64_export_matches_to_float64_precision():
+    net = random_network([4, 6, 3], "tanh", dtype="float64")
+    X = inputs(4).astype(np.float64)
+    got = run(to_onnx(net, dtype="float64"), X)
+    np.testing.assert_allclose(got["probabilities"], net.predict_proba(X.T).T, atol=1e-12)
+
+
+def test_network_metadata_classes_become_labels():
+    net = random_network([3, 4, 3], "relu")
+    net.metadata["classes"] = ["a", "b", "c"]
+    X = inputs(3)
+    labels = run(to_onnx(net), X)["label"]
+    expected = np.array(["a", "b", "c"])[net.predict(X.T).ravel()]
+    np.testing.assert_array_equal(labels.astype(str), expected)
+
+
+# -- errors -----------------------------------------------------------------------------------
+def test_user_activation_without_onnx_operator_is_a_clear_error():
+    register_activation("cube", lambda Z: Z**3, lambda Z: 3 * Z**2, overwrite=True)
+    try:
+        net = random_network([2, 3, 1], "cube")
+        with pytest.raises(OnnxExportError, match=r"'cube' of layer 1 has no ONNX operator"):
+            to_onnx(net)
+    finally:
+        unregister_activation("cube")
+    assert issubclass(OnnxExportError, ConfigurationError)
+
+
+def test_unfitted_models_and_bad_options_are_refused():
+    with pytest.raises(NotFittedError):
+        to_onnx(DeepNetwork([2, 3, 1]))
+    net = random_network([2, 3, 1], "relu")
+    with pytest.raises(OnnxExportError, match="opset"):
+        to_onnx(net, opset=11)
+    with pytest.raises(OnnxExportError, match="dtype"):
+        to_onnx(net, dtype="float16")
+    with pytest.raises(ConfigurationError, match="DeepNetwork"):
+        to_onnx(object())
+
+
+# -- the scikit-learn estimators ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def blobs():
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=90, centers=3, n_features=4, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("labels", [None, ["ant", "bee", "cow"]])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sklearn_classifier_export_matches_predict_proba_and_predict(blobs, labels, n_classes):
+    from ldnn.sklearn import DNNClassifier
+
+    X, y = blobs
+    keep = y < n_classes
+    X, y = X[keep], y[keep]
+    if labels is not None:
+        y = np.array(labels)[y]
+    clf = DNNClassifier(hidden_layer_sizes=(8,), epochs=30, learning_rate=0.01, random_state=0)
+    clf.fit(X, y)
+    got = run(to_onnx(clf), X)
+    np.testing.assert_allclose(got["probabilities"], clf.predict_proba(X), atol=ATOL, rtol=0)
+    assert got["probabilities"].shape == (len(y), n_classes)
+    np.testing.assert_array_equal(got["label"].astype(y.dtype), clf.predict(X))
+
+
+def test_sklearn_multilabel_and_regressor_export(blobs):
+    from ldnn.sklearn import DNNClassifier, DNNRegressor
+
+    X, y = blobs
+    Y = np.column_stack([y == 0, y == 1, y > 0]).astype(int)
+    clf = DNNClassifier(hidden_layer_sizes=(8,), epochs=20, random_state=0).fit(X, Y)
+    got = run(to_onnx(clf), X)
+    np.testing.assert_allclose(got["probabilities"], clf.predict_proba(X), atol=ATOL, rtol=0)
+    np.testing.assert_array_equal(got["label"], clf.predict(X))
+    reg = DNNRegressor(hidden_layer_sizes=(8,), epochs=20, random_state=0).fit(X, X[:, 0] * 2)
+    got = run(to_onnx(reg), X)
+    np.testing.assert_allclose(got["Y"][:, 0], reg.predict(X), atol=ATOL, rtol=1e-6)
+
+
+def test_unfitted_sklearn_estimator_is_refused():
+    pytest.importorskip("sklearn")
+    from ldnn.sklearn import DNNClassifier
+
+    with pytest.raises(NotFittedError, match="not fitted"):
+        to_onnx(DNNClassifier())
+
+
+# -- files and the command line ------------------------------------------------------------------
+def test_export_file_and_main_export_write_a_servable_model(tmp_path, capsys):
+    net = random_network([3, 4, 2], "relu", output="softmax")
+    net.save(tmp_path / "model.npz")
+    export_file(tmp_path / "model.npz", tmp_path / "a.onnx")
+    assert main_export([str(tmp_path / "model.npz"), "-o", str(tmp_path / "b.onnx")]) == 0
+    assert "b.onnx" in capsys.readouterr().out
+    X = inputs(3)
+    for name in ("a.onnx", "b.onnx"):
+        model = onnx.load(tmp_path / name)
+        np.testing.assert_allclose(
+            run(model, X)["probabilities"], net.predict_proba(X.T).T, atol=ATOL
+        )
+
+
+def test_main_export_reports_a_missing_file(tmp_path, capsys):
+    assert main_export([str(tmp_path / "missing.npz"), "-o", str(tmp_path / "x.onnx")]) == 1
+    assert "ldnn export: error" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_binary_network_with_class_names_labels_by_threshold():
+    net = random_network([3, 4, 1], "tanh")
+    net.metadata["classes"] = ["no", "yes"]
+    X = inputs(3)
+    got = run(to_onnx(net), X)
+    assert got["probabilities"].shape == (64, 1)
+    expected = np.array(["no", "yes"])[net.predict(X.T).ravel()]
+    np.testing.assert_array_equal(got["label"].astype(str), expected)
