@@ -237,3 +237,27 @@ def test_summary_table(capsys):
     assert "(5, 4)" in text and "(5, 1)" in text and "(5, 64)" in text
     assert "total parameters: 47" in text  # (5*4 + 5) + (3*5 + 3) + (1*3 + 1)
     assert capsys.readouterr().out.strip() == text
+
+
+def test_warm_starts_add_up_to_one_long_fit_bit_for_bit():
+    # 4 + 6 warm-started epochs draw the same shuffles and masks, keep Adam's state and
+    # continue the learning-rate schedule: the same numbers as 10 epochs in one fit.
+    X, Y = make_spirals(90, seed=2)
+    kwargs = dict(
+        optimizer="adam",
+        learning_rate=0.01,
+        lr_schedule="inverse_time",
+        decay_rate=0.5,
+        batch_size=16,
+        keep_prob=0.9,
+        seed=3,
+    )
+    once = DeepNetwork([2, 6, 6, 1], epochs=10, **kwargs)
+    once.fit(X, Y)
+    twice = DeepNetwork([2, 6, 6, 1], epochs=4, **kwargs)
+    first = twice.fit(X, Y)
+    second = twice.fit(X, Y, warm_start=True, epochs=6)
+    assert second.epoch == list(range(4, 10)) and twice.epochs_trained == 10
+    assert first.cost + second.cost == once.history.cost
+    assert first.learning_rate + second.learning_rate == once.history.learning_rate
+    assert all(np.array_equal(once.parameters[k], twice.parameters[k]) for k in once.parameters)

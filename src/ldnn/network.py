@@ -49,6 +49,8 @@ class DeepNetwork:
     history : History or None
     optimizer : Optimizer or None
         The optimizer and its state (v, s, t), kept for ``fit(..., warm_start=True)``.
+    epochs_trained : int
+        Epochs since the parameters were initialised (warm starts add up).
     metadata : dict
         JSON-able extras saved with the model (class names, feature names, ...).
 
@@ -75,14 +77,16 @@ class DeepNetwork:
         self.parameters: dict | None = None
         self.history: History | None = None
         self.optimizer: Optimizer | None = None
+        self.epochs_trained = 0
         self.metadata: dict = {}
+        self._rng: np.random.Generator | None = None
 
     @classmethod
     def from_hyperparameters(cls, hyperparameters: Hyperparameters) -> DeepNetwork:
         network = cls.__new__(cls)
         network.hyperparameters = hyperparameters
         network.parameters, network.history, network.metadata = None, None, {}
-        network.optimizer = None
+        network.optimizer, network.epochs_trained, network._rng = None, 0, None
         return network
 
     # -- shapes and names ------------------------------------------------------------
@@ -165,6 +169,8 @@ class DeepNetwork:
         rng : numpy.random.Generator, optional
             The generator for initialisation, shuffling and dropout; default one seeded
             with ``hyperparameters.seed``, so equal seeds give bit-identical results.
+            A warm start goes on drawing from the previous fit's generator, and its
+            epochs (and learning-rate schedule) count on from the previous fit's.
 
         Returns
         -------
@@ -176,7 +182,10 @@ class DeepNetwork:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
             check_positive(epochs, "epochs", integer=True)
-        rng = np.random.default_rng(hp.seed) if rng is None else rng
+        continuing = warm_start and self.parameters is not None
+        if rng is None:
+            rng = self._rng if continuing else np.random.default_rng(hp.seed)
+        self._rng = rng
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ShapeError("validation_data must be a pair (X_val, Y_val)")
@@ -202,14 +211,15 @@ class DeepNetwork:
                 "early_stopping needs validation data: pass validation_data=(X_val, Y_val) "
                 "or set validation_split > 0"
             )
-        if not warm_start or self.parameters is None:
+        if not continuing:
             self.initialize(rng)
-            self.optimizer = None
+            self.optimizer, self.epochs_trained = None, 0
         if self.optimizer is None and hp.optimizer != "lbfgs":
             self.optimizer = make_optimizer(hp)
         callbacks = list(callbacks)
         if verbose:
-            callbacks.append(PrintCost(every=verbose, total=epochs or hp.epochs))
+            total = self.epochs_trained + (epochs or hp.epochs)
+            callbacks.append(PrintCost(every=verbose, total=total))
         self.history = train(
             self.parameters,
             X,
@@ -221,7 +231,9 @@ class DeepNetwork:
             sample_weight=sample_weight,
             optimizer=self.optimizer,
             epochs=epochs,
+            start_epoch=self.epochs_trained,
         )
+        self.epochs_trained += len(self.history)
         return self.history
 
     # -- inference ---------------------------------------------------------------------

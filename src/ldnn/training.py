@@ -130,6 +130,7 @@ def train(
     sample_weight=None,
     optimizer: Optimizer | None = None,
     epochs: int | None = None,
+    start_epoch: int = 0,
 ) -> History:
     """Train ``parameters`` in place on X of shape (n[0], m) and Y of shape (n[L], m).
 
@@ -150,6 +151,9 @@ def train(
         Continue with this optimizer's state (warm start); default a new one from ``hp``.
     epochs : int, optional
         Overrides ``hp.epochs``.
+    start_epoch : int
+        The number of the first epoch (a warm start continues the count and the
+        learning-rate schedule).
 
     Returns
     -------
@@ -180,7 +184,7 @@ def train(
     # Overflow to inf/NaN is detected below and handled by the divergence guard; NumPy's
     # own warnings about it would only bury that one clear message.
     with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(epochs):
+        for epoch in range(start_epoch, start_epoch + epochs):
             lr = scheduled_learning_rate(
                 hp.learning_rate, epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
             )
@@ -210,16 +214,16 @@ def train(
                     parameters, *validation, hp
                 )
             history.append(record)
+            stop_requests = [callback(epoch, record, parameters) for callback in callbacks]
+            if any(stop_requests):
+                history.stop_reason = "callback"
+                break
             if hp.early_stopping is not None and validation is not None:
                 if record["val_cost"] < best[0]:
                     best = (record["val_cost"], epoch, _copy(parameters))
                 elif best[1] is None or epoch - best[1] >= hp.early_stopping:
                     history.stop_reason = "early stopping"
                     break
-            stop_requests = [callback(epoch, record, parameters) for callback in callbacks]
-            if any(stop_requests):
-                history.stop_reason = "callback"
-                break
     if best[2] is not None:
         # Early stopping: restore the parameters of the epoch with the lowest validation cost.
         parameters.update(best[2])
