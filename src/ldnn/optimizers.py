@@ -23,39 +23,69 @@ import numpy as np
 
 from .backend import get_xp
 from .errors import ConfigurationError
+from .vectorize import split_views
 
 
 class Optimizer:
     """Base class: ``update`` applies one step to ``parameters`` in place.
 
     ``state`` holds the running averages by kind and gradient name, like the course's
-    ``v["dW1"]``. Each update writes its intermediate results through one scratch array
-    per parameter, so a step allocates nothing; the comments give the formulas.
+    ``v["dW1"]``. Behind the names, each kind is one flat vector (the named arrays are
+    views into it), so when the parameters and gradients are themselves views into flat
+    vectors, as in training, one call per formula updates them all. Intermediate results
+    go through a scratch vector, so a step allocates nothing.
     """
 
     name = ""
+    kinds: tuple[str, ...] = ()  # the running averages this optimizer keeps
 
     def __init__(self):
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._flat: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}
 
-    def _buffer(self, kind: str, key: str, like):
-        slot = self.state.setdefault(kind, {})
-        if key not in slot:
-            slot[key] = get_xp(like).zeros_like(like)
-        return slot[key]
+    def _vectors(self, parameters: dict) -> dict:
+        """The flat state vectors (and scratch), created as zeros on first use."""
+        if not self._flat:
+            like = next(iter(parameters.values()))
+            shapes = {"d" + key: P.shape for key, P in parameters.items()}
+            size = sum(P.size for P in parameters.values())
+            for kind in (*self.kinds, "scratch"):
+                flat = self._flat[kind] = get_xp(like).zeros(size, dtype=like.dtype)
+                self.state[kind] = split_views(flat, shapes)
+            self._scratch = self.state.pop("scratch")
+        return self._flat
 
-    def update(self, parameters: dict, grads: dict, learning_rate: float) -> None:
-        """One step: parameters[P] -= learning_rate * (direction from grads["dP"])."""
+    def update(
+        self, parameters: dict, grads: dict, learning_rate: float, *, flat: tuple | None = None
+    ) -> None:
+        """One step: parameters[P] -= learning_rate * (direction from grads["dP"]).
+
+        Parameters
+        ----------
+        parameters : dict of arrays, updated in place
+        grads : dict with "dP" for every parameter P
+        learning_rate : float
+        flat : (theta, dtheta), optional
+            When every parameter is a view into the vector theta and every gradient a
+            view into dtheta, in the same order: the step runs once over the whole
+            vectors, the same arithmetic with one call per formula.
+        """
         self.t += 1
+        vectors = self._vectors(parameters)
+        if flat is not None:
+            theta, dtheta = flat
+            self.step(theta, dtheta, learning_rate, vectors)
+            return
         for key, P in parameters.items():
-            scratch = self._scratch.get(key)
-            if scratch is None or scratch.shape != P.shape or scratch.dtype != P.dtype:
-                scratch = self._scratch[key] = get_xp(P).empty_like(P)
-            self.step(key, P, grads["d" + key], learning_rate, scratch)
+            name = "d" + key
+            named = {kind: self.state[kind][name] for kind in self.kinds}
+            named["scratch"] = self._scratch[name]
+            self.step(P, grads[name], learning_rate, named)
 
-    def step(self, key: str, P, dP, learning_rate: float, scratch) -> None:
+    def step(self, P, dP, learning_rate: float, state: dict) -> None:
+        """Update P in place, with ``state[kind]`` shaped like P (plus ``"scratch"``)."""
         raise NotImplementedError
 
     def config(self) -> dict:
@@ -66,22 +96,22 @@ class Optimizer:
 class GradientDescent(Optimizer):
     name = "gd"
 
-    def step(self, key, P, dP, learning_rate, scratch):
+    def step(self, P, dP, learning_rate, state):
         # P = P - alpha dP
-        P -= get_xp(P).multiply(dP, learning_rate, out=scratch)
+        P -= get_xp(P).multiply(dP, learning_rate, out=state["scratch"])
 
 
 class Momentum(Optimizer):
     name = "momentum"
+    kinds = ("v",)
 
     def __init__(self, beta: float = 0.9):
         super().__init__()
         self.beta = beta
 
-    def step(self, key, P, dP, learning_rate, scratch):
-        xp = get_xp(P)
+    def step(self, P, dP, learning_rate, state):
+        xp, v, scratch = get_xp(P), state["v"], state["scratch"]
         # v = beta v + (1 - beta) dP
-        v = self._buffer("v", "d" + key, P)
         v *= self.beta
         v += xp.multiply(dP, 1 - self.beta, out=scratch)
         # P = P - alpha v
@@ -93,15 +123,15 @@ class Momentum(Optimizer):
 
 class RMSprop(Optimizer):
     name = "rmsprop"
+    kinds = ("s",)
 
     def __init__(self, beta2: float = 0.999, epsilon: float = 1e-8):
         super().__init__()
         self.beta2, self.epsilon = beta2, epsilon
 
-    def step(self, key, P, dP, learning_rate, scratch):
-        xp = get_xp(P)
+    def step(self, P, dP, learning_rate, state):
+        xp, s, scratch = get_xp(P), state["s"], state["scratch"]
         # s = beta2 s + (1 - beta2) dP^2
-        s = self._buffer("s", "d" + key, P)
         s *= self.beta2
         xp.multiply(dP, dP, out=scratch)
         scratch *= 1 - self.beta2
@@ -119,19 +149,18 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     name = "adam"
+    kinds = ("v", "s")
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8):
         super().__init__()
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
-    def step(self, key, P, dP, learning_rate, scratch):
-        xp = get_xp(P)
+    def step(self, P, dP, learning_rate, state):
+        xp, v, s, scratch = get_xp(P), state["v"], state["s"], state["scratch"]
         # v = beta1 v + (1 - beta1) dP
-        v = self._buffer("v", "d" + key, P)
         v *= self.beta1
         v += xp.multiply(dP, 1 - self.beta1, out=scratch)
         # s = beta2 s + (1 - beta2) dP^2
-        s = self._buffer("s", "d" + key, P)
         s *= self.beta2
         xp.multiply(dP, dP, out=scratch)
         scratch *= 1 - self.beta2

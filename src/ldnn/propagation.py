@@ -19,6 +19,7 @@ The arrays may come from NumPy or any module with its API; no formula names ``np
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ from .backend import get_xp
 from .errors import ShapeError
 from .losses import Loss, get_loss
 from .regularization import dropout_mask, l2_cost
+from .workspace import ALLOCATE, Workspace
 
 
 class LayerCache(NamedTuple):
@@ -51,32 +53,10 @@ class LayerCache(NamedTuple):
     D: object = None
 
 
-class Workspace:
-    """Arrays reused from one training step to the next.
-
-    Every step with the same batch size computes arrays of the same shapes (Z[l], A[l],
-    dZ[l], dW[l], ...), so the training loop keeps one of each and the formulas write
-    into it (``out=``) instead of allocating new ones. Keyed by name and shape, so the
-    last, smaller batch of an epoch gets its own set.
-    """
-
-    def __init__(self):
-        self._arrays: dict = {}
-
-    def get(self, name: str, shape: tuple, like):
-        """The array called ``name`` of ``shape``, with the dtype and module of ``like``."""
-        key = (name, shape)
-        array = self._arrays.get(key)
-        if array is None:
-            array = self._arrays[key] = get_xp(like).empty(shape, dtype=like.dtype)
-        return array
-
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in self._arrays.values())
-
-
-def _out(workspace: Workspace | None, name: str, shape: tuple, like):
-    return None if workspace is None else workspace.get(name, shape, like)
+@functools.cache
+def layer_names(l: int) -> tuple[str, ...]:
+    """The dict keys of layer l: W{l}, b{l}, dW{l}, db{l}, dA{l-1}, dA{l}."""
+    return f"W{l}", f"b{l}", f"dW{l}", f"db{l}", f"dA{l - 1}", f"dA{l}"
 
 
 def number_of_layers(parameters: dict) -> int:
@@ -167,25 +147,25 @@ def forward(
         _check_forward(X, parameters)
     L = len(parameters) // 2
     activations = resolve_activations(activations, L)
+    workspace = ALLOCATE if workspace is None else workspace
     caches = []
     A = X
     m = X.shape[1]
     for l in range(1, L + 1):
         A_prev = A
-        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
-        shape = (W.shape[0], m)
-        Z = linear_forward(A_prev, W, b, out=_out(workspace, f"Z{l}", shape, W))
-        A = activations[l - 1].forward(Z, out=_out(workspace, f"A{l}", shape, W))
+        W_name, b_name = layer_names(l)[:2]
+        W, b = parameters[W_name], parameters[b_name]
+        arrays = workspace.layer(l, W, m)
+        Z = linear_forward(A_prev, W, b, out=arrays.Z)
+        A = activations[l - 1].forward(Z, out=arrays.A)
         D = None
         if l < L and masks is not None and l in masks:
             D = masks[l]
         elif l < L and keep_probs is not None and keep_probs[l - 1] < 1:
-            D = dropout_mask(
-                shape, keep_probs[l - 1], rng, A.dtype, _out(workspace, f"D{l}", shape, W)
-            )
+            D = dropout_mask(Z.shape, keep_probs[l - 1], rng, A.dtype, out=arrays.D)
         caches.append(LayerCache((A_prev, W, b), Z, A, D))
         if D is not None:
-            A = get_xp(A).multiply(A, D, out=_out(workspace, f"A{l}_dropped", shape, W))
+            A = get_xp(A).multiply(A, D, out=arrays.A_dropped)
     return A, caches
 
 
@@ -215,7 +195,7 @@ def linear_backward(dZ, linear_cache, *, lambd: float = 0.0, input_gradient=True
     if lambd:
         dW += (lambd / m) * W
     # db[l] = (1/m) sum over the columns of dZ[l]
-    db = xp.sum(dZ, axis=1, keepdims=True, out=db_out)
+    db = dZ.sum(axis=1, keepdims=True, out=db_out)
     db *= 1 / m
     # dA[l-1] = W[l]^T . dZ[l]
     dA_prev = xp.matmul(W.T, dZ, out=dA_out) if input_gradient else None
@@ -277,36 +257,34 @@ def backward(
     loss = get_loss(loss)
     if Y.shape != AL.shape:
         raise ShapeError(f"Y must have the shape of A[L], {AL.shape}, got {Y.shape}")
+    workspace = ALLOCATE if workspace is None else workspace
+    m = AL.shape[1]
     grads = {}
-    dZ = output_gradient(
-        AL, Y, caches[-1], activations[-1], loss, out=_out(workspace, f"dZ{L}", AL.shape, AL)
-    )
-    if sample_weight is not None:
-        dZ *= (sample_weight / sample_weight.mean()).astype(dZ.dtype)
+    dA = None
     for l in range(L, 0, -1):
         cache = caches[l - 1]
-        A_prev, W, _ = cache.linear_cache
-        if l < L:
-            dZ = activations[l - 1].backward(
-                grads[f"dA{l}"], cache.Z, cache.A, out=_out(workspace, f"dZ{l}", cache.Z.shape, W)
-            )
-        out = None
-        if workspace is not None:
-            out = (
-                workspace.get(f"dA{l - 1}", A_prev.shape, W),
-                workspace.get(f"dW{l}", W.shape, W),
-                workspace.get(f"db{l}", (W.shape[0], 1), W),
-            )
+        W = cache.linear_cache[1]
+        _, _, dW_name, db_name, dA_prev_name, _ = layer_names(l)
+        arrays = workspace.layer(l, W, m)
+        if l == L:
+            dZ = output_gradient(AL, Y, cache, activations[-1], loss, out=arrays.dZ)
+            if sample_weight is not None:
+                dZ *= (sample_weight / sample_weight.mean()).astype(dZ.dtype)
+        else:
+            dZ = activations[l - 1].backward(dA, cache.Z, cache.A, out=arrays.dZ)
         keep_dA = l > 1 or input_gradient
-        dA_prev, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(
-            dZ, cache.linear_cache, lambd=lambd, input_gradient=keep_dA, out=out
+        dA, grads[dW_name], grads[db_name] = linear_backward(
+            dZ,
+            cache.linear_cache,
+            lambd=lambd,
+            input_gradient=keep_dA,
+            out=(arrays.dA_prev, arrays.dW, arrays.db),
         )
-        if not keep_dA:
-            continue
-        if l > 1 and caches[l - 2].D is not None:
-            # A[l-1] was multiplied by its dropout mask, so its gradient is too.
-            dA_prev *= caches[l - 2].D
-        grads[f"dA{l - 1}"] = dA_prev
+        if keep_dA:
+            if l > 1 and caches[l - 2].D is not None:
+                # A[l-1] was multiplied by its dropout mask, so its gradient is too.
+                dA *= caches[l - 2].D
+            grads[dA_prev_name] = dA
     return grads
 
 

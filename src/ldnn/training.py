@@ -16,7 +16,9 @@ from .hyperparameters import Hyperparameters
 from .losses import get_loss
 from .metrics import accuracy
 from .optimizers import Optimizer, get_optimizer, scheduled_learning_rate
-from .propagation import Workspace, backward, compute_cost, forward, resolve_activations
+from .propagation import backward, compute_cost, forward, resolve_activations
+from .vectorize import pack, split_views
+from .workspace import Workspace
 
 #: A callback gets (epoch, record, parameters) after each epoch; returning True stops.
 Callback = Callable[[int, dict, dict], bool | None]
@@ -178,6 +180,7 @@ def train(
     if optimizer is None:
         optimizer = make_optimizer(hp)
     step = _Step(X, Y, activations, loss, hp, optimizer, rng, sample_weight)
+    step.pack(parameters)
     m = X.shape[1]
     history = History()
     best = (math.inf, None, None)  # (validation cost, epoch, parameters)
@@ -242,12 +245,19 @@ class _Step:
         self.activations, self.loss, self.hp = activations, loss, hp
         self.optimizer, self.rng, self.sample_weight = optimizer, rng, sample_weight
         self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
-        self.workspace = Workspace()
         self.X, self.Y = X, Y
         # A mini-batch is a set of examples, i.e. columns of X (n[0], m). Gathering
         # columns is fast when each is contiguous in memory: X.T C-contiguous, which is
         # what X = rows.T gives for data stored one example per row. Otherwise copy once.
         self.XT, self.YT = _example_major(X), _example_major(Y)
+
+    def pack(self, parameters: dict) -> None:
+        """Make the parameters views into one vector theta and give backward a vector
+        dtheta to write the gradients into, so the update is one call per formula."""
+        self.theta = pack(parameters)
+        self.dtheta = get_xp(self.theta).empty_like(self.theta)
+        shapes = {"d" + key: P.shape for key, P in parameters.items()}
+        self.workspace = Workspace(gradients=split_views(self.dtheta, shapes))
 
     def batch(self, index):
         """X[:, index] and Y[:, index], gathered into reused (n, batch) arrays."""
@@ -306,7 +316,7 @@ class _Step:
             input_gradient=False,
             workspace=ws,
         )
-        self.optimizer.update(parameters, grads, lr)
+        self.optimizer.update(parameters, grads, lr, flat=(self.theta, self.dtheta))
         return cost, right
 
 

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from .backend import get_xp
 
 
 def parameter_names(L: int) -> list[str]:
@@ -51,3 +55,31 @@ def locate(index: int, layer_dims) -> tuple[str, tuple[int, int]]:
             return key, (index // shape[1], index % shape[1])
         index -= size
     raise IndexError(index)
+
+
+def split_views(flat, shapes: dict) -> dict:
+    """{name: view of ``flat`` of that shape}, consecutive in the order of ``shapes``."""
+    views, start = {}, 0
+    for name, shape in shapes.items():
+        size = math.prod(shape)
+        views[name] = flat[start : start + size].reshape(shape)
+        start += size
+    return views
+
+
+def pack(parameters: dict):
+    """Copy the parameters into one vector theta, in the order W1, b1, ..., WL, bL, and
+    make the dict's arrays views into it (the dict object stays the same).
+
+    Returns theta, so that one operation on it updates every parameter.
+    """
+    L = len(parameters) // 2
+    names = parameter_names(L)
+    like = parameters["W1"]
+    theta = get_xp(like).empty(sum(parameters[k].size for k in names), dtype=like.dtype)
+    views = split_views(theta, {k: parameters[k].shape for k in names})
+    for k in names:
+        views[k][...] = parameters[k]
+    parameters.clear()
+    parameters.update(views)
+    return theta
