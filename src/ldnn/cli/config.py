@@ -1,0 +1,158 @@
+"""A run's configuration: defaults, then a preset, then --config run.toml, then flags.
+
+The configuration has three tables, as config.toml shows them:
+
+``[data]``      source, target, features, test_split, split_seed, standardize, ...
+``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob, dtype
+``[training]``  optimizer, learning_rate, epochs, batch_size, lambd, seed, ...
+
+TOML has no "none", so ``batch_size = 0`` means full-batch gradient descent and
+``early_stopping = 0`` means no early stopping; ``output``, ``loss`` and ``init`` are
+absent (or "auto") until resolved from the data.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+from ..errors import ConfigurationError
+from ..hyperparameters import Hyperparameters
+
+_FIELD_DEFAULTS = {
+    f.name: f.default
+    for f in dataclasses.fields(Hyperparameters)
+    if f.default is not dataclasses.MISSING
+}
+
+DEFAULTS = {
+    "data": {
+        "source": "",
+        "target": "",
+        "features": [],
+        "x_key": "",
+        "y_key": "",
+        "labels": "",
+        "task": "auto",
+        "test_split": 0.2,
+        "split_seed": 0,
+        "standardize": True,
+    },
+    "model": {
+        "layers": [32, 16],
+        "activation": "relu",
+        "output": "auto",
+        "loss": "auto",
+        "init": "auto",
+        "keep_prob": 1.0,
+        "dtype": "float32",
+    },
+    "training": {
+        **{
+            k: v
+            for k, v in _FIELD_DEFAULTS.items()
+            if k not in ("keep_prob", "dtype", "batch_size", "early_stopping")
+        },
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "epochs": 200,
+        "batch_size": 64,
+        "early_stopping": 0,
+    },
+}
+
+_COURSE = {
+    "data": {"standardize": False},
+    "model": {"activation": "relu", "output": "sigmoid", "dtype": "float64"},
+    "training": {
+        "optimizer": "gd",
+        "learning_rate": 0.0075,
+        "epochs": 2500,
+        "batch_size": 0,
+        "lambd": 0.0,
+    },
+}
+
+#: The course application's two models (week 4): n_h = 7, and [n0, 20, 7, 5, 1], with
+#: alpha = 0.0075, 2500 iterations of full-batch gradient descent, the course's init.
+PRESETS = {
+    "course-2layer": {
+        "data": _COURSE["data"],
+        "model": {**_COURSE["model"], "layers": [7], "init": "course"},
+        "training": _COURSE["training"],
+    },
+    "course-4layer": {
+        "data": _COURSE["data"],
+        "model": {**_COURSE["model"], "layers": [20, 7, 5], "init": "scaled"},
+        "training": _COURSE["training"],
+    },
+}
+
+
+def merge(config: dict, changes: dict, origin: str) -> dict:
+    """``config`` updated by ``changes``; an unknown table or key names ``origin``."""
+    result = copy.deepcopy(config)
+    for table, values in changes.items():
+        if table not in result or not isinstance(values, dict):
+            raise ConfigurationError(
+                f"{origin}: unknown table [{table}]; tables: {', '.join(DEFAULTS)}"
+            )
+        for key, value in values.items():
+            if key not in DEFAULTS[table]:
+                raise ConfigurationError(
+                    f"{origin}: unknown key {key!r} in [{table}]; keys: "
+                    f"{', '.join(DEFAULTS[table])}"
+                )
+            result[table][key] = value
+    return result
+
+
+def preset(name: str) -> dict:
+    if name not in PRESETS:
+        raise ConfigurationError(f"unknown --preset {name!r}; presets: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def network_arguments(config: dict, n_inputs: int, n_outputs: int) -> dict:
+    """Keyword arguments for DeepNetwork from the [model] and [training] tables."""
+    model, training = config["model"], config["training"]
+    layers = model["layers"]
+    if not isinstance(layers, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in layers
+    ):
+        raise ConfigurationError(f"layers must be a list of positive integers, got {layers!r}")
+    auto = lambda key: None if model[key] in ("auto", "", None) else model[key]  # noqa: E731
+    settings = dict(training)
+    settings["batch_size"] = settings["batch_size"] or None
+    settings["early_stopping"] = settings["early_stopping"] or None
+    keep_prob = model["keep_prob"]
+    return {
+        "layer_dims": [n_inputs, *layers, n_outputs],
+        "activations": model["activation"],
+        "output": auto("output"),
+        "loss": auto("loss"),
+        "init": auto("init"),
+        "keep_prob": keep_prob if isinstance(keep_prob, float | int) else list(keep_prob),
+        "dtype": model["dtype"],
+        **settings,
+    }
+
+
+def resolved(config: dict, hp: Hyperparameters) -> dict:
+    """The configuration with every choice made explicit from the built hyperparameters."""
+    result = copy.deepcopy(config)
+    values = hp.to_dict()
+    result["model"].update(
+        layers=list(hp.layer_dims[1:-1]),
+        activation=list(hp.activations[:-1]) or "relu",
+        output=hp.activations[-1],
+        loss=hp.loss,
+        init=hp.init,
+        keep_prob=list(hp.keep_prob) or 1.0,
+        dtype=hp.dtype,
+    )
+    for key in result["training"]:
+        result["training"][key] = values[key]
+    result["training"]["batch_size"] = hp.batch_size or 0
+    result["training"]["early_stopping"] = hp.early_stopping or 0
+    return result

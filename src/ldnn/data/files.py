@@ -1,0 +1,356 @@
+"""Reading data files: CSV, .npz, .npy pairs and the course's HDF5 layout.
+
+Files hold one example per ROW, as people keep them; a :class:`Table` keeps that layout
+(X of shape (m, n[0])) and the caller transposes once into the notes' columns. Every
+problem raises :class:`DataFileError` with a one-line message naming the file, and the
+line and column where there is one.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import LdnnError
+
+#: A numeric target with at most this many distinct integer values is taken as classes.
+MAX_INTEGER_CLASSES = 20
+FORMATS = (".csv", ".npz", ".npy", ".h5", ".hdf5")
+
+
+class DataFileError(LdnnError, ValueError):
+    """A data file is missing, malformed, or does not fit what is asked of it."""
+
+
+@dataclass
+class Table:
+    """Examples as rows, straight from a file.
+
+    Attributes
+    ----------
+    X : ndarray of shape (m, n[0]), float64
+    y : ndarray of shape (m,) or (m, k), or None
+        Raw targets: numbers or strings.
+    feature_names : list of str
+    target : str or None
+        The target column's name (CSV) or array's name.
+    image_shape : tuple of int or None
+        Each row's shape before flattening, for image inputs.
+    classes : list of str or None
+        Class names the file declares (the course's HDF5 ``list_classes``).
+    source : str
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list
+    target: str | None = None
+    image_shape: tuple | None = None
+    classes: list | None = None
+    source: str = ""
+
+
+def _exists(path: Path) -> None:
+    if not path.exists():
+        raise DataFileError(f"data file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise DataFileError(f"data file {str(path)!r} is not a file")
+
+
+def _number(text: str, path, line: int, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        if not text.strip():
+            raise DataFileError(
+                f"{path}: line {line}, column {column!r} is empty (missing value)"
+            ) from None
+        raise DataFileError(
+            f"{path}: line {line}, column {column!r} holds {text!r}, which is not a number"
+        ) from None
+    if not math.isfinite(value):
+        raise DataFileError(f"{path}: line {line}, column {column!r} holds {text!r} (NaN or inf)")
+    return value
+
+
+def read_csv(
+    path: str | os.PathLike,
+    target: str | None = None,
+    features: list[str] | None = None,
+    *,
+    need_target: bool = True,
+) -> Table:
+    """Read a CSV file with a header row; each further row is one example.
+
+    Parameters
+    ----------
+    target : str, optional
+        The target column; default the last column (when ``need_target``).
+    features : list of str, optional
+        The feature columns; default every column but the target.
+    need_target : bool
+        False for prediction: a missing target column is then fine.
+    """
+    path = Path(path)
+    _exists(path)
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        rows = list(csv.reader(file))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataFileError(f"{path}: the file is empty (a header row is needed)")
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    if not body:
+        raise DataFileError(f"{path}: the file has a header but no data rows")
+    index = {name: i for i, name in enumerate(header)}
+    if target is None and need_target and features is None:
+        target = header[-1]
+    if target is not None and target not in index:
+        if need_target:
+            raise DataFileError(
+                f"{path}: no target column {target!r}; columns: {', '.join(header)}"
+            )
+        target = None
+    if features is None:
+        features = [h for h in header if h != target]
+    for name in features:
+        if name not in index:
+            raise DataFileError(f"{path}: no feature column {name!r}; columns: {', '.join(header)}")
+    if not features:
+        raise DataFileError(f"{path}: no feature columns besides the target {target!r}")
+    X = np.empty((len(body), len(features)))
+    y = []
+    for k, row in enumerate(body):
+        line = k + 2
+        if len(row) != len(header):
+            raise DataFileError(
+                f"{path}: line {line} has {len(row)} cells but the header has {len(header)}"
+            )
+        for j, name in enumerate(features):
+            X[k, j] = _number(row[index[name]], path, line, name)
+        if target is not None:
+            cell = row[index[target]].strip()
+            if not cell or cell.lower() in ("nan", "na", "null"):
+                raise DataFileError(f"{path}: line {line}, target column {target!r} is missing")
+            y.append(cell)
+    return Table(X, np.array(y) if target is not None else None, features, target, source=str(path))
+
+
+def _flatten(X: np.ndarray, path, name: str) -> tuple[np.ndarray, tuple | None]:
+    if X.dtype.kind not in "biuf":
+        raise DataFileError(f"{path}: array {name!r} must hold numbers, got dtype {X.dtype}")
+    if X.ndim == 1:
+        return X.reshape(-1, 1).astype(np.float64), None
+    image_shape = tuple(X.shape[1:]) if X.ndim > 2 else None
+    X = X.reshape(X.shape[0], -1).astype(np.float64)
+    if not np.isfinite(X).all():
+        row = int(np.nonzero(~np.isfinite(X).all(axis=1))[0][0])
+        raise DataFileError(f"{path}: array {name!r} holds NaN or inf (first in row {row})")
+    return X, image_shape
+
+
+def _targets(y: np.ndarray | None, m: int, path, name: str) -> np.ndarray | None:
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.ndim == 2 and 1 in y.shape:
+        y = y.ravel()
+    if y.shape[0] != m:
+        raise DataFileError(
+            f"{path}: {name!r} has {y.shape[0]} rows but X has {m} (one row per example)"
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise DataFileError(f"{path}: array {name!r} holds NaN or inf")
+    return y
+
+
+def _pick(arrays: dict, wanted: str | None, candidates: tuple, path, what: str) -> str | None:
+    if wanted is not None:
+        if wanted not in arrays:
+            raise DataFileError(
+                f"{path}: no array {wanted!r} for {what}; arrays: {', '.join(arrays)}"
+            )
+        return wanted
+    return next((c for c in candidates if c in arrays), None)
+
+
+def read_npz(
+    path: str | os.PathLike,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    *,
+    need_target: bool = True,
+) -> Table:
+    """Read X (m, ...) and Y (m,) or (m, k) from an .npz; names X/x and Y/y by default."""
+    path = Path(path)
+    _exists(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as error:
+        raise DataFileError(f"{path}: cannot be read as .npz: {error}") from None
+    x_name = _pick(arrays, x_key, ("X", "x", "X_train", "x_train"), path, "the features")
+    if x_name is None:
+        raise DataFileError(
+            f"{path}: no array X; name it with --x-key (arrays: {', '.join(arrays)})"
+        )
+    y_name = _pick(arrays, y_key, ("Y", "y", "Y_train", "y_train"), path, "the targets")
+    if y_name is None and need_target:
+        raise DataFileError(
+            f"{path}: no array Y; name it with --y-key (arrays: {', '.join(arrays)})"
+        )
+    X, image_shape = _flatten(arrays[x_name], path, x_name)
+    y = _targets(arrays[y_name] if y_name else None, X.shape[0], path, y_name)
+    names = [f"x{i}" for i in range(X.shape[1])]
+    return Table(X, y, names, y_name, image_shape, source=str(path))
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    _exists(path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataFileError(f"{path}: cannot be read as .npy: {error}") from None
+
+
+def read_npy(
+    path: str | os.PathLike, labels: str | os.PathLike | None = None, *, need_target: bool = True
+) -> Table:
+    """Read X from one .npy (rows are examples) and the targets from a second one."""
+    path = Path(path)
+    X, image_shape = _flatten(_load_npy(path), path, path.name)
+    if labels is None:
+        if need_target:
+            raise DataFileError(f"{path}: a .npy file holds X only; give the targets with --labels")
+        y = None
+    else:
+        labels = Path(labels)
+        y = _targets(_load_npy(labels), X.shape[0], labels, labels.name)
+    names = [f"x{i}" for i in range(X.shape[1])]
+    return Table(X, y, names, "y", image_shape, source=str(path))
+
+
+def read_h5(path: str | os.PathLike, *, need_target: bool = True) -> Table:
+    """Read the course's HDF5 layout (``train_set_x`` (m, 64, 64, 3), ``train_set_y``,
+    ``list_classes``) with :func:`ldnn.data.load_h5`; pixels come back divided by 255."""
+    path = Path(path)
+    _exists(path)
+    from .h5 import load_h5  # imported here: h5 imports DataFileError from this module
+
+    try:
+        X, Y, classes = load_h5(path)
+    except ImportError as error:
+        raise DataFileError(f"{path}: {error}") from None
+    n = X.shape[0]
+    side = int(round((n / 3) ** 0.5))
+    image_shape = (side, side, 3) if 3 * side * side == n else None
+    # Labels as class names, so that they map onto a model's classes by name.
+    y = np.array([classes[int(k)] for k in Y.ravel()]) if len(classes) > int(Y.max()) else Y
+    names = [f"x{i}" for i in range(n)]
+    return Table(X.T, y.ravel(), names, "y", image_shape, list(classes), source=str(path))
+
+
+def read_table(
+    path: str | os.PathLike,
+    *,
+    target: str | None = None,
+    features: list[str] | None = None,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    labels: str | None = None,
+    need_target: bool = True,
+) -> Table:
+    """Read any supported file, chosen by its suffix."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(path, target, features, need_target=need_target)
+    if suffix == ".npz":
+        return read_npz(path, x_key, y_key, need_target=need_target)
+    if suffix == ".npy":
+        return read_npy(path, labels, need_target=need_target)
+    if suffix in (".h5", ".hdf5"):
+        return read_h5(path, need_target=need_target)
+    _exists(path)
+    raise DataFileError(
+        f"{path}: unknown file type {suffix or '(none)'!r}; ldnn reads {', '.join(FORMATS)}"
+    )
+
+
+def encode_targets(
+    y: np.ndarray, *, task: str | None = None, classes: list | None = None, source: str = ""
+) -> tuple[np.ndarray, str, list | None]:
+    """Targets as numbers: class indices for classification, floats for regression.
+
+    Parameters
+    ----------
+    y : ndarray of shape (m,) or (m, k), numbers or strings
+    task : "classification", "regression" or None
+        None decides: strings, or at most MAX_INTEGER_CLASSES distinct integers, are
+        classes; other numbers are a regression target.
+    classes : list of str, optional
+        Known class names (from a model): values must be among them.
+
+    Returns
+    -------
+    Y : ndarray of shape (m,) class indices, or (m, k) floats
+    task : str
+    classes : list of str or None
+    """
+    if y.ndim == 1:
+        numeric = _as_numbers(y)
+        if task is None:
+            if classes is not None:
+                task = "classification"
+            elif numeric is None:
+                task = "classification"
+            else:
+                integral = np.all(numeric == np.round(numeric))
+                few = len(np.unique(numeric)) <= MAX_INTEGER_CLASSES
+                task = "classification" if integral and few else "regression"
+        if task == "classification":
+            return _encode_classes(y, numeric, classes, source)
+        y = y.reshape(-1, 1)
+    if task == "classification":
+        raise DataFileError(f"{source}: classification needs one target column, got {y.shape[1]}")
+    numeric = _as_numbers(y)
+    if numeric is None:
+        raise DataFileError(f"{source}: a regression target must be numeric")
+    return numeric.reshape(y.shape[0], -1), "regression", None
+
+
+def _as_numbers(y: np.ndarray) -> np.ndarray | None:
+    if y.dtype.kind in "biuf":
+        return y.astype(np.float64)
+    try:
+        return np.array([float(v) for v in y.ravel()]).reshape(y.shape)
+    except ValueError:
+        return None
+
+
+def _name(value, numeric: bool) -> str:
+    if numeric and float(value) == int(float(value)):
+        return str(int(float(value)))
+    return str(value)
+
+
+def _encode_classes(y, numeric, classes, source):
+    names = [_name(v, numeric is not None) for v in y]
+    if classes is None:
+        unique = sorted(set(names), key=(lambda s: float(s)) if numeric is not None else None)
+        classes = unique
+        if len(classes) < 2:
+            raise DataFileError(
+                f"{source}: the target has one class only ({classes[0]!r}); need two or more"
+            )
+    lookup = {c: i for i, c in enumerate(classes)}
+    unknown = sorted(set(names) - set(lookup))
+    if unknown:
+        raise DataFileError(
+            f"{source}: target values {unknown[:5]} are not among the model's classes {classes}"
+        )
+    return np.array([lookup[n] for n in names], dtype=np.float64), "classification", classes

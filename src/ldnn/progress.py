@@ -1,0 +1,65 @@
+"""Watching training: a progress bar over epochs and the course's cost lines.
+
+Both are training callbacks ``(epoch, record, parameters) -> None``. The bar (tqdm)
+shows the cost, the validation cost and accuracy, and the time left; it goes to stderr,
+so redirected output stays clean. Without tqdm installed there is no bar.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class ProgressBar:
+    """A tqdm bar advanced once per epoch; call :meth:`close` when training ends."""
+
+    def __init__(self, total: int, description: str = "training", file=None):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.bar = None
+            return
+        self.bar = tqdm(
+            total=total,
+            desc=description,
+            unit="epoch",
+            file=file or sys.stderr,
+            dynamic_ncols=True,
+            leave=True,
+        )
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        if self.bar is None:
+            return
+        postfix = {"cost": f"{record['cost']:.4f}"}
+        if record.get("val_cost") is not None:
+            postfix["val_cost"] = f"{record['val_cost']:.4f}"
+        if record.get("val_accuracy") is not None:
+            postfix["val_acc"] = f"{record['val_accuracy']:.3f}"
+        elif record.get("accuracy") is not None:
+            postfix["acc"] = f"{record['accuracy']:.3f}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
+
+    def write(self, text: str) -> None:
+        """Print a line above the bar without breaking it."""
+        if self.bar is None:
+            print(text)
+        else:
+            self.bar.write(text, file=sys.stdout)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class CourseLines:
+    """Print "Cost after iteration i: J" every ``every`` epochs and after the last one,
+    as the course's ``L_layer_model(..., print_cost=True)`` does."""
+
+    def __init__(self, every: int, total: int, write=print):
+        self.every, self.total, self.write = every, total, write
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        if epoch % self.every == 0 or epoch == self.total - 1:
+            self.write(f"Cost after iteration {epoch}: {record['cost']}")
