@@ -219,3 +219,17 @@ def test_binary_network_with_class_names_labels_by_threshold():
     assert got["probabilities"].shape == (64, 1)
     expected = np.array(["no", "yes"])[net.predict(X.T).ravel()]
     np.testing.assert_array_equal(got["label"].astype(str), expected)
+
+
+def test_ldnn_export_command(tmp_path, capsys):
+    from ldnn.cli import main
+
+    net = random_network([4, 6, 3], ["tanh"], output="softmax")
+    net.save(tmp_path / "model.npz")
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(tmp_path / "model.npz"), "-o", str(out)]) == 0
+    X = inputs(4)
+    probabilities = run(onnx.load(str(out)), X)["probabilities"]
+    np.testing.assert_allclose(probabilities, net.predict_proba(X.T).T, rtol=1e-5, atol=1e-6)
+    assert main(["export", str(tmp_path / "missing.npz"), "-o", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""The ``ldnn`` command-line tool: train, evaluate, predict, summary, gradcheck, datasets.
+"""The ``ldnn`` command-line tool: train, evaluate, predict, summary, gradcheck, datasets,
+export.
 
 ``main(argv)`` returns the exit status: 0 on success, 1 for a failed gradient check,
 2 for bad usage or bad input (with one line on stderr naming the file, column or flag,
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": commands.run_summary,
         "gradcheck": commands.run_gradcheck,
         "datasets": commands.run_datasets,
+        "export": commands.run_export,
     }
     try:
         return handlers[args.command](args)

@@ -172,3 +172,12 @@ def run_datasets(args) -> int:
 def _missing_package(name: str) -> bool:
     module = {"mnist1d": "mnist1d", "faces": "skimage"}.get(name, "sklearn")
     return importlib.util.find_spec(module) is None
+
+
+def run_export(args) -> int:
+    """``ldnn export MODEL -o OUT``: the model as an ONNX graph (needs ldnn[onnx])."""
+    from ..onnx import export_file
+
+    export_file(args.model, args.output, dtype=args.dtype, opset=args.opset)
+    print(f"wrote {args.output}")
+    return 0

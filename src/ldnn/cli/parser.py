@@ -14,6 +14,7 @@ EPILOG = """examples:
   ldnn evaluate runs/my-run/model.npz data.csv
   ldnn predict runs/my-run/model.npz new.csv -o predictions.csv
   ldnn summary --layers 12288,20,7,5,1 --m 64
+  ldnn export runs/my-run/model.npz -o model.onnx
 """
 
 
@@ -202,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epsilon", type=float, default=1e-7)
     p.add_argument("--threshold", type=float, default=1e-7)
     _data_options(p, training=False)
+
+    p = sub.add_parser(
+        "export",
+        help="write a model as ONNX",
+        description="Export MODEL to ONNX: one Gemm and one activation op per layer, a "
+        "dynamic batch dimension, probabilities and labels for classifiers.",
+    )
+    from ..onnx import add_export_arguments
+
+    add_export_arguments(p)
 
     sub.add_parser(
         "datasets",
