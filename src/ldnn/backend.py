@@ -12,6 +12,10 @@ from types import ModuleType
 
 import numpy as np
 
+from .errors import ConfigurationError
+
+DEVICES = ("cpu", "gpu")
+
 
 def get_xp(*arrays) -> ModuleType:
     """Return the array module (``numpy`` or ``cupy``) that owns ``arrays``."""
@@ -19,3 +23,39 @@ def get_xp(*arrays) -> ModuleType:
     if cupy is not None:
         return cupy.get_array_module(*arrays)
     return np
+
+
+def device_module(device: str) -> ModuleType:
+    """The array module for ``device``: NumPy for "cpu", CuPy for "gpu".
+
+    Raises
+    ------
+    ConfigurationError
+        For "gpu" when CuPy is not installed or sees no CUDA device.
+    """
+    if device == "cpu":
+        return np
+    if device != "gpu":
+        raise ConfigurationError(f"device must be one of {DEVICES}, got {device!r}")
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # ImportError, or CUDA's own errors without a driver
+        raise ConfigurationError(
+            "device 'gpu' needs CuPy and a CUDA GPU: pip install 'ldnn[gpu]' (CUDA 12) or "
+            f"'ldnn[gpu-cuda13]' (CUDA 13); here: {type(error).__name__}: {error}"
+        ) from None
+    if count < 1:
+        raise ConfigurationError("device 'gpu': CuPy is installed but sees no CUDA device")
+    return cupy
+
+
+def to_device(array, xp: ModuleType):
+    """``array`` as an array of module ``xp`` (a no-op when it already is one)."""
+    return array if get_xp(array) is xp else xp.asarray(array)
+
+
+def to_numpy(array) -> np.ndarray:
+    """``array`` as a NumPy array, copying it from the GPU if it lives there."""
+    return array.get() if get_xp(array) is not np else array

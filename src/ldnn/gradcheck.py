@@ -121,7 +121,7 @@ def gradcheck(
         keep = resolve_keep_probs(keep_prob, L)
         rng = np.random.default_rng(seed)
         masks = {
-            l: dropout_mask((dims[l], X.shape[1]), k, rng, np.float64)
+            l: dropout_mask((dims[l], X.shape[1]), k, rng, X)
             for l, k in enumerate(keep, start=1)
             if k < 1
         }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import get_activation
+from .backend import DEVICES
 from .errors import ConfigurationError
 from .initializers import INITIALIZERS, check_layer_dims, default_init
 from .losses import DEFAULT_LOSS_FOR_OUTPUT, get_loss
@@ -59,6 +60,8 @@ class Hyperparameters:
         Seeds the one generator used for initialisation, shuffling and dropout.
     dtype : str
         float32 or float64, for parameters and computation.
+    device : str
+        "cpu" (NumPy) or "gpu" (CuPy): where training and prediction compute.
     """
 
     layer_dims: tuple[int, ...]
@@ -82,6 +85,7 @@ class Hyperparameters:
     validation_split: float = 0.0
     seed: int = 0
     dtype: str = "float32"
+    device: str = "cpu"
 
     @property
     def L(self) -> int:
@@ -179,6 +183,10 @@ class Hyperparameters:
             raise ConfigurationError(
                 f"validation_split must lie in [0, 1), got {self.validation_split}"
             )
+        if self.device not in DEVICES:
+            raise ConfigurationError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if self.device == "gpu" and self.optimizer == "lbfgs":
+            raise ConfigurationError("optimizer 'lbfgs' runs on the CPU only (SciPy)")
         if self.dtype not in DTYPES:
             raise ConfigurationError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):

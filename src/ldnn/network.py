@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 
 import numpy as np
 
+from .backend import device_module, to_device, to_numpy
 from .errors import ConfigurationError, ModelFileError, NotFittedError, ShapeError
 from .hyperparameters import Hyperparameters
 from .initializers import initialize_parameters
@@ -14,7 +16,7 @@ from .io import load_model, save_model
 from .losses import get_loss
 from .metrics import accuracy, is_classifier, mean_squared_error, predictions
 from .optimizers import Optimizer
-from .propagation import check_parameters, compute_cost, forward
+from .propagation import check_parameters, compute_cost, forward_in_blocks
 from .training import Callback, History, PrintCost, make_optimizer, train
 from .validation import check_finite, check_positive, check_same_m, check_sample_weight, check_X
 
@@ -177,6 +179,7 @@ class DeepNetwork:
         History
         """
         hp = self.hyperparameters
+        xp = device_module(hp.device)
         X, Y = self._prepare(X, Y)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
@@ -220,29 +223,41 @@ class DeepNetwork:
         if verbose:
             total = self.epochs_trained + (epochs or hp.epochs)
             callbacks.append(PrintCost(every=verbose, total=total))
+        # On a GPU the data move there once and stay for every epoch; the parameters
+        # come back to the host when training ends.
+        move = functools.partial(to_device, xp=xp)
+        parameters = {k: move(v) for k, v in self.parameters.items()}
+        if validation is not None:
+            validation = tuple(map(move, validation))
         self.history = train(
-            self.parameters,
-            X,
-            Y,
+            parameters,
+            move(X),
+            move(Y),
             hp,
             rng=rng,
             validation=validation,
             callbacks=callbacks,
-            sample_weight=sample_weight,
+            sample_weight=None if sample_weight is None else move(sample_weight),
             optimizer=self.optimizer,
             epochs=epochs,
             start_epoch=self.epochs_trained,
         )
+        self.parameters = {k: to_numpy(v) for k, v in parameters.items()}
         self.epochs_trained += len(self.history)
         return self.history
 
     # -- inference ---------------------------------------------------------------------
+    def _output(self, X):
+        """A[L] for validated X, on the network's device, in blocks of columns."""
+        xp = device_module(self.hyperparameters.device)
+        parameters = {k: to_device(v, xp) for k, v in self.fitted_parameters().items()}
+        return to_numpy(
+            forward_in_blocks(to_device(X, xp), parameters, self.hyperparameters.activations)
+        )
+
     def predict_proba(self, X):
         """A[L] = the forward pass without dropout, shape (n[L], m)."""
-        parameters = self.fitted_parameters()
-        X = check_X(X, self.layer_dims[0], self.dtype)
-        AL, _ = forward(X, parameters, self.hyperparameters.activations)
-        return AL
+        return self._output(check_X(X, self.layer_dims[0], self.dtype))
 
     def predict(self, X):
         """0/1 per sigmoid unit (n[L], m); class index (1, m) for softmax; A[L] otherwise."""
@@ -252,7 +267,7 @@ class DeepNetwork:
         """Cost J (without the L2 term) and accuracy (classifiers) or MSE (regression)."""
         hp = self.hyperparameters
         X, Y = self._prepare(X, Y)
-        AL, _ = forward(X, self.fitted_parameters(), hp.activations)
+        AL = self._output(X)
         scores = {"cost": compute_cost(AL, Y, hp.loss)}
         if is_classifier(hp.activations[-1]):
             scores["accuracy"] = accuracy(AL, Y, hp.activations[-1])

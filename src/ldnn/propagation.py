@@ -162,11 +162,34 @@ def forward(
         if l < L and masks is not None and l in masks:
             D = masks[l]
         elif l < L and keep_probs is not None and keep_probs[l - 1] < 1:
-            D = dropout_mask(Z.shape, keep_probs[l - 1], rng, A.dtype, out=arrays.D)
+            D = dropout_mask(Z.shape, keep_probs[l - 1], rng, A, out=arrays.D)
         caches.append(LayerCache((A_prev, W, b), Z, A, D))
         if D is not None:
             A = get_xp(A).multiply(A, D, out=arrays.A_dropped)
     return A, caches
+
+
+def forward_in_blocks(X, parameters: dict, activations, block: int = 1024):
+    """A[L] of shape (n[L], m) for inference, computed ``block`` columns at a time.
+
+    The same forward pass, on slices of X: each block's Z[l] and A[l] are written into
+    one reused set of arrays small enough to stay in cache, so memory does not grow
+    with m and no (n[l], m) intermediate is ever allocated.
+    """
+    _check_forward(X, parameters)
+    activations = resolve_activations(activations, len(parameters) // 2)
+    m = X.shape[1]
+    if m <= block:
+        return forward(X, parameters, activations, check=False)[0]
+    W_L = parameters[f"W{len(parameters) // 2}"]
+    AL = get_xp(W_L).empty((W_L.shape[0], m), dtype=W_L.dtype)
+    workspace = Workspace()
+    for start in range(0, m, block):
+        columns = slice(start, start + block)
+        AL[:, columns], _ = forward(
+            X[:, columns], parameters, activations, workspace=workspace, check=False
+        )
+    return AL
 
 
 def _check_forward(X, parameters: dict) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .backend import get_xp
 from .errors import ConfigurationError
 
 
@@ -54,13 +55,24 @@ def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[floa
 
 
 def dropout_mask(
-    shape: tuple[int, int], keep_prob: float, rng: np.random.Generator, dtype, out=None
+    shape: tuple[int, int], keep_prob: float, rng: np.random.Generator, like, out=None
 ):
-    """D = (random(shape) < keep_prob) / keep_prob, in ``dtype`` (the inverted mask).
+    """D = (random(shape) < keep_prob) / keep_prob, with the dtype and module of ``like``.
 
-    ``out`` is an optional array of ``shape`` and ``dtype`` to draw into.
+    The draws come from the one seeded NumPy generator even when ``like`` lives on a
+    GPU, so a run draws the same masks on either device. ``out`` is an optional array of
+    ``shape`` to write the mask into.
     """
-    D = rng.random(shape, dtype=np.dtype(dtype), out=out)
-    np.less(D, keep_prob, out=D)  # 1 where the unit is kept, 0 where it is dropped
+    xp = get_xp(like)
+    host_out = out if xp is np else None
+    D = rng.random(shape, dtype=np.dtype(like.dtype), out=host_out)
+    if xp is not np:
+        D = xp.asarray(D) if out is None else _copy_into(out, D)
+    xp.less(D, keep_prob, out=D)  # 1 where the unit is kept, 0 where it is dropped
     D /= keep_prob
     return D
+
+
+def _copy_into(out, host):
+    out[...] = get_xp(out).asarray(host)
+    return out

@@ -278,7 +278,10 @@ class _Step:
         of the step whose cost was not finite or None).
         """
         cost_sum = right_sum = 0.0
+        xp = get_xp(self.X)
         for index, batch in enumerate(batches):
+            if xp is not np and not isinstance(batch, slice):
+                batch = xp.asarray(batch)  # the shuffle is drawn on the host
             wb = None if self.sample_weight is None else self.sample_weight[batch]
             if wb is not None and not wb.sum() > 0:
                 continue  # every example of this batch has weight 0: nothing to learn

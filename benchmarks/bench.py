@@ -1,0 +1,269 @@
+"""Side-by-side training and inference benchmark: ldnn, PyTorch (CPU) and scikit-learn.
+
+    python benchmarks/bench.py                  # all cases, 1 and 2 threads
+    python benchmarks/bench.py --cases a,c --threads 1 --processes 2 --repeats 2
+
+Every case runs the three libraries on the same synthetic data (m x 784 float32, 10
+classes), architecture, batch size, optimizer (plain mini-batch SGD) and thread count,
+one after another in one process (A B C A B C ...). ``--processes N`` repeats the whole
+run in N fresh processes and pools the samples; the table reports medians and ratios.
+The float32 GEMM roofline is the time np.matmul alone needs for the products of one
+epoch (W[l] A[l-1], dZ[l] A[l-1]^T, W[l]^T dZ[l] except for l = 1), measured in the same
+run. Case (e) measures peak RSS in a fresh process per library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from peers import TRAINERS  # noqa: E402
+
+CASES = {
+    # name: (description, layer_dims, batch size, examples per timed run)
+    "a": ("784-256-256-10, batch 256", [784, 256, 256, 10], 256, 60_000),
+    "b": ("784-1024-1024-10, batch 256", [784, 1024, 1024, 10], 256, 20_000),
+    "c": ("784-(64 x 10)-10, batch 64", [784] + [64] * 10 + [10], 64, 60_000),
+}
+LR = 0.01
+
+
+def make_data(m: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, 784), dtype=np.float32)
+    y = rng.integers(0, 10, m)
+    return X, y
+
+
+def limit_threads(n: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
+def gemm_roofline(dims, batch, m, repeats=5) -> float:
+    """Samples/s if an epoch cost nothing but its matrix products (np.matmul, float32)."""
+    rng = np.random.default_rng(0)
+    shapes = []
+    for l in range(1, len(dims)):
+        n, n_prev = dims[l], dims[l - 1]
+        shapes.append(((n, n_prev), (n_prev, batch)))  # Z = W . A_prev
+        shapes.append(((n, batch), (batch, n_prev)))  # dW = dZ . A_prev^T
+        if l > 1:
+            shapes.append(((n_prev, n), (n, batch)))  # dA_prev = W^T . dZ
+    arrays = [
+        (
+            rng.standard_normal(a, dtype=np.float32),
+            rng.standard_normal(b, dtype=np.float32),
+            np.empty((a[0], b[1]), np.float32),
+        )
+        for a, b in shapes
+    ]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(20):
+            for left, right, out in arrays:
+                np.matmul(left, right, out=out)
+        best = min(best, (time.perf_counter() - start) / 20)
+    return batch / best
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def run_worker(cases, threads, repeats) -> dict:
+    """Time every case in this process; returns {key: [samples per second, ...]}."""
+    limit_threads(threads)
+    trainers = {name: cls() for name, cls in TRAINERS.items()}
+    results: dict[str, list[float]] = {}
+    X_all, y_all = make_data(60_000)
+    for case in cases:
+        if case == "d":
+            continue
+        _, dims, batch, m = CASES[case]
+        X, y = X_all[:m], y_all[:m]
+        results.setdefault(f"{case}/roofline", []).append(gemm_roofline(dims, batch, m))
+        for repeat in range(repeats + 1):  # the first round warms up and is dropped
+            for name, trainer in trainers.items():
+                seconds, _ = timed(functools.partial(trainer.train_epoch, X, y, dims, batch, LR, 0))
+                if repeat:
+                    results.setdefault(f"{case}/{name}", []).append(m / seconds)
+    if "d" in cases:
+        _, dims, batch, _ = CASES["a"]
+        X_small, y_small = X_all[:2048], y_all[:2048]
+        for repeat in range(repeats + 1):
+            for name, trainer in trainers.items():
+                model = trainer.train_epoch(X_small, y_small, dims, batch, LR, 0)
+                for label, size in (("whole set", None), ("batches of 256", 256)):
+                    seconds, _ = timed(functools.partial(trainer.predict, model, X_all, size))
+                    if repeat:
+                        results.setdefault(f"d {label}/{name}", []).append(len(X_all) / seconds)
+    return results
+
+
+def peak_rss_mib(case: str, name: str, threads: int, epochs: int = 3) -> dict:
+    """Train in a fresh process; report peak RSS and RSS after each epoch (MiB)."""
+    code = f"""
+import json, resource, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from bench import CASES, make_data, limit_threads
+from peers import TRAINERS
+limit_threads({threads})
+_, dims, batch, m = CASES[{case!r}]
+X, y = make_data(m)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+trainer = TRAINERS[{name!r}]()
+after = []
+for epoch in range({epochs}):
+    trainer.train_epoch(X, y, dims, batch, 0.01, epoch)
+    after.append(int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"before": base, "peak": peak, "after_each_epoch": after}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def model_bytes(dims, batch) -> dict:
+    """What one training step needs to hold: parameters, SGD state (none), one batch of
+    activations and gradients (Z, A, dZ, dA per layer, plus the batch itself)."""
+    params = sum(dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
+    activations = sum(4 * dims[l] * batch for l in range(1, len(dims))) + dims[0] * batch
+    return {"parameters": 4 * params, "gradients": 4 * params, "batch": 4 * activations}
+
+
+def blas_description() -> str:
+    from threadpoolctl import threadpool_info
+
+    parts = []
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            parts.append(
+                f"{pool['internal_api']} {pool.get('version')} "
+                f"({pool.get('architecture')}, {Path(pool['filepath']).name})"
+            )
+    return "; ".join(parts) or "unknown"
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def report(pooled: dict, threads: int, cases) -> str:
+    lines = [
+        f"\n### {threads} thread{'s' if threads > 1 else ''}\n",
+        "| case | ldnn | PyTorch | scikit-learn | ldnn / PyTorch | ldnn / sklearn "
+        "| GEMM roofline | ldnn / roofline |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    keys = [c for c in cases if c != "d"] + (
+        ["d whole set", "d batches of 256"] if "d" in cases else []
+    )
+    for case in keys:
+        ours = median(pooled.get(f"{case}/ldnn", []))
+        torch_ = median(pooled.get(f"{case}/pytorch", []))
+        skl = median(pooled.get(f"{case}/sklearn", []))
+        roof = median(pooled.get(f"{case}/roofline", []))
+        label = CASES[case][0] if case in CASES else f"inference of (a), {case[2:]}"
+        roof_cells = f"{roof:,.0f} | {ours / roof:.0%}" if roof == roof else "– | –"
+        lines.append(
+            f"| ({case[0]}) {label} | {ours:,.0f} | {torch_:,.0f} | {skl:,.0f} | "
+            f"{ours / torch_:.2f}x | {ours / skl:.2f}x | {roof_cells} |"
+        )
+    lines.append("\nsamples per second, medians over all repeats and processes")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", default="a,b,c,d,e")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    cases = args.cases.split(",")
+    if args.worker:
+        print(json.dumps(run_worker(cases, int(args.threads), args.repeats)))
+        return
+    import torch
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.processor() or platform.platform()}"
+    )
+    print(f"numpy {np.__version__}, BLAS: {blas_description()}; torch {torch.__version__}")
+    from sklearn import __version__ as sk_version
+
+    print(
+        f"scikit-learn {sk_version}; command: python benchmarks/bench.py "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
+    for threads in [int(t) for t in args.threads.split(",")]:
+        pooled: dict[str, list[float]] = {}
+        for _ in range(args.processes):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "--cases",
+                    args.cases,
+                    "--threads",
+                    str(threads),
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            for key, values in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                pooled.setdefault(key, []).extend(values)
+        print(report(pooled, threads, [c for c in cases if c != "e"]))
+        if "e" in cases:
+            print("\n(e) peak RSS of one training run of (a), 3 epochs, fresh process (MiB)\n")
+            _, dims, batch, m = CASES["a"]
+            need = model_bytes(dims, batch)
+            data = m * 784 * 4 / 2**20
+            budget = data + 1.2 * sum(need.values()) / 2**20
+            print("| library | before data | peak | after each epoch | peak - before |")
+            print("|---|---:|---:|---|---:|")
+            for name in TRAINERS:
+                r = peak_rss_mib("a", name, threads)
+                epochs = ", ".join(f"{v:.0f}" for v in r["after_each_epoch"])
+                print(
+                    f"| {name} | {r['before']:.0f} | {r['peak']:.0f} | {epochs} | "
+                    f"{r['peak'] - r['before']:.0f} |"
+                )
+            print(
+                f"\nbudget for ldnn's growth: data {data:.0f} + 1.2 x (parameters + "
+                f"gradients + one batch) = {budget:.0f} MiB"
+            )
+    _ = resource  # imported for the worker's RSS readings
+
+
+if __name__ == "__main__":
+    main()
