@@ -16,7 +16,7 @@ from .hyperparameters import Hyperparameters
 from .losses import get_loss
 from .metrics import accuracy
 from .optimizers import Optimizer, get_optimizer, scheduled_learning_rate
-from .propagation import backward, compute_cost, forward, resolve_activations
+from .propagation import backward, compute_cost, forward, forward_in_blocks, resolve_activations
 from .vectorize import pack, split_views
 from .workspace import Workspace
 
@@ -116,7 +116,7 @@ def make_optimizer(hp: Hyperparameters) -> Optimizer:
 
 def evaluate_cost(parameters, X, Y, hp: Hyperparameters) -> tuple[float, float | None]:
     """(data cost, accuracy) of the parameters on (X, Y), no dropout, no L2 term."""
-    AL, _ = forward(X, parameters, hp.activations)
+    AL = forward_in_blocks(X, parameters, hp.activations)
     return compute_cost(AL, Y, hp.loss), accuracy(AL, Y, hp.activations[-1])
 
 
@@ -267,7 +267,10 @@ class _Step:
         parts = []
         for name, data in (("X_batch", self.XT), ("Y_batch", self.YT)):
             rows = self.workspace.get(name, (len(index), data.shape[1]), data)
-            xp.take(data, index, axis=0, out=rows)
+            if hasattr(data, "gather_rows"):  # a data source that reads its own batches
+                data.gather_rows(index, out=rows)
+            else:
+                xp.take(data, index, axis=0, out=rows)
             parts.append(rows.T)
         return parts
 
