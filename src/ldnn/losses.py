@@ -146,7 +146,9 @@ class CategoricalCrossEntropy(Loss):
                     f"0..{n_out - 1} (n[L] = {n_out}); found values from {labels.min()} "
                     f"to {labels.max()}"
                 )
-            one_hot = xp.zeros((n_out, labels.size), dtype=dtype)
+            # Fortran order keeps each example's column contiguous, the layout in which
+            # training gathers mini-batches (no copy needed there).
+            one_hot = xp.zeros((n_out, labels.size), dtype=dtype, order="F")
             one_hot[labels.astype(np.int64), xp.arange(labels.size)] = 1
             return one_hot
         _check_target_shape(Y, n_out, self.name)
