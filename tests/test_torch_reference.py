@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_parameters, random_targets
 from numpy.testing import assert_allclose
 
+from conftest import random_parameters, random_targets
 from ldnn import backward, compute_cost, forward
 
 torch = pytest.importorskip("torch")
