@@ -76,14 +76,14 @@ def gemm_roofline(dims, batch, m, repeats=5) -> float:
         )
         for a, b in shapes
     ]
-    best = float("inf")
+    times = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(20):
             for left, right, out in arrays:
                 np.matmul(left, right, out=out)
-        best = min(best, (time.perf_counter() - start) / 20)
-    return batch / best
+        times.append((time.perf_counter() - start) / 20)
+    return batch / statistics.median(times)
 
 
 def timed(fn):
