@@ -261,3 +261,21 @@ def test_warm_starts_add_up_to_one_long_fit_bit_for_bit():
     assert first.cost + second.cost == once.history.cost
     assert first.learning_rate + second.learning_rate == once.history.learning_rate
     assert all(np.array_equal(once.parameters[k], twice.parameters[k]) for k in once.parameters)
+
+
+def test_callbacks_see_the_network_learning():
+    # A callback may score the network itself: its parameters are the ones being trained.
+    X, Y = make_spirals(100, seed=0)
+    net = DeepNetwork([2, 8, 1], optimizer="adam", learning_rate=0.01, epochs=5)
+    seen = []
+    net.fit(
+        X,
+        Y,
+        callbacks=[
+            lambda epoch, record, parameters: seen.append(
+                (net.parameters is parameters, net.evaluate(X, Y)["cost"])
+            )
+        ],
+    )
+    assert all(same for same, _ in seen)
+    assert len({cost for _, cost in seen}) == 5

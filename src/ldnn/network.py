@@ -225,8 +225,12 @@ class DeepNetwork:
             callbacks.append(PrintCost(every=verbose, total=total))
         # On a GPU the data move there once and stay for every epoch; the parameters
         # come back to the host when training ends.
+        # On the CPU training updates self.parameters itself, so a callback that calls
+        # this network's predict or evaluate sees the current weights.
         move = functools.partial(to_device, xp=xp)
-        parameters = {k: move(v) for k, v in self.parameters.items()}
+        parameters = self.parameters
+        if xp is not np:
+            parameters = {k: move(v) for k, v in parameters.items()}
         if validation is not None:
             validation = tuple(map(move, validation))
         self.history = train(
@@ -242,7 +246,8 @@ class DeepNetwork:
             epochs=epochs,
             start_epoch=self.epochs_trained,
         )
-        self.parameters = {k: to_numpy(v) for k, v in parameters.items()}
+        if xp is not np:
+            self.parameters = {k: to_numpy(v) for k, v in parameters.items()}
         self.epochs_trained += len(self.history)
         return self.history
 
