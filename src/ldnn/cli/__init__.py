@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
-    from . import commands
+    from . import commands, experiment, tune
     from .train import run_train
 
     handlers = {
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         "gradcheck": commands.run_gradcheck,
         "datasets": commands.run_datasets,
         "export": commands.run_export,
+        "tune": tune.run,
+        "experiment": experiment.run,
     }
     try:
         return handlers[args.command](args)

@@ -214,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_arguments(p)
 
+    from .tune import add_parser as _add_tune
+
+    _add_tune(sub)
+
+    from .experiment import add_parser as _add_experiment
+
+    _add_experiment(sub)
+
     sub.add_parser(
         "datasets",
         help="list the built-in data sets",

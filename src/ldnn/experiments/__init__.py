@@ -1,0 +1,81 @@
+"""The notes' claims as experiments anyone can rerun: ``ldnn experiment NAME [--quick]``.
+
+Each experiment is a module with ``run(folder, *, quick, seed) -> dict`` that writes its
+CSV results and PNG figures into ``folder`` and returns the report's title, markdown
+text and file names. :func:`run_experiment` wraps it in an atomic run folder (see
+:mod:`ldnn.runs`) and writes ``report.md`` beside the results.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+from pathlib import Path
+
+from ..errors import ConfigurationError
+from ..runs import run_folder
+from ._common import Stopwatch
+
+#: Experiment name -> module (imported only when run, so the CLI starts fast).
+EXPERIMENTS = {
+    "depth-vs-width": "depth_vs_width",
+    "feature-hierarchy": "feature_hierarchy",
+    "hyperparameters": "hyperparameters",
+}
+REPORT = "report.md"
+
+
+def run_experiment(
+    name: str,
+    folder: str | os.PathLike,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> dict:
+    """Run experiment ``name`` and write its run folder.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`EXPERIMENTS`.
+    folder : path
+        The run folder to create (atomically: it appears only when complete).
+    quick : bool
+        The small configuration (well under a minute) used by the tests.
+    seed : int
+        Seeds every network and search; equal seeds give equal results.
+    overwrite : bool
+        Replace ``folder`` if it exists.
+
+    Returns
+    -------
+    dict
+        ``title``, ``text``, ``files`` (names inside the folder, report first) and
+        ``seconds`` (wall-clock run time).
+    """
+    if name not in EXPERIMENTS:
+        raise ConfigurationError(
+            f"unknown experiment {name!r}; valid names: {', '.join(EXPERIMENTS)}"
+        )
+    module = importlib.import_module(f".{EXPERIMENTS[name]}", __name__)
+    clock = Stopwatch()
+    with run_folder(folder, overwrite=overwrite) as temporary:
+        result = module.run(Path(temporary), quick=quick, seed=seed)
+        result["seconds"] = clock.seconds
+        mode = "quick" if quick else "full"
+        listing = "\n".join(f"- `{f}`" for f in result["files"])
+        report = (
+            f"# {result['title']}\n\n"
+            f"`ldnn experiment {name}{' --quick' if quick else ''} --seed {seed}` "
+            f"({mode} configuration), {result['seconds']:.1f} s on {platform.machine()} "
+            f"with {os.cpu_count()} CPU(s).\n\n"
+            f"{result['text'].strip()}\n\nFiles:\n\n{listing}\n"
+        )
+        (Path(temporary) / REPORT).write_text(report)
+    result["files"] = [REPORT, *result["files"]]
+    return result
+
+
+__all__ = ["EXPERIMENTS", "run_experiment"]

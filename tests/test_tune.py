@@ -1,0 +1,319 @@
+"""``ldnn tune``: the search space, pruning, the SQLite default, resume, a killed worker,
+and two workers sharing one study on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from ldnn import DeepNetwork  # noqa: E402
+from ldnn.cli import main  # noqa: E402
+from ldnn.errors import ConfigurationError  # noqa: E402
+from ldnn.tune import SearchSpace, TuneError, open_study, storage_url, train_trial  # noqa: E402
+
+#: A small space so a trial takes a fraction of a second on the xor set.
+SPACE = """
+[space]
+hidden_layers = { low = 1, high = 2 }
+units = { low = 4, high = 16 }
+optimizer = ["adam", "rmsprop"]
+batch_size = [32, 64]
+epochs = %d
+
+[tune]
+pruner = "median"
+startup_trials = 2
+warmup_epochs = 1
+"""
+
+
+def write_space(folder: Path, epochs: int = 6) -> Path:
+    path = folder / "space.toml"
+    path.write_text(SPACE % epochs)
+    return path
+
+
+def tune_argv(tmp_path, *more, trials=4, epochs=6, quiet=True) -> list[str]:
+    return ["tune", "xor", "--trials", str(trials), "--space", str(write_space(tmp_path, epochs)),
+            "--runs-dir", str(tmp_path / "runs"), *(["-q"] if quiet else []), *more]  # fmt: skip
+
+
+# -- the search space ---------------------------------------------------------------------
+def test_space_file_changes_the_defaults_and_suggests_a_config(tmp_path):
+    space = SearchSpace.from_toml(write_space(tmp_path))
+    assert space.space["epochs"] == 6 and space.space["activation"] == [
+        "relu",
+        "tanh",
+        "leaky_relu",
+    ]
+    trial = optuna.trial.FixedTrial(
+        {"hidden_layers": 2, "n1": 8, "n2": 5, "learning_rate": 0.01, "activation": "tanh",
+         "optimizer": "adam", "batch_size": 32, "lambd": 0.001, "keep_prob": 0.9}
+    )  # fmt: skip
+    config = space.suggest(trial)
+    assert config["model"] == {"layers": [8, 5], "activation": "tanh", "keep_prob": 0.9}
+    assert config["training"]["epochs"] == 6 and config["training"]["batch_size"] == 32
+    # A finished trial's params give back the same tables, the fixed values included.
+    assert space.config_of(trial.params) == config
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[space]\nalpha = 1\n", "unknown key 'alpha'"),
+        ("[space]\nlearning_rate = { low = 0, high = 1, log = true }\n", "0 < low"),
+        ("[tune]\nobjective = 'accuracy'\n", "objective must be one of"),
+        ("[searchspace]\n", "unknown table"),
+        ("[space]\nactivation = []\n", "are empty"),
+    ],
+)
+def test_malformed_space_files_are_named(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match=message):
+        SearchSpace.from_toml(path)
+
+
+# -- pruning ---------------------------------------------------------------------------
+class PruneAfter:
+    """A stand-in trial whose pruner says stop after epoch ``epoch``."""
+
+    number = 0
+
+    def __init__(self, epoch):
+        self.epoch, self.reported, self.user_attrs = epoch, [], {}
+
+    def report(self, value, step):
+        self.reported.append((step, value))
+
+    def should_prune(self):
+        return self.reported[-1][0] >= self.epoch
+
+    def set_user_attr(self, key, value):
+        self.user_attrs[key] = value
+
+
+def test_every_epoch_is_reported_and_a_pruned_trial_stops_training():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3, 60)), (rng.random((1, 60)) < 0.5).astype(float)
+    network = DeepNetwork([3, 4, 1], epochs=20, learning_rate=0.01)
+    trial = PruneAfter(epoch=2)
+    with pytest.raises(optuna.TrialPruned):
+        train_trial(trial, network, X, Y, (X, Y), "val_cost")
+    assert [step for step, _ in trial.reported] == [0, 1, 2]
+    assert trial.user_attrs["epochs_run"] == 3 and len(network.history) == 3
+    # The reported values are the validation costs of those epochs.
+    assert [v for _, v in trial.reported] == pytest.approx(network.history.val_cost)
+
+
+# -- one worker on the default SQLite storage ------------------------------------------
+def test_tune_writes_a_study_a_summary_plots_and_the_retrained_best(tmp_path, capsys):
+    assert main(tune_argv(tmp_path, "--name", "t", "--seed", "0")) == 0
+    folder = tmp_path / "runs" / "t"
+    assert (folder / "study.db").is_file()
+    assert {"history.png", "importance.png", "best-config.toml", "trials.csv"} <= {
+        p.name for p in folder.iterdir()
+    }
+    rows = list(csv.DictReader(open(folder / "trials.csv")))
+    assert [int(r["number"]) for r in rows] == [0, 1, 2, 3]
+    assert all(r["state"] in ("complete", "pruned") for r in rows)
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{folder / 'study.db'}")
+    best = study.best_trial
+    network = DeepNetwork.load(folder / f"best-trial-{best.number}" / "model.npz")
+    depth = best.params["hidden_layers"]
+    assert network.layer_dims[1:-1] == tuple(best.params[f"n{l}"] for l in range(1, depth + 1))
+    assert network.hyperparameters.optimizer == best.params["optimizer"]
+    assert f"best trial {best.number}" in capsys.readouterr().out
+
+    # Again without --resume: refused, the study is kept; with --resume it grows to 6.
+    assert main(tune_argv(tmp_path, "--name", "t")) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(tune_argv(tmp_path, "--name", "t", "--resume", "--no-plots", trials=6)) == 0
+    assert len(optuna.load_study(study_name="t", storage=f"sqlite:///{folder / 'study.db'}")
+               .trials) == 6  # fmt: skip
+
+
+def test_bad_storage_and_trials_are_one_line_errors(tmp_path, capsys):
+    assert main(tune_argv(tmp_path, "--storage", "nosuchdb://x/y")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ldnn tune: error: cannot open storage") and err.count("\n") == 1
+    assert main(tune_argv(tmp_path, trials=0)) == 2
+    assert "--trials must be positive" in capsys.readouterr().err
+
+
+def test_a_study_joined_with_the_other_objective_is_refused(tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    open_study(storage, "s", "maximize", None, resume=False)
+    with pytest.raises(TuneError, match="use the same objective"):
+        open_study(storage, "s", "minimize", None, resume=True)
+
+
+# -- workers in other processes --------------------------------------------------------
+def worker(tmp_path, name, *more, trials, epochs):
+    # No --seed: workers with one seed would draw the same first trials. Not quiet: each
+    # lists the trials it ran.
+    argv = tune_argv(tmp_path, "--name", name, "--resume", "--no-plots", *more,
+                     trials=trials, epochs=epochs, quiet=False)  # fmt: skip
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ldnn.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def trials_listed(output: str) -> list[int]:
+    return [int(line.split()[1]) for line in output.splitlines() if line.startswith("trial ")]
+
+
+def test_a_killed_worker_loses_only_its_running_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = worker(tmp_path, "a", "--storage", url, "--study", "s", "--heartbeat", "1",
+                   trials=3, epochs=2000)  # fmt: skip
+    # Kill it in the middle of its first trial, once that trial has drawn all its
+    # parameters (lambd is drawn last) and is training.
+    deadline = time.monotonic() + 60
+    running = []
+    while not running and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            study = optuna.load_study(study_name="s", storage=url)
+        except KeyError:
+            continue  # the study is not created yet
+        running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+                   if "lambd" in t.params]  # fmt: skip
+    first.send_signal(signal.SIGKILL)
+    first.communicate()
+    assert running, "the first worker never started a trial"
+    time.sleep(2.5)  # past the grace period: two heartbeats missed
+    second = worker(tmp_path, "b", "--storage", url, "--study", "s", "--heartbeat", "1",
+                    trials=3, epochs=4)  # fmt: skip
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    trials = optuna.load_study(study_name="s", storage=url).trials
+    states = [t.state for t in trials]
+    # The killed trial is failed; its parameters were queued again and ran to the end.
+    assert states[0] == optuna.trial.TrialState.FAIL
+    assert states.count(optuna.trial.TrialState.FAIL) == 1
+    assert sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+               for s in states) == 3  # fmt: skip
+    assert trials[1].params == trials[0].params
+    assert trials_listed(out) == [t.number for t in trials[1:]]
+
+
+# -- two workers, one study, a real PostgreSQL server --------------------------------------
+def _server_binaries() -> Path | None:
+    """The folder with initdb and pg_ctl: on PATH or in Debian's /usr/lib/postgresql/*/bin."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).parent
+    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+            return Path(folder)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """LDNN_TEST_POSTGRES_URL, or a throwaway server started here from the binaries.
+
+    The server runs as the ``postgres`` user when the tests run as root (PostgreSQL
+    refuses to run as root). Without any server binary the test is skipped, except in
+    CI (CI=true), where that is a failure: CI must run it.
+    """
+    url = os.environ.get("LDNN_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    binaries = _server_binaries()
+    if binaries is None:
+        reason = (
+            "no PostgreSQL server binary (initdb, pg_ctl) found and LDNN_TEST_POSTGRES_URL unset"
+        )
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"{reason}: CI must run the PostgreSQL test (see .ci/run)")
+        pytest.skip(reason)
+    folder = Path(tempfile.mkdtemp(prefix="ldnn-pg-"))
+    run_as = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+
+    def pg(*argv):
+        return subprocess.run([*run_as, *argv], capture_output=True, text=True, timeout=120)
+
+    done = pg(str(binaries / "initdb"), "-D", str(data), "-U", "ldnn", "-A", "trust")
+    assert done.returncode == 0, done.stderr
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    done = pg(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+              str(folder / "log"), "-w", "start")  # fmt: skip
+    assert done.returncode == 0, done.stderr + (folder / "log").read_text()
+    try:
+        yield f"postgresql://ldnn@127.0.0.1:{port}/postgres"
+    finally:
+        pg(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_share_one_study_on_postgresql(tmp_path, postgres_url):
+    study_name = f"two-workers-{uuid.uuid4().hex[:8]}"
+    trials = 12
+    workers = [
+        worker(
+            tmp_path,
+            f"w{k}",
+            "--storage",
+            postgres_url,
+            "--study",
+            study_name,
+            trials=trials,
+            epochs=60,
+        )  # fmt: skip
+        for k in (1, 2)
+    ]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for w, (_, err) in zip(workers, outputs, strict=True):
+        assert w.returncode == 0, err
+    study = optuna.load_study(study_name=study_name, storage=storage_url(postgres_url))
+    trials_done = study.trials
+    numbers = [t.number for t in trials_done]
+    # None lost: every trial finished; none duplicated: numbers unique and contiguous.
+    assert numbers == list(range(len(numbers))) and trials <= len(numbers) <= trials + 1
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    assert all(t.state in finished for t in trials_done)
+    # Split between the workers: each ran some, and each trial by exactly one.
+    listed = [trials_listed(out) for out, _ in outputs]
+    assert all(listed) and sorted(listed[0] + listed[1]) == numbers
+    by_worker = {t.user_attrs["worker"] for t in trials_done}
+    assert len(by_worker) == 2
+    # The worker that finished last saw the final best trial and retrained it.
+    best = study.best_trial.number
+    models = list(tmp_path.glob(f"runs/w*/best-trial-{best}/model.npz"))
+    assert models, f"no retrained model of best trial {best}"
+    assert DeepNetwork.load(models[0]).layer_dims[0] == 2
