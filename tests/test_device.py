@@ -58,3 +58,26 @@ def test_a_gpu_model_loads_and_predicts_on_the_cpu(tmp_path):
     cpu = DeepNetwork.from_hyperparameters(loaded.hyperparameters.replace(device="cpu"))
     cpu.parameters = loaded.parameters
     assert np.array_equal(cpu.predict_proba(np.eye(2)), net.predict_proba(np.eye(2)))
+
+
+@pytest.mark.skipif(_gpu_available(), reason="a GPU is present: the error cannot happen")
+def test_cli_device_gpu_without_cupy_exits_2(tmp_path, capsys):
+    from ldnn.cli import main
+
+    status = main(
+        [
+            "train",
+            "xor",
+            "--device",
+            "gpu",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--no-plots",
+            "--runs-dir",
+            str(tmp_path),
+        ]
+    )
+    assert status == 2
+    assert "needs CuPy and a CUDA GPU" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no half-written run folder

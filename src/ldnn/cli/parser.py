@@ -118,6 +118,9 @@ def _train_parser(sub) -> None:
     training.add_argument("--val-split", type=float, dest="validation_split")
     training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
     training.add_argument("--seed", type=int)
+    training.add_argument(
+        "--device", choices=("cpu", "gpu"), help="where to compute: cpu (NumPy) or gpu (CuPy)"
+    )
     data = p.add_argument_group("data")
     data.add_argument("--task", choices=("auto", "classification", "regression"))
     data.add_argument("--test-split", type=float, help="files: fraction held out (default 0.2)")

@@ -28,7 +28,7 @@ FLAGS = {
     "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "dtype"),
     "training": (
         "optimizer", "learning_rate", "lr_schedule", "decay_rate", "epochs", "batch_size",
-        "lambd", "validation_split", "early_stopping", "seed",
+        "lambd", "validation_split", "early_stopping", "seed", "device",
     ),
 }  # fmt: skip
 MODEL_FILE = "model.npz"
@@ -44,6 +44,7 @@ FLAG_FOR = {
     "decay_rate": "--decay-rate",
     "lr_schedule": "--lr-schedule",
     "seed": "--seed",
+    "device": "--device",
     "unknown init": "--init",
     "unknown optimizer": "--optimizer",
 }
