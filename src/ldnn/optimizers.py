@@ -38,24 +38,29 @@ class Optimizer:
 
     name = ""
     kinds: tuple[str, ...] = ()  # the running averages this optimizer keeps
+    # Whether the step reads dP only before it first writes the scratch array: then, in
+    # training, the gradient vector itself can serve as scratch (it is recomputed at
+    # the next step), which saves a vector the size of the parameters.
+    scratch_may_be_gradient = False
 
     def __init__(self):
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._flat: dict[str, np.ndarray] = {}
-        self._scratch: dict[str, np.ndarray] = {}
+        self._scratch_views: dict[str, dict] = {}
 
-    def _vectors(self, parameters: dict) -> dict:
-        """The flat state vectors (and scratch), created as zeros on first use."""
-        if not self._flat:
+    def _vector(self, kind: str, parameters: dict):
+        """The flat vector of ``kind``, created as zeros (with named views) on first use."""
+        flat = self._flat.get(kind)
+        if flat is None:
             like = next(iter(parameters.values()))
-            shapes = {"d" + key: P.shape for key, P in parameters.items()}
             size = sum(P.size for P in parameters.values())
-            for kind in (*self.kinds, "scratch"):
-                flat = self._flat[kind] = get_xp(like).zeros(size, dtype=like.dtype)
-                self.state[kind] = split_views(flat, shapes)
-            self._scratch = self.state.pop("scratch")
-        return self._flat
+            flat = self._flat[kind] = get_xp(like).zeros(size, dtype=like.dtype)
+            shapes = {"d" + key: P.shape for key, P in parameters.items()}
+            # Scratch is not state: it is kept out of ``state`` (and out of its names).
+            views = self._scratch_views if kind == "scratch" else self.state
+            views[kind] = split_views(flat, shapes)
+        return flat
 
     def update(
         self, parameters: dict, grads: dict, learning_rate: float, *, flat: tuple | None = None
@@ -70,18 +75,24 @@ class Optimizer:
         flat : (theta, dtheta), optional
             When every parameter is a view into the vector theta and every gradient a
             view into dtheta, in the same order: the step runs once over the whole
-            vectors, the same arithmetic with one call per formula.
+            vectors, the same arithmetic with one call per formula. dtheta may be
+            overwritten (it is the training step's own gradient buffer).
         """
         self.t += 1
-        vectors = self._vectors(parameters)
+        vectors = {kind: self._vector(kind, parameters) for kind in self.kinds}
         if flat is not None:
             theta, dtheta = flat
+            if self.scratch_may_be_gradient:
+                vectors["scratch"] = dtheta
+            else:
+                vectors["scratch"] = self._vector("scratch", parameters)
             self.step(theta, dtheta, learning_rate, vectors)
             return
+        self._vector("scratch", parameters)
         for key, P in parameters.items():
             name = "d" + key
             named = {kind: self.state[kind][name] for kind in self.kinds}
-            named["scratch"] = self._scratch[name]
+            named["scratch"] = self._scratch_views["scratch"][name]
             self.step(P, grads[name], learning_rate, named)
 
     def step(self, P, dP, learning_rate: float, state: dict) -> None:
@@ -95,6 +106,7 @@ class Optimizer:
 
 class GradientDescent(Optimizer):
     name = "gd"
+    scratch_may_be_gradient = True
 
     def step(self, P, dP, learning_rate, state):
         # P = P - alpha dP
@@ -104,6 +116,7 @@ class GradientDescent(Optimizer):
 class Momentum(Optimizer):
     name = "momentum"
     kinds = ("v",)
+    scratch_may_be_gradient = True
 
     def __init__(self, beta: float = 0.9):
         super().__init__()

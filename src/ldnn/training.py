@@ -96,12 +96,9 @@ def minibatches(m: int, batch_size: int | None, rng: np.random.Generator):
     return [order[k : k + batch_size] for k in range(0, m, batch_size)]
 
 
-def _copy(parameters: dict) -> dict:
-    return {k: v.copy() for k, v in parameters.items()}
-
-
-def _all_finite(parameters: dict) -> bool:
-    return all(bool(get_xp(v).isfinite(v).all()) for v in parameters.values())
+def _finite(theta) -> bool:
+    # min and max are NaN if any entry is NaN and +-inf if any is infinite.
+    return math.isfinite(float(theta.min())) and math.isfinite(float(theta.max()))
 
 
 def make_optimizer(hp: Hyperparameters) -> Optimizer:
@@ -183,7 +180,9 @@ def train(
     step.pack(parameters)
     m = X.shape[1]
     history = History()
-    best = (math.inf, None, None)  # (validation cost, epoch, parameters)
+    xp = get_xp(step.theta)
+    last_good = xp.empty_like(step.theta)  # theta at the end of the last finite epoch
+    best_cost, best_epoch, best_theta = math.inf, None, None  # for early stopping
     # Overflow to inf/NaN is detected below and handled by the divergence guard; NumPy's
     # own warnings about it would only bury that one clear message.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -191,11 +190,11 @@ def train(
             lr = scheduled_learning_rate(
                 hp.learning_rate, epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
             )
-            last_good = _copy(parameters)
+            xp.copyto(last_good, step.theta)
             batches = minibatches(m, hp.batch_size, rng)
             cost_sum, right_sum, failed_step = step.epoch(parameters, batches, lr)
-            if failed_step is not None or not _all_finite(parameters):
-                parameters.update(last_good)
+            if failed_step is not None or not _finite(step.theta):
+                xp.copyto(step.theta, last_good)
                 history.stop_reason = "diverged"
                 history.stop_message = (
                     f"the cost became NaN or infinite in epoch {epoch} (step "
@@ -222,15 +221,19 @@ def train(
                 history.stop_reason = "callback"
                 break
             if hp.early_stopping is not None and validation is not None:
-                if record["val_cost"] < best[0]:
-                    best = (record["val_cost"], epoch, _copy(parameters))
-                elif best[1] is None or epoch - best[1] >= hp.early_stopping:
+                if record["val_cost"] < best_cost:
+                    best_cost, best_epoch = record["val_cost"], epoch
+                    if best_theta is None:
+                        best_theta = step.theta.copy()
+                    else:
+                        xp.copyto(best_theta, step.theta)
+                elif best_epoch is None or epoch - best_epoch >= hp.early_stopping:
                     history.stop_reason = "early stopping"
                     break
-    if best[2] is not None:
+    if best_theta is not None:
         # Early stopping: restore the parameters of the epoch with the lowest validation cost.
-        parameters.update(best[2])
-        history.best_epoch = best[1]
+        xp.copyto(step.theta, best_theta)
+        history.best_epoch = best_epoch
     return history
 
 

@@ -9,6 +9,8 @@ either way.
 
 from __future__ import annotations
 
+import math
+
 from .backend import get_xp
 
 
@@ -19,10 +21,12 @@ class LayerArrays:
     (n[l-1], m); dW of shape (n[l], n[l-1]); db of shape (n[l], 1).
     """
 
-    def __init__(self, W, m: int, **given):
+    def __init__(self, storage: dict, l: int, W, m: int, **given):
         n, n_prev = W.shape
         self.__dict__.update(given)
-        self._like = W
+        # The storage dict, not the Workspace: no reference cycle, so the arrays are
+        # freed as soon as the workspace is dropped, without waiting for the GC.
+        self._storage, self._l, self._like = storage, l, W
         self._shapes = {
             "Z": (n, m),
             "A": (n, m),
@@ -38,14 +42,14 @@ class LayerArrays:
         # Called only for an array not allocated yet; afterwards it is a plain attribute.
         if name not in self.__dict__.get("_shapes", ()):
             raise AttributeError(name)
-        array = get_xp(self._like).empty(self._shapes[name], dtype=self._like.dtype)
+        array = _array(self._storage, (self._l, name), self._shapes[name], self._like)
         setattr(self, name, array)
         return array
 
 
 class Workspace:
-    """One :class:`LayerArrays` per (layer, batch size): the last, smaller batch of an
-    epoch gets its own set.
+    """One :class:`LayerArrays` per (layer, batch size), over memory that the batch
+    sizes share: the last, smaller batch of an epoch uses the first part of each array.
 
     Parameters
     ----------
@@ -56,7 +60,8 @@ class Workspace:
 
     def __init__(self, gradients: dict | None = None):
         self._layers: dict[tuple[int, int], LayerArrays] = {}
-        self.arrays: dict = {}
+        self._storage: dict = {}
+        self._views: dict = {}
         self.gradients = gradients
 
     def layer(self, l: int, W, m: int) -> LayerArrays:
@@ -65,21 +70,28 @@ class Workspace:
             given = {}
             if self.gradients is not None:
                 given = {"dW": self.gradients[f"dW{l}"], "db": self.gradients[f"db{l}"]}
-            arrays = self._layers[(l, m)] = LayerArrays(W, m, **given)
+            arrays = self._layers[(l, m)] = LayerArrays(self._storage, l, W, m, **given)
         return arrays
 
     def get(self, name: str, shape: tuple, like):
         """A named array of ``shape`` with the dtype and module of ``like``."""
-        array = self.arrays.get((name, shape))
-        if array is None:
-            array = self.arrays[(name, shape)] = get_xp(like).empty(shape, dtype=like.dtype)
-        return array
+        view = self._views.get((name, shape))
+        if view is None:
+            view = self._views[(name, shape)] = _array(self._storage, name, shape, like)
+        return view
 
     def nbytes(self) -> int:
-        layers = (a for arrays in self._layers.values() for a in vars(arrays).values())
-        return sum(a.nbytes for a in layers if hasattr(a, "nbytes")) + sum(
-            a.nbytes for a in self.arrays.values()
-        )
+        return sum(flat.nbytes for flat in self._storage.values())
+
+
+def _array(storage: dict, key, shape: tuple, like):
+    """A C-contiguous array of ``shape`` over ``storage[key]``, a flat array that grows to
+    the largest shape asked for: smaller batches use the first part of its memory."""
+    size = math.prod(shape)
+    flat = storage.get(key)
+    if flat is None or flat.size < size:
+        flat = storage[key] = get_xp(like).empty(size, dtype=like.dtype)
+    return flat[:size].reshape(shape)
 
 
 class _NoArrays:
