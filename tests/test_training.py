@@ -279,3 +279,16 @@ def test_callbacks_see_the_network_learning():
     )
     assert all(same for same, _ in seen)
     assert len({cost for _, cost in seen}) == 5
+
+
+def test_divergence_in_the_first_step_keeps_the_initial_parameters():
+    # Inputs at the edge of float32 overflow Z[1] = W[1] X at once: the very first cost
+    # is infinite, so the last finite parameters are the initial ones.
+    X = np.full((2, 20), 3e38, dtype=np.float32)
+    net = DeepNetwork([2, 8, 1], output="linear", epochs=3, dtype="float32")
+    net.initialize()
+    start = {k: v.copy() for k, v in net.parameters.items()}
+    with pytest.warns(DivergenceWarning, match="epoch 0 .step 0.*parameters from the start"):
+        history = net.fit(X, np.ones((1, 20)), warm_start=True)
+    assert len(history) == 0 and history.stop_reason == "diverged"
+    assert all(np.array_equal(net.parameters[k], start[k]) for k in start)

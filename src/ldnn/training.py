@@ -196,12 +196,12 @@ def train(
             if failed_step is not None or not _finite(step.theta):
                 xp.copyto(step.theta, last_good)
                 history.stop_reason = "diverged"
+                kept = f"the end of epoch {epoch - 1}" if epoch > start_epoch else "the start"
                 history.stop_message = (
                     f"the cost became NaN or infinite in epoch {epoch} (step "
                     f"{failed_step if failed_step is not None else len(batches) - 1}) with "
-                    f"learning_rate {lr:g}; training stopped and the parameters from the end "
-                    f"of epoch {epoch - 1} (the last finite ones) were kept. Try a smaller "
-                    "learning_rate."
+                    f"learning_rate {lr:g}; training stopped and the parameters from {kept} "
+                    "(the last finite ones) were kept. Try a smaller learning_rate."
                 )
                 warnings.warn(history.stop_message, DivergenceWarning, stacklevel=3)
                 break
