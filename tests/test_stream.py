@@ -138,3 +138,12 @@ def test_training_on_a_file_four_times_the_memory_budget_keeps_memory_flat(tmp_p
     before, after = map(float, done.stdout.split())
     # Y (m floats, 1.3 MiB) and the shuffled order (m int64s, 2.6 MiB) grow with m; X must not.
     assert after - before < budget_mib, f"peak RSS grew {after - before:.0f} MiB"
+
+
+def test_a_stream_trains_on_the_cpu_only(tmp_path):
+    from ldnn import ConfigurationError, DeepNetwork
+
+    np.save(tmp_path / "X.npy", np.ones((8, 3), dtype=np.float32))
+    net = DeepNetwork([3, 2, 1], device="gpu", epochs=1, batch_size=4)
+    with pytest.raises(ConfigurationError, match="streamed from .npy files trains on the CPU"):
+        net.fit(NpyRows(tmp_path / "X.npy").T, np.ones((1, 8)))

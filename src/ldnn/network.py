@@ -179,6 +179,11 @@ class DeepNetwork:
         History
         """
         hp = self.hyperparameters
+        if hp.device != "cpu" and hasattr(getattr(X, "T", None), "gather_rows"):
+            raise ConfigurationError(
+                "X streamed from .npy files trains on the CPU only: use device='cpu', or load "
+                "the data into memory to train on the GPU"
+            )
         xp = device_module(hp.device)
         X, Y = self._prepare(X, Y)
         if sample_weight is not None:
