@@ -292,3 +292,11 @@ def test_divergence_in_the_first_step_keeps_the_initial_parameters():
         history = net.fit(X, np.ones((1, 20)), warm_start=True)
     assert len(history) == 0 and history.stop_reason == "diverged"
     assert all(np.array_equal(net.parameters[k], start[k]) for k in start)
+
+
+def test_lbfgs_stopped_by_a_callback_keeps_its_last_iterate():
+    X, Y = make_spirals(100, seed=0)
+    net = DeepNetwork([2, 8, 1], optimizer="lbfgs", epochs=100, dtype="float64")
+    history = net.fit(X, Y, callbacks=[lambda epoch, record, parameters: epoch == 4])
+    assert len(history) == 5 and history.stop_reason == "callback"
+    assert net.evaluate(X, Y)["cost"] == pytest.approx(history.cost[-1], rel=1e-12)

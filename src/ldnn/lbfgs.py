@@ -47,42 +47,38 @@ def train_lbfgs(
     class Stop(Exception):
         pass
 
+    theta0 = parameters_to_vector(parameters, np.float64)
+    iterate = {"last finite": theta0}  # where to stop if a callback or NaN ends the run
+
     def after_iteration(intermediate_result):
         theta = intermediate_result.x
         epoch = len(history)
         params = vector_to_parameters(theta.astype(dtype), hp.layer_dims)
         record = {"epoch": epoch, "cost": float(intermediate_result.fun), "learning_rate": None}
+        if not math.isfinite(record["cost"]):
+            history.stop_reason = "diverged"
+            raise Stop
+        iterate["last finite"] = np.array(theta)
         AL, _ = forward(X, params, activations)
         record["accuracy"] = accuracy(AL, Y, hp.activations[-1])
         if validation is not None:
             record["val_cost"], record["val_accuracy"] = evaluate_cost(params, *validation, hp)
         history.append(record)
-        if not math.isfinite(record["cost"]):
-            raise Stop
         if any([callback(epoch, record, params) for callback in callbacks]):
             history.stop_reason = "callback"
             raise Stop
 
-    theta0 = parameters_to_vector(parameters, np.float64)
-    best = {"x": theta0}
-
-    def tracked(theta):
-        value = cost_and_gradient(theta)
-        if math.isfinite(value[0]):
-            best["x"] = theta
-        return value
-
     try:
         result = minimize(
-            tracked,
+            cost_and_gradient,
             theta0,
             jac=True,
             method="L-BFGS-B",
             callback=after_iteration,
             options={"maxiter": hp.epochs if epochs is None else epochs},
         )
-        final = result.x
+        final = result.x if math.isfinite(result.fun) else iterate["last finite"]
     except Stop:
-        final = best["x"]
+        final = iterate["last finite"]
     parameters.update(vector_to_parameters(np.asarray(final).astype(dtype), hp.layer_dims))
     return history
