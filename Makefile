@@ -27,7 +27,7 @@ demo: $(VENV)/.installed-base
 	$(PY) -m ldnn.cli train mnist1d $(DEMO_FLAGS)
 
 test: $(VENV)/.installed-test
-	$(PY) -m ruff check src tests
+	$(PY) -m ruff check src tests benchmarks
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q
 
 $(VENV)/.installed-bench: pyproject.toml
@@ -41,8 +41,8 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/bench.py
 
 lint: $(VENV)/.installed-test
-	$(PY) -m ruff check src tests
-	$(PY) -m ruff format --check src tests
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
