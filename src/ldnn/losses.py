@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import get_xp
-from .errors import ConfigurationError, InvalidValueError, ShapeError
+from .errors import ConfigurationError, InvalidValueError
+from .validation import check_columns
 
 
 class Loss:
@@ -186,14 +187,7 @@ class MeanSquaredError(Loss):
 
 
 def _check_target_shape(Y, n_out: int, loss: str) -> None:
-    if Y.ndim != 2 or Y.shape[0] != n_out:
-        hint = ""
-        if Y.ndim == 2 and Y.shape[1] == n_out:
-            hint = "; examples must be columns: did you mean Y.T?"
-        raise ShapeError(
-            f"Y must have shape (n[L], m) = ({n_out}, m) for loss {loss!r}, "
-            f"got {tuple(Y.shape)}{hint}"
-        )
+    check_columns(Y, n_out, "Y", "n[L]", f" for loss {loss!r}")
 
 
 _LOSSES: dict[str, type[Loss]] = {

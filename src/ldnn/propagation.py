@@ -30,6 +30,7 @@ from .backend import get_xp
 from .errors import ShapeError
 from .losses import Loss, get_loss
 from .regularization import dropout_mask, l2_cost
+from .validation import check_columns
 from .workspace import ALLOCATE, Workspace
 
 
@@ -193,12 +194,7 @@ def forward_in_blocks(X, parameters: dict, activations, block: int = 1024):
 
 
 def _check_forward(X, parameters: dict) -> None:
-    dims = check_parameters(parameters)
-    if X.ndim != 2 or X.shape[0] != dims[0]:
-        hint = ""
-        if X.ndim == 2 and X.shape[1] == dims[0]:
-            hint = "; examples must be columns: did you mean X.T?"
-        raise ShapeError(f"X must have shape (n[0], m) = ({dims[0]}, m), got {X.shape}{hint}")
+    check_columns(X, check_parameters(parameters)[0], "X", "n[0]")
 
 
 def linear_backward(dZ, linear_cache, *, lambd: float = 0.0, input_gradient=True, out=None):

@@ -41,16 +41,26 @@ def check_finite(array, name: str) -> None:
     )
 
 
+def check_columns(array, n: int, name: str, rows: str, context: str = "") -> None:
+    """Raise ShapeError unless ``array`` has shape (n, m): one example per column.
+
+    ``rows`` names n in the notes (``"n[0]"``, ``"n[L]"``); an array with the examples as
+    rows, as files keep them, gets the hint to transpose it.
+    """
+    if array.ndim == 2 and array.shape[0] == n:
+        return
+    hint = ""
+    if array.ndim == 2 and array.shape[1] == n:
+        hint = f"; examples must be columns: did you mean {name}.T?"
+    raise ShapeError(
+        f"{name} must have shape ({rows}, m) = ({n}, m){context}, got {tuple(array.shape)}{hint}"
+    )
+
+
 def check_X(X, n0: int, dtype, name: str = "X"):
     """Validate X of shape (n[0], m) and return it in ``dtype``."""
     X = as_array(X, name)
-    if X.ndim != 2:
-        raise ShapeError(f"{name} must be 2-D with shape (n[0], m) = ({n0}, m), got {X.shape}")
-    if X.shape[0] != n0:
-        hint = ""
-        if X.shape[1] == n0:
-            hint = "; examples must be columns: did you mean X.T?"
-        raise ShapeError(f"{name} must have shape (n[0], m) = ({n0}, m), got {X.shape}{hint}")
+    check_columns(X, n0, name, "n[0]")
     if X.shape[1] == 0:
         raise InvalidValueError(f"{name} has no examples (m = 0)")
     X = X.astype(dtype, copy=False)
