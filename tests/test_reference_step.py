@@ -127,3 +127,79 @@ def test_reference_catches_a_different_step():
     )
     net.fit(X, Y)
     assert not np.allclose(net.parameters["W1"], expected["W1"], rtol=1e-12)
+
+
+# g and dZ = dA * g'(Z) written out for the reference, one pair per hidden activation.
+def _softmax(Z):
+    e = np.exp(Z - Z.max(axis=0))
+    return e / e.sum(axis=0)
+
+
+HIDDEN = {
+    "relu": (lambda Z: np.maximum(Z, 0), lambda dA, Z, A: dA * (Z > 0)),
+    "leaky_relu": (
+        lambda Z: np.where(Z > 0, Z, 0.01 * Z),
+        lambda dA, Z, A: dA * np.where(Z > 0, 1.0, 0.01),
+    ),
+    "tanh": (np.tanh, lambda dA, Z, A: dA * (1 - A**2)),
+    "sigmoid": (lambda Z: 1 / (1 + np.exp(-Z)), lambda dA, Z, A: dA * A * (1 - A)),
+    "linear": (lambda Z: Z, lambda dA, Z, A: dA),
+    "softmax": (_softmax, lambda dA, Z, A: A * (dA - (dA * A).sum(axis=0))),
+}
+
+
+def reference_softmax_training(X, labels, dims, hidden, *, lr, epochs, batch_size, seed):
+    """Plain gradient descent, softmax output, categorical cross-entropy, one-hot Y."""
+    g, backward_g = HIDDEN[hidden]
+    rng = np.random.default_rng(seed)
+    params = initialize_parameters(dims, "he" if "relu" in hidden else "xavier", rng=rng)
+    L = len(dims) - 1
+    Y = np.eye(dims[-1])[:, labels]
+    for _ in range(epochs):
+        order = rng.permutation(X.shape[1])
+        for start in range(0, X.shape[1], batch_size):
+            idx = order[start : start + batch_size]
+            A, Yb, m = X[:, idx], Y[:, idx], len(idx)
+            cache = []
+            for l in range(1, L + 1):
+                Z = params[f"W{l}"] @ A + params[f"b{l}"]
+                cache.append((A, Z))
+                A = g(Z) if l < L else _softmax(Z)
+            dZ = A - Yb
+            grads = {}
+            for l in range(L, 0, -1):
+                A_prev, _ = cache[l - 1]
+                grads[f"W{l}"] = dZ @ A_prev.T / m
+                grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True) / m
+                if l > 1:
+                    dA = params[f"W{l}"].T @ dZ
+                    Z_prev = cache[l - 2][1]
+                    dZ = backward_g(dA, Z_prev, g(Z_prev))
+            for k in params:
+                params[k] = params[k] - lr * grads[k]
+    return params
+
+
+@pytest.mark.parametrize("hidden", sorted(HIDDEN))
+def test_hidden_activations_and_class_labels_match_the_reference(hidden):
+    # Integer labels (training makes each batch's one-hot) and every hidden activation,
+    # including those whose A[l] overwrites Z[l] and dZ[l] overwrites dA[l] in training.
+    rng = np.random.default_rng(2)
+    dims = [4, 7, 5, 3]
+    X = rng.standard_normal((4, 90))
+    labels = (np.abs(X[0] * 2 + X[1]).astype(int)) % 3
+    settings = dict(lr=0.1, epochs=3, batch_size=32, seed=5)
+    expected = reference_softmax_training(X, labels, dims, hidden, **settings)
+    net = DeepNetwork(
+        dims,
+        activations=[hidden, hidden, "softmax"],
+        init="he" if "relu" in hidden else "xavier",
+        learning_rate=0.1,
+        epochs=3,
+        batch_size=32,
+        seed=5,
+        dtype="float64",
+    )
+    net.fit(X, labels)
+    for key, value in expected.items():
+        assert_allclose(net.parameters[key], value, rtol=1e-12, atol=1e-14, err_msg=key)

@@ -300,3 +300,49 @@ def test_lbfgs_stopped_by_a_callback_keeps_its_last_iterate():
     history = net.fit(X, Y, callbacks=[lambda epoch, record, parameters: epoch == 4])
     assert len(history) == 5 and history.stop_reason == "callback"
     assert net.evaluate(X, Y)["cost"] == pytest.approx(history.cost[-1], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(batch_size=32, validation_split=0.25, early_stopping=2, epochs=30),
+        dict(batch_size=None, epochs=5),
+        dict(optimizer="lbfgs", epochs=5),
+    ],
+    ids=["minibatches+validation", "full batch", "lbfgs"],
+)
+def test_class_labels_train_exactly_like_their_one_hot(settings):
+    # Labels are kept as labels and each batch's one-hot is made when needed; the
+    # numbers must be those of training on the whole set's one-hot.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3, 200))
+    labels = (X[0] > 0).astype(int) + (X[1] > 0.5).astype(int)
+    one_hot = np.eye(3)[:, labels]
+    nets = []
+    for Y in (labels, one_hot):
+        net = DeepNetwork([3, 6, 3], learning_rate=0.3, seed=2, dtype="float64", **settings)
+        history = net.fit(X, Y)
+        nets.append((net, history))
+    (a, ha), (b, hb) = nets
+    for key in a.parameters:
+        assert np.array_equal(a.parameters[key], b.parameters[key]), key
+    assert ha.cost == hb.cost and ha.val_cost == hb.val_cost
+
+
+def test_training_on_labels_never_holds_the_whole_one_hot():
+    import tracemalloc
+
+    m, classes = 40_000, 10
+    rng = np.random.default_rng(0)
+    X = np.asfortranarray(rng.standard_normal((4, m), dtype=np.float32))
+    labels = rng.integers(0, classes, m)
+    net = DeepNetwork([4, 8, classes], epochs=1, batch_size=100, dtype="float32", seed=0)
+    tracemalloc.start()
+    try:
+        net.fit(X, labels)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    one_hot_bytes = classes * m * 4  # 1.6 MB
+    # What remains: the shuffle (m int32 = 160 kB) and arrays of one batch.
+    assert peak < one_hot_bytes / 4, peak

@@ -29,9 +29,15 @@ class Activation:
     ----------
     name : str
         The name that :func:`get_activation` resolves back to this activation.
+    in_place : bool
+        True when ``forward(Z, out=Z)`` and ``backward(dA, A, A, out=dA)`` are right:
+        A[l] may overwrite Z[l] and dZ[l] may overwrite dA[l], because the derivative
+        reads the same from A as from Z (relu: z > 0 exactly where a > 0). Training then
+        keeps one (n[l], m) array per layer for each pair instead of two.
     """
 
     name = ""
+    in_place = False
 
     def forward(self, Z, out=None):
         """A[l] = g(Z[l]); same shape and dtype as Z."""
@@ -75,6 +81,7 @@ class ReLU(Activation):
     """g(z) = max(z, 0); g'(z) = 1 for z > 0, else 0."""
 
     name = "relu"
+    in_place = True
 
     def forward(self, Z, out=None):
         return get_xp(Z).maximum(Z, 0, out=out)
@@ -150,6 +157,7 @@ class Linear(Activation):
     """g(z) = z; g'(z) = 1, so A[l] is Z[l] itself and dZ[l] is dA[l] itself."""
 
     name = "linear"
+    in_place = True
 
     def forward(self, Z, out=None):
         return Z
@@ -162,6 +170,7 @@ class Softmax(Activation):
     """Softmax over each column: A[i, j] = exp(Z[i, j]) / sum_k exp(Z[k, j])."""
 
     name = "softmax"
+    in_place = True
 
     def forward(self, Z, out=None):
         xp = get_xp(Z)

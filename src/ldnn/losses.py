@@ -46,7 +46,7 @@ class Loss:
         """
         losses = self.per_example(AL, Y)
         if sample_weight is None:
-            return float(losses.mean())
+            return float(losses.sum() / losses.size)  # the mean, without np.mean's overhead
         w = sample_weight.astype(losses.dtype)
         return float((w * losses).sum() / w.sum())
 
@@ -54,8 +54,14 @@ class Loss:
         """dA[L] = dL/dA[L] per example, shape (n[L], m), dtype of AL."""
         raise NotImplementedError
 
-    def prepare_targets(self, Y, n_out: int, dtype):
-        """Check Y against this loss and return it as an (n[L], m) array of ``dtype``."""
+    def prepare_targets(self, Y, n_out: int, dtype, *, keep_labels: bool = False):
+        """Check Y against this loss and return it as an (n[L], m) array of ``dtype``.
+
+        With ``keep_labels``, a loss that accepts integer class labels (categorical
+        cross-entropy) returns them as a vector of shape (m,) instead of their one-hot
+        (n[L], m) array: training builds each mini-batch's one-hot from them, so the
+        one-hot of the whole set is never held in memory.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -99,7 +105,7 @@ class BinaryCrossEntropy(Loss):
         A = _clip_probabilities(AL)
         return (A - Y) / (A * (1 - A))
 
-    def prepare_targets(self, Y, n_out, dtype):
+    def prepare_targets(self, Y, n_out, dtype, *, keep_labels=False):
         Y = _as_target_array(Y, dtype, self.name)
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(1, -1)
@@ -124,14 +130,16 @@ class CategoricalCrossEntropy(Loss):
     output_range = (0.0, 1.0)
 
     def per_example(self, AL, Y):
-        xp = get_xp(AL)
-        A = _clip_probabilities(AL).astype(np.float64)
-        return -(Y.astype(np.float64) * xp.log(A)).sum(axis=0)
+        # y_k log a_k in AL's dtype, in place in the clipped copy; summed in float64.
+        log_a = _clip_probabilities(AL)
+        get_xp(AL).log(log_a, out=log_a)
+        log_a *= Y
+        return -log_a.sum(axis=0, dtype=np.float64)
 
     def gradient(self, AL, Y):
         return -Y / _clip_probabilities(AL)
 
-    def prepare_targets(self, Y, n_out, dtype):
+    def prepare_targets(self, Y, n_out, dtype, *, keep_labels=False):
         Y = _as_target_array(Y, dtype, self.name)
         xp = get_xp(Y)
         labels_given = Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1 and n_out > 1)
@@ -147,11 +155,12 @@ class CategoricalCrossEntropy(Loss):
                     f"0..{n_out - 1} (n[L] = {n_out}); found values from {labels.min()} "
                     f"to {labels.max()}"
                 )
+            labels = labels.astype(np.intp, copy=False)
+            if keep_labels:
+                return labels
             # Fortran order keeps each example's column contiguous, the layout in which
             # training gathers mini-batches (no copy needed there).
-            one_hot = xp.zeros((n_out, labels.size), dtype=dtype, order="F")
-            one_hot[labels.astype(np.int64), xp.arange(labels.size)] = 1
-            return one_hot
+            return one_hot(labels, n_out, dtype, out=xp.empty((n_out, labels.size), dtype, "F"))
         _check_target_shape(Y, n_out, self.name)
         if not bool(xp.all((Y == 0) | (Y == 1))) or not bool(xp.all(Y.sum(axis=0) == 1)):
             raise InvalidValueError(
@@ -178,12 +187,31 @@ class MeanSquaredError(Loss):
     def gradient(self, AL, Y):
         return AL - Y
 
-    def prepare_targets(self, Y, n_out, dtype):
+    def prepare_targets(self, Y, n_out, dtype, *, keep_labels=False):
         Y = _as_target_array(Y, dtype, self.name)
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(1, -1)
         _check_target_shape(Y, n_out, self.name)
         return Y.astype(dtype, copy=False)
+
+
+def one_hot(labels, n_classes: int, dtype, out=None):
+    """Y of shape (n_classes, m) with Y[k, i] = 1 if labels[i] == k, else 0.
+
+    Parameters
+    ----------
+    labels : integer array of shape (m,), values in 0..n_classes-1
+    n_classes : int
+    dtype : the result's dtype
+    out : array of shape (n_classes, m), optional
+        Written in place (training builds each mini-batch's Y this way).
+    """
+    xp = get_xp(labels)
+    classes = xp.arange(n_classes).reshape(-1, 1)
+    if out is None:
+        return xp.equal(classes, labels).astype(dtype)
+    # The comparison writes its True/False straight into out as 1/0.
+    return xp.equal(classes, labels, out=out)
 
 
 def _check_target_shape(Y, n_out: int, loss: str) -> None:

@@ -38,7 +38,7 @@ def accuracy(AL, Y, output_activation: str) -> float | None:
         right = xp.argmax(AL, axis=0) == xp.argmax(Y, axis=0)
     else:
         return None
-    return float(right.mean())
+    return float(xp.count_nonzero(right) / right.size)  # the mean, without its overhead
 
 
 def mean_squared_error(AL, Y) -> float:

@@ -127,9 +127,11 @@ class DeepNetwork:
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
-    def _prepare(self, X, Y, x_name="X", y_name="Y"):
+    def _prepare(self, X, Y, x_name="X", y_name="Y", keep_labels=False):
         X = check_X(X, self.layer_dims[0], self.dtype, x_name)
-        Y = get_loss(self.hyperparameters.loss).prepare_targets(Y, self.layer_dims[-1], self.dtype)
+        Y = get_loss(self.hyperparameters.loss).prepare_targets(
+            Y, self.layer_dims[-1], self.dtype, keep_labels=keep_labels
+        )
         check_finite(Y, y_name)
         check_same_m(X, Y, x_name, y_name)
         return X, Y
@@ -185,7 +187,8 @@ class DeepNetwork:
                 "the data into memory to train on the GPU"
             )
         xp = device_module(hp.device)
-        X, Y = self._prepare(X, Y)
+        # Class labels stay labels (m,): training makes each mini-batch's one-hot.
+        X, Y = self._prepare(X, Y, keep_labels=True)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
@@ -208,8 +211,8 @@ class DeepNetwork:
                 )
             order = rng.permutation(m)
             val, keep = order[:n_val], order[n_val:]
-            validation = (X[:, val], Y[:, val])
-            X, Y = X[:, keep], Y[:, keep]
+            validation = (X[:, val], Y[..., val])  # Y: (n[L], m), or labels (m,)
+            X, Y = X[:, keep], Y[..., keep]
             if sample_weight is not None:
                 sample_weight = sample_weight[keep]
         else:

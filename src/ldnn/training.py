@@ -13,7 +13,7 @@ import numpy as np
 from .backend import get_xp
 from .errors import DivergenceWarning
 from .hyperparameters import Hyperparameters
-from .losses import get_loss
+from .losses import get_loss, one_hot
 from .metrics import accuracy
 from .optimizers import Optimizer, get_optimizer, scheduled_learning_rate
 from .propagation import backward, compute_cost, forward, forward_in_blocks, resolve_activations
@@ -92,7 +92,10 @@ def minibatches(m: int, batch_size: int | None, rng: np.random.Generator):
     """
     if batch_size is None or batch_size >= m:
         return [slice(None)]
-    order = rng.permutation(m)
+    # rng.permutation(m) draws this same order; shuffling a 32-bit arange in place
+    # holds it in half the memory.
+    order = np.arange(m, dtype=np.int32 if m < 2**31 else np.int64)
+    rng.shuffle(order)
     return [order[k : k + batch_size] for k in range(0, m, batch_size)]
 
 
@@ -138,7 +141,9 @@ def train(
     parameters : dict
         W1..WL, b1..bL, updated in place.
     X : ndarray of shape (n[0], m)
-    Y : ndarray of shape (n[L], m), already prepared by the loss (one-hot, dtype)
+    Y : ndarray of shape (n[L], m), already prepared by the loss (one-hot, dtype), or for
+        categorical cross-entropy integer class labels of shape (m,), from which each
+        mini-batch's one-hot Y is made when it is needed
     hp : Hyperparameters
     rng : numpy.random.Generator
         Shuffles the mini-batches and draws the dropout masks.
@@ -159,7 +164,12 @@ def train(
     History
     """
     epochs = hp.epochs if epochs is None else epochs
+    n_out = hp.layer_dims[-1]
+    if validation is not None and validation[1].ndim == 1:
+        validation = (validation[0], one_hot(validation[1], n_out, validation[0].dtype))
     if hp.optimizer == "lbfgs":
+        if Y.ndim == 1:
+            Y = one_hot(Y, n_out, X.dtype)
         from .lbfgs import train_lbfgs
 
         return train_lbfgs(
@@ -249,10 +259,13 @@ class _Step:
         self.optimizer, self.rng, self.sample_weight = optimizer, rng, sample_weight
         self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
         self.X, self.Y = X, Y
+        self.n_out = hp.layer_dims[-1]
         # A mini-batch is a set of examples, i.e. columns of X (n[0], m). Gathering
         # columns is fast when each is contiguous in memory: X.T C-contiguous, which is
         # what X = rows.T gives for data stored one example per row. Otherwise copy once.
-        self.XT, self.YT = _example_major(X), _example_major(Y)
+        # Class labels (m,) are gathered as they are.
+        self.XT = _example_major(X)
+        self.YT = Y if Y.ndim == 1 else _example_major(Y)
 
     def pack(self, parameters: dict) -> None:
         """Make the parameters views into one vector theta and give backward a vector
@@ -265,17 +278,30 @@ class _Step:
     def batch(self, index):
         """X[:, index] and Y[:, index], gathered into reused (n, batch) arrays."""
         if isinstance(index, slice):
-            return self.X[:, index], self.Y[:, index]
-        xp = get_xp(self.XT)
-        parts = []
-        for name, data in (("X_batch", self.XT), ("Y_batch", self.YT)):
-            rows = self.workspace.get(name, (len(index), data.shape[1]), data)
-            if hasattr(data, "gather_rows"):  # a data source that reads its own batches
-                data.gather_rows(index, out=rows)
-            else:
-                xp.take(data, index, axis=0, out=rows)
-            parts.append(rows.T)
-        return parts
+            Xb, Yb = self.X[:, index], self.Y[..., index]
+        else:
+            xp = get_xp(self.XT)
+            Xb, Yb = (
+                self._gather(name, data, index, xp).T
+                for name, data in (("X_batch", self.XT), ("Y_batch", self.YT))
+            )
+        if Yb.ndim == 1:  # class labels: their one-hot (n[L], batch), made in place
+            out = self.workspace.get("Y_one_hot", (self.n_out, Yb.size), Xb)
+            Yb = one_hot(Yb, self.n_out, Xb.dtype, out=out)
+        return Xb, Yb
+
+    def _gather(self, name, data, index, xp):
+        """data[index] (rows: examples) in a reused array."""
+        rows = self.workspace.get(name, (len(index), *data.shape[1:]), data)
+        if hasattr(data, "gather_rows"):  # a data source that reads its own batches
+            data.gather_rows(index, out=rows)
+        else:
+            # NumPy's take with mode="raise" (its default) first writes into a temporary
+            # copy of the batch; the indices are valid, so "clip" changes nothing else.
+            # (CuPy's take has no mode and writes straight into out.)
+            clip = {"mode": "clip"} if xp is np else {}
+            xp.take(data, index, axis=0, out=rows, **clip)
+        return rows
 
     def epoch(self, parameters, batches, lr) -> tuple[float, float, int | None]:
         """Train on each batch in turn.

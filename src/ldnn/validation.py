@@ -69,10 +69,11 @@ def check_X(X, n0: int, dtype, name: str = "X"):
 
 
 def check_same_m(X, Y, x_name: str = "X", y_name: str = "Y") -> None:
-    if X.shape[1] != Y.shape[1]:
+    # Y is (n[L], m), or class labels of shape (m,): m is its last axis either way.
+    if X.shape[1] != Y.shape[-1]:
         raise ShapeError(
             f"{x_name} and {y_name} must have the same number of examples m (columns): "
-            f"{x_name} has {X.shape[1]}, {y_name} has {Y.shape[1]}"
+            f"{x_name} has {X.shape[1]}, {y_name} has {Y.shape[-1]}"
         )
 
 

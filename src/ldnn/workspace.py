@@ -80,6 +80,14 @@ class Workspace:
             view = self._views[(name, shape)] = _array(self._storage, name, shape, like)
         return view
 
+    def filled(self, name: str, shape: tuple, value: float, like):
+        """Like :meth:`get`, holding ``value`` in every entry (filled once)."""
+        key = (name, shape, value)
+        array = self._views.get(key)
+        if array is None:
+            array = self._views[key] = get_xp(like).full(shape, value, dtype=like.dtype)
+        return array
+
     def nbytes(self) -> int:
         return sum(flat.nbytes for flat in self._storage.values())
 
