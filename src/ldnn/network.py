@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from .optimizers import Optimizer
 from .propagation import check_parameters, compute_cost, forward_in_blocks
 from .training import Callback, History, PrintCost, make_optimizer, train
 from .validation import check_finite, check_positive, check_same_m, check_sample_weight, check_X
+from .workspace import Workspace
 
 
 class DeepNetwork:
@@ -264,9 +266,29 @@ class DeepNetwork:
         """A[L] for validated X, on the network's device, in blocks of columns."""
         xp = device_module(self.hyperparameters.device)
         parameters = {k: to_device(v, xp) for k, v in self.fitted_parameters().items()}
-        return to_numpy(
-            forward_in_blocks(to_device(X, xp), parameters, self.hyperparameters.activations)
+        A = forward_in_blocks(
+            to_device(X, xp),
+            parameters,
+            self.hyperparameters.activations,
+            workspace=self._inference_workspace(parameters),
         )
+        return to_numpy(A)
+
+    def _inference_workspace(self, parameters: dict) -> Workspace:
+        """Reusable arrays for the forward pass, one set per thread: repeated predictions
+        on small batches then allocate nothing. At most 1024 columns per layer are kept,
+        and a new set is made when the parameters' shapes, dtype or device change."""
+        local = self.__dict__.setdefault("_inference_local", threading.local())
+        key = tuple((type(P), P.dtype, P.shape) for P in parameters.values())
+        if getattr(local, "key", None) != key:
+            local.key, local.workspace = key, Workspace()
+        return local.workspace
+
+    def __getstate__(self):
+        # The per-thread inference arrays are a cache: not copied, not pickled.
+        state = self.__dict__.copy()
+        state.pop("_inference_local", None)
+        return state
 
     def predict_proba(self, X):
         """A[L] = the forward pass without dropout, shape (n[L], m)."""

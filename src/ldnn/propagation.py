@@ -176,21 +176,20 @@ def forward(
     return A, caches
 
 
-def forward_in_blocks(X, parameters: dict, activations, block: int = 1024):
+def forward_in_blocks(X, parameters: dict, activations, block: int = 1024, workspace=None):
     """A[L] of shape (n[L], m) for inference, computed ``block`` columns at a time.
 
     The same forward pass, on slices of X: each block's Z[l] and A[l] are written into
     one reused set of arrays small enough to stay in cache, so memory does not grow
-    with m and no (n[l], m) intermediate is ever allocated.
+    with m and no (n[l], m) intermediate is ever allocated. ``workspace`` lends those
+    arrays (a network keeps one, so that repeated small predictions reuse them too).
     """
     _check_forward(X, parameters)
     activations = resolve_activations(activations, len(parameters) // 2)
     m = X.shape[1]
-    if m <= block:
-        return forward(X, parameters, activations, check=False)[0]
     W_L = parameters[f"W{len(parameters) // 2}"]
     AL = get_xp(W_L).empty((W_L.shape[0], m), dtype=W_L.dtype)
-    workspace = Workspace()
+    workspace = Workspace() if workspace is None else workspace
     for start in range(0, m, block):
         columns = slice(start, start + block)
         AL[:, columns], _ = forward(

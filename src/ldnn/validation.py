@@ -30,8 +30,14 @@ def check_finite(array, name: str) -> None:
     xp = get_xp(array)
     if array.dtype.kind != "f" or array.size == 0:
         return
-    # min and max are NaN if any entry is NaN and +-inf if any is infinite: two passes
-    # over the data that allocate nothing of its size (it may be a memory map).
+    # The sum is NaN or infinite if any entry is: one pass over the data that allocates
+    # nothing of its size (it may be a memory map). Only when it is not finite do min
+    # and max (NaN if any entry is NaN, +-inf if any is infinite) tell a bad entry from
+    # a sum that merely overflowed. (A streamed X has only min and max.)
+    if hasattr(array, "sum"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if math.isfinite(float(array.sum())):
+                return
     if math.isfinite(float(array.min())) and math.isfinite(float(array.max())):
         return
     bad = ~xp.isfinite(array)
