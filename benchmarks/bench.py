@@ -5,11 +5,14 @@
 
 Every case runs the three libraries on the same synthetic data (m x 784 float32, 10
 classes), architecture, batch size, optimizer (plain mini-batch SGD) and thread count,
-one after another in one process (A B C A B C ...). ``--processes N`` repeats the whole
-run in N fresh processes and pools the samples; the table reports medians and ratios.
-The float32 GEMM roofline is the time np.matmul alone needs for the products of one
-epoch (W[l] A[l-1], dZ[l] A[l-1]^T, W[l]^T dZ[l] except for l = 1), measured in the same
-run. Case (e) measures peak RSS in a fresh process per library.
+one after another in one process, in rounds (A B C R, B C A R, C A B R, ...: the order
+turns each round, R is the roofline). ``--processes N`` repeats the whole run in N fresh
+processes and pools the rounds. The table gives the median samples per second of each
+library and, as the ratios, the median over rounds of each round's ratio: on a shared
+machine whose speed drifts, a ratio taken within one round compares runs made under the
+same conditions. The float32 GEMM roofline is the time np.matmul alone needs for the
+products of one epoch (W[l] A[l-1], dZ[l] A[l-1]^T, W[l]^T dZ[l] except for l = 1),
+measured in every round. Case (e) measures peak RSS in a fresh process per library.
 """
 
 from __future__ import annotations
@@ -92,6 +95,12 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
+def _turn(names: list, k: int) -> list:
+    """``names`` rotated by k places: each library goes first in turn."""
+    k %= len(names)
+    return names[k:] + names[:k]
+
+
 def run_worker(cases, threads, repeats) -> dict:
     """Time every case in this process; returns {key: [samples per second, ...]}."""
     limit_threads(threads)
@@ -103,17 +112,20 @@ def run_worker(cases, threads, repeats) -> dict:
             continue
         _, dims, batch, m = CASES[case]
         X, y = X_all[:m], y_all[:m]
-        results.setdefault(f"{case}/roofline", []).append(gemm_roofline(dims, batch, m))
         for repeat in range(repeats + 1):  # the first round warms up and is dropped
-            for name, trainer in trainers.items():
-                seconds, _ = timed(functools.partial(trainer.train_epoch, X, y, dims, batch, LR, 0))
+            for name in _turn(list(trainers), repeat):
+                train = functools.partial(trainers[name].train_epoch, X, y, dims, batch, LR, 0)
+                seconds, _ = timed(train)
                 if repeat:
                     results.setdefault(f"{case}/{name}", []).append(m / seconds)
+            if repeat:
+                results.setdefault(f"{case}/roofline", []).append(gemm_roofline(dims, batch, m))
     if "d" in cases:
         _, dims, batch, _ = CASES["a"]
         X_small, y_small = X_all[:2048], y_all[:2048]
         for repeat in range(repeats + 1):
-            for name, trainer in trainers.items():
+            for name in _turn(list(trainers), repeat):
+                trainer = trainers[name]
                 model = trainer.train_epoch(X_small, y_small, dims, batch, LR, 0)
                 for label, size in (("whole set", None), ("batches of 256", 256)):
                     seconds, _ = timed(functools.partial(trainer.predict, model, X_all, size))
@@ -180,6 +192,11 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def median_ratio(ours: list, theirs: list) -> float:
+    """The median over rounds of ours / theirs, the two measured in the same round."""
+    return median([a / b for a, b in zip(ours, theirs, strict=True)])
+
+
 def report(pooled: dict, threads: int, cases) -> str:
     lines = [
         f"\n### {threads} thread{'s' if threads > 1 else ''}\n",
@@ -191,17 +208,21 @@ def report(pooled: dict, threads: int, cases) -> str:
         ["d whole set", "d batches of 256"] if "d" in cases else []
     )
     for case in keys:
-        ours = median(pooled.get(f"{case}/ldnn", []))
-        torch_ = median(pooled.get(f"{case}/pytorch", []))
-        skl = median(pooled.get(f"{case}/sklearn", []))
-        roof = median(pooled.get(f"{case}/roofline", []))
+        runs = {name: pooled.get(f"{case}/{name}", []) for name in (*TRAINERS, "roofline")}
+        ours, torch_, skl, roof = map(median, (runs[n] for n in (*TRAINERS, "roofline")))
         label = CASES[case][0] if case in CASES else f"inference of (a), {case[2:]}"
-        roof_cells = f"{roof:,.0f} | {ours / roof:.0%}" if roof == roof else "– | –"
+        roof_cells = "– | –"
+        if runs["roofline"]:
+            roof_cells = f"{roof:,.0f} | {median_ratio(runs['ldnn'], runs['roofline']):.0%}"
         lines.append(
             f"| ({case[0]}) {label} | {ours:,.0f} | {torch_:,.0f} | {skl:,.0f} | "
-            f"{ours / torch_:.2f}x | {ours / skl:.2f}x | {roof_cells} |"
+            f"{median_ratio(runs['ldnn'], runs['pytorch']):.2f}x | "
+            f"{median_ratio(runs['ldnn'], runs['sklearn']):.2f}x | {roof_cells} |"
         )
-    lines.append("\nsamples per second, medians over all repeats and processes")
+    rounds = len(pooled.get(f"{keys[0]}/ldnn", [])) if keys else 0
+    lines.append(
+        f"\nsamples per second: medians over {rounds} rounds; ratios: medians of the rounds' ratios"
+    )
     return "\n".join(lines)
 
 
@@ -209,7 +230,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default="a,b,c,d,e")
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
