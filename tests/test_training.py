@@ -346,3 +346,40 @@ def test_training_on_labels_never_holds_the_whole_one_hot():
     one_hot_bytes = classes * m * 4  # 1.6 MB
     # What remains: the shuffle (m int32 = 160 kB) and arrays of one batch.
     assert peak < one_hot_bytes / 4, peak
+
+
+def test_a_training_step_allocates_nothing_of_the_parameters_size():
+    # With L2, dropout and Adam: after the first epoch every step writes into reused
+    # arrays, so the transient memory of later epochs stays far below one layer's
+    # weights (200 x 300 float64 = 480 kB); one temporary of W's size per step exceeds it.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 64))
+    Y = (X[0] > 0).astype(float).reshape(1, -1)
+    net = DeepNetwork(
+        [300, 200, 1],
+        lambd=0.1,
+        keep_prob=0.8,
+        optimizer="adam",
+        epochs=4,
+        batch_size=8,
+        dtype="float64",
+        seed=0,
+    )
+    seen = {}
+
+    def watch(epoch, record, parameters):
+        if epoch == 0:
+            seen["base"] = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+        elif epoch == 3:
+            seen["peak"] = tracemalloc.get_traced_memory()[1] - seen["base"]
+
+    tracemalloc.start()
+    try:
+        net.fit(X, Y, callbacks=[watch])
+    finally:
+        tracemalloc.stop()
+    W_bytes = net.parameters["W1"].nbytes
+    assert seen["peak"] < W_bytes / 4, (seen["peak"], W_bytes)

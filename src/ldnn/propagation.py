@@ -211,6 +211,7 @@ def linear_backward(
     out=None,
     averaged=False,
     column=None,
+    scratch=None,
 ):
     """dA[l-1], dW[l], db[l] from dZ[l] and the layer's (A[l-1], W[l], b[l]).
 
@@ -220,7 +221,7 @@ def linear_backward(
     ``averaged`` says that dZ already carries the notes' 1/m (training scales dZ[L] by
     1/m once, and every dZ[l] below inherits it), so it is not applied again here.
     ``column`` is an optional reusable (m, 1) array holding the factor of db's sum:
-    1/m, or 1 when ``averaged``.
+    1/m, or 1 when ``averaged``; ``scratch``, one shaped like W[l] for the L2 term.
     """
     A_prev, W, b = linear_cache
     xp = get_xp(dZ)
@@ -232,7 +233,7 @@ def linear_backward(
     if not averaged:
         dW *= scale
     if lambd:
-        dW += (lambd / m) * W
+        dW += xp.multiply(W, lambd / m, out=scratch)
     # db[l] = (1/m) sum over the columns of dZ[l], written as the product of dZ[l] with a
     # column of m entries 1/m: one matrix-vector product, several times faster than
     # NumPy's sum along the rows.
@@ -337,6 +338,7 @@ def backward(
             out=(arrays.dA_prev if keep_dA else None, arrays.dW, arrays.db),
             averaged=averaged,
             column=column,
+            scratch=workspace.get("l2", W.shape, W) if lambd and averaged else None,
         )
         if keep_dA:
             if l > 1 and caches[l - 2].D is not None:

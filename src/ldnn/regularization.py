@@ -29,9 +29,17 @@ def l2_cost(parameters: dict, lambd: float, m: int) -> float:
     total = 0.0
     for name, W in parameters.items():
         if name.startswith("W"):
-            W64 = W.astype(np.float64)
-            total += float((W64 * W64).sum())
+            total += _squared_norm(W)
     return lambd / (2 * m) * total
+
+
+def _squared_norm(W) -> float:
+    """||W||_F^2 = sum of W_ij^2, accumulated in float64."""
+    if get_xp(W) is np:
+        # einsum converts to float64 in small buffers: no copy of W per training step.
+        return float(np.einsum("ij,ij->", W, W, dtype=np.float64))
+    W64 = W.astype(np.float64)
+    return float((W64 * W64).sum())
 
 
 def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[float, ...]:
