@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -9,6 +11,20 @@ from hypothesis import strategies as st
 
 settings.register_profile("ci", deadline=None, max_examples=40, print_blob=True)
 settings.load_profile("ci")
+
+
+def gpu_available() -> bool:
+    """True where CuPy is installed and sees a CUDA device (never in CI)."""
+    from ldnn import ConfigurationError
+    from ldnn.backend import device_module
+
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        device_module("gpu")
+    except ConfigurationError:
+        return False
+    return True
 
 
 @st.composite

@@ -4,23 +4,12 @@ on a machine that has one."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
+from conftest import gpu_available
 from ldnn import ConfigurationError, DeepNetwork
 from ldnn.backend import device_module, to_device, to_numpy
-
-
-def _gpu_available() -> bool:
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    try:
-        device_module("gpu")
-    except ConfigurationError:
-        return False
-    return True
 
 
 def test_cpu_is_numpy():
@@ -39,7 +28,7 @@ def test_lbfgs_is_cpu_only():
         DeepNetwork([2, 1], optimizer="lbfgs", device="gpu")
 
 
-@pytest.mark.skipif(_gpu_available(), reason="a GPU is present: the error cannot happen")
+@pytest.mark.skipif(gpu_available(), reason="a GPU is present: the error cannot happen")
 def test_gpu_without_cupy_or_device_is_a_clear_error():
     net = DeepNetwork([2, 3, 1], device="gpu", epochs=1)
     with pytest.raises(ConfigurationError, match=r"needs CuPy and a CUDA GPU: pip install"):
@@ -60,7 +49,7 @@ def test_a_gpu_model_loads_and_predicts_on_the_cpu(tmp_path):
     assert np.array_equal(cpu.predict_proba(np.eye(2)), net.predict_proba(np.eye(2)))
 
 
-@pytest.mark.skipif(_gpu_available(), reason="a GPU is present: the error cannot happen")
+@pytest.mark.skipif(gpu_available(), reason="a GPU is present: the error cannot happen")
 def test_cli_device_gpu_without_cupy_exits_2(tmp_path, capsys):
     from ldnn.cli import main
 

@@ -8,27 +8,14 @@ two may differ only by the order in which cuBLAS and OpenBLAS add up products.
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
-from ldnn import ConfigurationError, DeepNetwork
-from ldnn.backend import device_module
+from conftest import gpu_available
+from ldnn import DeepNetwork
 from ldnn.errors import DivergenceWarning
 
-
-def _gpu_available() -> bool:
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    try:
-        device_module("gpu")
-    except ConfigurationError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _gpu_available(), reason="needs CuPy and a CUDA GPU")
+pytestmark = pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU")
 
 
 def _data(dtype, m=600, n=12, classes=None, seed=0):

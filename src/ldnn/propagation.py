@@ -86,13 +86,16 @@ def check_parameters(parameters: dict) -> tuple[int, ...]:
     return tuple(dims)
 
 
-def resolve_activations(activations, L: int) -> list[Activation]:
+def resolve_activations(activations, L: int) -> tuple[Activation, ...]:
     """One Activation per layer, from a list of L names/objects (or one for all)."""
     if isinstance(activations, str | Activation):
         activations = [activations] * L
-    if type(activations) is tuple and all(type(g) is not str for g in activations):
-        if len(activations) == L and all(isinstance(g, Activation) for g in activations):
-            return activations  # already resolved (training resolves them once)
+    if (
+        type(activations) is tuple
+        and len(activations) == L
+        and all(isinstance(g, Activation) for g in activations)
+    ):
+        return activations  # already resolved (training resolves them once per fit)
     activations = list(activations)
     if len(activations) != L:
         raise ShapeError(

@@ -281,10 +281,8 @@ class _Step:
             Xb, Yb = self.X[:, index], self.Y[..., index]
         else:
             xp = get_xp(self.XT)
-            Xb, Yb = (
-                self._gather(name, data, index, xp).T
-                for name, data in (("X_batch", self.XT), ("Y_batch", self.YT))
-            )
+            Xb = self._gather("X_batch", self.XT, index, xp).T
+            Yb = self._gather("Y_batch", self.YT, index, xp).T
         if Yb.ndim == 1:  # class labels: their one-hot (n[L], batch), made in place
             out = self.workspace.get("Y_one_hot", (self.n_out, Yb.size), Xb)
             Yb = one_hot(Yb, self.n_out, Xb.dtype, out=out)
