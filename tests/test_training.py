@@ -383,3 +383,29 @@ def test_a_training_step_allocates_nothing_of_the_parameters_size():
         tracemalloc.stop()
     W_bytes = net.parameters["W1"].nbytes
     assert seen["peak"] < W_bytes / 4, (seen["peak"], W_bytes)
+
+
+def test_predictions_reuse_arrays_safely_across_threads_copies_and_pickles():
+    import copy
+    import pickle
+    import threading
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 2500))  # more than one block of 1,024 columns
+    net = DeepNetwork([3, 5, 2], epochs=2, seed=0)
+    net.fit(X, (X[0] > 0).astype(int))
+    expected = net.predict_proba(X)
+    assert np.array_equal(net.predict_proba(X[:, :7]), expected[:, :7])  # a smaller m next
+    results = {}
+
+    def predict(i):
+        results[i] = net.predict_proba(X)
+
+    threads = [threading.Thread(target=predict, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(np.array_equal(r, expected) for r in results.values())
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert np.array_equal(twin.predict_proba(X), expected)
