@@ -5,14 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from ldnn.data.datasets import (
-    DATASETS,
-    MissingPackageError,
-    load_dataset,
-    make_planar,
-    standardize,
-)
-from ldnn.errors import ConfigurationError
+from ldnn.data.datasets import DATASETS, load_dataset, make_planar
+from ldnn.data.preparation import standardize
+from ldnn.errors import ConfigurationError, MissingPackageError
 
 EXPECTED = {  # name: (n[0], m_train + m_test, number of classes)
     "planar": (2, 400, 2),

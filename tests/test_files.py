@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from ldnn.data.files import DataFileError, encode_targets, read_csv, read_npy, read_npz, read_table
+from ldnn.data.files import encode_targets, read_csv, read_npy, read_npz, read_table
+from ldnn.errors import DataFileError
 
 
 def write(path, text):

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from ldnn import DeepNetwork, ModelFileError
-from ldnn import io as ldnn_io
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def test_interrupted_save_keeps_the_old_file(fitted, tmp_path, monkeypatch):
         file.write(b"PK\x03\x04 half a zip")  # some bytes reach the disk, then the crash
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ldnn_io.np, "savez", crash)
+    monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(KeyboardInterrupt):
         net.save(path)
     assert path.read_bytes() == before

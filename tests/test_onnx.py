@@ -3,6 +3,8 @@ forward pass within 1e-5 (float32), for every activation and every kind of outpu
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from ldnn import ConfigurationError, DeepNetwork, NotFittedError  # noqa: E402
 from ldnn.activations import register_activation, unregister_activation  # noqa: E402
-from ldnn.onnx import OnnxExportError, export_file, main_export, to_onnx  # noqa: E402
+from ldnn.cli import main  # noqa: E402
+from ldnn.onnx import OnnxExportError, export_file, to_onnx  # noqa: E402
 
 ATOL = 1e-5
 
@@ -191,11 +194,11 @@ def test_unfitted_sklearn_estimator_is_refused():
 
 
 # -- files and the command line ------------------------------------------------------------------
-def test_export_file_and_main_export_write_a_servable_model(tmp_path, capsys):
+def test_export_file_and_the_export_command_write_a_servable_model(tmp_path, capsys):
     net = random_network([3, 4, 2], "relu", output="softmax")
     net.save(tmp_path / "model.npz")
     export_file(tmp_path / "model.npz", tmp_path / "a.onnx")
-    assert main_export([str(tmp_path / "model.npz"), "-o", str(tmp_path / "b.onnx")]) == 0
+    assert main(["export", str(tmp_path / "model.npz"), "-o", str(tmp_path / "b.onnx")]) == 0
     assert "b.onnx" in capsys.readouterr().out
     X = inputs(3)
     for name in ("a.onnx", "b.onnx"):
@@ -205,10 +208,24 @@ def test_export_file_and_main_export_write_a_servable_model(tmp_path, capsys):
         )
 
 
-def test_main_export_reports_a_missing_file(tmp_path, capsys):
-    assert main_export([str(tmp_path / "missing.npz"), "-o", str(tmp_path / "x.onnx")]) == 1
-    assert "ldnn export: error" in capsys.readouterr().err
+def test_the_export_command_reports_a_missing_file_in_one_line(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "missing.npz"), "-o", str(tmp_path / "x.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ldnn export: error") and err.count("\n") == 1
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_an_interrupted_export_leaves_no_file(tmp_path, monkeypatch):
+    net = random_network([3, 4, 2], "relu", output="softmax")
+    net.save(tmp_path / "model.npz")
+
+    def crash(fd):  # the bytes are written, then the process is interrupted
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        export_file(tmp_path / "model.npz", tmp_path / "x.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
 
 
 def test_binary_network_with_class_names_labels_by_threshold():
@@ -222,8 +239,6 @@ def test_binary_network_with_class_names_labels_by_threshold():
 
 
 def test_ldnn_export_command(tmp_path, capsys):
-    from ldnn.cli import main
-
     net = random_network([4, 6, 3], ["tanh"], output="softmax")
     net.save(tmp_path / "model.npz")
     out = tmp_path / "model.onnx"

@@ -276,10 +276,15 @@ def test_regression_validation_score_is_r2():
     from sklearn.metrics import r2_score
 
     rng = np.random.default_rng(0)
-    Y, A = rng.normal(size=(2, 30)), rng.normal(size=(2, 30))
-    val_cost = ((A - Y) ** 2).sum() / (2 * 30)  # the notes' J = (1/2m) sum ||a - y||^2
-    score = DNNRegressor()._validation_score(val_cost, None, Y)
-    assert score == pytest.approx(r2_score(Y.T, A.T, multioutput="variance_weighted"))
+    X = rng.normal(size=(60, 3))
+    Y = np.column_stack([X @ [1.0, -2.0, 0.5], X[:, 0] * X[:, 1]])
+    reg = small(DNNRegressor, epochs=5).fit(X, Y)
+    # The score of the held-out part (X_val, Y_val) in the notes' layout after an epoch is
+    # R^2 over both outputs of the network's predictions, scikit-learn's definition.
+    X_val, Y_val = X[:20].T, Y[:20].T
+    score = reg._validation_score(reg.network_.parameters, {}, (X_val, Y_val))
+    expected = r2_score(Y_val.T, reg.predict(X[:20]), multioutput="variance_weighted")
+    assert score == pytest.approx(expected, rel=1e-12)
 
 
 def test_early_stopping_on_a_small_set_falls_back_to_an_unstratified_split(blobs):

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from ldnn import DeepNetwork
-from ldnn.data.files import DataFileError
 from ldnn.data.stream import NpyRows, load_labels
-from ldnn.errors import InvalidValueError
+from ldnn.errors import DataFileError, InvalidValueError
 
 
 @pytest.fixture

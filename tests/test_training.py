@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from ldnn import DeepNetwork, DivergenceWarning
+from ldnn import DeepNetwork, DivergenceWarning, PrintCost
 from ldnn.data import make_parity, make_spirals, make_xor
 from ldnn.training import minibatches
 
@@ -150,6 +150,15 @@ def test_print_cost_every_n_epochs(capsys):
         "Cost after epoch 200",
         "Cost after epoch 249",
     ]
+
+
+def test_print_cost_in_the_courses_words(capsys):
+    X, Y = make_xor()
+    lines = []
+    history = DeepNetwork([2, 3, 1], epochs=7).fit(
+        X, Y, callbacks=[PrintCost(every=3, total=7, print_fn=lines.append, course=True)]
+    )
+    assert lines == [f"Cost after iteration {i}: {history.cost[i]}" for i in (0, 3, 6)]
 
 
 def test_integer_sample_weights_equal_repeated_examples():

@@ -13,12 +13,12 @@ from .errors import (
     ShapeError,
 )
 from .gradcheck import GradcheckResult, gradcheck
+from .history import History, PrintCost
 from .hyperparameters import Hyperparameters
 from .initializers import initialize_parameters
 from .losses import available_losses, get_loss
 from .network import DeepNetwork
 from .propagation import backward, compute_cost, forward
-from .training import History, PrintCost
 
 __all__ = [
     "__version__",

@@ -1,8 +1,21 @@
-"""The exceptions and warnings ldnn raises: one small hierarchy.
+"""Every exception and warning ldnn raises, in one small hierarchy.
 
-Every message names the argument (and the layer, where there is one) and states the
-expected versus the actual shape or value, so a user never has to decode a NumPy
-broadcasting error raised deep inside the propagation.
+Every message names the argument (and the layer, the file, the column or the flag,
+where there is one) and states the expected versus the actual shape or value, so a user
+never has to decode a NumPy broadcasting error raised deep inside the propagation.
+
+    LdnnError
+    ├── ShapeError           (also a ValueError)      an array or layer_dims has the wrong shape
+    ├── InvalidValueError    (also a ValueError)      a value outside its domain
+    ├── ConfigurationError   (also a ValueError)      a hyperparameter, name or setting
+    │   └── OnnxExportError                           a model ONNX cannot express
+    ├── ArgumentTypeError    (also a TypeError)       an argument of the wrong type
+    ├── ModelFileError       (also a ValueError)      a model file to refuse
+    ├── DataFileError        (also a ValueError)      a data file to refuse
+    ├── TuneError            (also a ValueError)      a study that cannot be run as asked
+    ├── MissingPackageError  (also an ImportError)    an optional package is not installed
+    └── NotFittedError       (also an AttributeError) no parameters yet
+    DivergenceWarning        (a RuntimeWarning)       training stopped on a NaN or inf cost
 """
 
 from __future__ import annotations
@@ -25,12 +38,28 @@ class ConfigurationError(LdnnError, ValueError):
     """A hyperparameter or a name (activation, loss, optimizer, ...) is invalid."""
 
 
+class OnnxExportError(ConfigurationError):
+    """The model cannot be written as ONNX (an activation without an ONNX operator, ...)."""
+
+
 class ArgumentTypeError(LdnnError, TypeError):
     """An argument has the wrong type (a string where an array is needed, ...)."""
 
 
 class ModelFileError(LdnnError, ValueError):
     """A model file is missing, truncated, tampered with or from a newer format."""
+
+
+class DataFileError(LdnnError, ValueError):
+    """A data file is missing, malformed, or does not fit what is asked of it."""
+
+
+class TuneError(LdnnError, ValueError):
+    """A study cannot be opened, created or continued as asked."""
+
+
+class MissingPackageError(LdnnError, ImportError):
+    """A data set, a picture or a command needs an optional package that is not installed."""
 
 
 class NotFittedError(LdnnError, AttributeError):

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import as_array, check_same_m
 from .errors import ShapeError
+from .flat import gradients_to_vector, locate
 from .losses import get_loss
-from .propagation import backward, check_parameters, compute_cost, forward, resolve_activations
+from .parameters import check_parameters, parameter_names
+from .propagation import backward, compute_cost, forward, resolve_activations
 from .regularization import dropout_mask, resolve_keep_probs
-from .validation import as_array, check_same_m
-from .vectorize import gradients_to_vector, locate
 
 
 @dataclass
@@ -136,7 +137,7 @@ def gradcheck(
 
     g_approx = np.empty_like(g)
     i = 0
-    for key in [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]:
+    for key in parameter_names(L):
         flat = parameters[key].reshape(-1)  # a view: perturbing it perturbs the parameter
         for j in range(flat.size):
             original = flat[j]

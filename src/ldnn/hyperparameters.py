@@ -11,12 +11,12 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import DEVICES
+from .checks import check_non_negative, check_positive
 from .errors import ConfigurationError
 from .initializers import INITIALIZERS, check_layer_dims, default_init
 from .losses import DEFAULT_LOSS_FOR_OUTPUT, get_loss
 from .optimizers import EXTERNAL_OPTIMIZERS, SCHEDULES, get_optimizer
 from .regularization import resolve_keep_probs
-from .validation import check_non_negative, check_positive
 
 DTYPES = ("float32", "float64")
 _OUTPUT_FOR_LOSS = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}

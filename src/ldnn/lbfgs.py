@@ -3,6 +3,7 @@
 L-BFGS works on one flat vector theta, so the parameters are flattened in the order
 W1, b1, ..., WL, bL; each function evaluation is one forward and one backward pass over
 all m examples. Dropout is not supported: the cost must be a deterministic function.
+One L-BFGS iteration is one epoch of the :class:`~ldnn.history.History`.
 """
 
 from __future__ import annotations
@@ -12,24 +13,46 @@ import math
 import numpy as np
 
 from .errors import ConfigurationError
-from .metrics import accuracy
+from .flat import gradients_to_vector, parameters_to_vector, vector_to_parameters
+from .history import History, run_callbacks
+from .losses import one_hot
+from .metrics import accuracy, cost_and_accuracy
 from .propagation import backward, compute_cost, forward, resolve_activations
-from .vectorize import gradients_to_vector, parameters_to_vector, vector_to_parameters
 
 
-def train_lbfgs(
-    parameters, X, Y, hp, *, validation=None, callbacks=(), epochs=None, sample_weight=None
-):
+def _minimize():
     try:
         from scipy.optimize import minimize
     except ImportError:
         raise ConfigurationError(
             "optimizer 'lbfgs' needs SciPy: pip install 'ldnn[lbfgs]'"
         ) from None
-    from .training import History, evaluate_cost
+    return minimize
 
+
+class _Stop(Exception):
+    """Raised from SciPy's callback to end the run (a callback asked, or a NaN cost)."""
+
+
+def train_lbfgs(
+    parameters: dict,
+    X,
+    Y,
+    hp,
+    *,
+    validation: tuple | None = None,
+    callbacks=(),
+    sample_weight=None,
+    epochs: int | None = None,
+):
+    """Train ``parameters`` in place with L-BFGS-B, for at most ``epochs`` iterations
+    (default ``hp.epochs``); the arguments are those of :func:`ldnn.training.train`.
+    The method draws nothing and keeps no state between calls."""
+    minimize = _minimize()
     if any(k < 1 for k in hp.keep_prob):
         raise ConfigurationError("optimizer 'lbfgs' does not support dropout (keep_prob < 1)")
+    if Y.ndim == 1:  # class labels: the full batch's one-hot
+        Y = one_hot(Y, hp.layer_dims[-1], X.dtype)
     activations = resolve_activations(hp.activations, hp.L)
     dtype = parameters["W1"].dtype
     history = History()
@@ -44,9 +67,6 @@ def train_lbfgs(
         # SciPy's line search works in float64 whatever the network's dtype.
         return cost, gradients_to_vector(grads, hp.L, np.float64)
 
-    class Stop(Exception):
-        pass
-
     theta0 = parameters_to_vector(parameters, np.float64)
     iterate = {"last finite": theta0}  # where to stop if a callback or NaN ends the run
 
@@ -57,16 +77,18 @@ def train_lbfgs(
         record = {"epoch": epoch, "cost": float(intermediate_result.fun), "learning_rate": None}
         if not math.isfinite(record["cost"]):
             history.stop_reason = "diverged"
-            raise Stop
+            raise _Stop
         iterate["last finite"] = np.array(theta)
         AL, _ = forward(X, params, activations)
         record["accuracy"] = accuracy(AL, Y, hp.activations[-1])
         if validation is not None:
-            record["val_cost"], record["val_accuracy"] = evaluate_cost(params, *validation, hp)
+            record["val_cost"], record["val_accuracy"] = cost_and_accuracy(
+                params, *validation, activations, hp.loss
+            )
         history.append(record)
-        if any([callback(epoch, record, params) for callback in callbacks]):
+        if run_callbacks(callbacks, epoch, record, params):
             history.stop_reason = "callback"
-            raise Stop
+            raise _Stop
 
     try:
         result = minimize(
@@ -78,7 +100,7 @@ def train_lbfgs(
             options={"maxiter": hp.epochs if epochs is None else epochs},
         )
         final = result.x if math.isfinite(result.fun) else iterate["last finite"]
-    except Stop:
+    except _Stop:
         final = iterate["last finite"]
     parameters.update(vector_to_parameters(np.asarray(final).astype(dtype), hp.layer_dims))
     return history

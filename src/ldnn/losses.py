@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import get_xp
+from .checks import check_columns
 from .errors import ConfigurationError, InvalidValueError
-from .validation import check_columns
 
 
 class Loss:

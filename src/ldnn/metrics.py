@@ -1,10 +1,21 @@
-"""Turning A[L] into predictions, and scoring them."""
+"""Turning A[L] into predictions, and scoring them.
+
+Two kinds of scores live here. During training, per mini-batch and per epoch: the
+accuracy of A[L] against the loss-prepared Y, and (cost, accuracy) of parameters on a
+data set; these are NumPy (or CuPy) one-liners on the training path. For reports
+(``ldnn evaluate``, metrics.json, the estimators' validation scores): per-class
+precision, recall and F1, the confusion matrix, log loss, MSE, MAE and R^2, computed with
+scikit-learn's metrics where it has them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .backend import get_xp
+from .errors import MissingPackageError
+from .losses import get_loss
+from .propagation import compute_cost, forward_in_blocks
 
 
 def is_classifier(output_activation: str) -> bool:
@@ -41,7 +52,94 @@ def accuracy(AL, Y, output_activation: str) -> float | None:
     return float(xp.count_nonzero(right) / right.size)  # the mean, without its overhead
 
 
+def cost_and_accuracy(parameters: dict, X, Y, activations, loss) -> tuple[float, float | None]:
+    """(J, accuracy) of ``parameters`` on X (n[0], m) and the loss-prepared Y (n[L], m):
+    the data cost without dropout or the L2 term, as validation scores are taken."""
+    AL = forward_in_blocks(X, parameters, activations)
+    output = activations[-1] if isinstance(activations[-1], str) else activations[-1].name
+    return compute_cost(AL, Y, get_loss(loss)), accuracy(AL, Y, output)
+
+
 def mean_squared_error(AL, Y) -> float:
     """(1/(m n[L])) sum (a - y)^2: the plain mean, without the cost's 1/2."""
     diff = AL.astype(np.float64) - Y.astype(np.float64)
     return float((diff * diff).mean())
+
+
+# -- scores for reports ---------------------------------------------------------------------
+def _sklearn_metrics():
+    try:
+        from sklearn import metrics
+    except ImportError:
+        raise MissingPackageError(
+            "scores need scikit-learn's metrics: pip install 'ldnn[cli]'"
+        ) from None
+    return metrics
+
+
+def class_probabilities(AL) -> np.ndarray:
+    """P(class k | x) of shape (K, m): a sigmoid's one unit a becomes the rows [1 - a, a]."""
+    AL = np.asarray(AL, dtype=np.float64)
+    return np.vstack([1 - AL, AL]) if AL.shape[0] == 1 else AL
+
+
+def log_loss(probabilities, labels) -> float:
+    """The mean over the m examples of -log p(true class), in float64, with p clipped to
+    [eps, 1]: the cross-entropy of the notes for class probabilities (K, m) and class
+    indices (m,). (scikit-learn's log_loss would renormalise float32 probabilities.)"""
+    P = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(labels).ravel().astype(int)
+    eps = np.finfo(np.float64).eps
+    return float(-np.log(np.clip(P[y, np.arange(y.size)], eps, 1)).mean())
+
+
+def classification_scores(probabilities, labels, classes) -> dict:
+    """Scores of class probabilities (K, m) against class indices (1, m) or (m,)."""
+    metrics = _sklearn_metrics()
+    P = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(labels).ravel().astype(int)
+    K = len(classes)
+    predicted = P.argmax(axis=0)
+    matrix = metrics.confusion_matrix(y, predicted, labels=np.arange(K))
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y, predicted, labels=np.arange(K), zero_division=0
+    )
+    per_class = {
+        str(name): {
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(support[k]),
+        }
+        for k, name in enumerate(classes)
+    }
+    return {
+        "m": int(y.size),
+        "accuracy": float(metrics.accuracy_score(y, predicted)),
+        "log_loss": log_loss(P, y),
+        "per_class": per_class,
+        "confusion_matrix": matrix.tolist(),
+        "classes": [str(c) for c in classes],
+    }
+
+
+def r2(targets, predicted) -> float:
+    """R^2 = 1 - SS_res / SS_tot of predictions against targets, both (k, m), summed over
+    the k outputs (scikit-learn's "variance_weighted"; the usual R^2 for one output).
+    Constant targets give 1.0 for exact predictions and 0.0 otherwise."""
+    metrics = _sklearn_metrics()
+    Y, A = np.asarray(targets, dtype=np.float64), np.asarray(predicted, dtype=np.float64)
+    return float(metrics.r2_score(Y.T, A.T, multioutput="variance_weighted"))
+
+
+def regression_scores(predicted, targets) -> dict:
+    """MSE, MAE and R^2 of predictions against targets, both (k, m), in the data's units."""
+    metrics = _sklearn_metrics()
+    A = np.asarray(predicted, dtype=np.float64)
+    Y = np.asarray(targets, dtype=np.float64)
+    return {
+        "m": int(Y.shape[1]),
+        "mse": float(metrics.mean_squared_error(Y.ravel(), A.ravel())),
+        "mae": float(metrics.mean_absolute_error(Y.ravel(), A.ravel())),
+        "r2": r2(Y, A),
+    }

@@ -10,16 +10,21 @@ from collections.abc import Sequence
 import numpy as np
 
 from .backend import device_module, to_device, to_numpy
+from .checks import check_finite, check_positive, check_same_m, check_sample_weight, check_X
+from .data.split import split_columns, split_indices
 from .errors import ConfigurationError, ModelFileError, NotFittedError, ShapeError
+from .history import Callback, History, PrintCost
 from .hyperparameters import Hyperparameters
 from .initializers import initialize_parameters
 from .io import load_model, save_model
-from .losses import get_loss
+from .lbfgs import train_lbfgs
+from .losses import get_loss, one_hot
 from .metrics import accuracy, is_classifier, mean_squared_error, predictions
 from .optimizers import Optimizer
-from .propagation import check_parameters, compute_cost, forward_in_blocks
-from .training import Callback, History, PrintCost, make_optimizer, train
-from .validation import check_finite, check_positive, check_same_m, check_sample_weight, check_X
+from .parameters import check_parameters
+from .propagation import compute_cost, forward_in_blocks
+from .summary import shape_table
+from .training import make_optimizer, train
 from .workspace import Workspace
 
 
@@ -87,10 +92,23 @@ class DeepNetwork:
 
     @classmethod
     def from_hyperparameters(cls, hyperparameters: Hyperparameters) -> DeepNetwork:
+        """A network with these hyperparameters and no parameters yet."""
         network = cls.__new__(cls)
         network.hyperparameters = hyperparameters
         network.parameters, network.history, network.metadata = None, None, {}
         network.optimizer, network.epochs_trained, network._rng = None, 0, None
+        return network
+
+    @classmethod
+    def from_parameters(cls, parameters: dict, activations="relu", **settings) -> DeepNetwork:
+        """A network holding ``parameters`` (W1..WL, b1..bL); layer_dims follow from their
+        shapes, and the arrays are taken in the network's dtype (default float32).
+
+        ``activations`` and ``**settings`` are those of :class:`DeepNetwork`.
+        """
+        dims = check_parameters(parameters)
+        network = cls(dims, activations, **settings)
+        network.parameters = {k: np.asarray(v, dtype=network.dtype) for k, v in parameters.items()}
         return network
 
     # -- shapes and names ------------------------------------------------------------
@@ -129,7 +147,10 @@ class DeepNetwork:
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
-    def _prepare(self, X, Y, x_name="X", y_name="Y", keep_labels=False):
+    def prepare(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False):
+        """X (n[0], m) and Y (n[L], m) checked and converted as training and scoring take
+        them: X in the network's dtype, Y as the loss prepares it (one-hot for class
+        labels, or with ``keep_labels`` the labels (m,) themselves)."""
         X = check_X(X, self.layer_dims[0], self.dtype, x_name)
         Y = get_loss(self.hyperparameters.loss).prepare_targets(
             Y, self.layer_dims[-1], self.dtype, keep_labels=keep_labels
@@ -182,84 +203,118 @@ class DeepNetwork:
         -------
         History
         """
-        hp = self.hyperparameters
-        if hp.device != "cpu" and hasattr(getattr(X, "T", None), "gather_rows"):
-            raise ConfigurationError(
-                "X streamed from .npy files trains on the CPU only: use device='cpu', or load "
-                "the data into memory to train on the GPU"
-            )
-        xp = device_module(hp.device)
+        xp = self._training_device(X)
         # Class labels stay labels (m,): training makes each mini-batch's one-hot.
-        X, Y = self._prepare(X, Y, keep_labels=True)
+        X, Y = self.prepare(X, Y, keep_labels=True)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
             check_positive(epochs, "epochs", integer=True)
         continuing = warm_start and self.parameters is not None
+        rng = self._generator(rng, continuing)
+        X, Y, sample_weight, validation = self._validation(
+            X, Y, sample_weight, validation_data, rng
+        )
+        self._start(rng, continuing)
+        callbacks = self._with_printing(callbacks, verbose, epochs)
+        self.history = self._train_on_device(
+            xp, X, Y, validation, callbacks, sample_weight, rng, epochs
+        )
+        self.epochs_trained += len(self.history)
+        return self.history
+
+    def _training_device(self, X):
+        """The array module training runs on; a streamed X trains on the CPU only."""
+        if self.hyperparameters.device != "cpu" and hasattr(getattr(X, "T", None), "gather_rows"):
+            raise ConfigurationError(
+                "X streamed from .npy files trains on the CPU only: use device='cpu', or load "
+                "the data into memory to train on the GPU"
+            )
+        return device_module(self.hyperparameters.device)
+
+    def _generator(self, rng, continuing: bool) -> np.random.Generator:
+        """The fit's generator: the one given, the previous fit's for a warm start, or a
+        new one from the seed. It is kept for the next warm start."""
         if rng is None:
-            rng = self._rng if continuing else np.random.default_rng(hp.seed)
+            rng = self._rng if continuing else np.random.default_rng(self.hyperparameters.seed)
         self._rng = rng
+        return rng
+
+    def _validation(self, X, Y, sample_weight, validation_data, rng):
+        """(X, Y, sample_weight, validation): validation_data prepared, or the part that
+        ``validation_split`` holds out of the training examples (drawn from ``rng``)."""
+        hp = self.hyperparameters
+        validation = None
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ShapeError("validation_data must be a pair (X_val, Y_val)")
-            validation = self._prepare(*validation_data, x_name="X_val", y_name="Y_val")
+            validation = self.prepare(*validation_data, x_name="X_val", y_name="Y_val")
         elif hp.validation_split > 0:
-            m = X.shape[1]
-            n_val = max(1, int(round(hp.validation_split * m)))
-            if n_val >= m:
-                raise ConfigurationError(
-                    f"validation_split {hp.validation_split} leaves no training examples "
-                    f"out of m = {m}"
-                )
-            order = rng.permutation(m)
-            val, keep = order[:n_val], order[n_val:]
-            validation = (X[:, val], Y[..., val])  # Y: (n[L], m), or labels (m,)
-            X, Y = X[:, keep], Y[..., keep]
+            keep, held = split_indices(
+                X.shape[1], hp.validation_split, rng, minimum=1, name="validation_split"
+            )
+            (X, Y), (X_val, Y_val) = split_columns(X, Y, keep, held)
+            if Y_val.ndim == 1:  # class labels: the validation part's one-hot, once
+                Y_val = one_hot(Y_val, hp.layer_dims[-1], X_val.dtype)
+            validation = (X_val, Y_val)
             if sample_weight is not None:
                 sample_weight = sample_weight[keep]
-        else:
-            validation = None
         if hp.early_stopping is not None and validation is None:
             raise ConfigurationError(
                 "early_stopping needs validation data: pass validation_data=(X_val, Y_val) "
                 "or set validation_split > 0"
             )
+        return X, Y, sample_weight, validation
+
+    def _start(self, rng, continuing: bool) -> None:
+        """Fresh parameters and optimizer, unless a warm start continues the old ones."""
         if not continuing:
             self.initialize(rng)
             self.optimizer, self.epochs_trained = None, 0
-        if self.optimizer is None and hp.optimizer != "lbfgs":
-            self.optimizer = make_optimizer(hp)
+        if self.optimizer is None and self.hyperparameters.optimizer != "lbfgs":
+            self.optimizer = make_optimizer(self.hyperparameters)
+
+    def _with_printing(self, callbacks, verbose: int, epochs: int | None) -> list:
         callbacks = list(callbacks)
         if verbose:
-            total = self.epochs_trained + (epochs or hp.epochs)
+            total = self.epochs_trained + (epochs or self.hyperparameters.epochs)
             callbacks.append(PrintCost(every=verbose, total=total))
-        # On a GPU the data move there once and stay for every epoch; the parameters
-        # come back to the host when training ends.
-        # On the CPU training updates self.parameters itself, so a callback that calls
-        # this network's predict or evaluate sees the current weights.
+        return callbacks
+
+    def _train_on_device(self, xp, X, Y, validation, callbacks, sample_weight, rng, epochs):
+        """Train on the device: on a GPU the data move there once and stay for every
+        epoch, and the parameters come back to the host when training ends. On the CPU
+        training updates self.parameters itself, so a callback that calls this network's
+        predict or evaluate sees the current weights."""
+        hp = self.hyperparameters
         move = functools.partial(to_device, xp=xp)
         parameters = self.parameters
         if xp is not np:
             parameters = {k: move(v) for k, v in parameters.items()}
         if validation is not None:
             validation = tuple(map(move, validation))
-        self.history = train(
-            parameters,
-            move(X),
-            move(Y),
-            hp,
-            rng=rng,
-            validation=validation,
-            callbacks=callbacks,
-            sample_weight=None if sample_weight is None else move(sample_weight),
-            optimizer=self.optimizer,
-            epochs=epochs,
-            start_epoch=self.epochs_trained,
-        )
+        if sample_weight is not None:
+            sample_weight = move(sample_weight)
+        common = {"validation": validation, "callbacks": callbacks, "epochs": epochs}
+        if hp.optimizer == "lbfgs":
+            history = train_lbfgs(
+                parameters, move(X), move(Y), hp, sample_weight=sample_weight, **common
+            )
+        else:
+            history = train(
+                parameters,
+                move(X),
+                move(Y),
+                hp,
+                rng=rng,
+                sample_weight=sample_weight,
+                optimizer=self.optimizer,
+                start_epoch=self.epochs_trained,
+                **common,
+            )
         if xp is not np:
             self.parameters = {k: to_numpy(v) for k, v in parameters.items()}
-        self.epochs_trained += len(self.history)
-        return self.history
+        return history
 
     # -- inference ---------------------------------------------------------------------
     def _output(self, X):
@@ -301,7 +356,7 @@ class DeepNetwork:
     def evaluate(self, X, Y) -> dict:
         """Cost J (without the L2 term) and accuracy (classifiers) or MSE (regression)."""
         hp = self.hyperparameters
-        X, Y = self._prepare(X, Y)
+        X, Y = self.prepare(X, Y)
         AL = self._output(X)
         scores = {"cost": compute_cost(AL, Y, hp.loss)}
         if is_classifier(hp.activations[-1]):
@@ -313,35 +368,8 @@ class DeepNetwork:
     # -- the notes' shape table ------------------------------------------------------------
     def summary(self, m: int = 1, print_fn=print) -> str:
         """Print (and return) the shape of W, b, dW, db, Z, A for every layer at m examples."""
-        dims, acts = self.layer_dims, self.hyperparameters.activations
-        header = ("l", "g[l]", "W[l], dW[l]", "b[l], db[l]", "Z[l], A[l]", "parameters")
-        rows = [("0", "input", "", "", f"A[0] = X: ({dims[0]}, {m})", "")]
-        total = 0
-        for l in range(1, len(dims)):
-            count = dims[l] * dims[l - 1] + dims[l]
-            total += count
-            rows.append(
-                (
-                    str(l),
-                    acts[l - 1],
-                    f"({dims[l]}, {dims[l - 1]})",
-                    f"({dims[l]}, 1)",
-                    f"({dims[l]}, {m})",
-                    f"{count:,}",
-                )
-            )
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
-        text = "\n".join(
-            [
-                f"DeepNetwork L = {self.L}, layer_dims = {list(dims)}, loss = "
-                f"{self.hyperparameters.loss}, dtype = {self.hyperparameters.dtype}",
-                line(header),
-                "  ".join("-" * w for w in widths),
-                *(line(r) for r in rows),
-                f"total parameters: {total:,}",
-            ]
-        )
+        hp = self.hyperparameters
+        text = shape_table(hp.layer_dims, hp.activations, hp.loss, hp.dtype, m)
         if print_fn is not None:
             print_fn(text)
         return text

@@ -21,20 +21,18 @@ The module imports ``onnx`` only when it exports, so ``ldnn`` works without the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-from collections.abc import Sequence
 
 import numpy as np
 
 from ldnn._version import __version__
 from ldnn.activations import get_activation
-from ldnn.errors import ConfigurationError, LdnnError, NotFittedError
+from ldnn.errors import ConfigurationError, MissingPackageError, NotFittedError, OnnxExportError
+from ldnn.io import atomic_write
 from ldnn.network import DeepNetwork
 
-__all__ = ["OnnxExportError", "to_onnx", "save_onnx", "export_file", "main_export"]
+__all__ = ["OnnxExportError", "to_onnx", "save_onnx", "export_file"]
 
 #: The opset written by default; 13 is the oldest with Softmax over one axis.
 DEFAULT_OPSET = 17
@@ -42,15 +40,13 @@ MIN_OPSET = 13
 EXPORT_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "linear")
 
 
-class OnnxExportError(ConfigurationError):
-    """The model cannot be written as ONNX (an activation without an ONNX operator, ...)."""
-
-
 def _import_onnx():
     try:
         import onnx
     except ImportError:
-        raise ImportError("ONNX export needs the onnx package: pip install 'ldnn[onnx]'") from None
+        raise MissingPackageError(
+            "ONNX export needs the onnx package: pip install 'ldnn[onnx]'"
+        ) from None
     return onnx
 
 
@@ -66,9 +62,13 @@ def _unwrap(model) -> tuple[DeepNetwork, str, np.ndarray | None]:
         return model, "network", None if classes is None else np.asarray(classes)
     network = getattr(model, "network_", None)
     if isinstance(network, DeepNetwork):
-        task = getattr(model, "_task_", "regression")
-        classes = getattr(model, "classes_", None) if task in ("binary", "multiclass") else None
-        return network, task, classes
+        # The estimator's task shows in its output layer (see ldnn.build).
+        output, n_out = network.hyperparameters.activations[-1], network.layer_dims[-1]
+        if not hasattr(model, "classes_"):
+            return network, "regression", None
+        if output == "sigmoid" and n_out > 1:
+            return network, "multilabel", None
+        return network, "binary" if n_out == 1 else "multiclass", model.classes_
     if hasattr(model, "get_params") and hasattr(model, "fit"):
         raise NotFittedError(
             f"this {type(model).__name__} is not fitted yet: call fit() before to_onnx()"
@@ -258,11 +258,11 @@ def _label_graph(helper, TensorProto, numpy_helper, task, output, A, n_out, clas
     return class_tensor.data_type, ["batch"], nodes, initializers
 
 
-# -- files and the command line -------------------------------------------------------------
+# -- files -------------------------------------------------------------
 def save_onnx(model, path: str | os.PathLike, **options) -> None:
-    """Write :func:`to_onnx` (``model``, ``**options``) to ``path``."""
-    onnx = _import_onnx()
-    onnx.save(to_onnx(model, **options), os.fspath(path))
+    """Write :func:`to_onnx` (``model``, ``**options``) to ``path``, atomically."""
+    data = to_onnx(model, **options).SerializeToString()
+    atomic_write(path, lambda file: file.write(data))
 
 
 def export_file(
@@ -281,35 +281,3 @@ def export_file(
     dtype, opset : see :func:`to_onnx`
     """
     save_onnx(DeepNetwork.load(model_path), out_path, dtype=dtype, opset=opset)
-
-
-def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The arguments of ``ldnn export``, for a subcommand parser of the CLI."""
-    parser.add_argument("model", metavar="MODEL", help="ldnn model file (.npz)")
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="OUT", help="ONNX file to write (.onnx)"
-    )
-    parser.add_argument(
-        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})"
-    )
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    return parser
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """Run ``ldnn export`` on parsed arguments; 0 on success, 1 with a message on error."""
-    try:
-        export_file(args.model, args.output, dtype=args.dtype, opset=args.opset)
-    except (LdnnError, OSError, ImportError) as error:
-        print(f"ldnn export: error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.output}")
-    return 0
-
-
-def main_export(argv: Sequence[str] | None = None) -> int:
-    """``ldnn export MODEL -o model.onnx [--opset N] [--dtype float32|float64]``."""
-    parser = add_export_arguments(
-        argparse.ArgumentParser(prog="ldnn export", description="Export a model to ONNX.")
-    )
-    return run_export(parser.parse_args(argv))

@@ -23,7 +23,7 @@ import numpy as np
 
 from .backend import get_xp
 from .errors import ConfigurationError
-from .vectorize import split_views
+from .flat import split_views
 
 
 class Optimizer:

@@ -1,9 +1,10 @@
 """Pictures of a run, written as PNG with matplotlib's Agg renderer.
 
 No function here touches pyplot or the global backend: each builds its own
-:class:`matplotlib.figure.Figure`, so plotting works on a server without a display and
-never changes the backend of the caller's session. Every figure is
-``FIGSIZE`` inches at ``DPI``, i.e. 640 x 480 pixels.
+:class:`matplotlib.figure.Figure` (:func:`new_figure`), so plotting works on a server
+without a display and never changes the backend of the caller's session. Every figure is
+``FIGSIZE`` inches at ``DPI``, i.e. 640 x 480 pixels, unless a caller sizes it, and is
+written atomically by :func:`save_png`.
 """
 
 from __future__ import annotations
@@ -12,22 +13,26 @@ import os
 
 import numpy as np
 
+from .errors import MissingPackageError
+from .io import atomic_write
+
 FIGSIZE = (6.4, 4.8)
 DPI = 100
 
 
-def _figure():
+def new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]):
+    """A fresh matplotlib Figure of ``width`` x ``height`` inches at ``DPI``, drawn by Agg."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        from .data.datasets import MissingPackageError
-
         raise MissingPackageError("pictures need matplotlib: pip install 'ldnn[cli]'") from None
-    return Figure(figsize=FIGSIZE, dpi=DPI)
+    return Figure(figsize=(width, height), dpi=DPI)
 
 
-def _save(figure, path: str | os.PathLike) -> None:
-    figure.savefig(path, format="png", dpi=DPI)
+def save_png(figure, path: str | os.PathLike) -> str:
+    """Write ``figure`` to ``path`` as PNG, atomically; return the file's name."""
+    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=DPI))
+    return os.path.basename(path)
 
 
 def learning_curve(
@@ -43,7 +48,7 @@ def learning_curve(
     """
     get = history.get if isinstance(history, dict) else lambda k: getattr(history, k, None)
     epochs, cost, val = get("epoch"), get("cost"), get("val_cost")
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     axes.plot(epochs, cost, label="training cost")
     if val and any(v is not None for v in val):
@@ -58,7 +63,7 @@ def learning_curve(
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def decision_boundary(
@@ -83,7 +88,7 @@ def decision_boundary(
         np.linspace(y_min - pad_y, y_max + pad_y, 300),
     )
     Z = np.asarray(predict(np.stack([xx.ravel(), yy.ravel()]))).reshape(xx.shape)
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     axes.contourf(xx, yy, Z, alpha=0.35, cmap="Spectral")
     labels = np.asarray(Y).ravel()
@@ -95,7 +100,7 @@ def decision_boundary(
     axes.set_ylabel("x2")
     axes.set_title(title)
     figure.tight_layout()
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def confusion_matrix(matrix, classes, path: str | os.PathLike, title="Confusion matrix") -> None:
@@ -108,7 +113,7 @@ def confusion_matrix(matrix, classes, path: str | os.PathLike, title="Confusion 
     """
     matrix = np.asarray(matrix)
     K = len(matrix)
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes)
@@ -127,7 +132,7 @@ def confusion_matrix(matrix, classes, path: str | os.PathLike, title="Confusion 
     axes.set_ylabel("true class")
     axes.set_title(title)
     figure.tight_layout()
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def first_layer_weights(
@@ -145,7 +150,7 @@ def first_layer_weights(
     units = min(len(W1), max_units)
     cols = int(np.ceil(np.sqrt(units * 4 / 3)))
     rows = int(np.ceil(units / cols))
-    figure = _figure()
+    figure = new_figure()
     figure.suptitle(title)
     for k in range(units):
         axes = figure.add_subplot(rows, cols, k + 1)
@@ -158,4 +163,4 @@ def first_layer_weights(
             limit = np.abs(image).max() or 1
             axes.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_axis_off()
-    _save(figure, path)
+    save_png(figure, path)

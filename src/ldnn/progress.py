@@ -1,8 +1,8 @@
-"""Watching training: a progress bar over epochs and the course's cost lines.
+"""Watching training: a progress bar over epochs.
 
-Both are training callbacks ``(epoch, record, parameters) -> None``. The bar (tqdm)
-shows the cost, the validation cost and accuracy, and the time left; it goes to stderr,
-so redirected output stays clean. Without tqdm installed there is no bar.
+The bar is a training callback ``(epoch, record, parameters) -> None`` (tqdm) showing the
+cost, the validation cost and accuracy, and the time left; it goes to stderr, so
+redirected output stays clean. Without tqdm installed there is no bar.
 """
 
 from __future__ import annotations
@@ -51,15 +51,3 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-class CourseLines:
-    """Print "Cost after iteration i: J" every ``every`` epochs and after the last one,
-    as the course's ``L_layer_model(..., print_cost=True)`` does."""
-
-    def __init__(self, every: int, total: int, write=print):
-        self.every, self.total, self.write = every, total, write
-
-    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
-        if epoch % self.every == 0 or epoch == self.total - 1:
-            self.write(f"Cost after iteration {epoch}: {record['cost']}")

@@ -14,12 +14,17 @@ Backward, for l = L..1:
     db[l]   = (1/m) sum over columns of dZ[l]
     dA[l-1] = W[l]^T . dZ[l]
 
+The notes' 1/m. Outside training, as the notes write it, each dW[l] and db[l] takes its
+own 1/m. In training (``backward(..., training=True)``) the same sums are formed with
+the 1/m applied once, to dZ[L]: every dZ[l] and dA[l] below is then 1/m times the
+notes' one, and so are the products dZ[l] . A[l-1]^T and sum dZ[l], which need no
+scaling of their own. The gradients are the same; one multiplication per layer is saved.
+
 The arrays may come from NumPy or any module with its API; no formula names ``np``.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -27,10 +32,11 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .backend import get_xp
+from .checks import check_columns
 from .errors import ShapeError
 from .losses import Loss, get_loss
+from .parameters import check_parameters, layer_names, number_of_layers
 from .regularization import dropout_mask, l2_cost
-from .validation import check_columns
 from .workspace import ALLOCATE, Workspace
 
 
@@ -52,38 +58,6 @@ class LayerCache(NamedTuple):
     Z: object
     A: object
     D: object = None
-
-
-@functools.cache
-def layer_names(l: int) -> tuple[str, ...]:
-    """The dict keys of layer l: W{l}, b{l}, dW{l}, db{l}, dA{l-1}, dA{l}."""
-    return f"W{l}", f"b{l}", f"dW{l}", f"db{l}", f"dA{l - 1}", f"dA{l}"
-
-
-def number_of_layers(parameters: dict) -> int:
-    """L, from the keys W1..WL."""
-    return len(parameters) // 2
-
-
-def check_parameters(parameters: dict) -> tuple[int, ...]:
-    """Check that W1..WL, b1..bL chain together; return layer_dims."""
-    L = number_of_layers(parameters)
-    expected = {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}
-    if L < 1 or set(parameters) != expected:
-        raise ShapeError(
-            f"parameters must hold exactly W1..WL and b1..bL, got keys {sorted(parameters)}"
-        )
-    dims = [parameters["W1"].shape[1] if parameters["W1"].ndim == 2 else -1]
-    for l in range(1, L + 1):
-        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
-        if W.ndim != 2 or W.shape[1] != dims[-1]:
-            raise ShapeError(
-                f"W{l} must have shape (n[{l}], n[{l - 1}]) = (?, {dims[-1]}), got {W.shape}"
-            )
-        if b.shape != (W.shape[0], 1):
-            raise ShapeError(f"b{l} must have shape (n[{l}], 1) = ({W.shape[0]}, 1), got {b.shape}")
-        dims.append(W.shape[0])
-    return tuple(dims)
 
 
 def resolve_activations(activations, L: int) -> tuple[Activation, ...]:
@@ -140,9 +114,10 @@ def forward(
     masks : dict {l: D[l]}, optional
         Fixed dropout masks to use instead of drawing new ones (gradient checks).
     workspace : Workspace, optional
-        Write Z[l], A[l] and the masks into its reusable arrays (training); the
-        results are then only valid until the next call with the same workspace, and
-        for an activation with ``in_place`` the cache's Z[l] is A[l] itself.
+        Write Z[l], A[l] and the masks into its reusable arrays (training, inference in
+        blocks); the results are then only valid until the next call with the same
+        workspace, and for an activation with ``in_place`` the cache's Z[l] is A[l]
+        itself (its backward reads the same from either).
     check : bool
         Validate the shapes of X and the parameters first.
 
@@ -153,8 +128,10 @@ def forward(
     """
     if check:
         _check_forward(X, parameters)
-    L = len(parameters) // 2
+    L = number_of_layers(parameters)
     activations = resolve_activations(activations, L)
+    # With a workspace, A[l] = g(Z[l]) overwrites Z[l] where g allows it: one array less.
+    overwrite = workspace is not None
     workspace = ALLOCATE if workspace is None else workspace
     caches = []
     A = X
@@ -166,8 +143,7 @@ def forward(
         arrays = workspace.layer(l, W, m)
         Z = linear_forward(A_prev, W, b, out=arrays.Z)
         g = activations[l - 1]
-        # In training A[l] = g(Z[l]) overwrites Z[l] where g allows it: one array less.
-        A = g.forward(Z, out=Z if g.in_place and workspace is not ALLOCATE else arrays.A)
+        A = g.forward(Z, out=Z if g.in_place and overwrite else arrays.A)
         D = None
         if l < L and masks is not None and l in masks:
             D = masks[l]
@@ -188,9 +164,10 @@ def forward_in_blocks(X, parameters: dict, activations, block: int = 1024, works
     arrays (a network keeps one, so that repeated small predictions reuse them too).
     """
     _check_forward(X, parameters)
-    activations = resolve_activations(activations, len(parameters) // 2)
+    L = number_of_layers(parameters)
+    activations = resolve_activations(activations, L)
     m = X.shape[1]
-    W_L = parameters[f"W{len(parameters) // 2}"]
+    W_L = parameters[f"W{L}"]
     AL = get_xp(W_L).empty((W_L.shape[0], m), dtype=W_L.dtype)
     workspace = Workspace() if workspace is None else workspace
     for start in range(0, m, block):
@@ -212,7 +189,7 @@ def linear_backward(
     lambd: float = 0.0,
     input_gradient=True,
     out=None,
-    averaged=False,
+    scale: float | None = None,
     column=None,
     scratch=None,
 ):
@@ -221,19 +198,19 @@ def linear_backward(
     With ``lambd`` > 0 the L2 term (lambd / m) W[l] is added to dW[l]. With
     ``input_gradient`` False, dA[l-1] is not computed (None): training never needs dA[0].
     ``out`` is an optional triple of arrays to write (dA[l-1], dW[l], db[l]) into.
-    ``averaged`` says that dZ already carries the notes' 1/m (training scales dZ[L] by
-    1/m once, and every dZ[l] below inherits it), so it is not applied again here.
-    ``column`` is an optional reusable (m, 1) array holding the factor of db's sum:
-    1/m, or 1 when ``averaged``; ``scratch``, one shaped like W[l] for the L2 term.
+    ``scale`` is the factor of the sums in dW[l] and db[l]: the notes' 1/m (the
+    default), or 1 when dZ[l] already carries the 1/m (training; see the module
+    docstring). ``column`` is an optional reusable (m, 1) array holding ``scale`` in every
+    entry, for db's sum; ``scratch``, one shaped like W[l] for the L2 term.
     """
     A_prev, W, b = linear_cache
     xp = get_xp(dZ)
     m = A_prev.shape[1]
     dA_out, dW_out, db_out = (None, None, None) if out is None else out
-    scale = 1.0 if averaged else 1 / m
+    scale = 1 / m if scale is None else scale
     # dW[l] = (1/m) dZ[l] . A[l-1]^T
     dW = xp.matmul(dZ, A_prev.T, out=dW_out)
-    if not averaged:
+    if scale != 1:
         dW *= scale
     if lambd:
         dW += xp.multiply(W, lambd / m, out=scratch)
@@ -271,6 +248,7 @@ def backward(
     sample_weight=None,
     input_gradient: bool = True,
     workspace: Workspace | None = None,
+    training: bool = False,
 ):
     """Backward propagation through layers L..1.
 
@@ -289,10 +267,12 @@ def backward(
     input_gradient : bool
         Compute dA0, the gradient with respect to X (training does not need it).
     workspace : Workspace, optional
-        Write dZ[l], dA[l], dW[l], db[l] into its reusable arrays (training). The 1/m
-        is then folded into dZ[L] once, so dZ[l] and dA[l] carry it, and for an
-        activation with ``in_place`` dZ[l] overwrites dA[l]: the dict's dA arrays are
-        scratch, and only dW and db are meant to be read.
+        Write dZ[l], dA[l], dW[l], db[l] into its reusable arrays.
+    training : bool
+        The training step's form of the same formulas: the 1/m is applied once, to
+        dZ[L] (see the module docstring), and for an activation with ``in_place``
+        dZ[l] overwrites dA[l], so the returned dA arrays are scratch and only dW and
+        db are meant to be read. dW and db are the same as without it.
 
     Returns
     -------
@@ -306,12 +286,11 @@ def backward(
     loss = get_loss(loss)
     if Y.shape != AL.shape:
         raise ShapeError(f"Y must have the shape of A[L], {AL.shape}, got {Y.shape}")
-    workspace = ALLOCATE if workspace is None else workspace
-    # In training (with a workspace) the notes' 1/m is applied once, to dZ[L]; every
-    # dZ[l] and dA[l] below then carries it, and dW[l], db[l] need no scaling of their own.
-    averaged = workspace is not ALLOCATE
     m = AL.shape[1]
-    column = workspace.filled("ones", (m, 1), 1.0, AL) if averaged else None
+    # The factor of dW[l] and db[l]'s sums: 1/m, or 1 in training, where dZ[L] took it.
+    scale = 1.0 if training else 1 / m
+    column = None if workspace is None else workspace.filled("db column", (m, 1), scale, AL)
+    workspace = ALLOCATE if workspace is None else workspace
     grads = {}
     dA = None
     for l in range(L, 0, -1):
@@ -322,16 +301,16 @@ def backward(
         if l == L:
             dZ = output_gradient(AL, Y, cache, activations[-1], loss, out=arrays.dZ)
             if sample_weight is not None:
-                # example i's column times w_i / mean(w), or w_i / sum(w) = that / m
-                total = sample_weight.sum() if averaged else sample_weight.mean()
+                # example i's column times w_i / mean(w); in training w_i / sum(w), which
+                # is that times the 1/m
+                total = sample_weight.sum() if training else sample_weight.mean()
                 dZ *= (sample_weight / total).astype(dZ.dtype)
-            elif averaged:
+            elif training:
                 dZ *= 1 / m
         else:
             g = activations[l - 1]
             # In training dZ[l] = dA[l] * g'(Z[l]) overwrites dA[l] where g allows it.
-            in_place = g.in_place and workspace is not ALLOCATE
-            dZ = g.backward(dA, cache.Z, cache.A, out=dA if in_place else arrays.dZ)
+            dZ = g.backward(dA, cache.Z, cache.A, out=dA if g.in_place and training else arrays.dZ)
         keep_dA = l > 1 or input_gradient
         dA, grads[dW_name], grads[db_name] = linear_backward(
             dZ,
@@ -339,9 +318,9 @@ def backward(
             lambd=lambd,
             input_gradient=keep_dA,
             out=(arrays.dA_prev if keep_dA else None, arrays.dW, arrays.db),
-            averaged=averaged,
+            scale=scale,
             column=column,
-            scratch=workspace.get("l2", W.shape, W) if lambd and averaged else None,
+            scratch=workspace.get("l2", W.shape, W) if lambd and training else None,
         )
         if keep_dA:
             if l > 1 and caches[l - 2].D is not None:

@@ -1,69 +1,21 @@
-"""Run folders and their config.toml.
+"""Run folders: where a run goes, and how it appears there whole.
 
 A run folder ``runs/<name>/`` is built under a temporary name beside it and renamed into
 place only when everything in it is written, so a crash or Ctrl-C never leaves a
-half-written run. ``config.toml`` is read with :mod:`tomllib` and written by the small
-writer here, which knows the flat tables of numbers, strings, booleans and lists that a
-run's configuration holds.
+half-written run.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
 import tempfile
-import tomllib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from .errors import ConfigurationError
-
-
-def _toml_value(value, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)  # the shortest text that reads back to the same float
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
-    raise ConfigurationError(f"config value {key!r} = {value!r} cannot be written as TOML")
-
-
-def dumps_toml(config: dict, comment: str = "") -> str:
-    """TOML text for ``{table: {key: value}}`` with plain values (None values are left out)."""
-    lines = [f"# {line}" for line in comment.splitlines()]
-    for table, values in config.items():
-        if lines:
-            lines.append("")
-        lines.append(f"[{table}]")
-        for key, value in values.items():
-            if value is not None:
-                lines.append(f"{key} = {_toml_value(value, f'{table}.{key}')}")
-    return "\n".join(lines) + "\n"
-
-
-def read_config(path: str | os.PathLike) -> dict:
-    """Read a config.toml; a missing or malformed file raises ConfigurationError."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigurationError(f"config file {str(path)!r} does not exist")
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"config file {str(path)!r} is not valid TOML: {error}") from None
 
 
 def default_run_name(data: str) -> str:
@@ -78,6 +30,23 @@ def free_path(runs_dir: Path, name: str) -> Path:
     while path.exists():
         path, k = runs_dir / f"{name}-{k}", k + 1
     return path
+
+
+def run_target(runs_dir: str | os.PathLike, name: str | None, data: str, overwrite: bool) -> Path:
+    """The folder a run writes: ``runs_dir/name``, or a new ``<data>-<date>-<time>``.
+
+    Raises
+    ------
+    ConfigurationError
+        If the named folder exists and ``overwrite`` is False.
+    """
+    runs_dir = Path(runs_dir)
+    target = runs_dir / name if name else free_path(runs_dir, default_run_name(data))
+    if target.exists() and not overwrite:
+        raise ConfigurationError(
+            f"run folder {str(target)!r} exists; choose another --name or pass --overwrite"
+        )
+    return target
 
 
 @contextmanager

@@ -21,22 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
-    from . import commands, experiment, tune
-    from .train import run_train
-
-    handlers = {
-        "train": run_train,
-        "evaluate": commands.run_evaluate,
-        "predict": commands.run_predict,
-        "summary": commands.run_summary,
-        "gradcheck": commands.run_gradcheck,
-        "datasets": commands.run_datasets,
-        "export": commands.run_export,
-        "tune": tune.run,
-        "experiment": experiment.run,
-    }
     try:
-        return handlers[args.command](args)
+        return args.run(args)
     except LdnnError as error:
         print(f"ldnn {args.command}: error: {error}", file=sys.stderr)
         return 2

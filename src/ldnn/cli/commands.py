@@ -1,33 +1,111 @@
-"""``ldnn evaluate | predict | summary | gradcheck | datasets``."""
+"""``ldnn evaluate | predict | summary | gradcheck | datasets | export``: the commands on
+a model file, and the list of built-in data sets."""
 
 from __future__ import annotations
 
-import csv
 import importlib.util
-import io
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from .. import config as configuration
+from ..data.datasets import DATASETS
+from ..data.preparation import prepare
+from ..data.sources import load_for_model, load_training_data
 from ..errors import ConfigurationError
-from ..io import atomic_write
+from ..gradcheck import gradcheck
+from ..io import atomic_write_text, csv_text, text_table
 from ..network import DeepNetwork
-from .data import load_for_model, model_info, unscale_y
-from .scores import class_probabilities, format_scores, score_network
+from ..predictions import model_info, prediction_table, score_network
+from ..summary import cost_table
+from .options import add_data_options, data_settings, int_list, name_list
+from .printing import format_scores
 
 
-def _data_settings(args) -> dict:
-    return {k: getattr(args, k, None) for k in ("target", "x_key", "y_key", "labels")}
+def add_parsers(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a model on data",
+        description="Score MODEL on "
+        "DATA: accuracy, per-class precision/recall/F1, log loss and confusion "
+        "matrix, or MSE, MAE and R^2.",
+    )
+    p.add_argument("model", help="a model file (runs/<name>/model.npz)")
+    p.add_argument("data", help="a built-in set (its test part) or a file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_data_options(p, training=False)
+    p.set_defaults(run=run_evaluate)
+
+    p = subparsers.add_parser(
+        "predict",
+        help="write predictions to a CSV",
+        description="Predict "
+        "for every example of DATA; one row per example with the prediction "
+        "and the class probabilities.",
+    )
+    p.add_argument("model")
+    p.add_argument("data")
+    p.add_argument("-o", "--output", default="-", help="the CSV to write (default: stdout)")
+    add_data_options(p, training=False)
+    p.set_defaults(run=run_predict)
+
+    p = subparsers.add_parser(
+        "summary",
+        help="the shape table of a model",
+        description="The notes' "
+        "shape table: W, b, dW, db, Z, A of every layer at m examples, the "
+        "parameter count, FLOPs per example and memory for a batch.",
+    )
+    p.add_argument("model", nargs="?", help="a model file")
+    p.add_argument("--layers", type=int_list, help="instead of a model: n[0],...,n[L]")
+    p.add_argument("--activation", type=name_list, default="relu")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--m", type=int, default=64, help="batch size for the shapes (default 64)")
+    p.set_defaults(run=run_summary)
+
+    p = subparsers.add_parser(
+        "gradcheck",
+        help="check backpropagation numerically",
+        description="Run "
+        "the gradient check (central differences) of a model, or of a fresh "
+        "network from a config.toml, on the first --m examples of DATA.",
+    )
+    p.add_argument("model_or_config", help="a model file or a config.toml")
+    p.add_argument("data")
+    p.add_argument("--m", type=int, default=8, help="examples to use (default 8)")
+    p.add_argument("--epsilon", type=float, default=1e-7)
+    p.add_argument("--threshold", type=float, default=1e-7)
+    add_data_options(p, training=False)
+    p.set_defaults(run=run_gradcheck)
+
+    from ..onnx import DEFAULT_OPSET, MIN_OPSET
+
+    p = subparsers.add_parser(
+        "export",
+        help="write a model as ONNX",
+        description="Export MODEL to ONNX: one Gemm and one activation op per layer, a "
+        "dynamic batch dimension, probabilities and labels for classifiers.",
+    )
+    p.add_argument("model", metavar="MODEL", help="ldnn model file (.npz)")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="ONNX file to write (.onnx)"
+    )
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.set_defaults(run=run_export)
+
+    p = subparsers.add_parser(
+        "datasets",
+        help="list the built-in data sets",
+        description="List the built-in data sets with shape, classes and source.",
+    )
+    p.set_defaults(run=run_datasets)
 
 
 def run_evaluate(args) -> int:
     network = DeepNetwork.load(args.model)
     info = model_info(network)
-    X, Y, _ = load_for_model(
-        args.data, info, _data_settings(args), need_target=True, part=args.part
-    )
+    X, Y, _ = load_for_model(args.data, info, data_settings(args), need_target=True, part=args.part)
     if Y is None:
         raise ConfigurationError(f"{args.data}: no targets to evaluate against")
     scores = score_network(network, X, Y, info)
@@ -42,58 +120,15 @@ def run_predict(args) -> int:
     network = DeepNetwork.load(args.model)
     info = model_info(network)
     X, _, _ = load_for_model(
-        args.data, info, _data_settings(args), need_target=False, part=args.part
+        args.data, info, data_settings(args), need_target=False, part=args.part
     )
-    AL = network.predict_proba(X)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if info["task"] == "classification":
-        P = class_probabilities(AL)
-        classes = info["classes"]
-        writer.writerow(["prediction", *(f"p_{c}" for c in classes)])
-        for k, column in enumerate(P.T):
-            writer.writerow([classes[int(P[:, k].argmax())], *(f"{p:.6g}" for p in column)])
-    else:
-        values = unscale_y(AL.astype(np.float64), info)
-        names = (
-            ["prediction"] if len(values) == 1 else [f"prediction_{i}" for i in range(len(values))]
-        )
-        writer.writerow(names)
-        for column in values.T:
-            writer.writerow([f"{v:.8g}" for v in column])
-    text = buffer.getvalue()
+    text = csv_text(*prediction_table(network, X, info))
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        atomic_write(args.output, lambda file: file.write(text.encode()))
+        atomic_write_text(args.output, text)
         print(f"wrote {X.shape[1]} predictions to {args.output}")
     return 0
-
-
-def cost_table(layer_dims, m: int, dtype: str) -> str:
-    """Parameter count, FLOPs per example, and memory for a batch of m examples."""
-    dims = list(layer_dims)
-    parameters = sum(dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
-    # A forward pass costs one multiply and one add per weight, plus the bias add;
-    # backward costs about twice that (dW and dA_prev), hence the usual 3x for training.
-    forward = sum(2 * dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
-    size = np.dtype(dtype).itemsize
-    activations = sum(2 * n * m for n in dims[1:]) + dims[0] * m  # Z[l], A[l] and X
-    memory = (2 * parameters + activations) * size  # W, b, their gradients, caches
-    return "\n".join(
-        [
-            f"FLOPs per example: forward {forward:,}, forward + backward ~{3 * forward:,}",
-            f"memory for a batch of m = {m} ({dtype}): parameters + gradients + caches "
-            f"~{_bytes(memory)}",
-        ]
-    )
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
 
 
 def run_summary(args) -> int:
@@ -118,30 +153,22 @@ def run_summary(args) -> int:
 
 
 def run_gradcheck(args) -> int:
-    from ..gradcheck import gradcheck
-
     source = Path(args.model_or_config)
     if source.suffix.lower() == ".toml":
-        from ..runs import read_config
-        from .config import DEFAULTS, merge
-        from .data import load_training_data, preprocess
-        from .train import _network
-
-        config = merge(DEFAULTS, read_config(source), f"config file {str(source)!r}")
+        config = configuration.from_file(source)
         config["data"]["source"] = args.data
-        for key, value in _data_settings(args).items():
+        for key, value in data_settings(args).items():
             if value:
                 config["data"][key] = value
-        dataset, info = preprocess(
-            load_training_data(config["data"]), config["data"]["standardize"]
-        )
-        network = _network(config, dataset)
+        dataset, _ = prepare(load_training_data(config["data"]), config["data"]["standardize"])
+        network = configuration.network_from_config(config, dataset)
         network.initialize()
         X, Y = dataset.X_train, dataset.Y_train
     else:
         network = DeepNetwork.load(source)
-        info = model_info(network)
-        X, Y, _ = load_for_model(args.data, info, _data_settings(args), need_target=True)
+        X, Y, _ = load_for_model(
+            args.data, model_info(network), data_settings(args), need_target=True
+        )
     if args.m < 1:
         raise ConfigurationError(f"--m must be positive, got {args.m}")
     X, Y = X[:, : args.m], Y[:, : args.m]
@@ -151,20 +178,14 @@ def run_gradcheck(args) -> int:
 
 
 def run_datasets(args) -> int:
-    from ..data.datasets import DATASETS
-
-    rows = [("name", "shape (n[0] x m)", "classes", "source", "needs")]
+    rows = []
     for info in DATASETS.values():
         needs = ""
         if info.extra:
             missing = _missing_package(info.name)
             needs = f"ldnn[{info.extra}]" + (" (not installed)" if missing else "")
         rows.append((info.name, info.shape, info.classes, info.source, needs))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for k, row in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
+    print(text_table(("name", "shape (n[0] x m)", "classes", "source", "needs"), rows))
     print("\nEach has a fixed seeded train/test split; `ldnn train NAME` trains on it.")
     return 0
 

@@ -22,6 +22,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
     p.add_argument("--out", help="the run folder to write (default runs/<name>-<date>-<time>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -1,25 +1,28 @@
-"""``ldnn train``: resolve the configuration, train, and write the run folder."""
+"""``ldnn train``: the flags become a configuration, :class:`~ldnn.training_run.TrainingRun`
+trains it and writes the run folder, and this module prints what happened."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
-import time
-import warnings
 from pathlib import Path
 
-import numpy as np
+from .. import config as configuration
+from ..errors import ConfigurationError, LdnnError
+from ..history import PrintCost
+from ..progress import ProgressBar
+from ..runs import run_target
+from ..training_run import TrainingRun
+from .options import (
+    add_data_options,
+    add_split_options,
+    batch_size,
+    float_list,
+    int_list,
+    name_list,
+)
+from .printing import format_scores
 
-from ..errors import ConfigurationError, DivergenceWarning, LdnnError
-from ..network import DeepNetwork
-from ..progress import CourseLines, ProgressBar
-from ..runs import default_run_name, dumps_toml, free_path, read_config, run_folder
-from .config import DEFAULTS, merge, network_arguments, preset, resolved
-from .data import load_training_data, preprocess, scale_x
-from .scores import class_probabilities, format_scores, score_network
-
+#: The flags of each config.toml table.
 FLAGS = {
     "data": (
         "task", "test_split", "split_seed", "standardize", "target", "features", "x_key",
@@ -31,7 +34,6 @@ FLAGS = {
         "lambd", "validation_split", "early_stopping", "seed", "device",
     ),
 }  # fmt: skip
-MODEL_FILE = "model.npz"
 #: Hyperparameter names as errors give them, and the flag that sets each.
 FLAG_FOR = {
     "learning_rate": "--lr",
@@ -50,13 +52,64 @@ FLAG_FOR = {
 }
 
 
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a network and write a run folder",
+        description="Train a network on DATA (a built-in set, see `ldnn datasets`, or a "
+        ".csv/.npz/.npy/.h5 file with one example per row) and write runs/<name>/ with the "
+        "model, config.toml, history.csv, metrics.json and pictures.",
+    )
+    p.add_argument("data", nargs="?", help="built-in set name (e.g. iris, parity:8) or file")
+    p.add_argument("--config", help="a config.toml (e.g. from an earlier run); flags override it")
+    p.add_argument(
+        "--preset", choices=sorted(configuration.PRESETS), help="the course application's models"
+    )
+    model = p.add_argument_group("model (hyperparameters)")
+    model.add_argument("--layers", type=int_list, help="hidden sizes n[1..L-1], e.g. 20,7,5")
+    model.add_argument("--activation", type=name_list, help="hidden activation(s): relu, tanh, ...")
+    model.add_argument("--output", help="output activation (default from the target)")
+    model.add_argument("--loss", help="bce, cce or mse (default from the output)")
+    model.add_argument("--init", help="course, scaled, xavier or he")
+    model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
+    model.add_argument("--dtype", choices=("float32", "float64"))
+    training = p.add_argument_group("training")
+    training.add_argument("--optimizer", help="gd, momentum, rmsprop, adam or lbfgs")
+    training.add_argument("--lr", "--learning-rate", type=float, dest="learning_rate")
+    training.add_argument("--lr-schedule", help="constant, exponential, inverse_time, ...")
+    training.add_argument("--decay-rate", type=float)
+    training.add_argument("--epochs", "--iterations", type=int, dest="epochs")
+    training.add_argument("--batch-size", type=batch_size, help="a number, or 'full'")
+    training.add_argument("--l2", type=float, dest="lambd", help="L2 strength lambda")
+    training.add_argument("--val-split", type=float, dest="validation_split")
+    training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    training.add_argument("--seed", type=int)
+    training.add_argument(
+        "--device", choices=("cpu", "gpu"), help="where to compute: cpu (NumPy) or gpu (CuPy)"
+    )
+    add_split_options(p)
+    add_data_options(p, training=True)
+    run = p.add_argument_group("run folder and output")
+    run.add_argument("--name", help="the run folder's name (default <data>-<date>-<time>)")
+    run.add_argument("--runs-dir", default="runs", help="where run folders go (default runs)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--print-every", type=int, metavar="N", help='print "Cost after iteration i: J"'
+    )
+    run.add_argument("--no-plots", action="store_true", help="write no pictures")
+    p.set_defaults(run=run_train)
+
+
 def build_config(args) -> dict:
     """Defaults, then --preset, then --config, then the flags given on the command line."""
-    config = DEFAULTS
+    config = configuration.DEFAULTS
     if args.preset:
-        config = merge(config, preset(args.preset), f"--preset {args.preset}")
+        config = configuration.merge(
+            config, configuration.preset(args.preset), f"--preset {args.preset}"
+        )
     if args.config:
-        config = merge(config, read_config(args.config), f"config file {args.config!r}")
+        config = configuration.from_file(args.config, config)
     flags = {
         table: {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
         for table, keys in FLAGS.items()
@@ -69,28 +122,19 @@ def build_config(args) -> dict:
             value = config["model"][key]
             if key not in flags["model"] and isinstance(value, list):
                 same = len(set(value)) == 1
-                flags["model"][key] = value[0] if same else DEFAULTS["model"][key]
-    config = merge(config, flags, "command line")
-    for key in ("source", "labels"):
-        value = config["data"][key]
-        if value and Path(value).exists():
-            config["data"][key] = str(Path(value).resolve())
-    return config
+                flags["model"][key] = value[0] if same else configuration.DEFAULTS["model"][key]
+    return configuration.with_absolute_paths(configuration.merge(config, flags, "command line"))
 
 
-def _network(config: dict, dataset) -> DeepNetwork:
-    arguments = network_arguments(config, dataset.n_features, dataset.n_outputs)
-    if dataset.task == "regression" and arguments["output"] is None and not arguments["loss"]:
-        arguments["output"] = "linear"
-    layer_dims = arguments.pop("layer_dims")
-    if arguments["early_stopping"] and not arguments["validation_split"]:
+def training_run(config: dict) -> TrainingRun:
+    """The run of ``config``, its errors pointing at the flag that sets the value."""
+    training = config["training"]
+    if training["early_stopping"] and not training["validation_split"]:
         raise ConfigurationError(
             "--early-stopping needs a validation part to watch: add --val-split, e.g. 0.1"
         )
     try:
-        return DeepNetwork(layer_dims, **arguments)
-    except TypeError as error:
-        raise ConfigurationError(f"invalid hyperparameter value: {error}") from None
+        return TrainingRun(config)
     except LdnnError as error:
         flag = next((f for key, f in FLAG_FOR.items() if str(error).startswith(key)), None)
         if flag is None:
@@ -98,153 +142,53 @@ def _network(config: dict, dataset) -> DeepNetwork:
         raise type(error)(f"{error} (flag {flag})") from None
 
 
-def _history_csv(history, test_costs: list) -> str:
-    """One row per epoch: the History's columns, then the test cost (empty without one)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*history.COLUMNS, "test_cost"])
-    for k, row in enumerate(history.rows()):
-        values = [*row.values(), test_costs[k] if k < len(test_costs) else None]
-        writer.writerow(
-            ["" if v is None else repr(v) if isinstance(v, float) else v for v in values]
-        )
-    return buffer.getvalue()
-
-
-def _fit(network: DeepNetwork, dataset, args) -> tuple:
-    epochs = network.hyperparameters.epochs
-    bar = None if args.quiet else ProgressBar(epochs, description=f"training on {dataset.name}")
+def run_train(args) -> int:
+    if args.print_every is not None and args.print_every < 1:
+        raise ConfigurationError(f"--print-every must be positive, got {args.print_every}")
+    run = training_run(build_config(args))
+    target = run_target(args.runs_dir, args.name, run.config["data"]["source"], args.overwrite)
+    if not args.quiet:
+        describe(run)
+    epochs = run.network.hyperparameters.epochs
+    bar = None if args.quiet else ProgressBar(epochs, description=f"training on {run.raw.name}")
     callbacks = [] if bar is None else [bar]
     if args.print_every:
-        if args.print_every < 1:
-            raise ConfigurationError(f"--print-every must be positive, got {args.print_every}")
-        callbacks.append(CourseLines(args.print_every, epochs, bar.write if bar else print))
-    test_costs = []
-    if dataset.X_test is not None:
-        # The test cost is watched for the learning curve only; nothing decides on it.
-        def watch(epoch, record, parameters):
-            test_costs.append(network.evaluate(dataset.X_test, dataset.Y_test)["cost"])
-
-        callbacks.insert(0, watch)
-    start = time.perf_counter()
+        write = bar.write if bar else print
+        callbacks.append(PrintCost(args.print_every, epochs, write, course=True))
     try:
-        # A diverging run overflows on its way to the guard, which reports it once.
-        with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-            warnings.simplefilter("always", DivergenceWarning)
-            history = network.fit(dataset.X_train, dataset.Y_train, callbacks=callbacks)
+        run.fit(callbacks)
     finally:
         if bar is not None:
             bar.close()
-    for warning in caught:
-        print(f"ldnn: warning: {warning.message}", file=sys.stderr)
-    return history, time.perf_counter() - start, test_costs
-
-
-def _pictures(folder: Path, network, history, raw, info, scores, test_costs) -> list[str]:
-    from .. import plots
-
-    written = []
-    plots.learning_curve(
-        history,
-        folder / "learning_curve.png",
-        f"Learning curve: {raw.name}",
-        {"test cost": test_costs} if test_costs else None,
-    )
-    written.append("learning_curve.png")
-    if info["task"] != "classification":
-        return written
-    name = "test" if "test" in scores else "train"
-    plots.confusion_matrix(
-        np.array(scores[name]["confusion_matrix"]),
-        info["classes"],
-        folder / "confusion_matrix.png",
-        f"Confusion matrix: {raw.name} ({name} part)",
-    )
-    written.append("confusion_matrix.png")
-    if raw.n_features == 2:
-
-        def predict(X):
-            return class_probabilities(network.predict_proba(scale_x(X, info))).argmax(axis=0)
-
-        plots.decision_boundary(
-            predict,
-            raw.X_train,
-            raw.Y_train,
-            folder / "decision_boundary.png",
-            info["classes"],
-            f"Decision boundary: {raw.name} (training part)",
-        )
-        written.append("decision_boundary.png")
-    if raw.image_shape is not None:
-        plots.first_layer_weights(network.parameters["W1"], raw.image_shape, folder / "weights.png")
-        written.append("weights.png")
-    return written
-
-
-def run_train(args) -> int:
-    config = build_config(args)
-    raw = load_training_data(config["data"])
-    dataset, info = preprocess(raw, config["data"]["standardize"])
-    network = _network(config, dataset)
-    config = resolved(config, network.hyperparameters)
-    target = (
-        Path(args.runs_dir) / args.name
-        if args.name
-        else free_path(Path(args.runs_dir), default_run_name(config["data"]["source"]))
-    )
-    if target.exists() and not args.overwrite:
-        raise ConfigurationError(
-            f"run folder {str(target)!r} exists; choose another --name or pass --overwrite"
-        )
-    if not args.quiet:
-        hp = network.hyperparameters
-        print(
-            f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
-            f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
-            f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
-        )
-        print(
-            f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
-            f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
-            f"batch {hp.batch_size or 'full'}"
-        )
-    history, seconds, test_costs = _fit(network, dataset, args)
-    with np.errstate(all="ignore"):  # a diverged model scores NaN, said once above
-        scores = {"train": score_network(network, dataset.X_train, dataset.Y_train, info)}
-        if dataset.X_test is not None:
-            scores["test"] = score_network(network, dataset.X_test, dataset.Y_test, info)
-    metrics = {
-        **scores,
-        "epochs_run": len(history),
-        "stop_reason": history.stop_reason,
-        "best_epoch": history.best_epoch,
-        "train_seconds": round(seconds, 3),
-    }
-    if raw.reference:
-        metrics["reference"] = raw.reference
-    network.metadata = {"data": info, "run": target.name}
-    with run_folder(target, overwrite=args.overwrite) as folder:
-        network.save(folder / MODEL_FILE)
-        comment = f"ldnn run {target.name}: rerun with `ldnn train --config config.toml`"
-        (folder / "config.toml").write_text(dumps_toml(config, comment))
-        (folder / "history.csv").write_text(_history_csv(history, test_costs))
-        pictures = (
-            []
-            if args.no_plots
-            else _pictures(folder, network, history, raw, info, scores, test_costs)
-        )
-        metrics["pictures"] = pictures
-        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    _report(target, history, metrics, raw, seconds)
+    for message in run.warnings:
+        print(f"ldnn: warning: {message}", file=sys.stderr)
+    run.write(target, overwrite=args.overwrite, pictures=not args.no_plots)
+    report(run, target)
     return 0
 
 
-def _report(target: Path, history, metrics: dict, raw, seconds: float) -> None:
-    print(f"trained {len(history)} epochs in {seconds:.1f} s ({history.stop_reason})")
+def describe(run: TrainingRun) -> None:
+    """The data and the model, before training."""
+    raw, hp = run.raw, run.network.hyperparameters
+    print(
+        f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
+        f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
+        f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
+    )
+    print(
+        f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
+        f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
+        f"batch {hp.batch_size or 'full'}"
+    )
+
+
+def report(run: TrainingRun, target: Path) -> None:
+    """How training ended, each part's scores, and where the run folder is."""
+    history, metrics, raw = run.history, run.metrics, run.raw
+    print(f"trained {len(history)} epochs in {run.seconds:.1f} s ({history.stop_reason})")
     for part in ("train", "test"):
         if part in metrics:
-            s = metrics[part]
-            line = format_scores(s).splitlines()[0]
+            line = format_scores(metrics[part]).splitlines()[0]
             print(f"{part:>5}: {line}")
     if raw.reference and "test" in metrics and "accuracy" in metrics["test"]:
         print(f"test accuracy {metrics['test']['accuracy']:.1%}   ({raw.reference})")

@@ -1,13 +1,31 @@
-"""Data sets: generated ones (planar-style flowers, spirals, XOR, parity), bundled ones
-and file readers. Arrays come back in the notes' layout: X of shape (n[0], m), one
-example per column, and Y of shape (1, m)."""
+"""Data sets in the notes' layout (X of shape (n[0], m), one example per column): generated
+ones (planar-style flowers, spirals, XOR, parity), bundled ones by name, file readers,
+seeded splits, and the preparation (standardisation) that travels with a model.
 
+This floor imports nothing of ldnn but :mod:`ldnn.errors` and :mod:`ldnn.checks`.
+"""
+
+from ..errors import DataFileError, MissingPackageError
+from .datasets import DATASETS, Dataset, load_dataset
+from .files import read_table
 from .h5 import load_h5
+from .preparation import Preparation, prepare, standardize
+from .split import split_indices
 from .synthetic import make_parity, make_spirals, make_xor
 
-__all__ = ["load_h5", "make_parity", "make_spirals", "make_xor"]
-
-from .datasets import DATASETS, Dataset, load_dataset  # noqa: E402
-from .files import DataFileError, read_table  # noqa: E402
-
-__all__ += ["DATASETS", "DataFileError", "Dataset", "load_dataset", "read_table"]
+__all__ = [
+    "DATASETS",
+    "DataFileError",
+    "Dataset",
+    "MissingPackageError",
+    "Preparation",
+    "load_dataset",
+    "load_h5",
+    "make_parity",
+    "make_spirals",
+    "make_xor",
+    "prepare",
+    "read_table",
+    "split_indices",
+    "standardize",
+]

@@ -3,8 +3,8 @@
 ``load_dataset("iris")`` returns a :class:`Dataset` in the notes' layout: X of shape
 (n[0], m), one example per column, and Y of shape (1, m) holding class indices 0..K-1
 (classification) or of shape (n[L], m) holding targets (regression). The arrays are raw;
-:func:`standardize` fits the mean and standard deviation on the training part only and
-applies them to both parts.
+:mod:`ldnn.data.preparation` fits the standardisation on the training part only and
+applies it to both parts.
 
 Every loader works offline. The sets bundled with scikit-learn, scikit-image and the
 generated MNIST-1D need the ``data`` extra; a missing package raises
@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigurationError, LdnnError
+from ..errors import ConfigurationError, MissingPackageError
+from .split import split_indices
 from .synthetic import make_parity, make_spirals, make_xor
 
 SPLIT_SEED = 0
-
-
-class MissingPackageError(LdnnError, ImportError):
-    """A data set or command needs an optional package that is not installed."""
 
 
 @dataclass
@@ -77,11 +74,23 @@ class Dataset:
         return self.X_train.shape[0]
 
     @property
-    def n_outputs(self) -> int:
-        """n[L]: 1 for two classes (one sigmoid), K for K > 2 classes, k regression targets."""
+    def n_targets(self) -> int:
+        """The number of classes (classification) or of target rows (regression)."""
         if self.task == "classification":
-            return 1 if len(self.classes) == 2 else len(self.classes)
+            return len(self.classes)
         return self.Y_train.shape[0]
+
+    def description(self) -> dict:
+        """What a model trained on this set remembers of it, JSON-able."""
+        return {
+            "source": self.source,
+            "name": self.name,
+            "task": self.task,
+            "classes": self.classes,
+            "feature_names": self.feature_names,
+            "image_shape": list(self.image_shape) if self.image_shape else None,
+            "target": self.target,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,11 +106,9 @@ class DatasetInfo:
 
 
 def _split(X, y, test_fraction: float = 0.25, seed: int = SPLIT_SEED):
-    """Columns of X (n, m) and y (1, m) split into train and test by a seeded permutation."""
-    m = X.shape[1]
-    order = np.random.default_rng(seed).permutation(m)
-    n_test = int(round(test_fraction * m))
-    test, train = order[:n_test], order[n_test:]
+    """X_train, Y_train, X_test, Y_test: the columns of X (n, m) and y (1, m) split by
+    :func:`ldnn.data.split.split_indices`."""
+    train, test = split_indices(X.shape[1], test_fraction, seed)
     return X[:, train], y[:, train], X[:, test], y[:, test]
 
 
@@ -308,20 +315,3 @@ def load_dataset(spec: str) -> Dataset:
             f"parity takes a number of bits from 1 to 16, as in parity:8; got {spec!r}"
         )
     return DATASETS[name].load(int(argument))
-
-
-def fit_standardization(X_train) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation of X_train (n[0], m), each (n[0], 1).
-
-    A constant feature gets standard deviation 1, so it maps to 0 instead of NaN.
-    """
-    mean = X_train.mean(axis=1, keepdims=True)
-    std = X_train.std(axis=1, keepdims=True)
-    return mean, np.where(std > 0, std, 1.0)
-
-
-def standardize(dataset: Dataset) -> tuple[Dataset, np.ndarray, np.ndarray]:
-    """The data set with features standardised by the training part's mean and std."""
-    mean, std = fit_standardization(dataset.X_train)
-    test = None if dataset.X_test is None else (dataset.X_test - mean) / std
-    return replace(dataset, X_train=(dataset.X_train - mean) / std, X_test=test), mean, std

@@ -16,15 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import LdnnError
+from ..errors import DataFileError
+from .h5 import load_h5
 
 #: A numeric target with at most this many distinct integer values is taken as classes.
 MAX_INTEGER_CLASSES = 20
 FORMATS = (".csv", ".npz", ".npy", ".h5", ".hdf5")
-
-
-class DataFileError(LdnnError, ValueError):
-    """A data file is missing, malformed, or does not fit what is asked of it."""
 
 
 @dataclass
@@ -239,8 +236,6 @@ def read_h5(path: str | os.PathLike, *, need_target: bool = True) -> Table:
     ``list_classes``) with :func:`ldnn.data.load_h5`; pixels come back divided by 255."""
     path = Path(path)
     _exists(path)
-    from .h5 import load_h5  # imported here: h5 imports DataFileError from this module
-
     try:
         X, Y, classes = load_h5(path)
     except ImportError as error:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import DataFileError
+from ..errors import DataFileError
 
 _LAYOUTS = (("train_set_x", "train_set_y"), ("test_set_x", "test_set_y"))
 

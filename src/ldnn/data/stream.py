@@ -32,8 +32,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..errors import InvalidValueError
-from .files import DataFileError
+from ..errors import DataFileError, InvalidValueError
 
 #: Rows read per chunk by the scans (min, max, statistics) and by :meth:`NpyRows.chunks`.
 CHUNK_BYTES = 4 << 20

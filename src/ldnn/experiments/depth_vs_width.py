@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..build import network_for
 from ..data import make_parity
 from ..network import DeepNetwork
-from ._common import figure, markdown_table, save, write_csv
+from ..parameters import count_parameters
+from .results import figure, markdown_table, save, write_csv
 
 #: Hidden widths tried in order; the first at which some seed fits the table is reported.
 WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64)
@@ -42,11 +44,9 @@ def levels(n: int) -> int:
 
 def _network(parameters: dict) -> DeepNetwork:
     """A float64 DeepNetwork of ReLU hidden layers and a linear output holding ``parameters``."""
-    L = len(parameters) // 2
-    dims = [parameters["W1"].shape[1]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
-    network = DeepNetwork(dims, activations="relu", output="linear", loss="mse", dtype="float64")
-    network.parameters = {k: np.asarray(v, dtype=np.float64) for k, v in parameters.items()}
-    return network
+    return DeepNetwork.from_parameters(
+        parameters, activations="relu", output="linear", loss="mse", dtype="float64"
+    )
 
 
 def deep_xor_tree(n: int) -> DeepNetwork:
@@ -132,13 +132,9 @@ def size(network: DeepNetwork) -> tuple[int, int, int, int]:
     layered network; nonzero weights count only the connections the construction uses.
     """
     dims = network.layer_dims
-    parameters = sum(dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
+    parameters = count_parameters(dims)
     nonzero = sum(int(np.count_nonzero(v)) for k, v in network.parameters.items() if k[0] == "W")
     return len(dims) - 2, sum(dims[1:]), parameters, nonzero
-
-
-def count_params(dims) -> int:
-    return sum(dims[l] * dims[l - 1] + dims[l] for l in range(1, len(dims)))
 
 
 def constructed_rows(ns, and_or_max: int) -> list[dict]:
@@ -155,7 +151,7 @@ def constructed_rows(ns, and_or_max: int) -> list[dict]:
                         "network": name,
                         "hidden_layers": 1,
                         "units": half + 1,
-                        "parameters": count_params([n, half, 1]),
+                        "parameters": count_parameters([n, half, 1]),
                         "nonzero_weights": half * (n + 1),
                         "checked_inputs": 0,
                         "errors": "",
@@ -182,8 +178,11 @@ def constructed_rows(ns, and_or_max: int) -> list[dict]:
 def _fits(n: int, hidden: int, width: int, seed: int, epochs: int) -> bool:
     """Whether a tanh net with ``hidden`` layers of ``width`` fits the whole table."""
     X, Y = make_parity(n)
-    network = DeepNetwork(
-        [n] + [width] * hidden + [1],
+    network = network_for(
+        n,
+        [width] * hidden,
+        task="classification",
+        n=2,
         activations="tanh",
         optimizer="adam",
         learning_rate=0.03,
@@ -218,7 +217,7 @@ def trained_rows(ns, seeds, epochs: int) -> list[dict]:
                     "hidden_layers": hidden,
                     "width": width or "",
                     "units": "" if dims is None else sum(dims[1:]),
-                    "parameters": "" if dims is None else count_params(dims),
+                    "parameters": "" if dims is None else count_parameters(dims),
                     "seeds_fitted": fitted,
                     "seeds_tried": len(seeds),
                 }

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..build import network_for_dataset
 from ..data import load_dataset
 from ..network import DeepNetwork
 from ..plots import first_layer_weights
 from ..propagation import backward, forward
-from ._common import figure, markdown_table, save, standardized, write_csv
+from .results import figure, markdown_table, save, standardized, write_csv
 
 TOP_K = 5
 UNITS_SHOWN = 6
@@ -49,8 +50,9 @@ def train(name: str, quick: bool, seed: int):
     dataset = load_dataset(name)
     X, Y, X_test, Y_test = standardized(dataset)
     config = _config(name, quick)
-    network = DeepNetwork(
-        [dataset.n_features, *config["hidden"], dataset.n_outputs],
+    network = network_for_dataset(
+        dataset,
+        config["hidden"],
         activations="relu",
         optimizer="adam",
         learning_rate=0.002,

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..build import network_for
 from ..data import load_dataset
 from ..errors import DivergenceWarning
 from ..network import DeepNetwork
-from ._common import figure, markdown_table, save, standardized, write_csv
+from .results import figure, markdown_table, save, standardized, write_csv
 
 
 def _data(name: str, quick: bool):
@@ -74,13 +75,11 @@ def _pick(value, quick: bool):
 
 
 def _network(X, Y, hidden, seed, **settings) -> DeepNetwork:
-    n_out = 1 if int(Y.max()) <= 1 else int(Y.max()) + 1
-    return DeepNetwork(
-        [X.shape[0], *hidden, n_out],
-        activations=settings.pop("activations", "relu"),
-        seed=seed,
-        **settings,
-    )
+    """A classifier for X (n[0], m) and class indices Y (1, m), with ReLU hidden layers
+    unless ``settings`` names other activations."""
+    settings.setdefault("activations", "relu")
+    classes = max(2, int(Y.max()) + 1)
+    return network_for(X.shape[0], hidden, task="classification", n=classes, seed=seed, **settings)
 
 
 def alpha_sweep(name, data, quick, seed):

@@ -1,5 +1,6 @@
-"""Parameters and gradients as one flat vector, in the order W1, b1, ..., WL, bL
-(each array flattened row by row), as gradient checks and SciPy optimizers need."""
+"""Parameters and gradients as one flat vector, in the order W1, b1, ..., WL, bL (each
+array flattened row by row): theta and dtheta, as gradient checks, SciPy's optimizers and
+the training step's one-call-per-formula updates need them."""
 
 from __future__ import annotations
 
@@ -8,16 +9,13 @@ import math
 import numpy as np
 
 from .backend import get_xp
-
-
-def parameter_names(L: int) -> list[str]:
-    return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
+from .parameters import number_of_layers, parameter_names, parameter_shapes
 
 
 def parameters_to_vector(parameters: dict, dtype=None) -> np.ndarray:
     """theta: the parameters stacked into one vector of shape (number of parameters,)."""
-    L = len(parameters) // 2
-    return np.concatenate([np.ravel(parameters[k]) for k in parameter_names(L)]).astype(
+    names = parameter_names(number_of_layers(parameters))
+    return np.concatenate([np.ravel(parameters[k]) for k in names]).astype(
         dtype or parameters["W1"].dtype, copy=False
     )
 
@@ -26,13 +24,6 @@ def gradients_to_vector(grads: dict, L: int, dtype=None) -> np.ndarray:
     """dtheta: dW1, db1, ..., dWL, dbL stacked in the order of :func:`parameters_to_vector`."""
     parts = [np.ravel(grads["d" + k]) for k in parameter_names(L)]
     return np.concatenate(parts).astype(dtype or parts[0].dtype, copy=False)
-
-
-def parameter_shapes(layer_dims):
-    """(name, shape) for W1, b1, ..., WL, bL: W[l] is (n[l], n[l-1]), b[l] is (n[l], 1)."""
-    for l in range(1, len(layer_dims)):
-        yield f"W{l}", (layer_dims[l], layer_dims[l - 1])
-        yield f"b{l}", (layer_dims[l], 1)
 
 
 def vector_to_parameters(theta: np.ndarray, layer_dims, dtype=None) -> dict:
@@ -73,8 +64,7 @@ def pack(parameters: dict):
 
     Returns theta, so that one operation on it updates every parameter.
     """
-    L = len(parameters) // 2
-    names = parameter_names(L)
+    names = parameter_names(number_of_layers(parameters))
     like = parameters["W1"]
     theta = get_xp(like).empty(sum(parameters[k].size for k in names), dtype=like.dtype)
     views = split_views(theta, {k: parameters[k].shape for k in names})

@@ -4,8 +4,8 @@ A model file holds ``W1``, ``b1``, ..., ``WL``, ``bL`` and one string array
 ``__metadata__`` with the format version, the ldnn version, the hyperparameters and a
 SHA-256 checksum of every array. Loading never unpickles (``allow_pickle=False``), so a
 model file from a stranger cannot run code; the checksums catch edited or damaged
-arrays. Saving writes a temporary file beside the target and renames it over the target,
-so an interrupted save leaves the previous file untouched.
+arrays. Saving goes through :func:`ldnn.io.atomic_write`, so an interrupted save leaves
+the previous file untouched.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ._version import __version__
-from .errors import ModelFileError
+from .._version import __version__
+from ..errors import ModelFileError
+from .atomic import atomic_write
 
 FORMAT_VERSION = 1
 _METADATA_KEY = "__metadata__"
@@ -31,26 +31,6 @@ def _checksum(array: np.ndarray) -> str:
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
     digest.update(array.tobytes())
     return digest.hexdigest()
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    The rename is atomic on POSIX and Windows, so readers see the old file or the new
-    one, never a partial one; if ``write`` fails the temporary file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def save_model(path: str | os.PathLike, parameters: dict, metadata: dict) -> None:

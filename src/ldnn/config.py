@@ -1,4 +1,5 @@
-"""A run's configuration: defaults, then a preset, then --config run.toml, then flags.
+"""A run's configuration: defaults, then a preset, then a config.toml, then changes
+(the command line's flags, a search trial's choices).
 
 The configuration has three tables, as config.toml shows them:
 
@@ -15,9 +16,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from pathlib import Path
 
-from ..errors import ConfigurationError
-from ..hyperparameters import Hyperparameters
+from .build import network_for_dataset
+from .errors import ConfigurationError
+from .hyperparameters import Hyperparameters
+from .io.toml import read_toml
+from .network import DeepNetwork
 
 _FIELD_DEFAULTS = {
     f.name: f.default
@@ -113,8 +118,15 @@ def preset(name: str) -> dict:
     return PRESETS[name]
 
 
-def network_arguments(config: dict, n_inputs: int, n_outputs: int) -> dict:
-    """Keyword arguments for DeepNetwork from the [model] and [training] tables."""
+def network_from_config(config: dict, dataset) -> DeepNetwork:
+    """The network the [model] and [training] tables describe, for ``dataset``'s features
+    and targets (its output layer from :mod:`ldnn.build`, unless [model] sets one).
+
+    Raises
+    ------
+    ConfigurationError, InvalidValueError, ShapeError
+        For a value the network refuses; the message names the setting.
+    """
     model, training = config["model"], config["training"]
     layers = model["layers"]
     if not isinstance(layers, list) or not all(
@@ -123,19 +135,24 @@ def network_arguments(config: dict, n_inputs: int, n_outputs: int) -> dict:
         raise ConfigurationError(f"layers must be a list of positive integers, got {layers!r}")
     auto = lambda key: None if model[key] in ("auto", "", None) else model[key]  # noqa: E731
     settings = dict(training)
+    # TOML has no "none": 0 stands for full-batch training and for no early stopping.
     settings["batch_size"] = settings["batch_size"] or None
     settings["early_stopping"] = settings["early_stopping"] or None
     keep_prob = model["keep_prob"]
-    return {
-        "layer_dims": [n_inputs, *layers, n_outputs],
-        "activations": model["activation"],
-        "output": auto("output"),
-        "loss": auto("loss"),
-        "init": auto("init"),
-        "keep_prob": keep_prob if isinstance(keep_prob, float | int) else list(keep_prob),
-        "dtype": model["dtype"],
-        **settings,
-    }
+    try:
+        return network_for_dataset(
+            dataset,
+            layers,
+            activations=model["activation"],
+            output=auto("output"),
+            loss=auto("loss"),
+            init=auto("init"),
+            keep_prob=keep_prob if isinstance(keep_prob, float | int) else list(keep_prob),
+            dtype=model["dtype"],
+            **settings,
+        )
+    except TypeError as error:
+        raise ConfigurationError(f"invalid hyperparameter value: {error}") from None
 
 
 def resolved(config: dict, hp: Hyperparameters) -> dict:
@@ -155,4 +172,20 @@ def resolved(config: dict, hp: Hyperparameters) -> dict:
         result["training"][key] = values[key]
     result["training"]["batch_size"] = hp.batch_size or 0
     result["training"]["early_stopping"] = hp.early_stopping or 0
+    return result
+
+
+def from_file(path, base: dict = DEFAULTS) -> dict:
+    """``base`` updated by the tables of the config.toml at ``path``."""
+    return merge(base, read_toml(path), f"config file {str(path)!r}")
+
+
+def with_absolute_paths(config: dict) -> dict:
+    """The configuration with [data] source and labels made absolute where they name
+    existing files, so that a run's config.toml reruns from any directory."""
+    result = copy.deepcopy(config)
+    for key in ("source", "labels"):
+        value = result["data"][key]
+        if value and Path(value).exists():
+            result["data"][key] = str(Path(value).resolve())
     return result

@@ -1,0 +1,109 @@
+"""What is done to the data before the network sees it, fitted on the training part only.
+
+Today that is standardisation: each feature (row of X) becomes (x - mean) / std with the
+training part's mean and standard deviation, and for regression each target (row of Y)
+likewise, so that the network learns standardised targets and its outputs are mapped
+back with y = a * std + mean. The statistics travel with the model as plain numbers in
+its metadata (:meth:`Preparation.to_metadata`), so evaluation and prediction on a raw
+file prepare it exactly as training did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .datasets import Dataset
+
+_KEYS = ("x_mean", "x_std", "y_mean", "y_std")
+
+
+def mean_and_std(A) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row mean and standard deviation of A (n, m), each (n, 1).
+
+    A constant row gets standard deviation 1, so it maps to 0 instead of NaN.
+    """
+    mean = A.mean(axis=1, keepdims=True)
+    std = A.std(axis=1, keepdims=True)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+@dataclass
+class Preparation:
+    """The fitted preparation of a data set.
+
+    Attributes
+    ----------
+    x_mean, x_std : ndarray of shape (n[0], 1), or None (X is used as it is)
+    y_mean, y_std : ndarray of shape (n[L], 1), or None (Y is used as it is)
+    """
+
+    x_mean: np.ndarray | None = None
+    x_std: np.ndarray | None = None
+    y_mean: np.ndarray | None = None
+    y_std: np.ndarray | None = None
+
+    @classmethod
+    def fit(cls, X_train, Y_train=None, *, standardize: bool = True) -> Preparation:
+        """Fit on the training part: X (n[0], m), and a regression target Y (n[L], m)."""
+        if not standardize:
+            return cls()
+        x_mean, x_std = mean_and_std(X_train)
+        y_mean = y_std = None
+        if Y_train is not None:
+            y_mean, y_std = mean_and_std(Y_train)
+        return cls(x_mean, x_std, y_mean, y_std)
+
+    def transform_x(self, X):
+        """(X - mean) / std, shape (n[0], m)."""
+        return X if self.x_mean is None else (X - self.x_mean) / self.x_std
+
+    def transform_y(self, Y):
+        """(Y - mean) / std for a regression target, shape (n[L], m)."""
+        return Y if self.y_mean is None else (Y - self.y_mean) / self.y_std
+
+    def inverse_y(self, A):
+        """Outputs A (n[L], m) back in the target's units: A * std + mean."""
+        return A if self.y_mean is None else A * self.y_std + self.y_mean
+
+    def transform(self, dataset: Dataset) -> Dataset:
+        """Both parts of ``dataset`` prepared (targets too, for regression)."""
+        changes = {
+            "X_train": self.transform_x(dataset.X_train),
+            "X_test": None if dataset.X_test is None else self.transform_x(dataset.X_test),
+        }
+        if dataset.task == "regression":
+            changes["Y_train"] = self.transform_y(dataset.Y_train)
+            changes["Y_test"] = None if dataset.Y_test is None else self.transform_y(dataset.Y_test)
+        return replace(dataset, **changes)
+
+    def to_metadata(self) -> dict:
+        """The statistics as lists of numbers (JSON), only those that are set."""
+        return {k: getattr(self, k).ravel().tolist() for k in _KEYS if getattr(self, k) is not None}
+
+    @classmethod
+    def from_metadata(cls, info: dict) -> Preparation:
+        """The inverse of :meth:`to_metadata` (a model's ``metadata["data"]``)."""
+        return cls(**{k: np.array(info[k]).reshape(-1, 1) for k in _KEYS if k in info})
+
+
+def prepare(dataset: Dataset, standardize: bool = True) -> tuple[Dataset, dict]:
+    """Fit the preparation on the training part and apply it to both parts.
+
+    Returns the prepared data set and what a model must remember about its data
+    (:meth:`Dataset.description` and the preparation's statistics), JSON-able.
+    """
+    regression = dataset.task == "regression"
+    preparation = Preparation.fit(
+        dataset.X_train, dataset.Y_train if regression else None, standardize=standardize
+    )
+    info = {**dataset.description(), **preparation.to_metadata()}
+    return preparation.transform(dataset), info
+
+
+def standardize(dataset: Dataset) -> tuple[Dataset, np.ndarray, np.ndarray]:
+    """The data set with its features standardised by the training part's statistics,
+    and the mean and std used (each (n[0], 1)); targets are left as they are."""
+    preparation = Preparation.fit(dataset.X_train)
+    return preparation.transform(dataset), preparation.x_mean, preparation.x_std

@@ -1,0 +1,22 @@
+"""Files and text: atomic writes, model files, config.toml, CSV and text tables.
+
+Nothing here knows about training; every module above writes through these.
+"""
+
+from .atomic import atomic_write, atomic_write_text
+from .model_file import FORMAT_VERSION, load_model, save_model
+from .tables import csv_text, markdown_table, text_table
+from .toml import dumps_toml, read_toml
+
+__all__ = [
+    "FORMAT_VERSION",
+    "atomic_write",
+    "atomic_write_text",
+    "csv_text",
+    "dumps_toml",
+    "load_model",
+    "markdown_table",
+    "read_toml",
+    "save_model",
+    "text_table",
+]

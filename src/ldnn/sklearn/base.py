@@ -1,0 +1,237 @@
+"""What :class:`DNNClassifier` and :class:`DNNRegressor` share: hyperparameters -> the
+network (:mod:`ldnn.build`), the fit / partial_fit / warm_start bookkeeping, the held-out
+part for early stopping (:mod:`ldnn.data.split`), and the fitted attributes."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # validate_data and __sklearn_tags__ arrived together in 1.6
+    raise ImportError(
+        "ldnn.sklearn needs scikit-learn >= 1.6: pip install -U scikit-learn"
+    ) from None
+
+from ..build import network_for
+from ..data.split import split_indices
+from ..network import DeepNetwork
+
+# Seeds drawn for random_state=None or a RandomState stay below 2**31 so that they are
+# valid everywhere a C int seed is expected.
+MAX_SEED = 2**31 - 1
+
+
+class DNNBase(BaseEstimator):
+    """What the classifier and the regressor share: hyperparameters -> DeepNetwork,
+    the fit / partial_fit / warm_start bookkeeping, and the fitted attributes.
+
+    Subclasses define ``_task`` (the task and its number of classes or targets, as
+    :func:`ldnn.build.network_for` takes them), ``_encode_targets`` and
+    ``_validation_score``.
+    """
+
+    # -- hyperparameters -> the ldnn network -------------------------------------------
+    def _batch_size(self, m: int) -> int:
+        if self.batch_size == "auto":
+            # MLPClassifier's rule: mini-batches of 200, or the whole set when smaller.
+            return min(200, m)
+        return self.batch_size
+
+    def _seed(self) -> int:
+        if isinstance(self.random_state, Integral) and not isinstance(self.random_state, bool):
+            return int(self.random_state)
+        # None or a RandomState: draw one integer seed now and keep it for the life of
+        # this fit (warm starts and partial_fit calls continue from it).
+        return int(check_random_state(self.random_state).randint(MAX_SEED))
+
+    def _hidden_layer_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = [sizes]
+        return [int(n) for n in sizes]
+
+    def _build_network(self, n_features: int, m: int) -> DeepNetwork:
+        task, n = self._task()
+        activation = self.activation
+        hidden = self._hidden_layer_sizes()
+        if not hidden:
+            # No hidden layer: logistic / softmax / linear regression, activations unused.
+            activation = []
+        elif not isinstance(activation, str):
+            activation = list(activation)
+        return network_for(
+            n_features,
+            hidden,
+            task=task,
+            n=n,
+            activations=activation,
+            init=self.init,
+            keep_prob=self.keep_prob,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            epochs=self.epochs,
+            batch_size=self._batch_size(m),
+            lambd=self.lambd,
+            seed=self._seed_,
+            dtype=self.dtype,
+        )
+
+    # -- the one fitting routine behind fit, warm_start and partial_fit ------------------
+    def _fit(self, X, y, sample_weight=None, *, incremental: bool, classes=None):
+        fitted = hasattr(self, "network_")
+        first_call = not fitted or not (incremental or self.warm_start)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=self._y_numeric,
+            dtype=(np.float64, np.float32),
+            reset=first_call,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            # Warns DataConversionWarning, as scikit-learn expects for a column vector y.
+            y = column_or_1d(y, warn=True)
+        Y = self._encode_targets(y, first_call=first_call, incremental=incremental, classes=classes)
+        sample_weight = self._sample_weight(y, sample_weight, X, check_classes=not incremental)
+        m = X.shape[0]
+        if first_call:
+            self._seed_ = self._seed()
+            self.network_ = self._build_network(X.shape[1], m)
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+        # Settings that may change between calls (set_params before a warm start, a new
+        # batch for partial_fit) are refreshed; the architecture and optimizer are kept.
+        # partial_fit never early-stops: one epoch on one batch has nothing to wait for.
+        network = self.network_
+        network.hyperparameters = network.hyperparameters.replace(
+            learning_rate=self.learning_rate,
+            lambd=self.lambd,
+            batch_size=self._batch_size(m),
+            early_stopping=self.patience if self.early_stopping and not incremental else None,
+        )
+        XT = np.asarray(X).T  # the notes' layout (n[0], m), transposed once
+        validation_data, callbacks, scores = None, [], []
+        if self.early_stopping and not incremental:
+            XT, Y, sample_weight, validation_data = self._split_validation(XT, y, Y, sample_weight)
+            callbacks.append(
+                lambda epoch, record, parameters: scores.append(
+                    self._validation_score(parameters, record, validation_data)
+                )
+            )
+        # One generator per call, seeded by (seed, epochs so far): a repeated fit is
+        # reproducible, and successive partial_fit calls shuffle differently.
+        rng = np.random.default_rng([self._seed_, self.n_iter_])
+        history = self.network_.fit(
+            XT,
+            Y,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            warm_start=not first_call,
+            sample_weight=sample_weight,
+            epochs=1 if incremental else self.epochs,
+            rng=rng,
+        )
+        self.n_iter_ += len(history)
+        self.loss_curve_.extend(float(c) for c in history.cost)
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+        self.stop_reason_ = history.stop_reason
+        self.validation_scores_ = scores if validation_data is not None else None
+        return self
+
+    def _sample_weight(self, y, sample_weight, X, *, check_classes: bool):
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, X, dtype=np.float64)
+
+    def _split_validation(self, XT, y, Y, sample_weight):
+        """Hold out ``validation_fraction`` of the m columns (stratified for classifiers)."""
+        stratify = y if self._stratify(y) else None
+        # A seed from (seed, epochs so far), below 2**31 like every seed here.
+        split_seed = int(np.random.default_rng([self._seed_, self.n_iter_]).integers(MAX_SEED))
+        train, val = split_indices(
+            XT.shape[1],
+            self.validation_fraction,
+            split_seed,
+            minimum=1,
+            stratify=stratify,
+            name="validation_fraction",
+        )
+        Y = np.asarray(Y)
+        Y_train, Y_val = (Y[train], Y[val]) if Y.ndim == 1 else (Y[:, train], Y[:, val])
+        w = None if sample_weight is None else sample_weight[train]
+        return XT[:, train], Y_train, w, (XT[:, val], Y_val)
+
+    def _stratify(self, y) -> bool:
+        return False
+
+    # -- inference ---------------------------------------------------------------------
+    def _forward(self, X):
+        """A[L] for X of shape (n_samples, n_features), returned as (n_samples, n[L])."""
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return self.network_.predict_proba(X.T).T
+
+
+COMMON_PARAMETERS = """\
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        n[1], ..., n[L-1]: the sizes of the hidden layers.
+    activation : str or sequence of str, default="relu"
+        One activation for every hidden layer, or one per hidden layer: relu, leaky_relu
+        ("leaky_relu:0.2" sets the slope), tanh, sigmoid, linear or a registered name.
+    optimizer : {"adam", "gd", "momentum", "rmsprop"}, default="adam"
+    learning_rate : float, default=1e-3
+        alpha, the step size.
+    epochs : int, default=200
+        Passes over the training set per ``fit`` (``partial_fit`` makes one).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; "auto" is min(200, n_samples) as in MLPClassifier.
+    lambd : float, default=0.0
+        L2 strength lambda: the cost gains (lambd / 2m) sum_l ||W[l]||^2.
+    keep_prob : float or sequence of float, default=1.0
+        Inverted-dropout keep probability of the hidden layers (1.0: no dropout).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training set and stop once its cost has
+        not improved for ``patience`` epochs, restoring the best epoch's parameters.
+    validation_fraction : float, default=0.1
+    patience : int, default=10
+    init : str or None, default=None
+        course, scaled, xavier or he; None picks He for relu-like layers, else Xavier.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout and the validation split.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the parameters and of the computation.
+    warm_start : bool, default=False
+        ``fit`` continues from the previous parameters and optimizer state for another
+        ``epochs`` epochs instead of starting afresh.
+    verbose : int, default=0
+        Print the cost every ``verbose`` epochs (0: silent).
+"""
+
+COMMON_ATTRIBUTES = """\
+    network_ : DeepNetwork
+        The trained ldnn network; ``network_.parameters`` holds W1..WL, b1..bL in the
+        notes' shapes (W[l] of shape (n[l], n[l-1])).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names.
+    n_iter_ : int
+        Epochs run. As in MLPClassifier, a cold ``fit`` resets it, while a warm-started
+        ``fit`` adds its epochs and every ``partial_fit`` call adds 1.
+    loss_curve_ : list of float
+        Training cost J (with its L2 term) after each epoch, accumulated like ``n_iter_``.
+    best_loss_ : float
+        The smallest value in ``loss_curve_``.
+    validation_scores_ : list of float or None
+        Score on the held-out set after each epoch of the last ``fit`` (accuracy for the
+        classifier, R^2 for the regressor); None without early stopping.
+    stop_reason_ : str
+        Why the last call stopped: "completed", "early stopping" or "diverged".
+"""

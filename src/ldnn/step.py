@@ -1,0 +1,142 @@
+"""One optimisation step per mini-batch: forward, cost, backward, update.
+
+A :class:`TrainingStep` keeps a :class:`~ldnn.workspace.Workspace` so that Z[l], A[l],
+dZ[l], dW[l], ... are written into the same arrays at every step, makes the parameters
+and gradients views into two flat vectors so that each update formula is one call, and
+gathers each mini-batch into a reused array. The formulas are those of
+:mod:`ldnn.propagation` (``backward(..., training=True)``) and :mod:`ldnn.optimizers`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import get_xp
+from .flat import pack, split_views
+from .losses import one_hot
+from .metrics import accuracy
+from .propagation import backward, compute_cost, forward
+from .workspace import Workspace
+
+
+class TrainingStep:
+    """The step for X (n[0], m) and Y (n[L], m), or class labels Y (m,).
+
+    Parameters
+    ----------
+    X, Y : the training data, already prepared by the loss
+    activations : tuple of L resolved Activation
+    loss : Loss
+    hp : Hyperparameters
+    optimizer : Optimizer
+    rng : numpy.random.Generator
+        Draws the dropout masks.
+    sample_weight : ndarray of shape (m,), optional
+    """
+
+    def __init__(self, X, Y, activations, loss, hp, optimizer, rng, sample_weight):
+        self.activations, self.loss, self.hp = activations, loss, hp
+        self.optimizer, self.rng, self.sample_weight = optimizer, rng, sample_weight
+        self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
+        self.X, self.Y = X, Y
+        self.n_out = hp.layer_dims[-1]
+        # A mini-batch is a set of examples, i.e. columns of X (n[0], m). Gathering
+        # columns is fast when each is contiguous in memory: X.T C-contiguous, which is
+        # what X = rows.T gives for data stored one example per row. Otherwise copy once.
+        # Class labels (m,) are gathered as they are.
+        self.XT = _example_major(X)
+        self.YT = Y if Y.ndim == 1 else _example_major(Y)
+
+    def pack(self, parameters: dict) -> None:
+        """Make the parameters views into one vector theta and give backward a vector
+        dtheta to write the gradients into, so the update is one call per formula."""
+        self.theta = pack(parameters)
+        self.dtheta = get_xp(self.theta).empty_like(self.theta)
+        shapes = {"d" + key: P.shape for key, P in parameters.items()}
+        self.workspace = Workspace(gradients=split_views(self.dtheta, shapes))
+
+    def batch(self, index):
+        """X[:, index] and Y[:, index], gathered into reused (n, batch) arrays."""
+        if isinstance(index, slice):
+            Xb, Yb = self.X[:, index], self.Y[..., index]
+        else:
+            xp = get_xp(self.XT)
+            Xb = self._gather("X_batch", self.XT, index, xp).T
+            Yb = self._gather("Y_batch", self.YT, index, xp).T
+        if Yb.ndim == 1:  # class labels: their one-hot (n[L], batch), made in place
+            out = self.workspace.get("Y_one_hot", (self.n_out, Yb.size), Xb)
+            Yb = one_hot(Yb, self.n_out, Xb.dtype, out=out)
+        return Xb, Yb
+
+    def _gather(self, name, data, index, xp):
+        """data[index] (rows: examples) in a reused array."""
+        rows = self.workspace.get(name, (len(index), *data.shape[1:]), data)
+        if hasattr(data, "gather_rows"):  # a data source that reads its own batches
+            data.gather_rows(index, out=rows)
+        else:
+            # NumPy's take with mode="raise" (its default) first writes into a temporary
+            # copy of the batch; the indices are valid, so "clip" changes nothing else.
+            # (CuPy's take has no mode and writes straight into out.)
+            clip = {"mode": "clip"} if xp is np else {}
+            xp.take(data, index, axis=0, out=rows, **clip)
+        return rows
+
+    def epoch(self, parameters, batches, lr) -> tuple[float, float, int | None]:
+        """Train on each batch in turn.
+
+        Returns (sum of batch cost times batch size, number predicted right, the index
+        of the step whose cost was not finite or None).
+        """
+        cost_sum = right_sum = 0.0
+        xp = get_xp(self.X)
+        for index, batch in enumerate(batches):
+            if xp is not np and not isinstance(batch, slice):
+                batch = xp.asarray(batch)  # the shuffle is drawn on the host
+            wb = None if self.sample_weight is None else self.sample_weight[batch]
+            if wb is not None and not wb.sum() > 0:
+                continue  # every example of this batch has weight 0: nothing to learn
+            Xb, Yb = self.batch(batch)
+            cost, right = self(parameters, Xb, Yb, wb, lr)
+            if not math.isfinite(cost):
+                return cost_sum, right_sum, index
+            cost_sum += cost * Xb.shape[1]
+            right_sum += (right or 0.0) * Xb.shape[1]
+        return cost_sum, right_sum, None
+
+    def __call__(self, parameters, Xb, Yb, wb, lr) -> tuple[float, float | None]:
+        """One step on the batch (Xb, Yb): returns its cost J and accuracy before the update."""
+        hp, activations, ws = self.hp, self.activations, self.workspace
+        AL, caches = forward(
+            Xb,
+            parameters,
+            activations,
+            keep_probs=self.keep_probs,
+            rng=self.rng,
+            workspace=ws,
+            check=False,
+        )
+        cost = compute_cost(AL, Yb, self.loss, parameters, hp.lambd, sample_weight=wb)
+        if not math.isfinite(cost):
+            return cost, None
+        right = accuracy(AL, Yb, activations[-1].name)
+        grads = backward(
+            AL,
+            Yb,
+            caches,
+            activations,
+            self.loss,
+            lambd=hp.lambd,
+            sample_weight=wb,
+            input_gradient=False,
+            workspace=ws,
+            training=True,
+        )
+        self.optimizer.update(parameters, grads, lr, flat=(self.theta, self.dtheta))
+        return cost, right
+
+
+def _example_major(A):
+    """A.T as a C-contiguous (m, n) array: a view when A is Fortran-ordered, else a copy."""
+    return A.T if A.T.flags.c_contiguous else get_xp(A).ascontiguousarray(A.T)

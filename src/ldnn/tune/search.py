@@ -1,0 +1,164 @@
+"""One worker of a search: the data and the fixed settings from a configuration, trials
+drawn from a :class:`~ldnn.tune.space.SearchSpace` until the study holds enough, and
+the study's summary, pictures and best configuration written to the tune folder.
+
+The tune folder ``runs/<name>/`` holds ``study.db`` (the default SQLite storage),
+``trials.csv`` (the summary table), ``history.png`` and ``importance.png``,
+``best-config.toml`` and ``best-trial-<k>/``, a normal ``ldnn train`` run folder.
+Workers sharing a folder rewrite the summary files; every file is written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import from_file, merge, network_from_config, with_absolute_paths
+from ..data.preparation import prepare
+from ..data.sources import load_training_data
+from ..data.split import split_columns, split_indices
+from ..errors import TuneError
+from ..io import atomic_write_text, csv_text, dumps_toml
+from ..network import DeepNetwork
+from ..training_run import TrainingRun
+from .report import summary_rows, write_plots
+from .space import SearchSpace
+from .study import counted_trials, make_pruner, make_storage, need_optuna, open_study, worker_name
+from .trial import train_trial
+
+BEST_CONFIG = "best-config.toml"
+
+
+class Search:
+    """A worker of the study ``study_name``, training on the data ``config`` names.
+
+    Parameters
+    ----------
+    config : dict
+        A run configuration (:mod:`ldnn.config`): its [data] table, and the settings no
+        trial changes.
+    space : SearchSpace
+    folder : path
+        The tune folder.
+    study_name : str
+    storage : str, optional
+        An Optuna storage URL (``postgresql://...``); default ``study.db`` in ``folder``.
+    resume : bool
+        Join the study if it exists (how further workers join it).
+    seed : int, optional
+        The sampler's seed.
+    heartbeat : int
+        Seconds between a running trial's heartbeats (see :func:`make_storage`).
+
+    Every trial trains on the training part less a validation part, the same for every
+    trial (``validation_split`` of the [tune] settings, drawn with ``split_seed + 1``).
+    """
+
+    def __init__(
+        self,
+        config: dict,
+        space: SearchSpace,
+        folder,
+        *,
+        study_name: str,
+        storage: str | None = None,
+        resume: bool = False,
+        seed: int | None = None,
+        heartbeat: int = 30,
+    ):
+        optuna = need_optuna()
+        self.config, self.space, self.folder = config, space, Path(folder)
+        if storage is None and (self.folder / "study.db").exists() and not resume:
+            raise TuneError(
+                f"run folder {str(self.folder)!r} holds a study already; pass --resume to "
+                "continue it, or choose another --name"
+            )
+        self.dataset, _ = prepare(load_training_data(config["data"]), config["data"]["standardize"])
+        kept, held = split_indices(
+            self.dataset.X_train.shape[1],
+            space.settings["validation_split"],
+            config["data"]["split_seed"] + 1,
+            minimum=1,
+            ordered=True,
+            name="validation_split",
+        )
+        self.train_part, self.validation = split_columns(
+            self.dataset.X_train, self.dataset.Y_train, kept, held
+        )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.url = storage or f"sqlite:///{(self.folder / 'study.db').resolve()}"
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = open_study(
+            make_storage(self.url, heartbeat),
+            study_name,
+            space.direction,
+            make_pruner(space.settings),
+            resume=resume,
+            seed=seed,
+        )
+        self.worker = worker_name()
+
+    @property
+    def objective(self) -> str:
+        return self.space.settings["objective"]
+
+    def network(self, trial) -> DeepNetwork:
+        """The network a trial's choices describe."""
+        changes = self.space.suggest(trial)
+        # Validation is the fixed split above, the same for every trial.
+        changes["training"].update(validation_split=0.0, early_stopping=0)
+        return network_from_config(merge(self.config, changes, "search space"), self.dataset)
+
+    def run(self, trials: int, callbacks=()) -> None:
+        """Run trials until the study counts ``trials`` (finished, pruned, running or
+        queued), or 3 x ``trials`` attempts were made (a space that always diverges).
+        ``callbacks`` are Optuna's ``(study, trial)`` callbacks, called after each."""
+
+        def objective(trial) -> float:
+            trial.set_user_attr("worker", self.worker)
+            network = self.network(trial)
+            return train_trial(trial, network, *self.train_part, self.validation, self.objective)
+
+        ran = 0
+        while counted_trials(self.study) < trials and ran < 3 * trials:
+            self.study.optimize(
+                objective, n_trials=1, catch=(TuneError,), callbacks=list(callbacks)
+            )
+            ran += 1
+
+    def summary(self) -> tuple[list[dict], list[dict]]:
+        """(every trial's row, the finished ones best first); writes trials.csv."""
+        rows = summary_rows(self.study, self.space)
+        text = csv_text(list(rows[0]), (list(r.values()) for r in rows)) if rows else ""
+        atomic_write_text(self.folder / "trials.csv", text)
+        finished = [r for r in rows if r["state"] == "complete"]
+        finished.sort(key=lambda r: r["value"], reverse=self.space.direction == "maximize")
+        return rows, finished
+
+    def write_best(self, pictures: bool = True) -> tuple[object, list[str]]:
+        """(the best trial, the pictures written); writes best-config.toml and the pictures.
+
+        Raises
+        ------
+        TuneError
+            If no trial has completed.
+        """
+        if not any(t.state.name == "COMPLETE" for t in self.study.trials):
+            raise TuneError("no trial completed: widen the search space or lower the epochs")
+        written = write_plots(self.study, self.folder) if pictures else []
+        best = self.study.best_trial
+        best_config = merge(self.config, self.space.config_of(best.params), "best trial")
+        comment = f"ldnn tune: best trial {best.number} of {self.study.study_name!r}"
+        atomic_write_text(self.folder / BEST_CONFIG, dumps_toml(best_config, comment))
+        return best, written
+
+    def retrain_folder(self, number: int) -> Path:
+        return self.folder / f"best-trial-{number}"
+
+    def retrain(self, number: int, pictures: bool = True) -> TrainingRun:
+        """Train the best trial's configuration on the whole training part, as
+        ``ldnn train --config best-config.toml`` does, into ``best-trial-<number>/``."""
+        config = with_absolute_paths(from_file(self.folder / BEST_CONFIG))
+        run = TrainingRun(config)
+        run.fit()
+        run.write(self.retrain_folder(number), pictures=pictures)
+        return run

@@ -1,0 +1,142 @@
+"""The layering of docs/architecture.md, checked: every import inside ldnn (at the top of a
+module or inside a function) goes to the same floor or a lower one, the imports form no
+cycle, and the files stay small (a size budget in the spirit of tinygrad's line count)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "ldnn"
+
+#: The floors, lowest first: a room (a module or a subpackage of ldnn) may import rooms of
+#: its own floor and of the floors below, never above. docs/architecture.md explains them.
+FLOORS = {
+    "foundation": ("_version", "errors", "backend", "checks", "parameters", "flat", "io"),
+    "data": ("data",),
+    "core math": (
+        "activations", "losses", "initializers", "regularization", "workspace",
+        "propagation", "optimizers", "gradcheck", "metrics", "hyperparameters",
+    ),
+    "training": ("history", "step", "training", "lbfgs", "progress"),
+    "network": ("network", "build", "summary"),
+    "uses": (
+        "config", "runs", "plots", "predictions", "training_run", "sklearn", "onnx", "tune",
+        "experiments", "course",
+    ),
+    "command line": ("cli",),
+}  # fmt: skip
+FLOOR_OF = {room: k for k, rooms in enumerate(FLOORS.values()) for room in rooms}
+FLOOR_NAMES = list(FLOORS)
+
+#: The notes' math: these modules together stay within this many lines.
+CORE = ("activations", "losses", "initializers", "regularization", "workspace",
+        "propagation", "optimizers", "parameters", "flat")  # fmt: skip
+CORE_BUDGET = 1_700
+FILE_BUDGET = 500
+
+
+def modules() -> dict[str, Path]:
+    """{"ldnn.data.split": path, ...} for every source file ("ldnn.data" for __init__)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The ldnn modules that module ``name`` imports, anywhere in its body."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "ldnn"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "ldnn":
+                continue
+            # ``from . import train`` names a submodule; ``from .x import y`` a name of x.
+            submodules = {f"{target}.{a.name}" for a in node.names} & known
+            found |= submodules or {target}
+    return {m for m in found if m in known} - {name}
+
+
+def room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+GRAPH = {name: imports(name, path, set(modules())) for name, path in modules().items()}
+
+
+def test_every_room_has_a_floor():
+    rooms = {room(m) for m in GRAPH} - {"", "__main__"}
+    assert rooms <= set(FLOOR_OF), f"rooms missing from FLOORS: {sorted(rooms - set(FLOOR_OF))}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if room(m)))
+def test_no_import_runs_upward(module):
+    floor = FLOOR_OF[room(module)]
+    upward = [
+        f"{target} ({FLOOR_NAMES[FLOOR_OF[room(target)]]})"
+        for target in sorted(GRAPH[module])
+        if FLOOR_OF[room(target)] > floor
+    ]
+    assert not upward, f"{module} ({FLOOR_NAMES[floor]}) imports from above: {upward}"
+
+
+def test_the_imports_form_no_cycle():
+    # Depth-first search; a module found again on the current path closes a cycle.
+    state, path, cycles = {}, [], []
+
+    def visit(module):
+        state[module] = "open"
+        path.append(module)
+        for target in sorted(GRAPH[module]):
+            if state.get(target) == "open":
+                cycles.append(path[path.index(target) :] + [target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[module] = "done"
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module)
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_checker_sees_lazy_and_relative_imports(tmp_path):
+    source = "from .. import config as c\n\ndef f():\n    from ..data.split import split_indices\n"
+    (tmp_path / "m.py").write_text(source)
+    known = {"ldnn.config", "ldnn.data", "ldnn.data.split", "ldnn.cli.m"}
+    assert imports("ldnn.cli.m", tmp_path / "m.py", known) == {"ldnn.config", "ldnn.data.split"}
+
+
+def test_files_stay_small():
+    lines = {m: len(p.read_text().splitlines()) for m, p in modules().items()}
+    big = {m: n for m, n in lines.items() if n > FILE_BUDGET}
+    assert not big, f"files over {FILE_BUDGET} lines (split them by job): {big}"
+    core = sum(lines[f"ldnn.{m}"] for m in CORE)
+    assert core <= CORE_BUDGET, f"the core math has grown to {core} lines (budget {CORE_BUDGET})"
+
+
+def test_every_exception_is_defined_in_errors():
+    defined = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                getattr(b, "id", "").endswith(("Error", "Warning")) for b in node.bases
+            ):
+                defined.append(f"{module}.{node.name}")
+    assert all(d.startswith("ldnn.errors.") for d in defined), defined
