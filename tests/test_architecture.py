@@ -140,3 +140,16 @@ def test_every_exception_is_defined_in_errors():
             ):
                 defined.append(f"{module}.{node.name}")
     assert all(d.startswith("ldnn.errors.") for d in defined), defined
+
+
+def test_the_docs_name_every_room():
+    root = SRC.parent
+    layout = (root / "README.md").read_text().split("## Layout", 1)[1]
+    architecture = (root / "docs" / "architecture.md").read_text()
+    for rooms in FLOORS.values():
+        for name in rooms:
+            if name == "_version":
+                continue
+            shown = f"{name}/" if (PACKAGE / name).is_dir() else f"{name}.py"
+            assert shown in layout, f"README's layout does not show {shown}"
+            assert name in architecture, f"docs/architecture.md does not name {name}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import get_activation
 from .backend import get_xp
 from .errors import MissingPackageError
 from .losses import get_loss
@@ -56,7 +57,7 @@ def cost_and_accuracy(parameters: dict, X, Y, activations, loss) -> tuple[float,
     """(J, accuracy) of ``parameters`` on X (n[0], m) and the loss-prepared Y (n[L], m):
     the data cost without dropout or the L2 term, as validation scores are taken."""
     AL = forward_in_blocks(X, parameters, activations)
-    output = activations[-1] if isinstance(activations[-1], str) else activations[-1].name
+    output = get_activation(activations[-1]).name
     return compute_cost(AL, Y, get_loss(loss)), accuracy(AL, Y, output)
 
 

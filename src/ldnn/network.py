@@ -147,7 +147,7 @@ class DeepNetwork:
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
-    def prepare(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False):
+    def check_data(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False):
         """X (n[0], m) and Y (n[L], m) checked and converted as training and scoring take
         them: X in the network's dtype, Y as the loss prepares it (one-hot for class
         labels, or with ``keep_labels`` the labels (m,) themselves)."""
@@ -205,7 +205,7 @@ class DeepNetwork:
         """
         xp = self._training_device(X)
         # Class labels stay labels (m,): training makes each mini-batch's one-hot.
-        X, Y = self.prepare(X, Y, keep_labels=True)
+        X, Y = self.check_data(X, Y, keep_labels=True)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
@@ -248,7 +248,7 @@ class DeepNetwork:
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ShapeError("validation_data must be a pair (X_val, Y_val)")
-            validation = self.prepare(*validation_data, x_name="X_val", y_name="Y_val")
+            validation = self.check_data(*validation_data, x_name="X_val", y_name="Y_val")
         elif hp.validation_split > 0:
             keep, held = split_indices(
                 X.shape[1], hp.validation_split, rng, minimum=1, name="validation_split"
@@ -356,7 +356,7 @@ class DeepNetwork:
     def evaluate(self, X, Y) -> dict:
         """Cost J (without the L2 term) and accuracy (classifiers) or MSE (regression)."""
         hp = self.hyperparameters
-        X, Y = self.prepare(X, Y)
+        X, Y = self.check_data(X, Y)
         AL = self._output(X)
         scores = {"cost": compute_cost(AL, Y, hp.loss)}
         if is_classifier(hp.activations[-1]):

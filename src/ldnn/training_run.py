@@ -32,14 +32,14 @@ from .runs import run_folder
 MODEL_FILE = "model.npz"
 
 
-class TestCost:
+class WatchTestCost:
     """Callback recording the test part's cost after every epoch, for the learning curve
     only: nothing is decided on it. The test data are prepared once, and moved once to
     the device the parameters live on."""
 
     def __init__(self, network, X_test, Y_test):
         hp = network.hyperparameters
-        self.data = network.prepare(X_test, Y_test, "X_test", "Y_test")
+        self.data = network.check_data(X_test, Y_test, "X_test", "Y_test")
         self.activations, self.loss = hp.activations, get_loss(hp.loss)
         self.costs: list[float] = []
 
@@ -92,7 +92,7 @@ class TrainingRun:
         callbacks = list(callbacks)
         watch = None
         if data.X_test is not None:
-            watch = TestCost(self.network, data.X_test, data.Y_test)
+            watch = WatchTestCost(self.network, data.X_test, data.Y_test)
             callbacks.insert(0, watch)
         start = time.perf_counter()
         # A diverging run overflows on its way to the guard, which reports it once.

@@ -126,7 +126,7 @@ def build_config(args) -> dict:
     return configuration.with_absolute_paths(configuration.merge(config, flags, "command line"))
 
 
-def training_run(config: dict) -> TrainingRun:
+def make_run(config: dict) -> TrainingRun:
     """The run of ``config``, its errors pointing at the flag that sets the value."""
     training = config["training"]
     if training["early_stopping"] and not training["validation_split"]:
@@ -145,7 +145,7 @@ def training_run(config: dict) -> TrainingRun:
 def run_train(args) -> int:
     if args.print_every is not None and args.print_every < 1:
         raise ConfigurationError(f"--print-every must be positive, got {args.print_every}")
-    run = training_run(build_config(args))
+    run = make_run(build_config(args))
     target = run_target(args.runs_dir, args.name, run.config["data"]["source"], args.overwrite)
     if not args.quiet:
         describe(run)
