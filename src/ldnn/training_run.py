@@ -70,7 +70,7 @@ class TrainingRun:
         ``config`` with every choice made explicit (what config.toml holds).
     history : History or None
     warnings : list of str
-        The DivergenceWarning messages of :meth:`fit`.
+        The warnings :meth:`fit` caught (the divergence guard's, printed by the CLI).
     metrics : dict or None
         What :meth:`write` wrote to metrics.json.
     """
