@@ -34,13 +34,17 @@ def gradients(parameters, X, Y, activations, loss, workspace=None, **options):
     return {k: np.array(v) for k, v in grads.items()}  # copies: workspace arrays are reused
 
 
-@given(
-    dims=layer_dims(max_layers=4, max_units=5, min_layers=2),
-    hidden=st.sampled_from(ACTIVATIONS),
-    loss=st.sampled_from(sorted(OUTPUT)),
-    m=st.integers(1, 9),
-    seed=st.integers(0, 10_000),
-)
+#: Random networks, batches and targets for every output layer and loss.
+CASES = {
+    "dims": layer_dims(max_layers=4, max_units=5, min_layers=2),
+    "hidden": st.sampled_from(ACTIVATIONS),
+    "loss": st.sampled_from(sorted(OUTPUT)),
+    "m": st.integers(1, 9),
+    "seed": st.integers(0, 10_000),
+}
+
+
+@given(**CASES)
 def test_a_workspace_alone_changes_no_number(dims, hidden, loss, m, seed):
     if loss == "categorical_crossentropy" and dims[-1] < 2:
         dims = [*dims[:-1], 2]
@@ -53,14 +57,7 @@ def test_a_workspace_alone_changes_no_number(dims, hidden, loss, m, seed):
         assert np.array_equal(plain[key], lent[key]), key
 
 
-@given(
-    dims=layer_dims(max_layers=4, max_units=5, min_layers=2),
-    hidden=st.sampled_from(ACTIVATIONS),
-    loss=st.sampled_from(sorted(OUTPUT)),
-    m=st.integers(1, 9),
-    seed=st.integers(0, 10_000),
-    weighted=st.booleans(),
-)
+@given(**CASES, weighted=st.booleans())
 def test_the_training_form_gives_the_same_dW_and_db(dims, hidden, loss, m, seed, weighted):
     if loss == "categorical_crossentropy" and dims[-1] < 2:
         dims = [*dims[:-1], 2]
@@ -69,10 +66,12 @@ def test_the_training_form_gives_the_same_dW_and_db(dims, hidden, loss, m, seed,
     options = {"lambd": 0.3, "sample_weight": w, "input_gradient": False}
     notes = gradients(parameters, X, Y, activations, loss, **options)
     trained = gradients(parameters, X, Y, activations, loss, Workspace(), training=True, **options)
+    alone = gradients(parameters, X, Y, activations, loss, training=True, **options)
     L = len(dims) - 1
     for l in range(1, L + 1):
         for key in (f"dW{l}", f"db{l}"):
             assert_allclose(trained[key], notes[key], rtol=1e-12, atol=1e-14, err_msg=key)
+            assert np.array_equal(alone[key], trained[key]), key  # the workspace only lends
 
 
 def test_in_training_the_dA_arrays_are_scratch():

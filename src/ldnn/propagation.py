@@ -289,7 +289,8 @@ def backward(
     m = AL.shape[1]
     # The factor of dW[l] and db[l]'s sums: 1/m, or 1 in training, where dZ[L] took it.
     scale = 1.0 if training else 1 / m
-    column = None if workspace is None else workspace.filled("db column", (m, 1), scale, AL)
+    lent = workspace is not None  # arrays to write into; without, NumPy allocates
+    column = workspace.filled("db column", (m, 1), scale, AL) if lent else None
     workspace = ALLOCATE if workspace is None else workspace
     grads = {}
     dA = None
@@ -320,7 +321,7 @@ def backward(
             out=(arrays.dA_prev if keep_dA else None, arrays.dW, arrays.db),
             scale=scale,
             column=column,
-            scratch=workspace.get("l2", W.shape, W) if lambd and training else None,
+            scratch=workspace.get("l2", W.shape, W) if lambd and lent else None,
         )
         if keep_dA:
             if l > 1 and caches[l - 2].D is not None:
