@@ -21,8 +21,8 @@ FLOORS = {
         "activations", "losses", "initializers", "regularization", "workspace",
         "propagation", "optimizers", "gradcheck", "metrics", "hyperparameters",
     ),
-    "training": ("history", "step", "training", "lbfgs", "progress"),
-    "network": ("network", "build", "summary"),
+    "training": ("history", "step", "training", "lbfgs", "progress", "continuation"),
+    "network": ("network", "build", "summary", "saving"),
     "uses": (
         "config", "runs", "plots", "predictions", "training_run", "sklearn", "onnx", "tune",
         "experiments", "course",

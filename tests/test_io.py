@@ -116,11 +116,16 @@ def test_future_format_version(fitted, tmp_path):
         DeepNetwork.load(path)
 
 
-def test_pickled_arrays_are_refused(tmp_path):
+def test_pickled_arrays_are_refused(fitted, tmp_path):
+    net, _ = fitted
     path = tmp_path / "evil.npz"
-    with open(path, "wb") as file:
-        np.savez(file, W1=np.array([object()], dtype=object))
-    with pytest.raises(ModelFileError, match="cannot be read"):
+    net.save(path)
+
+    def pickle_W1(arrays):
+        arrays["W1"] = np.array([object()], dtype=object)
+
+    _rewrite(path, pickle_W1)
+    with pytest.raises(ModelFileError, match="array W1 must be float"):
         DeepNetwork.load(path)
 
 

@@ -44,10 +44,12 @@ def train_lbfgs(
     callbacks=(),
     sample_weight=None,
     epochs: int | None = None,
+    stop=None,
 ):
     """Train ``parameters`` in place with L-BFGS-B, for at most ``epochs`` iterations
     (default ``hp.epochs``); the arguments are those of :func:`ldnn.training.train`.
-    The method draws nothing and keeps no state between calls."""
+    The method draws nothing and keeps no state between calls: after ``stop`` ends a run
+    (polled after every iteration), the next starts its memory afresh."""
     minimize = _minimize()
     if any(k < 1 for k in hp.keep_prob):
         raise ConfigurationError("optimizer 'lbfgs' does not support dropout (keep_prob < 1)")
@@ -88,6 +90,9 @@ def train_lbfgs(
         history.append(record)
         if run_callbacks(callbacks, epoch, record, params):
             history.stop_reason = "callback"
+            raise _Stop
+        if stop is not None and stop():
+            history.stop_reason = "interrupted"
             raise _Stop
 
     try:

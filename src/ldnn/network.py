@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import threading
@@ -11,20 +12,21 @@ import numpy as np
 
 from .backend import device_module, to_device, to_numpy
 from .checks import check_finite, check_positive, check_same_m, check_sample_weight, check_X
+from .continuation import Unfinished
 from .data.split import split_columns, split_indices
-from .errors import ConfigurationError, ModelFileError, NotFittedError, ShapeError
+from .errors import ConfigurationError, NotFittedError, ShapeError
 from .history import Callback, History, PrintCost
 from .hyperparameters import Hyperparameters
 from .initializers import initialize_parameters
-from .io import load_model, save_model
 from .lbfgs import train_lbfgs
 from .losses import get_loss, one_hot
 from .metrics import accuracy, is_classifier, mean_squared_error, predictions
 from .optimizers import Optimizer
 from .parameters import check_parameters
 from .propagation import compute_cost, forward_in_blocks
+from .saving import load_network, save_network
 from .summary import shape_table
-from .training import make_optimizer, train
+from .training import Training, generator_at, make_optimizer
 from .workspace import Workspace
 
 
@@ -59,9 +61,11 @@ class DeepNetwork:
     optimizer : Optimizer or None
         The optimizer and its state (v, s, t), kept for ``fit(..., warm_start=True)``.
     epochs_trained : int
-        Epochs since the parameters were initialised (warm starts add up).
+        Epochs completed since the parameters were initialised (warm starts add up).
     metadata : dict
         JSON-able extras saved with the model (class names, feature names, ...).
+    unfinished : Unfinished or None
+        Where a fit stopped by ``stop`` stood; a warm start continues it exactly.
 
     Examples
     --------
@@ -83,20 +87,24 @@ class DeepNetwork:
         self.hyperparameters = Hyperparameters.create(
             layer_dims, activations, output, loss, init, keep_prob, **settings
         )
+        self._reset()
+
+    def _reset(self) -> None:
         self.parameters: dict | None = None
         self.history: History | None = None
         self.optimizer: Optimizer | None = None
         self.epochs_trained = 0
         self.metadata: dict = {}
+        self.unfinished: Unfinished | None = None
         self._rng: np.random.Generator | None = None
+        self._session = None  # (Training, epochs trained before it, split state) during fit
 
     @classmethod
     def from_hyperparameters(cls, hyperparameters: Hyperparameters) -> DeepNetwork:
         """A network with these hyperparameters and no parameters yet."""
         network = cls.__new__(cls)
         network.hyperparameters = hyperparameters
-        network.parameters, network.history, network.metadata = None, None, {}
-        network.optimizer, network.epochs_trained, network._rng = None, 0, None
+        network._reset()
         return network
 
     @classmethod
@@ -172,6 +180,7 @@ class DeepNetwork:
         sample_weight=None,
         epochs: int | None = None,
         rng: np.random.Generator | None = None,
+        stop=None,
     ) -> History:
         """Learn W and b from X of shape (n[0], m) and Y of shape (n[L], m).
 
@@ -198,10 +207,17 @@ class DeepNetwork:
             with ``hyperparameters.seed``, so equal seeds give bit-identical results.
             A warm start goes on drawing from the previous fit's generator, and its
             epochs (and learning-rate schedule) count on from the previous fit's.
+        stop : callable () -> bool, optional
+            Polled after every step (a signal handler's flag, say): when it returns True
+            training stops between two steps, ``history.stop_reason`` is "interrupted"
+            and :attr:`unfinished` says where; a warm start on the same data (after
+            :meth:`save` and :meth:`load` too) continues from there with the numbers of
+            a fit that never stopped, the interrupted epoch counting as one of ``epochs``.
 
         Returns
         -------
         History
+            Continuing an interrupted fit, its history goes on in the same History.
         """
         xp = self._training_device(X)
         # Class labels stay labels (m,): training makes each mini-batch's one-hot.
@@ -211,16 +227,19 @@ class DeepNetwork:
         if epochs is not None:
             check_positive(epochs, "epochs", integer=True)
         continuing = warm_start and self.parameters is not None
+        unfinished = self.unfinished if continuing else None
         rng = self._generator(rng, continuing)
+        # The validation split is drawn first: an interrupted fit's is drawn again.
+        split_state = rng.bit_generator.state if unfinished is None else unfinished.split_rng_state
+        split_rng = rng if unfinished is None else generator_at(split_state)
         X, Y, sample_weight, validation = self._validation(
-            X, Y, sample_weight, validation_data, rng
+            X, Y, sample_weight, validation_data, split_rng
         )
         self._start(rng, continuing)
         callbacks = self._with_printing(callbacks, verbose, epochs)
         self.history = self._train_on_device(
-            xp, X, Y, validation, callbacks, sample_weight, rng, epochs
+            xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state
         )
-        self.epochs_trained += len(self.history)
         return self.history
 
     def _training_device(self, X):
@@ -235,8 +254,13 @@ class DeepNetwork:
     def _generator(self, rng, continuing: bool) -> np.random.Generator:
         """The fit's generator: the one given, the previous fit's for a warm start, or a
         new one from the seed. It is kept for the next warm start."""
-        if rng is None:
-            rng = self._rng if continuing else np.random.default_rng(self.hyperparameters.seed)
+        seed = self.hyperparameters.seed
+        if rng is None and continuing:
+            # A model loaded from a file of format 1 kept no generator: go on with one
+            # drawn from (seed, epochs trained), so that the shuffles do not repeat.
+            rng = self._rng or np.random.default_rng([seed, self.epochs_trained])
+        elif rng is None:
+            rng = np.random.default_rng(seed)
         self._rng = rng
         return rng
 
@@ -270,7 +294,7 @@ class DeepNetwork:
         """Fresh parameters and optimizer, unless a warm start continues the old ones."""
         if not continuing:
             self.initialize(rng)
-            self.optimizer, self.epochs_trained = None, 0
+            self.optimizer, self.epochs_trained, self.unfinished = None, 0, None
         if self.optimizer is None and self.hyperparameters.optimizer != "lbfgs":
             self.optimizer = make_optimizer(self.hyperparameters)
 
@@ -281,12 +305,15 @@ class DeepNetwork:
             callbacks.append(PrintCost(every=verbose, total=total))
         return callbacks
 
-    def _train_on_device(self, xp, X, Y, validation, callbacks, sample_weight, rng, epochs):
+    def _train_on_device(
+        self, xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state
+    ):
         """Train on the device: on a GPU the data move there once and stay for every
         epoch, and the parameters come back to the host when training ends. On the CPU
         training updates self.parameters itself, so a callback that calls this network's
         predict or evaluate sees the current weights."""
         hp = self.hyperparameters
+        epochs = hp.epochs if epochs is None else epochs
         move = functools.partial(to_device, xp=xp)
         parameters = self.parameters
         if xp is not np:
@@ -295,22 +322,32 @@ class DeepNetwork:
             validation = tuple(map(move, validation))
         if sample_weight is not None:
             sample_weight = move(sample_weight)
-        common = {"validation": validation, "callbacks": callbacks, "epochs": epochs}
         if hp.optimizer == "lbfgs":
             history = train_lbfgs(
-                parameters, move(X), move(Y), hp, sample_weight=sample_weight, **common
-            )
+                parameters, move(X), move(Y), hp, validation=validation, callbacks=callbacks,
+                sample_weight=sample_weight, epochs=epochs, stop=stop,
+            )  # fmt: skip
+            self.epochs_trained += len(history)
+            self.unfinished = None  # L-BFGS keeps its memory inside SciPy: it starts afresh
         else:
-            history = train(
-                parameters,
-                move(X),
-                move(Y),
-                hp,
-                rng=rng,
-                sample_weight=sample_weight,
-                optimizer=self.optimizer,
+            self.optimizer.to_module(xp, parameters)
+            unfinished = self.unfinished
+            training = Training(
+                parameters, move(X), move(Y), hp, rng=rng, validation=validation,
+                callbacks=callbacks, sample_weight=sample_weight, optimizer=self.optimizer,
                 start_epoch=self.epochs_trained,
-                **common,
+                resume=None if unfinished is None else unfinished.position,
+                history=None if unfinished is None else copy.deepcopy(unfinished.history),
+            )  # fmt: skip
+            self._session = (training, self.epochs_trained, split_state)
+            try:
+                history = training.run(epochs, stop)
+            finally:
+                self._session = None
+            self.epochs_trained += training.completed
+            interrupted = history.stop_reason == "interrupted"
+            self.unfinished = (
+                Unfinished(training.position, history, split_state) if interrupted else None
             )
         if xp is not np:
             self.parameters = {k: to_numpy(v) for k, v in parameters.items()}
@@ -338,12 +375,6 @@ class DeepNetwork:
         if getattr(local, "key", None) != key:
             local.key, local.workspace = key, Workspace()
         return local.workspace
-
-    def __getstate__(self):
-        # The per-thread inference arrays are a cache: not copied, not pickled.
-        state = self.__dict__.copy()
-        state.pop("_inference_local", None)
-        return state
 
     def predict_proba(self, X):
         """A[L] = the forward pass without dropout, shape (n[L], m)."""
@@ -376,34 +407,20 @@ class DeepNetwork:
 
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the model to ``path`` (.npz + JSON metadata, atomically)."""
-        metadata = {"hyperparameters": self.hyperparameters.to_dict(), **self.metadata}
-        save_model(path, self.fitted_parameters(), metadata)
+        """Write the model to ``path`` (.npz + JSON metadata, atomically), with what
+        continuing its training needs: the optimizer's and the generator's state, the
+        epochs trained, the history, and where an interrupted fit stood. Called from a
+        callback during fit, it writes the training as it stands (a checkpoint)."""
+        save_network(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DeepNetwork:
-        """Read a model written by :meth:`save` (never unpickles)."""
-        parameters, metadata = load_model(path)
-        try:
-            hp = Hyperparameters.from_dict(metadata.get("hyperparameters", {}))
-        except (ConfigurationError, ShapeError, TypeError) as error:
-            raise ModelFileError(
-                f"model file {str(path)!r} has invalid hyperparameters: {error}"
-            ) from None
-        try:
-            dims = check_parameters(parameters)
-        except ShapeError as error:
-            raise ModelFileError(f"model file {str(path)!r}: {error}") from None
-        if dims != hp.layer_dims:
-            raise ModelFileError(
-                f"model file {str(path)!r}: parameters have layer_dims {list(dims)} but the "
-                f"hyperparameters say {list(hp.layer_dims)}"
-            )
-        network = cls.from_hyperparameters(hp)
-        network.parameters = parameters
-        network.metadata = {
-            k: v
-            for k, v in metadata.items()
-            if k not in ("hyperparameters", "format", "format_version", "ldnn_version", "checksums")
-        }
-        return network
+        """Read a model written by :meth:`save` (never unpickles; every array's name,
+        shape and dtype and the metadata are checked before they are used)."""
+        return load_network(cls, path)
+
+    def __getstate__(self):
+        # The per-thread inference arrays are a cache: not copied, not pickled.
+        state = self.__dict__.copy()
+        state.pop("_inference_local", None)
+        return state

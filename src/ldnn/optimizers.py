@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .backend import get_xp
+from .backend import get_xp, to_device
 from .errors import ConfigurationError
 from .flat import split_views
 
@@ -98,6 +98,28 @@ class Optimizer:
     def step(self, P, dP, learning_rate: float, state: dict) -> None:
         """Update P in place, with ``state[kind]`` shaped like P (plus ``"scratch"``)."""
         raise NotImplementedError
+
+    # -- the state, for checkpoints and devices ------------------------------------------
+    def state_vectors(self) -> dict:
+        """{kind: flat vector} of the running averages made so far (none before a step)."""
+        return {kind: self._flat[kind] for kind in self.kinds if kind in self._flat}
+
+    def set_state(self, t: int, vectors: dict, parameters: dict) -> None:
+        """Continue from step ``t`` with these running averages (flat vectors in the
+        order of ``parameters``, as :meth:`state_vectors` gives them)."""
+        self.t = t
+        self._flat, self._scratch_views = {}, {}
+        self.state = {}
+        shapes = {"d" + key: P.shape for key, P in parameters.items()}
+        for kind, flat in vectors.items():
+            self._flat[kind] = flat
+            self.state[kind] = split_views(flat, shapes)
+
+    def to_module(self, xp, parameters: dict) -> None:
+        """Move the running averages to array module ``xp`` (NumPy or CuPy)."""
+        moved = {kind: to_device(flat, xp) for kind, flat in self.state_vectors().items()}
+        if any(moved[k] is not self._flat[k] for k in moved):
+            self.set_state(self.t, moved, parameters)
 
     def config(self) -> dict:
         """The settings that rebuild this optimizer with :func:`get_optimizer`."""

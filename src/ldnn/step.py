@@ -83,27 +83,35 @@ class TrainingStep:
             xp.take(data, index, axis=0, out=rows, **clip)
         return rows
 
-    def epoch(self, parameters, batches, lr) -> tuple[float, float, int | None]:
-        """Train on each batch in turn.
+    def epoch(self, parameters, batches, lr, *, start=0, sums=(0.0, 0.0), stop=None):
+        """Train on each batch in turn, from batch ``start`` on.
 
-        Returns (sum of batch cost times batch size, number predicted right, the index
-        of the step whose cost was not finite or None).
+        ``sums`` carries an interrupted epoch's sums on; ``stop``, polled after every
+        step, ends the epoch early when it returns True (the step under way finishes).
+
+        Returns
+        -------
+        (cost_sum, right_sum, failed, done)
+            The sum of batch cost times batch size, the number predicted right, the index
+            of the step whose cost was not finite (or None), and the steps done so far.
         """
-        cost_sum = right_sum = 0.0
+        cost_sum, right_sum = sums
         xp = get_xp(self.X)
-        for index, batch in enumerate(batches):
+        for index in range(start, len(batches)):
+            batch = batches[index]
             if xp is not np and not isinstance(batch, slice):
                 batch = xp.asarray(batch)  # the shuffle is drawn on the host
             wb = None if self.sample_weight is None else self.sample_weight[batch]
-            if wb is not None and not wb.sum() > 0:
-                continue  # every example of this batch has weight 0: nothing to learn
-            Xb, Yb = self.batch(batch)
-            cost, right = self(parameters, Xb, Yb, wb, lr)
-            if not math.isfinite(cost):
-                return cost_sum, right_sum, index
-            cost_sum += cost * Xb.shape[1]
-            right_sum += (right or 0.0) * Xb.shape[1]
-        return cost_sum, right_sum, None
+            if wb is None or wb.sum() > 0:  # a batch whose weights are all 0 teaches nothing
+                Xb, Yb = self.batch(batch)
+                cost, right = self(parameters, Xb, Yb, wb, lr)
+                if not math.isfinite(cost):
+                    return cost_sum, right_sum, index, index
+                cost_sum += cost * Xb.shape[1]
+                right_sum += (right or 0.0) * Xb.shape[1]
+            if stop is not None and index + 1 < len(batches) and stop():
+                return cost_sum, right_sum, None, index + 1
+        return cost_sum, right_sum, None, len(batches)
 
     def __call__(self, parameters, Xb, Yb, wb, lr) -> tuple[float, float | None]:
         """One step on the batch (Xb, Yb): returns its cost J and accuracy before the update."""

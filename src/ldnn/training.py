@@ -1,17 +1,25 @@
 """The training loop: epochs of mini-batches, a history, callbacks, early stopping and a
 divergence guard. It works on a parameters dict in place and knows nothing of files.
 
-Each epoch is the same short sequence of named steps (:func:`train`): the learning rate
-of the epoch, a snapshot for the divergence guard, the shuffled mini-batches, one
-:class:`~ldnn.step.TrainingStep` per batch, the epoch's record, the callbacks, and the
-early-stopping rule.
+Each epoch is the same short sequence of named steps (:meth:`Training.epoch`): the
+learning rate of the epoch, a snapshot for the divergence guard, the shuffled
+mini-batches, one :class:`~ldnn.step.TrainingStep` per batch, the epoch's record, the
+early-stopping rule and the callbacks.
+
+The loop can stop between two steps (``stop``, polled after each: a signal handler's
+flag) and continue later from the :class:`LoopState` it stopped at, with the same
+numbers as if it had never stopped: the state holds the epoch's shuffle (as the
+generator's state when the epoch began), the sums of its batches so far, the divergence
+guard's snapshot and the early-stopping bookkeeping.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,6 +56,45 @@ def make_optimizer(hp: Hyperparameters) -> Optimizer:
         "adam": {"beta1": hp.beta1, "beta2": hp.beta2, "epsilon": hp.epsilon},
     }.get(hp.optimizer, {})
     return get_optimizer(hp.optimizer, **settings)
+
+
+@dataclass
+class LoopState:
+    """Where the loop stands between two steps.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch under way, or the next one when ``step`` is 0.
+    step : int
+        How many of that epoch's mini-batches are done.
+    epoch_rng_state : dict or None
+        The generator's state as the epoch began: its shuffle is drawn again from it
+        (with ``step`` > 0).
+    cost_sum, right_sum : float
+        The epoch's sums so far (see :meth:`ldnn.step.TrainingStep.epoch`).
+    epoch_theta : array or None
+        theta as the epoch began, what the divergence guard would restore (``step`` > 0).
+    best_cost, best_epoch, best_theta
+        Early stopping's lowest validation cost so far, its epoch and its theta.
+    """
+
+    epoch: int
+    step: int = 0
+    epoch_rng_state: dict | None = None
+    cost_sum: float = 0.0
+    right_sum: float = 0.0
+    epoch_theta: object = None
+    best_cost: float = math.inf
+    best_epoch: int | None = None
+    best_theta: object = None
+
+
+def generator_at(state: dict) -> np.random.Generator:
+    """A generator of the same kind as ``state``'s, set to that state."""
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
 
 
 class DivergenceGuard:
@@ -122,27 +169,14 @@ def epoch_record(epoch, cost_sum, right_sum, m, lr, loss, parameters, validation
     return record
 
 
-def train(
-    parameters: dict,
-    X,
-    Y,
-    hp: Hyperparameters,
-    *,
-    rng: np.random.Generator,
-    validation: tuple | None = None,
-    callbacks: Sequence[Callback] = (),
-    sample_weight=None,
-    optimizer: Optimizer | None = None,
-    epochs: int | None = None,
-    start_epoch: int = 0,
-) -> History:
-    """Train ``parameters`` in place on X of shape (n[0], m) and Y of shape (n[L], m)
-    with gradient descent or one of its variants (every optimizer but L-BFGS).
+class Training:
+    """Gradient descent (or a variant: every optimizer but L-BFGS) on ``parameters`` in
+    place, for X of shape (n[0], m) and Y of shape (n[L], m).
 
     Parameters
     ----------
     parameters : dict
-        W1..WL, b1..bL, updated in place.
+        W1..WL, b1..bL, updated in place (they become views into one vector theta).
     X : ndarray of shape (n[0], m)
     Y : ndarray of shape (n[L], m), already prepared by the loss (one-hot, dtype), or for
         categorical cross-entropy integer class labels of shape (m,), from which each
@@ -157,55 +191,146 @@ def train(
         Each mini-batch's cost is sum_i w_i L_i / sum_i w_i over its examples.
     optimizer : Optimizer, optional
         Continue with this optimizer's state (warm start); default a new one from ``hp``.
-    epochs : int, optional
-        Overrides ``hp.epochs``.
     start_epoch : int
         The number of the first epoch (a warm start continues the count and the
         learning-rate schedule).
+    resume : LoopState, optional
+        Continue an interrupted loop from where it stood (instead of ``start_epoch``).
+    history : History, optional
+        The History to append to (an interrupted loop's); default a new one.
 
-    Returns
-    -------
-    History
+    Attributes
+    ----------
+    history : History
+    position : LoopState
+        Where the loop stands: after :meth:`run` stopped on ``stop``, where to resume.
+    completed : int
+        Epochs completed by this object.
     """
-    epochs = hp.epochs if epochs is None else epochs
-    activations = resolve_activations(hp.activations, hp.L)
-    loss = get_loss(hp.loss)
-    optimizer = make_optimizer(hp) if optimizer is None else optimizer
-    step = TrainingStep(X, Y, activations, loss, hp, optimizer, rng, sample_weight)
-    step.pack(parameters)
-    guard = DivergenceGuard(step.theta)
-    stopper = None
-    if hp.early_stopping is not None and validation is not None:
-        stopper = EarlyStopping(hp.early_stopping, step.theta)
-    history = History()
-    m = X.shape[1]
-    # Overflow to inf/NaN is detected by the divergence guard; NumPy's own warnings about
-    # it would only bury that one clear message.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(start_epoch, start_epoch + epochs):
-            lr = scheduled_learning_rate(
-                hp.learning_rate, epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
+
+    def __init__(
+        self,
+        parameters: dict,
+        X,
+        Y,
+        hp: Hyperparameters,
+        *,
+        rng: np.random.Generator,
+        validation: tuple | None = None,
+        callbacks: Sequence[Callback] = (),
+        sample_weight=None,
+        optimizer: Optimizer | None = None,
+        start_epoch: int = 0,
+        resume: LoopState | None = None,
+        history: History | None = None,
+    ):
+        self.parameters, self.hp, self.rng = parameters, hp, rng
+        self.validation, self.callbacks = validation, list(callbacks)
+        self.activations = resolve_activations(hp.activations, hp.L)
+        self.loss = get_loss(hp.loss)
+        optimizer = make_optimizer(hp) if optimizer is None else optimizer
+        self.step = TrainingStep(
+            X, Y, self.activations, self.loss, hp, optimizer, rng, sample_weight
+        )
+        self.step.pack(parameters)
+        xp = get_xp(self.step.theta)
+        self.guard = DivergenceGuard(self.step.theta)
+        self.stopper = None
+        if hp.early_stopping is not None and validation is not None:
+            self.stopper = EarlyStopping(hp.early_stopping, self.step.theta)
+        self.history = History() if history is None else history
+        self.history.stop_reason, self.history.stop_message = "completed", ""
+        self.position = LoopState(start_epoch) if resume is None else copy.copy(resume)
+        self.start_epoch, self.completed = self.position.epoch, 0
+        if resume is not None:
+            if resume.step:
+                xp.copyto(self.guard.last_good, xp.asarray(resume.epoch_theta))
+            if self.stopper is not None and resume.best_theta is not None:
+                self.stopper.best_cost, self.stopper.best_epoch = (
+                    resume.best_cost,
+                    resume.best_epoch,
+                )
+                self.stopper.best_theta = xp.array(resume.best_theta, dtype=self.step.theta.dtype)
+
+    @property
+    def theta(self):
+        return self.step.theta
+
+    def run(self, epochs: int, stop: Callable[[], bool] | None = None) -> History:
+        """Train ``epochs`` more epochs (an epoch under way counts as one), or until
+        early stopping, a callback, divergence or ``stop`` ends it."""
+        end = self.position.epoch + epochs
+        # Overflow to inf/NaN is detected by the divergence guard; NumPy's own warnings
+        # about it would only bury that one clear message.
+        with np.errstate(over="ignore", invalid="ignore"):
+            while self.position.epoch < end and self.epoch(stop):
+                if stop is not None and self.position.epoch < end and stop():
+                    self.history.stop_reason = "interrupted"  # between two epochs
+                    break
+        if self.stopper is not None and self.history.stop_reason != "interrupted":
+            self.history.best_epoch = self.stopper.restore()
+        return self.history
+
+    def epoch(self, stop=None) -> bool:
+        """Run (or finish) one epoch; False when training is to end here."""
+        hp, pos = self.hp, self.position
+        m = self.step.X.shape[1]
+        lr = scheduled_learning_rate(
+            hp.learning_rate, pos.epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
+        )
+        if pos.step == 0:
+            self.guard.remember()
+            pos.epoch_rng_state = self.rng.bit_generator.state  # a fresh dict
+            batches = minibatches(m, hp.batch_size, self.rng)
+        else:  # the interrupted epoch's own shuffle, drawn again
+            batches = minibatches(m, hp.batch_size, generator_at(pos.epoch_rng_state))
+        cost_sum, right_sum, failed, done = self.step.epoch(
+            self.parameters, batches, lr, start=pos.step, sums=(pos.cost_sum, pos.right_sum),
+            stop=stop,
+        )  # fmt: skip
+        if self.guard.diverged(failed):
+            last_step = len(batches) - 1 if failed is None else failed
+            self.history.stop_reason = "diverged"
+            self.history.stop_message = divergence_message(
+                pos.epoch, self.start_epoch, last_step, lr
             )
-            guard.remember()
-            batches = minibatches(m, hp.batch_size, rng)
-            cost_sum, right_sum, failed_step = step.epoch(parameters, batches, lr)
-            if guard.diverged(failed_step):
-                last_step = len(batches) - 1 if failed_step is None else failed_step
-                history.stop_reason = "diverged"
-                history.stop_message = divergence_message(epoch, start_epoch, last_step, lr)
-                # stacklevel: the warning points at the caller of DeepNetwork.fit.
-                warnings.warn(history.stop_message, DivergenceWarning, stacklevel=4)
-                break
-            record = epoch_record(
-                epoch, cost_sum, right_sum, m, lr, loss, parameters, validation, activations
-            )
-            history.append(record)
-            if run_callbacks(callbacks, epoch, record, parameters):
-                history.stop_reason = "callback"
-                break
-            if stopper is not None and stopper.should_stop(epoch, record["val_cost"]):
-                history.stop_reason = "early stopping"
-                break
-    if stopper is not None:
-        history.best_epoch = stopper.restore()
-    return history
+            # stacklevel: the warning points at the caller of DeepNetwork.fit.
+            warnings.warn(self.history.stop_message, DivergenceWarning, stacklevel=5)
+            return False
+        if done < len(batches):  # stopped between two steps
+            pos.step, pos.cost_sum, pos.right_sum = done, cost_sum, right_sum
+            pos.epoch_theta = self.guard.last_good
+            self.history.stop_reason = "interrupted"
+            return False
+        record = epoch_record(
+            pos.epoch, cost_sum, right_sum, m, lr, self.loss, self.parameters,
+            self.validation, self.activations,
+        )  # fmt: skip
+        self.history.append(record)
+        self.completed += 1
+        early = self.stopper is not None and self.stopper.should_stop(pos.epoch, record["val_cost"])
+        self.position = self._boundary(pos.epoch + 1)
+        if run_callbacks(self.callbacks, record["epoch"], record, self.parameters):
+            self.history.stop_reason = "callback"
+            return False
+        if early:
+            self.history.stop_reason = "early stopping"
+            return False
+        return True
+
+    def _boundary(self, epoch: int) -> LoopState:
+        """The state between two epochs: only early stopping's bookkeeping goes across."""
+        state = LoopState(epoch)
+        if self.stopper is not None:
+            stopper = self.stopper
+            state.best_cost, state.best_epoch = stopper.best_cost, stopper.best_epoch
+            state.best_theta = stopper.best_theta
+        return state
+
+
+def train(parameters: dict, X, Y, hp: Hyperparameters, *, epochs: int | None = None, stop=None,
+          **options) -> History:  # fmt: skip
+    """Train ``parameters`` in place: :class:`Training` (``**options`` are its keyword
+    arguments) run for ``epochs`` epochs (default ``hp.epochs``)."""
+    training = Training(parameters, X, Y, hp, **options)
+    return training.run(hp.epochs if epochs is None else epochs, stop)

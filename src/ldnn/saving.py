@@ -1,0 +1,110 @@
+"""A network to a model file and back: its parameters, its hyperparameters, what it
+remembers of its data, and what continuing its training needs (:mod:`ldnn.continuation`).
+
+The file format, and the checks made before anything a file declares is used, are those
+of :mod:`ldnn.io.model_file`; this module says what a network's file must hold: W[l] of
+shape (n[l], n[l-1]) and b[l] of shape (n[l], 1) in the network's dtype, finite, for the
+layer_dims of its hyperparameters, and metadata of the right types.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import continuation
+from .backend import to_numpy
+from .data.sources import check_info
+from .errors import ConfigurationError, LdnnError, ModelFileError
+from .hyperparameters import Hyperparameters
+from .io import load_model, save_model
+from .parameters import count_parameters, parameter_shapes
+
+#: Metadata keys the file format and the network use; a network's own metadata may not.
+RESERVED = (
+    "hyperparameters", "training", "format", "format_version", "ldnn_version", "checksums",
+    "metadata_sha256",
+)  # fmt: skip
+
+
+def save_network(network, path: str | os.PathLike) -> None:
+    """Write ``network`` to ``path`` (atomically); during fit, as it stands (a checkpoint)."""
+    taken = sorted(set(network.metadata) & set(RESERVED))
+    if taken:
+        raise ConfigurationError(f"metadata keys {taken} are ldnn's own; use other names")
+    session = network._session
+    if session is not None:  # saved from a callback: the training's own arrays and state
+        training, trained_before, split_state = session
+        parameters = training.parameters
+        epochs_trained = trained_before + training.completed
+        unfinished = continuation.Unfinished(training.position, training.history, split_state)
+    else:
+        parameters = network.fitted_parameters()
+        epochs_trained, unfinished = network.epochs_trained, network.unfinished
+    state_arrays, state = continuation.encode(
+        optimizer=network.optimizer,
+        rng=network._rng,
+        epochs_trained=epochs_trained,
+        # an unfinished fit's history is saved with it, once
+        history=None if unfinished is not None else network.history,
+        unfinished=unfinished,
+    )
+    arrays = {k: to_numpy(v) for k, v in parameters.items()} | state_arrays
+    metadata = {
+        "hyperparameters": network.hyperparameters.to_dict(),
+        **network.metadata,
+        "training": state,
+    }
+    save_model(path, arrays, metadata)
+
+
+def load_network(cls, path: str | os.PathLike):
+    """Read a network saved by :func:`save_network` (or by an older ldnn)."""
+    where = f"model file {str(path)!r}"
+    found = {}
+
+    def expected(metadata: dict) -> dict:
+        try:
+            hp = Hyperparameters.from_dict(_table(metadata.get("hyperparameters", {})))
+        except (LdnnError, TypeError, ValueError) as error:
+            raise ValueError(f"invalid hyperparameters: {error}") from None
+        found["hp"] = hp
+        arrays = {
+            name: (shape, np.dtype(hp.dtype)) for name, shape in parameter_shapes(hp.layer_dims)
+        }
+        n = count_parameters(hp.layer_dims)
+        return arrays | continuation.expected_arrays(metadata.get("training"), n, hp.dtype)
+
+    arrays, metadata = load_model(path, expected)
+    hp = found["hp"]
+    parameters = {name: arrays[name] for name, _ in parameter_shapes(hp.layer_dims)}
+    for name, P in parameters.items():
+        if not np.isfinite(P).all():
+            raise ModelFileError(f"{where}: {name} holds NaN or infinite values")
+    extras = {k: v for k, v in metadata.items() if k not in RESERVED}
+    if "data" in extras:
+        try:
+            check_info(extras["data"], hp.layer_dims[0], hp.layer_dims[-1])
+        except (LdnnError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{where}: its data description is damaged: {error}") from None
+    try:
+        state = continuation.decode(arrays, metadata.get("training"), hp, parameters)
+    except ModelFileError as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    network = cls.from_hyperparameters(hp)
+    network.parameters = parameters
+    network.metadata = extras
+    network.epochs_trained = state["epochs_trained"]
+    network.optimizer, network._rng = state["optimizer"], state["rng"]
+    network.unfinished = state["unfinished"]
+    network.history = state["history"]
+    if network.unfinished is not None:
+        network.history = network.unfinished.history
+    return network
+
+
+def _table(value) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError(f"hyperparameters must be a table, got {type(value).__name__}")
+    return value
