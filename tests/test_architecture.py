@@ -21,7 +21,7 @@ FLOORS = {
         "activations", "losses", "initializers", "regularization", "workspace",
         "propagation", "optimizers", "gradcheck", "metrics", "hyperparameters",
     ),
-    "training": ("history", "step", "training", "lbfgs", "progress", "continuation"),
+    "training": ("history", "step", "training", "lbfgs", "progress", "continuation", "interrupts"),
     "network": ("network", "build", "summary", "saving"),
     "uses": (
         "config", "runs", "plots", "predictions", "training_run", "sklearn", "onnx", "tune",

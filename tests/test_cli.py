@@ -104,9 +104,10 @@ def test_train_on_csv_writes_a_complete_run_folder(work, capsys):
     folder = work / "runs" / "r1"
     names = {p.name for p in folder.iterdir()}
     assert names == {
-        "model.npz", "config.toml", "history.csv", "metrics.json",
+        "model.npz", "config.toml", "history.csv", "metrics.json", ".ldnn-run",
         "learning_curve.png", "confusion_matrix.png", "decision_boundary.png",
     }  # fmt: skip
+    assert json.loads((folder / ".ldnn-run").read_text())["status"] == "complete"
     for picture in ("learning_curve", "confusion_matrix", "decision_boundary"):
         check_png(folder / f"{picture}.png")
     metrics = json.loads((folder / "metrics.json").read_text())

@@ -306,3 +306,19 @@ def test_regressor_partial_fit_counts_epochs_and_checks_outputs():
     assert reg.n_iter_ == 3 and reg.network_.layer_dims == (3, 16, 1)
     with pytest.raises(ValueError, match="outputs"):
         reg.partial_fit(X, np.column_stack([y, y]))
+
+
+def test_a_pickled_estimator_warm_starts_like_one_never_pickled(blobs):
+    import pickle
+
+    X, y = blobs
+    kept = small(epochs=3, random_state=0).fit(X, y)
+    copied = pickle.loads(pickle.dumps(small(epochs=3, random_state=0).fit(X, y)))
+    for estimator in (kept, copied):
+        estimator.set_params(warm_start=True, epochs=4)
+        estimator.fit(X, y)
+        estimator.partial_fit(X, y)
+    assert kept.n_iter_ == copied.n_iter_ == 8
+    for key, value in kept.network_.parameters.items():
+        assert np.array_equal(copied.network_.parameters[key], value), key
+    assert kept.loss_curve_ == copied.loss_curve_

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from ldnn import config as configuration  # noqa: E402
+from ldnn.runs import RunFolder  # noqa: E402
 from ldnn.training_run import TrainingRun  # noqa: E402
 
 
@@ -45,14 +46,16 @@ def test_the_test_cost_follows_the_parameters_being_trained(table, optimizer):
 
 def test_a_run_writes_its_folder_and_reruns_from_its_config(table, tmp_path):
     run = TrainingRun(config_for(table, epochs=4, seed=3))
-    run.fit()
-    metrics = run.write(tmp_path / "runs" / "first", pictures=False)
-    folder = tmp_path / "runs" / "first"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "config.toml", "history.csv", "metrics.json", "model.npz",
+    with RunFolder.create(tmp_path / "runs" / "first") as folder:
+        run.start(folder)
+        run.fit()
+        metrics = run.write(folder, pictures=False)
+    path = tmp_path / "runs" / "first"
+    assert sorted(p.name for p in path.iterdir()) == [
+        ".ldnn-run", "config.toml", "history.csv", "metrics.json", "model.npz",
     ]  # fmt: skip
     assert metrics["epochs_run"] == 4 and metrics["pictures"] == []
-    again = TrainingRun(configuration.from_file(folder / "config.toml"))
+    again = TrainingRun(configuration.from_file(path / "config.toml"))
     again.fit()
     for key, value in run.network.parameters.items():
         assert np.array_equal(again.network.parameters[key], value), key

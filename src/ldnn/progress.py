@@ -13,7 +13,7 @@ import sys
 class ProgressBar:
     """A tqdm bar advanced once per epoch; call :meth:`close` when training ends."""
 
-    def __init__(self, total: int, description: str = "training", file=None):
+    def __init__(self, total: int, description: str = "training", file=None, initial: int = 0):
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -21,6 +21,7 @@ class ProgressBar:
             return
         self.bar = tqdm(
             total=total,
+            initial=initial,
             desc=description,
             unit="epoch",
             file=file or sys.stderr,

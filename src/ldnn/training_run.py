@@ -2,10 +2,14 @@
 
 A :class:`TrainingRun` reads the data its [data] table names, prepares them (fitted on
 the training part only), builds the network its [model] and [training] tables describe,
-trains it, scores it on both parts and writes the run folder: ``model.npz``, the fully
-resolved ``config.toml`` (which reruns the same run bit for bit), ``history.csv``,
-``metrics.json`` and the pictures. The command line (``ldnn train``) and the search
-(``ldnn tune``, which retrains its best trial) both run it.
+trains it and scores it on both parts. In its run folder (:class:`ldnn.runs.RunFolder`)
+it writes the fully resolved ``config.toml`` when it starts (which reruns the same run
+bit for bit), ``checkpoint.npz`` now and then while it trains, and at the end
+``model.npz``, ``history.csv``, ``metrics.json`` and the pictures. Stopped between two
+steps (a signal), it writes all of those and a checkpoint, and
+:meth:`TrainingRun.resume` continues it to the numbers of a run that never stopped.
+The command line (``ldnn train``) and the search (``ldnn tune``, which retrains its best
+trial) both run it.
 """
 
 from __future__ import annotations
@@ -18,30 +22,35 @@ from pathlib import Path
 import numpy as np
 
 from .backend import get_xp, to_device
-from .config import network_from_config, resolved
+from .config import from_file, network_from_config, resolved
 from .data.preparation import Preparation, prepare
 from .data.sources import load_training_data
-from .errors import DivergenceWarning
+from .errors import DivergenceWarning, ModelFileError
 from .history import History
-from .io import csv_text, dumps_toml
+from .io import atomic_write_text, csv_text, dumps_toml
 from .losses import get_loss
 from .metrics import class_probabilities, cost_and_accuracy
+from .network import DeepNetwork
 from .predictions import score_network
-from .runs import run_folder
+from .runs import CHECKPOINT, RunFolder
 
 MODEL_FILE = "model.npz"
+CONFIG_FILE = "config.toml"
+#: By default a running run writes a checkpoint at the end of an epoch once this many
+#: seconds have passed since the last one, so that a long run always has a recent one.
+CHECKPOINT_SECONDS = 120.0
 
 
 class WatchTestCost:
     """Callback recording the test part's cost after every epoch, for the learning curve
     only: nothing is decided on it. The test data are prepared once, and moved once to
-    the device the parameters live on."""
+    the device the parameters live on; ``costs`` goes on from a resumed run's."""
 
-    def __init__(self, network, X_test, Y_test):
+    def __init__(self, network, X_test, Y_test, costs=()):
         hp = network.hyperparameters
         self.data = network.check_data(X_test, Y_test, "X_test", "Y_test")
         self.activations, self.loss = hp.activations, get_loss(hp.loss)
-        self.costs: list[float] = []
+        self.costs: list[float] = list(costs)
 
     def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
         xp = get_xp(parameters["W1"])
@@ -49,8 +58,27 @@ class WatchTestCost:
         self.costs.append(cost_and_accuracy(parameters, *self.data, self.activations, self.loss)[0])
 
 
+class Checkpoints:
+    """Callback writing the run's checkpoint at the end of every ``every_epochs``-th
+    epoch, and at the end of any epoch ``every_seconds`` after the last checkpoint
+    (either may be 0: not by that rule)."""
+
+    def __init__(self, run, path, every_epochs: int = 0, every_seconds: float = CHECKPOINT_SECONDS):
+        self.run, self.path = run, Path(path)
+        self.every_epochs, self.every_seconds = every_epochs, every_seconds
+        self.last = time.monotonic()
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        by_epochs = self.every_epochs and (epoch + 1) % self.every_epochs == 0
+        by_time = self.every_seconds and time.monotonic() - self.last >= self.every_seconds
+        if by_epochs or by_time:
+            self.run.save_checkpoint(self.path)
+            self.last = time.monotonic()
+
+
 class TrainingRun:
-    """One run: data, preparation and network from ``config``; :meth:`fit`, then :meth:`write`.
+    """One run: data, preparation and network from ``config``; then :meth:`start` in a
+    run folder, :meth:`fit`, :meth:`write`.
 
     Parameters
     ----------
@@ -69,6 +97,10 @@ class TrainingRun:
     config : dict
         ``config`` with every choice made explicit (what config.toml holds).
     history : History or None
+    seconds : float
+        Training time, a resumed run's earlier time included.
+    test_costs : list of float
+        The test part's cost after every epoch.
     warnings : list of str
         The warnings :meth:`fit` caught (the divergence guard's, printed by the CLI).
     metrics : dict or None
@@ -85,24 +117,96 @@ class TrainingRun:
         self.test_costs: list[float] = []
         self.warnings: list[str] = []
         self.metrics: dict | None = None
+        self._watch, self._started = None, None
 
-    def fit(self, callbacks=()) -> History:
-        """Train, recording the test cost per epoch when there is a test part."""
-        data = self.dataset
+    @classmethod
+    def resume(cls, folder) -> TrainingRun:
+        """The run of ``folder``'s config.toml, from its checkpoint if it has one (a run
+        killed before its first checkpoint starts again, to the same numbers)."""
+        folder = Path(folder)
+        run = cls(from_file(folder / CONFIG_FILE))
+        checkpoint = folder / CHECKPOINT
+        if checkpoint.exists():
+            network = DeepNetwork.load(checkpoint)
+            if network.hyperparameters != run.network.hyperparameters:
+                raise ModelFileError(
+                    f"{checkpoint} does not hold the network of {folder / CONFIG_FILE}"
+                )
+            progress = network.metadata.pop("progress", {})
+            costs, seconds = progress.get("test_costs", []), progress.get("seconds", 0.0)
+            if not (
+                isinstance(costs, list)
+                and all(isinstance(c, int | float) for c in costs)
+                and isinstance(seconds, int | float)
+            ):
+                raise ModelFileError(f"{checkpoint}: its run progress is damaged")
+            run.network, run.test_costs, run.seconds = network, costs, float(seconds)
+            run.history = network.history
+        return run
+
+    @property
+    def epochs_left(self) -> int:
+        """Epochs still to train, an interrupted one counted."""
+        return self.network.hyperparameters.epochs - self.network.epochs_trained
+
+    def start(self, folder: RunFolder) -> None:
+        """Write config.toml into a new run folder."""
+        path = folder.path / CONFIG_FILE
+        if not path.exists():
+            comment = f"ldnn run {folder.path.name}: rerun with `ldnn train --config config.toml`"
+            atomic_write_text(path, dumps_toml(self.config, comment))
+
+    def fit(self, callbacks=(), *, stop=None, checkpoints: Checkpoints | None = None) -> History:
+        """Train (on from the checkpoint, for a resumed run), recording the test cost
+        per epoch when there is a test part; ``stop`` and ``checkpoints`` as
+        :meth:`ldnn.DeepNetwork.fit` and :class:`Checkpoints` take them."""
+        data, network = self.dataset, self.network
         callbacks = list(callbacks)
-        watch = None
+        self._watch = None
         if data.X_test is not None:
-            watch = WatchTestCost(self.network, data.X_test, data.Y_test)
-            callbacks.insert(0, watch)
-        start = time.perf_counter()
+            self._watch = WatchTestCost(network, data.X_test, data.Y_test, self.test_costs)
+            callbacks.insert(0, self._watch)
+        if checkpoints is not None:
+            callbacks.append(checkpoints)
+        resuming = network.epochs_trained > 0 or network.unfinished is not None
+        self._started = (time.perf_counter(), self.seconds)
         # A diverging run overflows on its way to the guard, which reports it once.
         with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
             warnings.simplefilter("always", DivergenceWarning)
-            self.history = self.network.fit(data.X_train, data.Y_train, callbacks=callbacks)
-        self.seconds = time.perf_counter() - start
-        self.test_costs = [] if watch is None else watch.costs
+            if self.epochs_left > 0:
+                self.history = network.fit(
+                    data.X_train, data.Y_train, callbacks=callbacks, stop=stop,
+                    warm_start=resuming, epochs=self.epochs_left if resuming else None,
+                )  # fmt: skip
+        self.seconds = self._elapsed()
+        self.test_costs = [] if self._watch is None else self._watch.costs
         self.warnings = [str(w.message) for w in caught]
+        self._started = None
         return self.history
+
+    def _elapsed(self) -> float:
+        if self._started is None:
+            return self.seconds
+        start, before = self._started
+        return before + time.perf_counter() - start
+
+    def save_checkpoint(self, path) -> None:
+        """The network as it stands, with the run's own progress (test costs, time)."""
+        network = self.network
+        kept = network.metadata
+        costs = self.test_costs if self._watch is None else self._watch.costs
+        network.metadata = {
+            "data": self.info,
+            "progress": {"test_costs": list(costs), "seconds": self._elapsed()},
+        }
+        try:
+            network.save(path)
+        finally:
+            network.metadata = kept
+
+    @property
+    def interrupted(self) -> bool:
+        return self.history is not None and self.history.stop_reason == "interrupted"
 
     def scores(self) -> dict:
         """metrics.json's scores: each part's, then how training ended."""
@@ -118,34 +222,44 @@ class TrainingRun:
             "best_epoch": history.best_epoch,
             "train_seconds": round(self.seconds, 3),
         }
+        if self.interrupted:
+            where = self.network.unfinished.position
+            metrics["interrupted_at"] = {"epoch": where.epoch, "step": where.step}
         if self.raw.reference:
             metrics["reference"] = self.raw.reference
         return metrics
 
-    def write(self, target, *, overwrite: bool = False, pictures: bool = True) -> dict:
-        """Write the run folder ``target`` (atomically) and return its metrics."""
-        target = Path(target)
+    def write(self, folder: RunFolder, *, pictures: bool = True) -> dict:
+        """Write the run's files into ``folder`` (each atomically) and mark it complete,
+        or interrupted with a fresh checkpoint; return the metrics."""
+        path = folder.path
         metrics = self.scores()
-        self.network.metadata = {"data": self.info, "run": target.name}
-        with run_folder(target, overwrite=overwrite) as folder:
-            self.network.save(folder / MODEL_FILE)
-            comment = f"ldnn run {target.name}: rerun with `ldnn train --config config.toml`"
-            (folder / "config.toml").write_text(dumps_toml(self.config, comment))
-            (folder / "history.csv").write_text(history_csv(self.history, self.test_costs))
-            metrics["pictures"] = self._pictures(folder, metrics) if pictures else []
-            (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        if self.interrupted:
+            self.save_checkpoint(path / CHECKPOINT)
+        self.network.metadata = {"data": self.info, "run": path.name}
+        self.network.save(path / MODEL_FILE)
+        atomic_write_text(path / "history.csv", history_csv(self.history, self.test_costs))
+        metrics["pictures"] = self._pictures(path, metrics) if pictures else []
+        atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         self.metrics = metrics
+        if self.interrupted:
+            folder.finish("interrupted")
+        else:
+            (path / CHECKPOINT).unlink(missing_ok=True)  # model.npz holds all of it
+            folder.finish("complete")
         return metrics
 
     def _pictures(self, folder: Path, scores: dict) -> list[str]:
         from . import plots
 
         raw, info, network = self.raw, self.info, self.network
-        extra = {"test cost": self.test_costs} if self.test_costs else None
-        plots.learning_curve(
-            self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}", extra
-        )
-        written = ["learning_curve.png"]
+        written = []
+        if len(self.history):  # an interrupted run may not have finished an epoch
+            extra = {"test cost": self.test_costs} if self.test_costs else None
+            plots.learning_curve(
+                self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}", extra
+            )
+            written.append("learning_curve.png")
         if info["task"] != "classification":
             return written
         name = "test" if "test" in scores else "train"

@@ -1,5 +1,10 @@
 """``ldnn train``: the flags become a configuration, :class:`~ldnn.training_run.TrainingRun`
-trains it and writes the run folder, and this module prints what happened."""
+trains it in its run folder, and this module prints what happened.
+
+SIGINT (Ctrl-C) and SIGTERM stop training after the current step; the run folder is then
+written with a checkpoint and marked interrupted, and the command exits 130.
+``ldnn train --resume RUN_FOLDER`` continues such a run with its own config.toml.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ from pathlib import Path
 from .. import config as configuration
 from ..errors import ConfigurationError, LdnnError
 from ..history import PrintCost
+from ..interrupts import StopOnSignals
 from ..progress import ProgressBar
-from ..runs import run_target
-from ..training_run import TrainingRun
+from ..runs import CHECKPOINT, RunFolder, run_target
+from ..training_run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
 from .options import (
     add_data_options,
     add_split_options,
@@ -63,6 +69,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("data", nargs="?", help="built-in set name (e.g. iris, parity:8) or file")
     p.add_argument("--config", help="a config.toml (e.g. from an earlier run); flags override it")
     p.add_argument(
+        "--resume",
+        metavar="RUN_FOLDER",
+        help="continue an interrupted run from its checkpoint, with its own config.toml",
+    )
+    p.add_argument(
         "--preset", choices=sorted(configuration.PRESETS), help="the course application's models"
     )
     model = p.add_argument_group("model (hyperparameters)")
@@ -98,6 +109,21 @@ def add_parser(subparsers) -> None:
         "--print-every", type=int, metavar="N", help='print "Cost after iteration i: J"'
     )
     run.add_argument("--no-plots", action="store_true", help="write no pictures")
+    run.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="write checkpoint.npz into the run folder every N epochs",
+    )
+    run.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=CHECKPOINT_SECONDS,
+        metavar="S",
+        help="and at the end of an epoch S seconds after the last checkpoint "
+        f"(default {CHECKPOINT_SECONDS:g}; 0: never by time)",
+    )
     p.set_defaults(run=run_train)
 
 
@@ -145,26 +171,90 @@ def make_run(config: dict) -> TrainingRun:
 def run_train(args) -> int:
     if args.print_every is not None and args.print_every < 1:
         raise ConfigurationError(f"--print-every must be positive, got {args.print_every}")
+    if args.checkpoint_every < 0 or args.checkpoint_seconds < 0:
+        raise ConfigurationError("--checkpoint-every and --checkpoint-seconds must be >= 0")
+    if args.resume:
+        return resume_train(args)
     run = make_run(build_config(args))
     target = run_target(args.runs_dir, args.name, run.config["data"]["source"], args.overwrite)
-    if not args.quiet:
-        describe(run)
+    with RunFolder.create(target, overwrite=args.overwrite) as folder:
+        tell(folder.notes)
+        run.start(folder)
+        if not args.quiet:
+            describe(run)
+        train_and_write(run, folder, args)
+    return finish(run, folder)
+
+
+def resume_train(args) -> int:
+    """``ldnn train --resume RUN_FOLDER``: on from the checkpoint, as the run was set up."""
+    given = [
+        flag for flag in ("data", "config", "preset", "name", "overwrite") if getattr(args, flag)
+    ]
+    given += [k for keys in FLAGS.values() for k in keys if getattr(args, k, None) is not None]
+    if given:
+        raise ConfigurationError(
+            f"--resume continues a run with its own config.toml; it takes no {', '.join(given)}"
+        )
+    folder = RunFolder.resume(args.resume)
+    with folder:
+        tell(folder.notes)
+        run = TrainingRun.resume(folder.path)
+        if not args.quiet:
+            describe(run)
+            unfinished = run.network.unfinished
+            where = f"epoch {run.network.epochs_trained}"
+            if unfinished is not None and unfinished.position.step:
+                where += f", step {unfinished.position.step}"
+            print(f"resuming {folder.path} at {where}")
+        train_and_write(run, folder, args)
+    return finish(run, folder)
+
+
+def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
+    """Train with the progress bar, the cost lines and the checkpoints the flags ask for,
+    stopping between two steps on SIGINT or SIGTERM; then write the run folder."""
     epochs = run.network.hyperparameters.epochs
-    bar = None if args.quiet else ProgressBar(epochs, description=f"training on {run.raw.name}")
+    done = run.network.epochs_trained
+    bar = None
+    if not args.quiet:
+        bar = ProgressBar(epochs, description=f"training on {run.raw.name}", initial=done)
     callbacks = [] if bar is None else [bar]
     if args.print_every:
-        write = bar.write if bar else print
-        callbacks.append(PrintCost(args.print_every, epochs, write, course=True))
-    try:
-        run.fit(callbacks)
-    finally:
-        if bar is not None:
-            bar.close()
+        callbacks.append(
+            PrintCost(args.print_every, epochs, bar.write if bar else print, course=True)
+        )
+    checkpoints = Checkpoints(
+        run, folder.path / CHECKPOINT, args.checkpoint_every, args.checkpoint_seconds
+    )
+    with StopOnSignals() as stop:
+        try:
+            run.fit(callbacks, stop=stop, checkpoints=checkpoints)
+        finally:
+            if bar is not None:
+                bar.close()
     for message in run.warnings:
         print(f"ldnn: warning: {message}", file=sys.stderr)
-    run.write(target, overwrite=args.overwrite, pictures=not args.no_plots)
-    report(run, target)
-    return 0
+    run.write(folder, pictures=not args.no_plots)
+
+
+def finish(run: TrainingRun, folder: RunFolder) -> int:
+    """Report; exit status 130 for an interrupted run, 0 otherwise."""
+    report(run, folder.path)
+    if not run.interrupted:
+        return 0
+    at = run.metrics["interrupted_at"]
+    print(
+        f"ldnn train: interrupted in epoch {at['epoch']} (after step {at['step']}); "
+        f"{folder.path} holds a checkpoint: continue with `ldnn train --resume {folder.path}`",
+        file=sys.stderr,
+    )
+    return 130
+
+
+def tell(notes) -> None:
+    for note in notes:
+        print(f"ldnn: {note}", file=sys.stderr)
 
 
 def describe(run: TrainingRun) -> None:

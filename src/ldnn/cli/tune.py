@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import config as configuration
 from ..errors import ConfigurationError
+from ..runs import check_run_name
 from .options import add_data_options, add_split_options
 from .train import report
 
@@ -110,7 +111,7 @@ def run_tune(args) -> int:
             space.settings[key] = getattr(args, key)
     space.check("command line")
     data_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(args.data).stem)
-    name = args.name or args.study or f"tune-{data_name}"
+    name = check_run_name(args.name or args.study or f"tune-{data_name}", "the tune folder's name")
     search = Search(
         base_config(args),
         space,

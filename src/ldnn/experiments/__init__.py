@@ -2,8 +2,9 @@
 
 Each experiment is a module with ``run(folder, *, quick, seed) -> dict`` that writes its
 CSV results and PNG figures into ``folder`` and returns the report's title, markdown
-text and file names. :func:`run_experiment` wraps it in an atomic run folder (see
-:mod:`ldnn.runs`) and writes ``report.md`` beside the results.
+text and file names. :func:`run_experiment` gives it a run folder (see :mod:`ldnn.runs`:
+complete only once ``report.md`` is written beside the results; a failed or killed run
+leaves no folder behind).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import importlib
 import os
 import platform
 import time
-from pathlib import Path
 
 from ..errors import ConfigurationError
-from ..runs import run_folder
+from ..runs import RunFolder
 
 #: Experiment name -> module (imported only when run, so the CLI starts fast).
 EXPERIMENTS = {
@@ -41,7 +41,7 @@ def run_experiment(
     name : str
         One of :data:`EXPERIMENTS`.
     folder : path
-        The run folder to create (atomically: it appears only when complete).
+        The run folder to create.
     quick : bool
         The small configuration (well under a minute) used by the tests.
     seed : int
@@ -61,8 +61,8 @@ def run_experiment(
         )
     module = importlib.import_module(f".{EXPERIMENTS[name]}", __name__)
     start = time.perf_counter()
-    with run_folder(folder, overwrite=overwrite) as temporary:
-        result = module.run(Path(temporary), quick=quick, seed=seed)
+    with RunFolder.create(folder, overwrite=overwrite, kind="experiment") as run:
+        result = module.run(run.path, quick=quick, seed=seed)
         result["seconds"] = time.perf_counter() - start
         mode = "quick" if quick else "full"
         listing = "\n".join(f"- `{f}`" for f in result["files"])
@@ -73,7 +73,8 @@ def run_experiment(
             f"with {os.cpu_count()} CPU(s).\n\n"
             f"{result['text'].strip()}\n\nFiles:\n\n{listing}\n"
         )
-        (Path(temporary) / REPORT).write_text(report)
+        (run.path / REPORT).write_text(report)
+        run.finish()
     result["files"] = [REPORT, *result["files"]]
     return result
 

@@ -1,17 +1,30 @@
 """Atomic writes: a file appears whole or not at all.
 
 Every file ldnn writes goes through :func:`atomic_write`: the content is written to a
-temporary file beside the target, flushed to disk, and renamed over the target. The
-rename is atomic on POSIX and Windows, so a reader (or a crash, or Ctrl-C) sees the old
-file or the new one, never half of one, and a failed write leaves the old file alone.
+temporary file beside the target (``.<name>.<random>.tmp``), flushed to disk, and
+renamed over the target. The rename is atomic on POSIX and Windows, so a reader (or a
+crash, or Ctrl-C) sees the old file or the new one, never half of one, and a failed
+write leaves the old file alone. The file gets the mode open() would give it (0666 less
+the umask).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: done under a lock)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | os.PathLike, write: Callable) -> None:
@@ -21,6 +34,9 @@ def atomic_write(path: str | os.PathLike, write: Callable) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; a file ldnn writes gets the usual mode, as open()
+        # would give it: 0666 less the umask.
+        os.chmod(temporary, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()

@@ -19,6 +19,7 @@ from ..data.split import split_columns, split_indices
 from ..errors import TuneError
 from ..io import atomic_write_text, csv_text, dumps_toml
 from ..network import DeepNetwork
+from ..runs import RunFolder
 from ..training_run import TrainingRun
 from .report import summary_rows, write_plots
 from .space import SearchSpace
@@ -159,6 +160,8 @@ class Search:
         ``ldnn train --config best-config.toml`` does, into ``best-trial-<number>/``."""
         config = with_absolute_paths(from_file(self.folder / BEST_CONFIG))
         run = TrainingRun(config)
-        run.fit()
-        run.write(self.retrain_folder(number), pictures=pictures)
+        with RunFolder.create(self.retrain_folder(number)) as folder:
+            run.start(folder)
+            run.fit()
+            run.write(folder, pictures=pictures)
         return run
