@@ -25,26 +25,29 @@ def as_array(value, name: str):
     return array
 
 
-def check_finite(array, name: str) -> None:
-    """Raise InvalidValueError naming the first NaN or infinite entry of ``array``."""
+def finite_extent(array, name: str) -> float:
+    """max |entry| of ``array`` (0 when it is empty), after checking that every entry is
+    finite: raise InvalidValueError naming the first NaN or infinite one."""
+    if array.size == 0:
+        return 0.0
+    # min and max are NaN if any entry is NaN and +-inf if any is infinite: two passes
+    # over the data that allocate nothing of its size (it may be a memory map or a
+    # stream), and they give the data's extent, which bounds what a network can output.
+    low, high = float(array.min()), float(array.max())
+    if math.isfinite(low) and math.isfinite(high):
+        return max(abs(low), abs(high))
     xp = get_xp(array)
-    if array.dtype.kind != "f" or array.size == 0:
-        return
-    # The sum is NaN or infinite if any entry is: one pass over the data that allocates
-    # nothing of its size (it may be a memory map). Only when it is not finite do min
-    # and max (NaN if any entry is NaN, +-inf if any is infinite) tell a bad entry from
-    # a sum that merely overflowed. (A streamed X has only min and max.)
-    if hasattr(array, "sum"):
-        with np.errstate(over="ignore", invalid="ignore"):
-            if math.isfinite(float(array.sum())):
-                return
-    if math.isfinite(float(array.min())) and math.isfinite(float(array.max())):
-        return
     bad = ~xp.isfinite(array)
     where = tuple(int(i[0]) for i in xp.nonzero(bad))
     raise InvalidValueError(
         f"{name} holds {int(bad.sum())} NaN or infinite value(s), the first at index {where}"
     )
+
+
+def check_finite(array, name: str) -> None:
+    """Raise InvalidValueError naming the first NaN or infinite entry of ``array``."""
+    if array.dtype.kind == "f":
+        finite_extent(array, name)
 
 
 def check_columns(array, n: int, name: str, rows: str, context: str = "") -> None:
@@ -63,15 +66,24 @@ def check_columns(array, n: int, name: str, rows: str, context: str = "") -> Non
     )
 
 
-def check_X(X, n0: int, dtype, name: str = "X"):
-    """Validate X of shape (n[0], m) and return it in ``dtype``."""
+def check_X(X, n0: int, dtype, name: str = "X", *, with_extent: bool = False):
+    """Validate X of shape (n[0], m) and return it in ``dtype`` (with ``with_extent``,
+    also max |x|, see :func:`finite_extent`)."""
     X = as_array(X, name)
     check_columns(X, n0, name, "n[0]")
     if X.shape[1] == 0:
         raise InvalidValueError(f"{name} has no examples (m = 0)")
+    extent = finite_extent(X, name) if X.dtype.kind == "f" else 0.0
+    if X.dtype.kind != "f" and X.size:
+        extent = max(abs(float(X.min())), abs(float(X.max())))
+    limit = float(np.finfo(dtype).max)
+    if extent > limit:  # finite here, infinite after the cast
+        raise InvalidValueError(
+            f"{name} holds values up to {extent:.3g}, beyond {np.dtype(dtype)}'s range "
+            f"(+-{limit:.3g}): use dtype='float64' or rescale {name}"
+        )
     X = X.astype(dtype, copy=False)
-    check_finite(X, name)
-    return X
+    return (X, extent) if with_extent else X
 
 
 def check_same_m(X, Y, x_name: str = "X", y_name: str = "Y") -> None:

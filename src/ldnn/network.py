@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from .backend import device_module, to_device, to_numpy
 from .checks import check_finite, check_positive, check_same_m, check_sample_weight, check_X
 from .continuation import Unfinished
 from .data.split import split_columns, split_indices
-from .errors import ConfigurationError, NotFittedError, ShapeError
+from .errors import ConfigurationError, InvalidValueError, NotFittedError, ShapeError
 from .history import Callback, History, PrintCost
 from .hyperparameters import Hyperparameters
 from .initializers import initialize_parameters
@@ -155,17 +156,18 @@ class DeepNetwork:
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False):
+    def check_data(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False, with_extent=False):
         """X (n[0], m) and Y (n[L], m) checked and converted as training and scoring take
         them: X in the network's dtype, Y as the loss prepares it (one-hot for class
-        labels, or with ``keep_labels`` the labels (m,) themselves)."""
-        X = check_X(X, self.layer_dims[0], self.dtype, x_name)
+        labels, or with ``keep_labels`` the labels (m,) themselves); with
+        ``with_extent`` also max |x|."""
+        X, extent = check_X(X, self.layer_dims[0], self.dtype, x_name, with_extent=True)
         Y = get_loss(self.hyperparameters.loss).prepare_targets(
             Y, self.layer_dims[-1], self.dtype, keep_labels=keep_labels
         )
         check_finite(Y, y_name)
         check_same_m(X, Y, x_name, y_name)
-        return X, Y
+        return (X, Y, extent) if with_extent else (X, Y)
 
     # -- training ----------------------------------------------------------------------
     def fit(
@@ -221,7 +223,7 @@ class DeepNetwork:
         """
         xp = self._training_device(X)
         # Class labels stay labels (m,): training makes each mini-batch's one-hot.
-        X, Y = self.check_data(X, Y, keep_labels=True)
+        X, Y, x_extent = self.check_data(X, Y, keep_labels=True, with_extent=True)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
@@ -238,8 +240,9 @@ class DeepNetwork:
         self._start(rng, continuing)
         callbacks = self._with_printing(callbacks, verbose, epochs)
         self.history = self._train_on_device(
-            xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state
-        )
+            xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state,
+            x_extent,
+        )  # fmt: skip
         return self.history
 
     def _training_device(self, X):
@@ -306,8 +309,9 @@ class DeepNetwork:
         return callbacks
 
     def _train_on_device(
-        self, xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state
-    ):
+        self, xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state,
+        x_extent,
+    ):  # fmt: skip
         """Train on the device: on a GPU the data move there once and stay for every
         epoch, and the parameters come back to the host when training ends. On the CPU
         training updates self.parameters itself, so a callback that calls this network's
@@ -338,6 +342,7 @@ class DeepNetwork:
                 start_epoch=self.epochs_trained,
                 resume=None if unfinished is None else unfinished.position,
                 history=None if unfinished is None else copy.deepcopy(unfinished.history),
+                x_extent=x_extent,
             )  # fmt: skip
             self._session = (training, self.epochs_trained, split_state)
             try:
@@ -355,16 +360,29 @@ class DeepNetwork:
 
     # -- inference ---------------------------------------------------------------------
     def _output(self, X):
-        """A[L] for validated X, on the network's device, in blocks of columns."""
+        """A[L] for validated X, on the network's device, in blocks of columns.
+
+        Raises
+        ------
+        InvalidValueError
+            If A[L] overflows (NaN or inf): parameters too large for these inputs.
+        """
         xp = device_module(self.hyperparameters.device)
         parameters = {k: to_device(v, xp) for k, v in self.fitted_parameters().items()}
-        A = forward_in_blocks(
-            to_device(X, xp),
-            parameters,
-            self.hyperparameters.activations,
-            workspace=self._inference_workspace(parameters),
-        )
-        return to_numpy(A)
+        with np.errstate(all="ignore"):  # an overflow is said once, below
+            A = forward_in_blocks(
+                to_device(X, xp),
+                parameters,
+                self.hyperparameters.activations,
+                workspace=self._inference_workspace(parameters),
+            )
+        A = to_numpy(A)
+        if A.size and not (math.isfinite(float(A.min())) and math.isfinite(float(A.max()))):
+            raise InvalidValueError(
+                "the network's outputs A[L] overflow to NaN or infinity on this X: its "
+                "parameters are too large for inputs of this size (rescale X as in training)"
+            )
+        return A
 
     def _inference_workspace(self, parameters: dict) -> Workspace:
         """Reusable arrays for the forward pass, one set per thread: repeated predictions

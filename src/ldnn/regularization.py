@@ -29,11 +29,11 @@ def l2_cost(parameters: dict, lambd: float, m: int) -> float:
     total = 0.0
     for name, W in parameters.items():
         if name.startswith("W"):
-            total += _squared_norm(W)
+            total += squared_norm(W)
     return lambd / (2 * m) * total
 
 
-def _squared_norm(W) -> float:
+def squared_norm(W) -> float:
     """||W||_F^2 = sum of W_ij^2, accumulated in float64."""
     if get_xp(W) is np:
         # einsum converts to float64 in small buffers: no copy of W per training step.

@@ -25,6 +25,7 @@ import numpy as np
 
 from .backend import get_xp
 from .errors import DivergenceWarning
+from .finiteness import finite_on
 from .history import Callback, History, run_callbacks
 from .hyperparameters import Hyperparameters
 from .losses import get_loss
@@ -119,12 +120,24 @@ class DivergenceGuard:
         return True
 
 
-def divergence_message(epoch: int, start_epoch: int, step: int, lr: float) -> str:
-    kept = f"the end of epoch {epoch - 1}" if epoch > start_epoch else "the start"
+def divergence_message(epoch: int, step: int, lr: float, kept: str | None) -> str:
+    """What a DivergenceWarning says: where the cost became NaN or infinite (``epoch``
+    None: only the final parameters' outputs did) and which parameters were kept."""
+    if kept is None:
+        what = (
+            "no parameters with finite outputs on the training data were found, not even "
+            "the initial ones: rescale X (standardise it) or use dtype='float64'"
+        )
+    else:
+        what = f"the parameters from {kept} were kept. Try a smaller learning_rate."
+    if epoch is None:
+        return (
+            "the parameters training ended with give NaN or infinite outputs on the "
+            f"training data; {what}"
+        )
     return (
         f"the cost became NaN or infinite in epoch {epoch} (step {step}) with "
-        f"learning_rate {lr:g}; training stopped and the parameters from {kept} "
-        "(the last finite ones) were kept. Try a smaller learning_rate."
+        f"learning_rate {lr:g}; training stopped and {what}"
     )
 
 
@@ -198,6 +211,9 @@ class Training:
         Continue an interrupted loop from where it stood (instead of ``start_epoch``).
     history : History, optional
         The History to append to (an interrupted loop's); default a new one.
+    x_extent : float, optional
+        max |x| over X, for the check that the parameters training ends with give finite
+        outputs (:mod:`ldnn.finiteness`); default computed from X.
 
     Attributes
     ----------
@@ -223,8 +239,10 @@ class Training:
         start_epoch: int = 0,
         resume: LoopState | None = None,
         history: History | None = None,
+        x_extent: float | None = None,
     ):
         self.parameters, self.hp, self.rng = parameters, hp, rng
+        self.Y, self.x_extent = Y, x_extent
         self.validation, self.callbacks = validation, list(callbacks)
         self.activations = resolve_activations(hp.activations, hp.L)
         self.loss = get_loss(hp.loss)
@@ -234,6 +252,7 @@ class Training:
         )
         self.step.pack(parameters)
         xp = get_xp(self.step.theta)
+        self.initial = self.step.theta.copy()  # the fall-back of the finiteness check
         self.guard = DivergenceGuard(self.step.theta)
         self.stopper = None
         if hp.early_stopping is not None and validation is not None:
@@ -242,6 +261,7 @@ class Training:
         self.history.stop_reason, self.history.stop_message = "completed", ""
         self.position = LoopState(start_epoch) if resume is None else copy.copy(resume)
         self.start_epoch, self.completed = self.position.epoch, 0
+        self.snapshot_epoch, self.divergence = self.start_epoch, None
         if resume is not None:
             if resume.step:
                 xp.copyto(self.guard.last_good, xp.asarray(resume.epoch_theta))
@@ -267,9 +287,46 @@ class Training:
                 if stop is not None and self.position.epoch < end and stop():
                     self.history.stop_reason = "interrupted"  # between two epochs
                     break
-        if self.stopper is not None and self.history.stop_reason != "interrupted":
-            self.history.best_epoch = self.stopper.restore()
+        if self.history.stop_reason != "interrupted":  # the state to continue from stays
+            if self.stopper is not None:
+                self.history.best_epoch = self.stopper.restore()
+            kept = self._keep_finite()
+            if self.divergence is not None or kept != "end":
+                epoch, step, lr = self.divergence or (None, None, None)
+                if kept == "snapshot" or kept == "end":  # after a divergence "end" is it too
+                    kept = self.snapshot_label
+                self.history.stop_reason = "diverged"
+                self.history.stop_message = divergence_message(epoch, step, lr, kept)
+                # stacklevel: the warning points at the caller of DeepNetwork.fit.
+                warnings.warn(self.history.stop_message, DivergenceWarning, stacklevel=4)
         return self.history
+
+    def _keep_finite(self) -> str | None:
+        """Whatever ended training, leave parameters that give finite outputs and a finite
+        cost on the training data: those it ended with ("end"), else those of the start of
+        the last epoch ("snapshot"), else those it started from ("the start"); None when
+        none do (the initial parameters are then kept)."""
+        xp, theta = get_xp(self.theta), self.theta
+        X, Y = self.step.X, self.Y
+        if self.x_extent is None:
+            self.x_extent = max(abs(float(X.min())), abs(float(X.max())))
+        candidates = (
+            ("end", None),
+            ("snapshot", self.guard.last_good),
+            ("the start", self.initial),
+        )
+        for name, kept in candidates:
+            if kept is not None:
+                xp.copyto(theta, kept)
+            if finite_on(self.parameters, X, Y, self.activations, self.loss, self.x_extent):
+                return name
+        return None
+
+    @property
+    def snapshot_label(self) -> str:
+        """The parameters the divergence guard holds: those at the start of its epoch."""
+        epoch = self.snapshot_epoch
+        return "the start" if epoch == self.start_epoch else f"the end of epoch {epoch - 1}"
 
     def epoch(self, stop=None) -> bool:
         """Run (or finish) one epoch; False when training is to end here."""
@@ -278,6 +335,7 @@ class Training:
         lr = scheduled_learning_rate(
             hp.learning_rate, pos.epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
         )
+        self.snapshot_epoch = pos.epoch
         if pos.step == 0:
             self.guard.remember()
             pos.epoch_rng_state = self.rng.bit_generator.state  # a fresh dict
@@ -288,14 +346,9 @@ class Training:
             self.parameters, batches, lr, start=pos.step, sums=(pos.cost_sum, pos.right_sum),
             stop=stop,
         )  # fmt: skip
-        if self.guard.diverged(failed):
-            last_step = len(batches) - 1 if failed is None else failed
+        if self.guard.diverged(failed):  # theta is back at the epoch's start
+            self.divergence = (pos.epoch, len(batches) - 1 if failed is None else failed, lr)
             self.history.stop_reason = "diverged"
-            self.history.stop_message = divergence_message(
-                pos.epoch, self.start_epoch, last_step, lr
-            )
-            # stacklevel: the warning points at the caller of DeepNetwork.fit.
-            warnings.warn(self.history.stop_message, DivergenceWarning, stacklevel=5)
             return False
         if done < len(batches):  # stopped between two steps
             pos.step, pos.cost_sum, pos.right_sum = done, cost_sum, right_sum

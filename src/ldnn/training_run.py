@@ -25,7 +25,7 @@ from .backend import get_xp, to_device
 from .config import from_file, network_from_config, resolved
 from .data.preparation import Preparation, prepare
 from .data.sources import load_training_data
-from .errors import DivergenceWarning, ModelFileError
+from .errors import DivergenceWarning, InvalidValueError, ModelFileError
 from .history import History
 from .io import atomic_write_text, csv_text, dumps_toml
 from .losses import get_loss
@@ -211,10 +211,12 @@ class TrainingRun:
     def scores(self) -> dict:
         """metrics.json's scores: each part's, then how training ended."""
         data, history = self.dataset, self.history
-        with np.errstate(all="ignore"):  # a diverged model scores NaN, said by fit
-            scores = {"train": score_network(self.network, data.X_train, data.Y_train, self.info)}
-            if data.X_test is not None:
+        scores = {"train": score_network(self.network, data.X_train, data.Y_train, self.info)}
+        if data.X_test is not None:
+            try:
                 scores["test"] = score_network(self.network, data.X_test, data.Y_test, self.info)
+            except InvalidValueError as error:  # outputs overflow on the test part
+                scores["test"] = {"m": int(data.X_test.shape[1]), "error": str(error)}
         metrics = {
             **scores,
             "epochs_run": len(history),

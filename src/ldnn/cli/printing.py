@@ -7,7 +7,9 @@ def format_scores(scores: dict, title: str = "") -> str:
     """A text table of the scores, as ``ldnn evaluate`` prints it: the first line sums
     them up (accuracy and log loss, or MSE, MAE and R^2)."""
     lines = [title] if title else []
-    if "accuracy" in scores:
+    if "error" in scores:  # the part could not be scored (its outputs overflow)
+        lines.append(f"m = {scores['m']}   not scored: {scores['error']}")
+    elif "accuracy" in scores:
         lines.append(
             f"m = {scores['m']}   accuracy = {scores['accuracy']:.4f}   "
             f"log loss = {scores['log_loss']:.4f}"
