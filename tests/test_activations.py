@@ -71,7 +71,7 @@ def test_unknown_name_lists_the_valid_ones():
         get_activation("nope", layer=3)
     with pytest.raises(ConfigurationError, match="takes no parameter"):
         get_activation("relu:0.1")
-    with pytest.raises(ConfigurationError, match="not a number"):
+    with pytest.raises(ConfigurationError, match="not a finite number"):
         get_activation("leaky_relu:abc")
 
 

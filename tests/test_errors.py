@@ -133,7 +133,7 @@ def test_bad_hyperparameters():
         DeepNetwork([2, 1], batch_size=-3)
     with pytest.raises(ConfigurationError, match="dtype"):
         DeepNetwork([2, 1], dtype="float16")
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigurationError, match=r"unknown setting\(s\) \['learnig_rate'\]"):
         DeepNetwork([2, 1], learnig_rate=0.1)  # a typo never passes silently
     with pytest.raises(ConfigurationError, match=r"activations must be one name, L - 1 = 1"):
         DeepNetwork([2, 3, 1], activations=["relu", "relu", "relu"])

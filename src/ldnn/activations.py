@@ -12,6 +12,7 @@ Z < 0; ``"leaky_relu"`` alone means 0.01). Users add their own pair (g, g') with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from .backend import get_xp
@@ -285,7 +286,9 @@ def get_activation(spec: str | Activation, *, layer: int | None = None) -> Activ
         try:
             parameter = float(raw)
         except ValueError:
+            parameter = math.nan
+        if not math.isfinite(parameter):
             raise ConfigurationError(
-                f"activation {spec!r}{where}: parameter {raw!r} is not a number"
-            ) from None
+                f"activation {spec!r}{where}: parameter {raw!r} is not a finite number"
+            )
     return _FACTORIES[name](parameter)

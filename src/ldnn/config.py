@@ -108,8 +108,63 @@ def merge(config: dict, changes: dict, origin: str) -> dict:
                     f"{origin}: unknown key {key!r} in [{table}]; keys: "
                     f"{', '.join(DEFAULTS[table])}"
                 )
+            expected = _KINDS[_kind(table, key)]
+            if not expected[1](value):
+                raise ConfigurationError(
+                    f"{origin}: [{table}] {key} must be {expected[0]}, got {value!r}"
+                )
             result[table][key] = value
     return result
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _texts(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+#: What each kind of setting may hold (the ranges are the network's to check).
+_KINDS = {
+    "text": ("text", lambda v: isinstance(v, str)),
+    "texts": ("a list of names", _texts),
+    "name or names": ("a name or a list of names", lambda v: isinstance(v, str) or _texts(v)),
+    "boolean": ("true or false", lambda v: isinstance(v, bool)),
+    "number": ("a number", _number),
+    "integer": ("a whole number", _integer),
+    "seed": ("a whole number >= 0", lambda v: _integer(v) and v >= 0),
+    "sizes": (
+        "a list of positive whole numbers",
+        lambda v: isinstance(v, list) and all(_integer(n) and n > 0 for n in v),
+    ),
+    "probabilities": (
+        "a number or a list of numbers",
+        lambda v: _number(v) or (isinstance(v, list) and all(_number(k) for k in v)),
+    ),
+}
+
+
+def _kind(table: str, key: str) -> str:
+    special = {
+        "features": "texts",
+        "standardize": "boolean",
+        "split_seed": "seed",
+        "seed": "seed",
+        "layers": "sizes",
+        "activation": "name or names",
+        "keep_prob": "probabilities",
+    }
+    if key in special:
+        return special[key]
+    default = DEFAULTS[table][key]
+    if isinstance(default, str):
+        return "text"
+    return "integer" if _integer(default) else "number"
 
 
 def preset(name: str) -> dict:

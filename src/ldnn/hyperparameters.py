@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import get_activation
+from .activations import Activation, get_activation
 from .backend import DEVICES
 from .checks import check_non_negative, check_positive
-from .errors import ConfigurationError
+from .errors import ArgumentTypeError, ConfigurationError
 from .initializers import INITIALIZERS, check_layer_dims, default_init
 from .losses import DEFAULT_LOSS_FOR_OUTPUT, get_loss
 from .optimizers import EXTERNAL_OPTIMIZERS, SCHEDULES, get_optimizer
@@ -113,8 +113,20 @@ class Hyperparameters:
         """
         dims = check_layer_dims(layer_dims)
         L = len(dims) - 1
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(settings) - fields)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting(s) {unknown}; settings: {sorted(fields - {'layer_dims'})}"
+            )
         if isinstance(activations, str):
             hidden = [activations] * (L - 1)
+        elif not isinstance(activations, list | tuple) or not all(
+            isinstance(a, str | Activation) for a in activations
+        ):
+            raise ArgumentTypeError(
+                f"activations must be a name or a list of names, got {activations!r}"
+            )
         else:
             names = list(activations)
             if len(names) == L:
@@ -176,10 +188,10 @@ class Hyperparameters:
         check_positive(self.early_stopping, "early_stopping", integer=True, allow_none=True)
         for name in ("beta", "beta1", "beta2"):
             value = getattr(self, name)
-            if not 0 <= value < 1:
-                raise ConfigurationError(f"{name} must lie in [0, 1), got {value}")
+            if not _number(value) or not 0 <= value < 1:
+                raise ConfigurationError(f"{name} must lie in [0, 1), got {value!r}")
         check_positive(self.epsilon, "epsilon")
-        if not 0 <= self.validation_split < 1:
+        if not _number(self.validation_split) or not 0 <= self.validation_split < 1:
             raise ConfigurationError(
                 f"validation_split must lie in [0, 1), got {self.validation_split}"
             )
@@ -189,8 +201,12 @@ class Hyperparameters:
             raise ConfigurationError("optimizer 'lbfgs' runs on the CPU only (SciPy)")
         if self.dtype not in DTYPES:
             raise ConfigurationError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
-            raise ConfigurationError(f"seed must be an integer, got {self.seed!r}")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int | np.integer)
+            or self.seed < 0
+        ):
+            raise ConfigurationError(f"seed must be a whole number >= 0, got {self.seed!r}")
         resolve_keep_probs(self.keep_prob, self.L)
 
     def replace(self, **changes) -> Hyperparameters:
@@ -229,6 +245,10 @@ class Hyperparameters:
         _check_output_for_loss(hp.activations[-1], get_loss(hp.loss).name, hp.layer_dims[-1])
         hp.validate()
         return hp
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _check_output_for_loss(output: str, loss: str, n_out: int) -> None:

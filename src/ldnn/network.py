@@ -15,7 +15,13 @@ from .backend import device_module, to_device, to_numpy
 from .checks import check_finite, check_positive, check_same_m, check_sample_weight, check_X
 from .continuation import Unfinished
 from .data.split import split_columns, split_indices
-from .errors import ConfigurationError, InvalidValueError, NotFittedError, ShapeError
+from .errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    InvalidValueError,
+    NotFittedError,
+    ShapeError,
+)
 from .history import Callback, History, PrintCost
 from .hyperparameters import Hyperparameters
 from .initializers import initialize_parameters
@@ -23,7 +29,7 @@ from .lbfgs import train_lbfgs
 from .losses import get_loss, one_hot
 from .metrics import accuracy, is_classifier, mean_squared_error, predictions
 from .optimizers import Optimizer
-from .parameters import check_parameters
+from .parameters import check_fits_in_memory, check_parameters
 from .propagation import compute_cost, forward_in_blocks
 from .saving import load_network, save_network
 from .summary import shape_table
@@ -149,8 +155,15 @@ class DeepNetwork:
         return self.parameters
 
     def initialize(self, rng: np.random.Generator | int | None = None) -> dict:
-        """Draw fresh parameters (from the seed unless ``rng`` is given)."""
+        """Draw fresh parameters (from the seed unless ``rng`` is given).
+
+        Raises
+        ------
+        ConfigurationError
+            If the parameters would not fit in this machine's memory.
+        """
         hp = self.hyperparameters
+        check_fits_in_memory(hp.layer_dims, hp.dtype)
         rng = np.random.default_rng(hp.seed if rng is None else rng)
         self.parameters = initialize_parameters(hp.layer_dims, hp.init, rng=rng, dtype=self.dtype)
         return self.parameters
@@ -228,6 +241,13 @@ class DeepNetwork:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
             check_positive(epochs, "epochs", integer=True)
+        callbacks = list(callbacks)
+        for k, callback in enumerate(callbacks):
+            if not callable(callback):
+                raise ArgumentTypeError(
+                    f"callbacks[{k}] must be callable (epoch, record, parameters), got "
+                    f"{type(callback).__name__}"
+                )
         continuing = warm_start and self.parameters is not None
         unfinished = self.unfinished if continuing else None
         rng = self._generator(rng, continuing)

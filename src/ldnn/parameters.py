@@ -8,9 +8,12 @@ L, and checks that a dict's arrays chain into a network.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 
-from .errors import ShapeError
+import numpy as np
+
+from .errors import ConfigurationError, ShapeError
 
 
 def number_of_layers(parameters: dict) -> int:
@@ -39,6 +42,27 @@ def parameter_shapes(layer_dims: Sequence[int]):
 def count_parameters(layer_dims: Sequence[int]) -> int:
     """sum over l of n[l] n[l-1] + n[l]: the entries of every W[l] and b[l]."""
     return sum(layer_dims[l] * layer_dims[l - 1] + layer_dims[l] for l in range(1, len(layer_dims)))
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, where the system says (None elsewhere)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits_in_memory(layer_dims: Sequence[int], dtype) -> None:
+    """Raise ConfigurationError if the parameters of ``layer_dims`` alone would need more
+    memory than this machine has (say how many and how much)."""
+    count = count_parameters(layer_dims)
+    size = count * np.dtype(dtype).itemsize
+    memory = physical_memory()
+    if memory is not None and size > memory:
+        raise ConfigurationError(
+            f"layer_dims {list(layer_dims)} make {count:,} parameters, {size / 2**30:,.1f} GiB "
+            f"in {np.dtype(dtype)}; this machine has {memory / 2**30:,.1f} GiB"
+        )
 
 
 def check_parameters(parameters: dict) -> tuple[int, ...]:

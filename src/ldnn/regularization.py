@@ -47,15 +47,24 @@ def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[floa
 
     The output layer never drops units.
     """
-    if isinstance(keep_prob, int | float):
+
+    def number(k) -> bool:
+        return isinstance(k, int | float | np.integer | np.floating) and not isinstance(k, bool)
+
+    if number(keep_prob):
         values = (float(keep_prob),) * (L - 1)
-    else:
+    elif isinstance(keep_prob, list | tuple | np.ndarray) and all(number(k) for k in keep_prob):
         values = tuple(float(k) for k in keep_prob)
         if len(values) != L - 1:
             raise ConfigurationError(
                 f"keep_prob must be one value or one per hidden layer (L - 1 = {L - 1}), "
                 f"got {len(values)} values: {list(values)}"
             )
+    else:
+        raise ConfigurationError(
+            f"keep_prob must be a number or a list of numbers (one per hidden layer), "
+            f"got {keep_prob!r}"
+        )
     for l, k in enumerate(values, start=1):
         if not 0 < k <= 1:
             raise ConfigurationError(f"keep_prob for layer {l} must lie in (0, 1], got {k}")

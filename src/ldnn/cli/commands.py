@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -153,6 +154,12 @@ def run_summary(args) -> int:
 
 
 def run_gradcheck(args) -> int:
+    if args.m < 1:
+        raise ConfigurationError(f"--m must be positive, got {args.m}")
+    for flag in ("epsilon", "threshold"):
+        value = getattr(args, flag)
+        if not (value > 0 and math.isfinite(value)):
+            raise ConfigurationError(f"--{flag} must be a positive number, got {value}")
     source = Path(args.model_or_config)
     if source.suffix.lower() == ".toml":
         config = configuration.from_file(source)
@@ -169,8 +176,6 @@ def run_gradcheck(args) -> int:
         X, Y, _ = load_for_model(
             args.data, model_info(network), data_settings(args), need_target=True
         )
-    if args.m < 1:
-        raise ConfigurationError(f"--m must be positive, got {args.m}")
     X, Y = X[:, : args.m], Y[:, : args.m]
     result = gradcheck(network, X, Y, epsilon=args.epsilon, threshold=args.threshold)
     print(result)

@@ -44,8 +44,8 @@ def float_list(text: str) -> float | list[float]:
 
 
 def batch_size(text: str) -> int:
-    """A whole number, or "full" (0: full-batch gradient descent)."""
-    if text.lower() in ("full", "all", "0"):
+    """A positive whole number, or "full" (returned as 0, config.toml's full batch)."""
+    if text.lower() in ("full", "all"):
         return 0
     try:
         value = int(text)

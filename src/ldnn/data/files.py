@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,12 +68,38 @@ def _number(text: str, path, line: int, column: str) -> float:
             raise DataFileError(
                 f"{path}: line {line}, column {column!r} is empty (missing value)"
             ) from None
+        hint = ""
+        if re.fullmatch(r"\s*[-+]?\d+,\d+\s*", text):
+            hint = f" (a decimal comma? ldnn reads a decimal point: {text.replace(',', '.')})"
         raise DataFileError(
-            f"{path}: line {line}, column {column!r} holds {text!r}, which is not a number"
+            f"{path}: line {line}, column {column!r} holds {text!r}, which is not a number{hint}"
         ) from None
     if not math.isfinite(value):
         raise DataFileError(f"{path}: line {line}, column {column!r} holds {text!r} (NaN or inf)")
     return value
+
+
+def _rows(path: Path) -> list[list[str]]:
+    """The rows of a CSV file, or a DataFileError that says what the file is instead."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataFileError(f"{path}: is UTF-16 text; save it as UTF-8 (ldnn reads UTF-8 CSV)")
+    if b"\0" in head:
+        raise DataFileError(f"{path}: is not a text file (it holds NUL bytes)")
+    rows = []
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        reader = csv.reader(file)
+        try:
+            rows.extend(reader)
+        except UnicodeDecodeError as error:
+            raise DataFileError(
+                f"{path}: is not UTF-8 text (byte 0x{error.object[error.start]:02x} near "
+                f"line {reader.line_num + 1}); save it as UTF-8"
+            ) from None
+        except csv.Error as error:  # a cell over the csv module's limit, a stray NUL, ...
+            raise DataFileError(f"{path}: line {reader.line_num}: {error}") from None
+    return rows
 
 
 def read_csv(
@@ -95,14 +122,21 @@ def read_csv(
     """
     path = Path(path)
     _exists(path)
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        rows = list(csv.reader(file))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    rows = [r for r in _rows(path) if any(cell.strip() for cell in r)]
     if not rows:
         raise DataFileError(f"{path}: the file is empty (a header row is needed)")
     header, body = [h.strip() for h in rows[0]], rows[1:]
+    separator = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
+    if separator is not None:
+        raise DataFileError(
+            f"{path}: the header {header[0]!r} is one column: the file seems separated by "
+            f"{separator!r}, and ldnn reads comma-separated files"
+        )
     if not body:
         raise DataFileError(f"{path}: the file has a header but no data rows")
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise DataFileError(f"{path}: more than one column is named {twice[0]!r}; rename them")
     index = {name: i for i, name in enumerate(header)}
     if target is None and need_target and features is None:
         target = header[-1]

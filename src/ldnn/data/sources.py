@@ -68,12 +68,16 @@ def load_training_data(data: dict) -> Dataset:
     )
     # Rows are examples in files; the notes have one example per column.
     X, Y = table.X.T, Y.reshape(len(Y), -1).T
-    test_split = data.get("test_split", 0.2)
-    if not 0 <= test_split < 1:
-        raise ConfigurationError(f"--test-split must lie in [0, 1), got {test_split}")
-    train, test = split_indices(
-        X.shape[1], test_split, data.get("split_seed", 0), name="--test-split"
-    )
+    test_split, split_seed = data.get("test_split", 0.2), data.get("split_seed", 0)
+    if (
+        isinstance(test_split, bool)
+        or not isinstance(test_split, int | float)
+        or not (0 <= test_split < 1)
+    ):
+        raise ConfigurationError(f"--test-split must lie in [0, 1), got {test_split!r}")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise ConfigurationError(f"--split-seed must be a whole number >= 0, got {split_seed!r}")
+    train, test = split_indices(X.shape[1], test_split, split_seed, name="--test-split")
     return Dataset(
         Path(source).name,
         X[:, train],

@@ -10,6 +10,7 @@ the umask).
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import threading
@@ -31,8 +32,15 @@ def atomic_write(path: str | os.PathLike, write: Callable) -> None:
     """Call ``write(file)`` on a binary temporary file beside ``path``, then rename it to
     ``path``; if ``write`` fails the temporary file is removed and ``path`` is untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file to write", str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as error:  # name the file asked for, not a temporary one
+        raise type(error)(error.errno, f"cannot write here: {error.strerror}", str(path)) from None
     try:
         # mkstemp makes the file 0600; a file ldnn writes gets the usual mode, as open()
         # would give it: 0666 less the umask.

@@ -4,6 +4,7 @@ part for early stopping (:mod:`ldnn.data.split`), and the fitted attributes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from numbers import Integral
 
 import numpy as np
@@ -20,6 +21,7 @@ except ImportError:  # validate_data and __sklearn_tags__ arrived together in 1.
 
 from ..build import network_for
 from ..data.split import split_indices
+from ..errors import ConfigurationError
 from ..network import DeepNetwork
 
 # Seeds drawn for random_state=None or a RandomState stay below 2**31 so that they are
@@ -52,8 +54,17 @@ class DNNBase(BaseEstimator):
 
     def _hidden_layer_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral):
+        if isinstance(sizes, Integral) and not isinstance(sizes, bool):
             sizes = [sizes]
+        if (
+            isinstance(sizes, str | bytes)
+            or not isinstance(sizes, Sequence | np.ndarray)
+            or not all(isinstance(n, Integral) and not isinstance(n, bool) and n > 0 for n in sizes)
+        ):
+            raise ConfigurationError(
+                "hidden_layer_sizes must be a positive whole number or a sequence of them, "
+                f"got {sizes!r}"
+            )
         return [int(n) for n in sizes]
 
     def _build_network(self, n_features: int, m: int) -> DeepNetwork:
