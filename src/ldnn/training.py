@@ -381,8 +381,9 @@ class Training:
         return state
 
 
-def train(parameters: dict, X, Y, hp: Hyperparameters, *, epochs: int | None = None, stop=None,
-          **options) -> History:  # fmt: skip
+def train(
+    parameters: dict, X, Y, hp: Hyperparameters, *, epochs: int | None = None, stop=None, **options
+) -> History:
     """Train ``parameters`` in place: :class:`Training` (``**options`` are its keyword
     arguments) run for ``epochs`` epochs (default ``hp.epochs``)."""
     training = Training(parameters, X, Y, hp, **options)

@@ -33,6 +33,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import DataFileError, InvalidValueError
+from ..io.npy import read_header
 
 #: Rows read per chunk by the scans (min, max, statistics) and by :meth:`NpyRows.chunks`.
 CHUNK_BYTES = 4 << 20
@@ -44,16 +45,9 @@ def _header(path: Path) -> tuple[tuple, np.dtype, int]:
         raise DataFileError(f"data file {str(path)!r} does not exist")
     try:
         with open(path, "rb") as file:
-            version = np.lib.format.read_magic(file)
-            read = {
-                (1, 0): np.lib.format.read_array_header_1_0,
-                (2, 0): np.lib.format.read_array_header_2_0,
-            }.get(version)
-            if read is None:
-                raise ValueError(f"unsupported .npy format version {version}")
-            shape, fortran_order, dtype = read(file)
+            shape, fortran_order, dtype = read_header(file)
             offset = file.tell()
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, SyntaxError) as error:
         raise DataFileError(f"{path}: cannot be read as .npy: {error}") from None
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise DataFileError(f"{path}: holds dtype {dtype}, not numbers")

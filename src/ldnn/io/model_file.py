@@ -38,13 +38,12 @@ import numpy as np
 from .._version import __version__
 from ..errors import ModelFileError
 from .atomic import atomic_write
+from .npy import read_header
 
 FORMAT_VERSION = 2
 METADATA = "__metadata__"
 #: The largest metadata a model file may declare (its JSON, as UTF-32 in the .npy).
 MAX_METADATA_BYTES = 256 << 20
-#: The most bytes a .npy header may take (NumPy writes 64 to 128).
-_MAX_HEADER_BYTES = 1 << 16
 
 
 def _checksum(array: np.ndarray) -> str:
@@ -156,14 +155,7 @@ def _members(archive: zipfile.ZipFile, where: str) -> dict:
 
 def _header(file, name: str, where: str) -> tuple[tuple, np.dtype, bool]:
     try:
-        version = np.lib.format.read_magic(file)
-        read = {
-            (1, 0): np.lib.format.read_array_header_1_0,
-            (2, 0): np.lib.format.read_array_header_2_0,
-        }.get(version)
-        if read is None:
-            raise ValueError(f"unsupported .npy format version {version}")
-        shape, fortran_order, dtype = read(file, max_header_size=_MAX_HEADER_BYTES)
+        shape, fortran_order, dtype = read_header(file)
     except (ValueError, TypeError, SyntaxError) as error:
         raise ModelFileError(f"{where}: array {name!r} has a damaged header: {error}") from None
     return shape, dtype, fortran_order
