@@ -269,3 +269,15 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_bit_identical(slow_data, 
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     same_run(folder, uninterrupted)
+
+
+def test_overwrite_replaces_a_run_folder_of_an_ldnn_from_before_the_marker(work, capsys):
+    assert run(["train", "data.npz", *QUICK, "--name", "old"], capsys)[0] == 0
+    (work / "runs" / "old" / MARKER).unlink()  # as an older ldnn left it
+    assert run(["train", "data.npz", *QUICK, "--name", "old", "--overwrite"], capsys)[0] == 0
+    assert read_marker(work / "runs" / "old")["status"] == "complete"
+    # ... but not one that holds anything else
+    (work / "runs" / "old" / MARKER).unlink()
+    (work / "runs" / "old" / "notes.txt").write_text("mine")
+    status, _, err = run(["train", "data.npz", *QUICK, "--name", "old", "--overwrite"], capsys)
+    assert status == 2 and "not a run folder ldnn made" in err

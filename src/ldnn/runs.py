@@ -30,6 +30,7 @@ import re
 import shutil
 import socket
 import time
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -134,6 +135,30 @@ def _write_marker(folder: Path, **fields) -> dict:
     return marker
 
 
+#: What an ldnn run folder held before the marker existed.
+_LEGACY_FILES = {
+    "model.npz", "config.toml", "history.csv", "metrics.json", "learning_curve.png",
+    "confusion_matrix.png", "decision_boundary.png", "weights.png",
+}  # fmt: skip
+
+
+def _legacy_run(folder: Path) -> bool:
+    """Whether ``folder`` is a run folder of an ldnn from before the marker: nothing but
+    run files, among them config.toml and a model file with ldnn's metadata member."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    names = {p.name for p in folder.iterdir()}
+    if not {"model.npz", "config.toml"} <= names <= _LEGACY_FILES:
+        return False
+    if any((folder / name).is_symlink() or not (folder / name).is_file() for name in names):
+        return False
+    try:
+        with zipfile.ZipFile(folder / "model.npz") as archive:
+            return "__metadata__.npy" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
@@ -233,6 +258,8 @@ class RunFolder:
                     f"run folder {str(target)!r} exists; choose another --name or pass --overwrite"
                 )
             marker = read_marker(target) if target.is_dir() and not target.is_symlink() else None
+            if marker is None and _legacy_run(target):
+                marker = {"status": "complete"}
             if marker is None:
                 raise ConfigurationError(
                     f"{str(target)!r} exists and is not a run folder ldnn made (it has no "
