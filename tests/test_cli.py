@@ -105,7 +105,7 @@ def test_train_on_csv_writes_a_complete_run_folder(work, capsys):
     names = {p.name for p in folder.iterdir()}
     assert names == {
         "model.npz", "config.toml", "history.csv", "metrics.json", ".ldnn-run",
-        "learning_curve.png", "confusion_matrix.png", "decision_boundary.png",
+        "learning_curve.png", "confusion_matrix.png", "decision_boundary.png", "columns.csv",
     }  # fmt: skip
     assert json.loads((folder / ".ldnn-run").read_text())["status"] == "complete"
     for picture in ("learning_curve", "confusion_matrix", "decision_boundary"):
@@ -255,12 +255,14 @@ def test_gradcheck_a_model_and_a_config(flowers_model, capsys):
 
 
 def test_bad_data_files(work, capsys):
-    Path("text.csv").write_text("a,b,y\n1,oops,0\n2,3,1\n")
-    Path("nan.csv").write_text("a,b,y\n1,2,0\n2,nan,1\n")
+    Path("stray.csv").write_text(
+        "a,b,y\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(20)) + "1,oops,0\n"
+    )
+    Path("no_target.csv").write_text("a,b,y\n1,2,0\n2,3,\n3,4,1\n")
     fails(["train", "missing.csv"], capsys, "missing.csv", "does not exist")
     fails(["train", "flowers.csv", "--target", "colour"], capsys, "flowers.csv", "'colour'")
-    fails(["train", "text.csv", "--target", "y"], capsys, "text.csv", "line 2", "'b'", "'oops'")
-    fails(["train", "nan.csv", "--target", "y"], capsys, "nan.csv", "line 3", "'b'", "NaN")
+    fails(["train", "stray.csv"], capsys, "stray.csv", "data row 21", "'b'", "--na-values 'oops'")
+    fails(["train", "no_target.csv"], capsys, "no_target.csv", "target column 'y'", "data row 2")
     fails(["train", "imagenet"], capsys, "'imagenet'", "ldnn datasets")
     fails(["train", "flowers.csv", "--features", "petal,height"], capsys, "'height'")
 

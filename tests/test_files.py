@@ -1,9 +1,10 @@
-"""The file readers: rows are examples, every problem names the file, line and column."""
+"""The array file readers (.npz, .npy, .h5) and the targets' encoding; tables (CSV,
+Parquet) are tests/test_tables.py's."""
 
 import numpy as np
 import pytest
 
-from ldnn.data.files import encode_targets, read_csv, read_npy, read_npz, read_table
+from ldnn.data.files import encode_targets, read_npy, read_npz, read_table
 from ldnn.errors import DataFileError
 
 
@@ -12,44 +13,9 @@ def write(path, text):
     return path
 
 
-def test_csv_reads_rows_as_examples_with_the_last_column_as_target(tmp_path):
-    path = write(tmp_path / "d.csv", "a,b,label\n1,2,cat\n3,4.5,dog\n")
-    table = read_csv(path)
-    assert table.X.shape == (2, 2)  # (m, n[0]): rows, as in the file
-    np.testing.assert_array_equal(table.X, [[1, 2], [3, 4.5]])
-    assert table.y.tolist() == ["cat", "dog"]
-    assert table.feature_names == ["a", "b"] and table.target == "label"
-
-
-def test_csv_target_and_features_by_name(tmp_path):
-    path = write(tmp_path / "d.csv", "id,a,b,y\n7,1,2,0\n8,3,4,1\n")
-    table = read_csv(path, target="y", features=["b", "a"])
-    np.testing.assert_array_equal(table.X, [[2, 1], [4, 3]])
-
-
-@pytest.mark.parametrize(
-    "body, target, message",
-    [
-        ("a,y\n1,0\n", "nope", "no target column 'nope'"),
-        ("a,y\nx1,0\n", "y", "line 2, column 'a' holds 'x1', which is not a number"),
-        ("a,y\n1,0\nnan,1\n", "y", "line 3, column 'a' holds 'nan' (NaN or inf)"),
-        ("a,y\n1,0\n,1\n", "y", "line 3, column 'a' is empty"),
-        ("a,y\n1,0\n2\n", "y", "line 3 has 1 cells but the header has 2"),
-        ("a,y\n", "y", "no data rows"),
-        ("", "y", "the file is empty"),
-        ("a,y\n1,\n", "y", "target column 'y' is missing"),
-    ],
-)
-def test_csv_errors_name_file_line_and_column(tmp_path, body, target, message):
-    path = write(tmp_path / "bad.csv", body)
-    with pytest.raises(DataFileError, match="bad.csv") as info:
-        read_csv(path, target)
-    assert message in str(info.value)
-
-
 def test_missing_file_and_unknown_type(tmp_path):
     with pytest.raises(DataFileError, match="does not exist"):
-        read_table(tmp_path / "none.csv")
+        read_table(tmp_path / "none.npz")
     write(tmp_path / "data.txt", "1 2 3")
     with pytest.raises(DataFileError, match="unknown file type '.txt'"):
         read_table(tmp_path / "data.txt")

@@ -317,3 +317,32 @@ def test_two_workers_share_one_study_on_postgresql(tmp_path, postgres_url):
     models = list(tmp_path.glob(f"runs/w*/best-trial-{best}/model.npz"))
     assert models, f"no retrained model of best trial {best}"
     assert DeepNetwork.load(models[0]).layer_dims[0] == 2
+
+
+# -- cross-validation ------------------------------------------------------------------------
+def test_cv_folds_partition_the_training_part_by_class_and_the_value_is_their_mean(tmp_path):
+    from ldnn import config as configuration
+    from ldnn.tune import Search
+
+    space = SearchSpace.from_toml(write_space(tmp_path, epochs=3))
+    space.settings.update(cv=3, pruner="none")
+    config = configuration.merge(configuration.DEFAULTS, {"data": {"source": "xor"}}, "test")
+    search = Search(config, space, tmp_path / "cv", study_name="cv", seed=0)
+    labels = search.dataset.Y_train.reshape(-1)
+    held = np.concatenate([np.setdiff1d(np.arange(labels.size), kept) for *_, kept in search.parts])
+    assert sorted(held) == list(range(labels.size))  # each example validates exactly once
+    for _, (_, Y_val), _ in search.parts:
+        assert Y_val.shape[-1] in (labels.size // 3, labels.size // 3 + 1)
+        assert abs(Y_val.mean() - labels.mean()) < 0.05  # stratified by class
+    search.run(2)
+    for trial in search.study.trials:
+        folds = trial.user_attrs["fold_values"]
+        assert len(folds) == 3 and trial.value == pytest.approx(np.mean(folds))
+
+
+def test_cv_from_the_command_line_and_its_errors(tmp_path, capsys):
+    assert main(tune_argv(tmp_path, "--cv", "2", "--no-retrain", "--no-plots", trials=2)) == 0
+    assert main(tune_argv(tmp_path, "--cv", "1", "--name", "x")) == 2
+    assert "cv must be 0 (one validation part) or a number of folds >= 2" in (
+        capsys.readouterr().err
+    )

@@ -3,7 +3,9 @@
 
 The configuration has three tables, as config.toml shows them:
 
-``[data]``      source, target, features, test_split, split_seed, standardize, ...
+``[data]``      source, target, features, test_split, split_seed, standardize, how a table
+                is read (delimiter, encoding, na_values, decimal) and prepared (drop, keep,
+                impute, missing), class_weight, ...
 ``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob, dtype
 ``[training]``  optimizer, learning_rate, epochs, batch_size, lambd, seed, ...
 
@@ -42,6 +44,15 @@ DEFAULTS = {
         "test_split": 0.2,
         "split_seed": 0,
         "standardize": True,
+        "delimiter": "",
+        "encoding": "",
+        "na_values": [],
+        "decimal": "",
+        "drop": [],
+        "keep": [],
+        "impute": "median",
+        "missing": "category",
+        "class_weight": "",
     },
     "model": {
         "layers": [32, 16],
@@ -129,6 +140,15 @@ def _texts(value) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _weights(value) -> bool:
+    """'' (none), 'balanced', or a table {class name: weight > 0}."""
+    if isinstance(value, str):
+        return value in ("", "balanced")
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _number(w) and w > 0 for k, w in value.items()
+    )
+
+
 #: What each kind of setting may hold (the ranges are the network's to check).
 _KINDS = {
     "text": ("text", lambda v: isinstance(v, str)),
@@ -142,6 +162,7 @@ _KINDS = {
         "a list of positive whole numbers",
         lambda v: isinstance(v, list) and all(_integer(n) and n > 0 for n in v),
     ),
+    "weights": ("'balanced' or a table of class = weight > 0", _weights),
     "probabilities": (
         "a number or a list of numbers",
         lambda v: _number(v) or (isinstance(v, list) and all(_number(k) for k in v)),
@@ -152,6 +173,10 @@ _KINDS = {
 def _kind(table: str, key: str) -> str:
     special = {
         "features": "texts",
+        "na_values": "texts",
+        "drop": "texts",
+        "keep": "texts",
+        "class_weight": "weights",
         "standardize": "boolean",
         "split_seed": "seed",
         "seed": "seed",

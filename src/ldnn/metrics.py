@@ -4,8 +4,9 @@ Two kinds of scores live here. During training, per mini-batch and per epoch: th
 accuracy of A[L] against the loss-prepared Y, and (cost, accuracy) of parameters on a
 data set; these are NumPy (or CuPy) one-liners on the training path. For reports
 (``ldnn evaluate``, metrics.json, the estimators' validation scores): per-class
-precision, recall and F1, the confusion matrix, log loss, MSE, MAE and R^2, computed with
-scikit-learn's metrics where it has them.
+precision, recall and F1 and their macro means, ROC-AUC and PR-AUC, the confusion
+matrix, log loss, MSE, MAE and R^2, computed with scikit-learn's metrics where it has
+them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from .activations import get_activation
 from .backend import get_xp
-from .errors import MissingPackageError
+from .errors import ConfigurationError, MissingPackageError
 from .losses import get_loss
 from .propagation import compute_cost, forward_in_blocks
 
@@ -94,13 +95,34 @@ def log_loss(probabilities, labels) -> float:
     return float(-np.log(np.clip(P[y, np.arange(y.size)], eps, 1)).mean())
 
 
-def classification_scores(probabilities, labels, classes) -> dict:
-    """Scores of class probabilities (K, m) against class indices (1, m) or (m,)."""
+def predicted_classes(probabilities, threshold: float | None = None) -> np.ndarray:
+    """The class index (m,) of class probabilities (K, m): the most probable class, or
+    for K = 2 with a ``threshold``, the second class where its probability >= threshold."""
+    P = np.asarray(probabilities)
+    if threshold is None:
+        return P.argmax(axis=0)
+    if P.shape[0] != 2:
+        raise ConfigurationError(f"--threshold is for two classes; the model has {P.shape[0]}")
+    if not 0 <= threshold <= 1:
+        raise ConfigurationError(f"--threshold must lie in [0, 1], got {threshold}")
+    return (P[1] >= threshold).astype(int)
+
+
+def classification_scores(probabilities, labels, classes, threshold: float | None = None) -> dict:
+    """Scores of class probabilities (K, m) against class indices (1, m) or (m,).
+
+    The predicted class is the most probable one; for two classes, with ``threshold``,
+    it is the second class where its probability is at least ``threshold``. Besides
+    accuracy, log loss, the per-class scores and the confusion matrix: their unweighted
+    means over the classes ("macro"); for two classes the ROC-AUC and the PR-AUC (average
+    precision) of the second class's probability; for more, the one-vs-rest macro ROC-AUC.
+    The areas are left out where a class is absent from the labels.
+    """
     metrics = _sklearn_metrics()
     P = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(labels).ravel().astype(int)
     K = len(classes)
-    predicted = P.argmax(axis=0)
+    predicted = predicted_classes(P, threshold)
     matrix = metrics.confusion_matrix(y, predicted, labels=np.arange(K))
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
         y, predicted, labels=np.arange(K), zero_division=0
@@ -114,14 +136,35 @@ def classification_scores(probabilities, labels, classes) -> dict:
         }
         for k, name in enumerate(classes)
     }
-    return {
+    scores = {
         "m": int(y.size),
         "accuracy": float(metrics.accuracy_score(y, predicted)),
         "log_loss": log_loss(P, y),
+        "macro": {
+            "precision": float(precision.mean()),
+            "recall": float(recall.mean()),
+            "f1": float(f1.mean()),
+        },
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
         "classes": [str(c) for c in classes],
     }
+    if np.unique(y).size == K:  # the areas need every class among the labels
+        if K == 2:
+            scores["roc_auc"] = float(metrics.roc_auc_score(y, P[1]))
+            scores["pr_auc"] = float(metrics.average_precision_score(y, P[1]))
+        else:
+            scores["roc_auc"] = float(
+                metrics.roc_auc_score(y, _normalized(P).T, multi_class="ovr", average="macro")
+            )
+    if threshold is not None:
+        scores["threshold"] = float(threshold)
+    return scores
+
+
+def _normalized(P) -> np.ndarray:
+    """Columns summing to exactly 1, as roc_auc_score checks (float32 softmax may not)."""
+    return P / P.sum(axis=0, keepdims=True)
 
 
 def r2(targets, predicted) -> float:

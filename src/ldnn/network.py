@@ -298,8 +298,9 @@ class DeepNetwork:
             validation = self.check_data(*validation_data, x_name="X_val", y_name="Y_val")
         elif hp.validation_split > 0:
             keep, held = split_indices(
-                X.shape[1], hp.validation_split, rng, minimum=1, name="validation_split"
-            )
+                X.shape[1], hp.validation_split, rng, minimum=1, name="validation_split",
+                stratify=self._classes_of(Y),
+            )  # fmt: skip
             (X, Y), (X_val, Y_val) = split_columns(X, Y, keep, held)
             if Y_val.ndim == 1:  # class labels: the validation part's one-hot, once
                 Y_val = one_hot(Y_val, hp.layer_dims[-1], X_val.dtype)
@@ -312,6 +313,24 @@ class DeepNetwork:
                 "or set validation_split > 0"
             )
         return X, Y, sample_weight, validation
+
+    def _classes_of(self, Y):
+        """Each example's class, to stratify the validation part by (None: no classes).
+
+        Y as the loss prepared it: labels (m,), 0/1 targets (1, m) of one sigmoid unit, or
+        one-hot columns (K, m) of a softmax; several sigmoid units (tags) have no class.
+        """
+        hp = self.hyperparameters
+        if not is_classifier(hp.activations[-1]):
+            return None
+        Y = to_numpy(Y)
+        if Y.ndim == 1:
+            return Y.astype(int)
+        if Y.shape[0] == 1 and np.isin(Y, (0, 1)).all():
+            return Y[0].astype(int)
+        if hp.activations[-1] == "softmax" and Y.shape[0] > 1:
+            return Y.argmax(axis=0)
+        return None
 
     def _start(self, rng, continuing: bool) -> None:
         """Fresh parameters and optimizer, unless a warm start continues the old ones."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import continuation
 from .backend import to_numpy
-from .data.sources import check_info
+from .data.info import check_info
 from .errors import ConfigurationError, LdnnError, ModelFileError
 from .hyperparameters import Hyperparameters
 from .io import load_model, save_model

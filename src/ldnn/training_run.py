@@ -23,6 +23,7 @@ import numpy as np
 
 from .backend import get_xp, to_device
 from .config import from_file, network_from_config, resolved
+from .data.class_weights import class_weights
 from .data.preparation import Preparation, prepare
 from .data.sources import load_training_data
 from .errors import DivergenceWarning, InvalidValueError, ModelFileError
@@ -177,12 +178,25 @@ class TrainingRun:
                 self.history = network.fit(
                     data.X_train, data.Y_train, callbacks=callbacks, stop=stop,
                     warm_start=resuming, epochs=self.epochs_left if resuming else None,
+                    sample_weight=self.sample_weight(),
                 )  # fmt: skip
         self.seconds = self._elapsed()
         self.test_costs = [] if self._watch is None else self._watch.costs
         self.warnings = [str(w.message) for w in caught]
         self._started = None
         return self.history
+
+    def sample_weight(self):
+        """Each training example's weight from [data] class_weight (None: all 1)."""
+        return class_weights(self.dataset, self.config["data"].get("class_weight"))
+
+    def decisions(self) -> list[tuple[str, str, str]]:
+        """(column, kind, what was done) for each column of a table; none for arrays."""
+        encoding = self.dataset.encoding
+        if encoding is None:
+            return []
+        rows = [(self.dataset.target, "target", f"{self.dataset.task}")]
+        return rows + encoding.decisions(self.config["data"]["standardize"])
 
     def _elapsed(self) -> float:
         if self._started is None:
@@ -241,6 +255,10 @@ class TrainingRun:
         self.network.metadata = {"data": self.info, "run": path.name}
         self.network.save(path / MODEL_FILE)
         atomic_write_text(path / "history.csv", history_csv(self.history, self.test_costs))
+        if self.decisions():
+            atomic_write_text(
+                path / "columns.csv", csv_text(("column", "kind", "done"), self.decisions())
+            )
         metrics["pictures"] = self._pictures(path, metrics) if pictures else []
         atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         self.metrics = metrics

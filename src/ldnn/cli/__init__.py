@@ -3,11 +3,13 @@ export.
 
 ``main(argv)`` returns the exit status: 0 on success, 1 for a failed gradient check,
 2 for bad usage or bad input (with one line on stderr naming the file, column or flag,
-never a traceback), 130 when interrupted.
+never a traceback), 130 when interrupted, 141 (as a shell reports SIGPIPE) when the
+reader of its output goes away (``ldnn evaluate --json | head``), silently.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ..errors import LdnnError
@@ -22,7 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        # Nobody reads the rest: no error. Point stdout at /dev/null, so that Python's
+        # own flush at exit does not complain about the pipe either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except LdnnError as error:
         print(f"ldnn {args.command}: error: {error}", file=sys.stderr)
         return 2

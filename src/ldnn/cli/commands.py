@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from .. import config as configuration
-from ..data.datasets import DATASETS
+from ..data.datasets import DATASETS, is_dataset_name
 from ..data.preparation import prepare
 from ..data.sources import load_for_model, load_training_data
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, DataFileError
 from ..gradcheck import gradcheck
 from ..io import atomic_write_text, csv_text, text_table
 from ..network import DeepNetwork
@@ -27,13 +27,18 @@ def add_parsers(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="score a model on data",
-        description="Score MODEL on "
-        "DATA: accuracy, per-class precision/recall/F1, log loss and confusion "
-        "matrix, or MSE, MAE and R^2.",
+        description="Score MODEL on DATA: accuracy, log loss, per-class and macro "
+        "precision/recall/F1, ROC-AUC and PR-AUC (two classes) and the confusion matrix, or "
+        "MSE, MAE and R^2. Without DATA: the test part of the data the model was trained on.",
     )
-    p.add_argument("model", help="a model file (runs/<name>/model.npz)")
-    p.add_argument("data", help="a built-in set (its test part) or a file")
+    p.add_argument("model", help="a run folder (runs/<name>) or a model file")
+    p.add_argument(
+        "data",
+        nargs="?",
+        help="a built-in set (its test part) or a file (default: the run's own test part)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_threshold_option(p)
     add_data_options(p, training=False)
     p.set_defaults(run=run_evaluate)
 
@@ -44,9 +49,13 @@ def add_parsers(subparsers) -> None:
         "for every example of DATA; one row per example with the prediction "
         "and the class probabilities.",
     )
-    p.add_argument("model")
+    p.add_argument("model", help="a run folder (runs/<name>) or a model file")
     p.add_argument("data")
     p.add_argument("-o", "--output", default="-", help="the CSV to write (default: stdout)")
+    p.add_argument(
+        "--id-column", metavar="COL", help="tables: a column of DATA to write first, e.g. an ID"
+    )
+    add_threshold_option(p)
     add_data_options(p, training=False)
     p.set_defaults(run=run_predict)
 
@@ -103,32 +112,80 @@ def add_parsers(subparsers) -> None:
     p.set_defaults(run=run_datasets)
 
 
+def add_threshold_option(parser) -> None:
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="two classes: predict the second where its probability is at least this "
+        "(default: the more probable class)",
+    )
+
+
+def load_model(path: str) -> DeepNetwork:
+    """The model of a run folder (its model.npz) or a model file."""
+    if Path(path).is_dir():
+        model = Path(path) / "model.npz"
+        if not model.is_file():
+            raise DataFileError(f"{path} is a folder without a model.npz: not a finished run")
+        path = str(model)
+    return DeepNetwork.load(path)
+
+
+def own_data(args, info: dict) -> tuple[str, str]:
+    """(DATA, part) for ``evaluate`` without DATA: the test part of the training data."""
+    source, name = info.get("source") or "", info.get("name") or ""
+    if source and Path(source).is_file():
+        return source, args.part or "test"
+    if is_dataset_name(source or name):
+        return source or name, args.part or "test"
+    raise ConfigurationError(
+        f"{args.model} does not say which data it was trained on"
+        + (f" ({source} is no longer there)" if source else "")
+        + "; give DATA"
+    )
+
+
 def run_evaluate(args) -> int:
-    network = DeepNetwork.load(args.model)
+    network = load_model(args.model)
     info = model_info(network)
-    X, Y, _ = load_for_model(args.data, info, data_settings(args), need_target=True, part=args.part)
-    if Y is None:
-        raise ConfigurationError(f"{args.data}: no targets to evaluate against")
-    scores = score_network(network, X, Y, info)
+    source, part = (args.data, args.part) if args.data else own_data(args, info)
+    data = load_for_model(source, info, data_settings(args), need_target=True, part=part)
+    if data.Y is None:
+        raise ConfigurationError(f"{source}: no targets to evaluate against")
+    scores = score_network(network, data.X, data.Y, info, args.threshold)
     if args.json:
         print(json.dumps(scores, indent=2))
     else:
-        print(format_scores(scores, f"{args.model} on {args.data}"))
+        on = source if not part else f"{source} ({part} part)"
+        print(format_scores(scores, f"{args.model} on {on}"))
     return 0
 
 
 def run_predict(args) -> int:
-    network = DeepNetwork.load(args.model)
+    network = load_model(args.model)
     info = model_info(network)
-    X, _, _ = load_for_model(
-        args.data, info, data_settings(args), need_target=False, part=args.part
+    data = load_for_model(args.data, info, data_settings(args), need_target=False, part=args.part)
+    ids = None
+    if args.id_column:
+        if data.columns is None:
+            raise ConfigurationError(
+                f"--id-column is for tables (CSV, Parquet); {args.data} is not one"
+            )
+        if args.id_column not in data.columns:
+            raise DataFileError(
+                f"--id-column: no column {args.id_column!r} in {args.data}; columns: "
+                f"{', '.join(data.columns.names)}"
+            )
+        ids = data.columns[args.id_column]
+    header, rows = prediction_table(
+        network, data.X, info, ids=ids, id_name=args.id_column or "", threshold=args.threshold
     )
-    text = csv_text(*prediction_table(network, X, info))
+    text = csv_text(header, rows)
     if args.output == "-":
         sys.stdout.write(text)
     else:
         atomic_write_text(args.output, text)
-        print(f"wrote {X.shape[1]} predictions to {args.output}")
+        print(f"wrote {data.X.shape[1]} predictions to {args.output}")
     return 0
 
 
@@ -172,10 +229,11 @@ def run_gradcheck(args) -> int:
         network.initialize()
         X, Y = dataset.X_train, dataset.Y_train
     else:
-        network = DeepNetwork.load(source)
-        X, Y, _ = load_for_model(
-            args.data, model_info(network), data_settings(args), need_target=True
-        )
+        network = load_model(source)
+        data = load_for_model(args.data, model_info(network), data_settings(args), need_target=True)
+        X, Y = data.X, data.Y
+        if Y is None:
+            raise ConfigurationError(f"{args.data}: no targets to check the gradients against")
     X, Y = X[:, : args.m], Y[:, : args.m]
     result = gradcheck(network, X, Y, epsilon=args.epsilon, threshold=args.threshold)
     print(result)

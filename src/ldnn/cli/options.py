@@ -7,7 +7,13 @@ import argparse
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (plus where to find help), exit 2."""
+    """An ArgumentParser whose errors are one line (plus where to find help), exit 2.
+    Flags are never abbreviated: ``--output`` must not silently mean ``--output-activation``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
@@ -58,15 +64,49 @@ def batch_size(text: str) -> int:
     return value
 
 
+def names(text: str) -> list[str]:
+    """ "a,b" -> ["a", "b"]."""
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
 def add_data_options(parser, *, training: bool) -> None:
     """The "data files" group: how to read DATA (the target column, the arrays, ...)."""
     group = parser.add_argument_group("data files")
-    group.add_argument("--target", help="CSV: the target column (default: the last column)")
+    group.add_argument("--target", help="tables: the target column (default: the last column)")
+    group.add_argument("--delimiter", help="tables: the separator (default: from the header)")
+    group.add_argument("--encoding", help="tables: the text encoding (default UTF-8)")
+    group.add_argument(
+        "--na-values",
+        type=names,
+        metavar="A,B",
+        help="tables: more markers of a missing value, e.g. '?' (empty cells always are)",
+    )
+    group.add_argument(
+        "--decimal", choices=(".", ","), help="tables: the decimal point of numbers (default .)"
+    )
     if training:
         group.add_argument(
             "--features",
-            type=lambda t: [v.strip() for v in t.split(",")],
-            help="CSV: comma-separated feature columns (default: all but the target)",
+            type=names,
+            help="tables: comma-separated feature columns (default: all but the target)",
+        )
+        group.add_argument("--drop", type=names, metavar="A,B", help="tables: columns to drop")
+        group.add_argument(
+            "--keep", type=names, metavar="A,B", help="tables: columns to keep though they look "
+            "like IDs, free text or constants"
+        )  # fmt: skip
+        group.add_argument(
+            "--impute", choices=("median", "mean"), help="missing numbers (default median)"
+        )
+        group.add_argument(
+            "--missing",
+            choices=("category", "most_frequent"),
+            help="missing text: a category of its own (default) or the most frequent one",
+        )
+        group.add_argument(
+            "--class-weight",
+            choices=("balanced",),
+            help="weigh each class by m / (K x its count) (a table of weights: config.toml)",
         )
     group.add_argument("--x-key", help=".npz: the array of inputs (default X or x)")
     group.add_argument("--y-key", help=".npz: the array of targets (default Y or y)")
@@ -75,8 +115,8 @@ def add_data_options(parser, *, training: bool) -> None:
         group.add_argument(
             "--part",
             choices=("test", "train"),
-            default="test",
-            help="built-in sets: which part to use (default test)",
+            help="the test (or training) part of the split the model was trained with: for "
+            "a built-in set (default test) or the file it was trained on (default: all rows)",
         )
 
 
@@ -94,6 +134,10 @@ def add_split_options(parser) -> None:
     )
 
 
+#: The [data] keys that say how to read a file.
+READING = ("target", "x_key", "y_key", "labels", "delimiter", "encoding", "na_values", "decimal")
+
+
 def data_settings(args) -> dict:
     """The [data] keys that say how to read a file, from the parsed options."""
-    return {k: getattr(args, k, None) for k in ("target", "x_key", "y_key", "labels")}
+    return {k: getattr(args, k, None) for k in READING}

@@ -8,6 +8,7 @@ written with a checkpoint and marked interrupted, and the command exits 130.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .. import config as configuration
 from ..errors import ConfigurationError, LdnnError
 from ..history import PrintCost
 from ..interrupts import StopOnSignals
+from ..io import text_table
 from ..progress import ProgressBar
 from ..runs import CHECKPOINT, RunFolder, run_target
 from ..training_run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
@@ -32,7 +34,8 @@ from .printing import format_scores
 FLAGS = {
     "data": (
         "task", "test_split", "split_seed", "standardize", "target", "features", "x_key",
-        "y_key", "labels",
+        "y_key", "labels", "delimiter", "encoding", "na_values", "decimal", "drop", "keep",
+        "impute", "missing", "class_weight",
     ),
     "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "dtype"),
     "training": (
@@ -79,7 +82,8 @@ def add_parser(subparsers) -> None:
     model = p.add_argument_group("model (hyperparameters)")
     model.add_argument("--layers", type=int_list, help="hidden sizes n[1..L-1], e.g. 20,7,5")
     model.add_argument("--activation", type=name_list, help="hidden activation(s): relu, tanh, ...")
-    model.add_argument("--output", help="output activation (default from the target)")
+    model.add_argument("--output-activation", dest="output", help="g[L] (default from the target)")
+    model.add_argument("--output", action=_Ambiguous, help=argparse.SUPPRESS)
     model.add_argument("--loss", help="bce, cce or mse (default from the output)")
     model.add_argument("--init", help="course, scaled, xavier or he")
     model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
@@ -125,6 +129,16 @@ def add_parser(subparsers) -> None:
         f"(default {CHECKPOINT_SECONDS:g}; 0: never by time)",
     )
     p.set_defaults(run=run_train)
+
+
+class _Ambiguous(argparse.Action):
+    """``train --output`` said two things: the output layer or a file of predictions."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(
+            "train has no --output: --output-activation sets g[L], the output layer; "
+            "predictions go to a file with `ldnn predict MODEL DATA -o FILE`"
+        )
 
 
 def build_config(args) -> dict:
@@ -258,8 +272,10 @@ def tell(notes) -> None:
 
 
 def describe(run: TrainingRun) -> None:
-    """The data and the model, before training."""
+    """The data (and what was done to each column of a table) and the model."""
     raw, hp = run.raw, run.network.hyperparameters
+    if run.decisions():
+        print(text_table(("column", "kind", "done"), run.decisions()))
     print(
         f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
         f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "

@@ -19,7 +19,7 @@ from .. import config as configuration
 from ..errors import ConfigurationError
 from ..runs import check_run_name
 from .options import add_data_options, add_split_options
-from .train import report
+from .train import FLAGS, report
 
 EXAMPLES = """examples:
   ldnn tune mnist1d --trials 30
@@ -27,12 +27,6 @@ EXAMPLES = """examples:
   ldnn tune mnist1d --trials 200 --study big --storage postgresql://user:pw@host/db --resume
       (start the last one on as many processes and machines as you like)
 """
-
-#: A [data] flag of ``ldnn tune`` and the key it sets.
-DATA_FLAGS = (
-    "target", "features", "x_key", "y_key", "labels", "test_split", "split_seed",
-    "standardize", "task",
-)  # fmt: skip
 
 
 def add_parser(subparsers) -> None:
@@ -63,6 +57,13 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--config", help="a config.toml for the data and the fixed settings")
     p.add_argument("--objective", choices=("val_accuracy", "val_cost"))
+    p.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="the objective is the mean over K folds of the training part (default: one "
+        "validation part)",
+    )
     p.add_argument("--pruner", choices=("median", "halving", "none"))
     p.add_argument("--seed", type=int, help="the sampler's seed (default: random)")
     p.add_argument(
@@ -88,7 +89,7 @@ def base_config(args) -> dict:
     config = configuration.DEFAULTS
     if args.config:
         config = configuration.from_file(args.config, config)
-    data = {k: getattr(args, k) for k in DATA_FLAGS if getattr(args, k, None) is not None}
+    data = {k: getattr(args, k) for k in FLAGS["data"] if getattr(args, k, None) is not None}
     data["source"] = args.data
     config = configuration.merge(config, {"data": data}, "command line")
     return configuration.with_absolute_paths(config)
@@ -106,8 +107,8 @@ def run_tune(args) -> int:
             f"--heartbeat must be a positive number of seconds, got {args.heartbeat}"
         )
     space = SearchSpace.from_toml(args.space)
-    for key in ("objective", "pruner"):
-        if getattr(args, key):
+    for key in ("objective", "pruner", "cv"):
+        if getattr(args, key) is not None:
             space.settings[key] = getattr(args, key)
     space.check("command line")
     data_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(args.data).stem)

@@ -50,6 +50,12 @@ class Dataset:
         A published result to compare with, if any.
     target : str or None
         The target column's name, for data read from a file.
+    encoding : TableEncoding or None
+        For a table: the rule of each column (see :mod:`ldnn.data.encoding`).
+    reading : dict or None
+        For a table: how it was read (delimiter, encoding, na_values, decimal).
+    split : dict or None
+        For a file: how it was split (test_split, split_seed, rows, stratified).
     """
 
     name: str
@@ -64,6 +70,9 @@ class Dataset:
     source: str = ""
     reference: str = ""
     target: str | None = None
+    encoding: object = None
+    reading: dict | None = None
+    split: dict | None = None
 
     def __post_init__(self):
         if not self.feature_names:
@@ -90,6 +99,14 @@ class Dataset:
             "feature_names": self.feature_names,
             "image_shape": list(self.image_shape) if self.image_shape else None,
             "target": self.target,
+        } | {
+            key: value
+            for key, value in (
+                ("columns", self.encoding.to_metadata() if self.encoding else None),
+                ("read", self.reading),
+                ("split", self.split),
+            )
+            if value is not None
         }
 
 

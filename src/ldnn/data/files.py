@@ -1,17 +1,15 @@
-"""Reading data files: CSV, .npz, .npy pairs and the course's HDF5 layout.
+"""Reading arrays from files: .npz, .npy pairs and the course's HDF5 layout (tables, CSV
+and Parquet, are read by :mod:`ldnn.data.tables`), and encoding targets as classes or
+numbers.
 
 Files hold one example per ROW, as people keep them; a :class:`Table` keeps that layout
 (X of shape (m, n[0])) and the caller transposes once into the notes' columns. Every
-problem raises :class:`DataFileError` with a one-line message naming the file, and the
-line and column where there is one.
+problem raises :class:`DataFileError` with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from .h5 import load_h5
 
 #: A numeric target with at most this many distinct integer values is taken as classes.
 MAX_INTEGER_CLASSES = 20
-FORMATS = (".csv", ".npz", ".npy", ".h5", ".hdf5")
+FORMATS = (".csv", ".tsv", ".parquet", ".npz", ".npy", ".h5", ".hdf5")
 
 
 @dataclass
@@ -58,117 +56,6 @@ def _exists(path: Path) -> None:
         raise DataFileError(f"data file {str(path)!r} does not exist")
     if not path.is_file():
         raise DataFileError(f"data file {str(path)!r} is not a file")
-
-
-def _number(text: str, path, line: int, column: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        if not text.strip():
-            raise DataFileError(
-                f"{path}: line {line}, column {column!r} is empty (missing value)"
-            ) from None
-        hint = ""
-        if re.fullmatch(r"\s*[-+]?\d+,\d+\s*", text):
-            hint = f" (a decimal comma? ldnn reads a decimal point: {text.replace(',', '.')})"
-        raise DataFileError(
-            f"{path}: line {line}, column {column!r} holds {text!r}, which is not a number{hint}"
-        ) from None
-    if not math.isfinite(value):
-        raise DataFileError(f"{path}: line {line}, column {column!r} holds {text!r} (NaN or inf)")
-    return value
-
-
-def _rows(path: Path) -> list[list[str]]:
-    """The rows of a CSV file, or a DataFileError that says what the file is instead."""
-    with open(path, "rb") as file:
-        head = file.read(4096)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataFileError(f"{path}: is UTF-16 text; save it as UTF-8 (ldnn reads UTF-8 CSV)")
-    if b"\0" in head:
-        raise DataFileError(f"{path}: is not a text file (it holds NUL bytes)")
-    rows = []
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file)
-        try:
-            rows.extend(reader)
-        except UnicodeDecodeError as error:
-            raise DataFileError(
-                f"{path}: is not UTF-8 text (byte 0x{error.object[error.start]:02x} near "
-                f"line {reader.line_num + 1}); save it as UTF-8"
-            ) from None
-        except csv.Error as error:  # a cell over the csv module's limit, a stray NUL, ...
-            raise DataFileError(f"{path}: line {reader.line_num}: {error}") from None
-    return rows
-
-
-def read_csv(
-    path: str | os.PathLike,
-    target: str | None = None,
-    features: list[str] | None = None,
-    *,
-    need_target: bool = True,
-) -> Table:
-    """Read a CSV file with a header row; each further row is one example.
-
-    Parameters
-    ----------
-    target : str, optional
-        The target column; default the last column (when ``need_target``).
-    features : list of str, optional
-        The feature columns; default every column but the target.
-    need_target : bool
-        False for prediction: a missing target column is then fine.
-    """
-    path = Path(path)
-    _exists(path)
-    rows = [r for r in _rows(path) if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataFileError(f"{path}: the file is empty (a header row is needed)")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    separator = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
-    if separator is not None:
-        raise DataFileError(
-            f"{path}: the header {header[0]!r} is one column: the file seems separated by "
-            f"{separator!r}, and ldnn reads comma-separated files"
-        )
-    if not body:
-        raise DataFileError(f"{path}: the file has a header but no data rows")
-    twice = sorted({name for name in header if header.count(name) > 1})
-    if twice:
-        raise DataFileError(f"{path}: more than one column is named {twice[0]!r}; rename them")
-    index = {name: i for i, name in enumerate(header)}
-    if target is None and need_target and features is None:
-        target = header[-1]
-    if target is not None and target not in index:
-        if need_target:
-            raise DataFileError(
-                f"{path}: no target column {target!r}; columns: {', '.join(header)}"
-            )
-        target = None
-    if features is None:
-        features = [h for h in header if h != target]
-    for name in features:
-        if name not in index:
-            raise DataFileError(f"{path}: no feature column {name!r}; columns: {', '.join(header)}")
-    if not features:
-        raise DataFileError(f"{path}: no feature columns besides the target {target!r}")
-    X = np.empty((len(body), len(features)))
-    y = []
-    for k, row in enumerate(body):
-        line = k + 2
-        if len(row) != len(header):
-            raise DataFileError(
-                f"{path}: line {line} has {len(row)} cells but the header has {len(header)}"
-            )
-        for j, name in enumerate(features):
-            X[k, j] = _number(row[index[name]], path, line, name)
-        if target is not None:
-            cell = row[index[target]].strip()
-            if not cell or cell.lower() in ("nan", "na", "null"):
-                raise DataFileError(f"{path}: line {line}, target column {target!r} is missing")
-            y.append(cell)
-    return Table(X, np.array(y) if target is not None else None, features, target, source=str(path))
 
 
 def _flatten(X: np.ndarray, path, name: str) -> tuple[np.ndarray, tuple | None]:
@@ -286,18 +173,14 @@ def read_h5(path: str | os.PathLike, *, need_target: bool = True) -> Table:
 def read_table(
     path: str | os.PathLike,
     *,
-    target: str | None = None,
-    features: list[str] | None = None,
     x_key: str | None = None,
     y_key: str | None = None,
     labels: str | None = None,
     need_target: bool = True,
 ) -> Table:
-    """Read any supported file, chosen by its suffix."""
+    """Read an array file (.npz, .npy, .h5), chosen by its suffix."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return read_csv(path, target, features, need_target=need_target)
     if suffix == ".npz":
         return read_npz(path, x_key, y_key, need_target=need_target)
     if suffix == ".npy":

@@ -45,11 +45,17 @@ class Preparation:
     y_std: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, X_train, Y_train=None, *, standardize: bool = True) -> Preparation:
-        """Fit on the training part: X (n[0], m), and a regression target Y (n[L], m)."""
+    def fit(cls, X_train, Y_train=None, *, standardize: bool = True, only=None) -> Preparation:
+        """Fit on the training part: X (n[0], m), and a regression target Y (n[L], m).
+
+        ``only`` (booleans, one per feature) standardises just those features; the others
+        (0/1 one-hot features) keep mean 0 and std 1, that is, stay as they are.
+        """
         if not standardize:
             return cls()
         x_mean, x_std = mean_and_std(X_train)
+        if only is not None:
+            x_mean[~only], x_std[~only] = 0.0, 1.0
         y_mean = y_std = None
         if Y_train is not None:
             y_mean, y_std = mean_and_std(Y_train)
@@ -95,9 +101,11 @@ def prepare(dataset: Dataset, standardize: bool = True) -> tuple[Dataset, dict]:
     (:meth:`Dataset.description` and the preparation's statistics), JSON-able.
     """
     regression = dataset.task == "regression"
+    only = None if dataset.encoding is None else dataset.encoding.numeric_features
     preparation = Preparation.fit(
-        dataset.X_train, dataset.Y_train if regression else None, standardize=standardize
-    )
+        dataset.X_train, dataset.Y_train if regression else None, standardize=standardize,
+        only=only,
+    )  # fmt: skip
     info = {**dataset.description(), **preparation.to_metadata()}
     return preparation.transform(dataset), info
 

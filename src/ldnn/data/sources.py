@@ -10,14 +10,17 @@ feature names, classes, the preparation) decides which columns are read and chec
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigurationError, DataFileError, InvalidValueError
+import numpy as np
+
+from ..errors import ConfigurationError, DataFileError
 from .datasets import Dataset, is_dataset_name, load_dataset
 from .files import encode_targets, read_table
 from .preparation import Preparation
-from .split import split_indices
+from .table_source import split_rows, table_for_model, table_for_training
+from .tables import Columns, is_table_file
 
 TASKS = ("auto", "classification", "regression")
 
@@ -34,11 +37,9 @@ def check_source(source: str) -> None:
         )
 
 
-def _read(source: str, data: dict, *, need_target: bool, features=None, target=None):
+def _read(source: str, data: dict, *, need_target: bool):
     return read_table(
         source,
-        target=target or data.get("target") or None,
-        features=features or data.get("features") or None,
         x_key=data.get("x_key") or None,
         y_key=data.get("y_key") or None,
         labels=data.get("labels") or None,
@@ -47,10 +48,12 @@ def _read(source: str, data: dict, *, need_target: bool, features=None, target=N
 
 
 def load_training_data(data: dict) -> Dataset:
-    """The raw train/test data a [data] table describes (before any preparation).
+    """The train/test data a [data] table describes, before standardisation.
 
-    A built-in set comes with its own fixed split; a file is split by ``test_split``
-    (default 0.2) with ``split_seed`` (default 0).
+    A built-in set comes with its own fixed split. A file is split by ``test_split``
+    (default 0.2) with ``split_seed`` (default 0), stratified by class for a table of
+    classes; a table's columns are encoded by rules fitted on its training part
+    (:mod:`ldnn.data.table_source`).
     """
     source = data["source"]
     check_source(source)
@@ -62,22 +65,14 @@ def load_training_data(data: dict) -> Dataset:
         if task == "regression":
             raise ConfigurationError(f"data set {source!r} is a classification set")
         return dataset
+    task = None if task == "auto" else task
+    if is_table_file(source):
+        return table_for_training(source, data, task)
     table = _read(source, data, need_target=True)
-    Y, task, classes = encode_targets(
-        table.y, task=None if task == "auto" else task, classes=table.classes, source=source
-    )
+    Y, task, classes = encode_targets(table.y, task=task, classes=table.classes, source=source)
     # Rows are examples in files; the notes have one example per column.
     X, Y = table.X.T, Y.reshape(len(Y), -1).T
-    test_split, split_seed = data.get("test_split", 0.2), data.get("split_seed", 0)
-    if (
-        isinstance(test_split, bool)
-        or not isinstance(test_split, int | float)
-        or not (0 <= test_split < 1)
-    ):
-        raise ConfigurationError(f"--test-split must lie in [0, 1), got {test_split!r}")
-    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
-        raise ConfigurationError(f"--split-seed must be a whole number >= 0, got {split_seed!r}")
-    train, test = split_indices(X.shape[1], test_split, split_seed, name="--test-split")
+    train, test, split = split_rows(data, Y, task)
     return Dataset(
         Path(source).name,
         X[:, train],
@@ -90,83 +85,38 @@ def load_training_data(data: dict) -> Dataset:
         image_shape=table.image_shape,
         source=str(Path(source).resolve()),
         target=table.target,
+        split=split,
     )
 
 
-def complete_info(info: dict, n_features: int, n_outputs: int, classifier: bool) -> dict:
-    """What a model remembers of its data, with neutral defaults for a model saved from
-    Python without any: its task, class names "0".."K-1" and feature names x0..x{n-1}."""
-    info = dict(info)
-    if "task" not in info:
-        info["task"] = "classification" if classifier else "regression"
-    if info["task"] == "classification" and not info.get("classes"):
-        info["classes"] = [str(k) for k in range(2 if n_outputs == 1 else n_outputs)]
-    if not info.get("feature_names"):
-        info["feature_names"] = [f"x{i}" for i in range(n_features)]
-    return info
+@dataclass
+class ModelData:
+    """Data for a trained model.
 
-
-def check_info(info, n_features: int, n_outputs: int) -> None:
-    """Check a model's description of its data (from a file: a claim, not a fact).
-
-    Raises
-    ------
-    InvalidValueError
-        Naming the field that is of the wrong type, length or value.
+    Attributes
+    ----------
+    X : ndarray of shape (n[0], m), prepared as in training
+    Y : ndarray of shape (n[L], m) (class indices (1, m), or prepared targets), or None
+    columns : Columns or None
+        The table as read (for a table file), to take an ID column from.
     """
 
-    def need(condition: bool, field: str, expected: str, actual) -> None:
-        if not condition:
-            raise InvalidValueError(f"data.{field} must be {expected}, got {actual!r}"[:300])
-
-    def numbers(values, length: int) -> bool:
-        return (
-            isinstance(values, list)
-            and len(values) == length
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-            and all(math.isfinite(v) for v in values)
-        )
-
-    def names(values) -> bool:
-        return isinstance(values, list) and all(isinstance(v, str) for v in values)
-
-    need(isinstance(info, dict), "", "a table", type(info).__name__)
-    task = info.get("task", "classification")
-    need(task in ("classification", "regression"), "task", "classification or regression", task)
-    for key in ("source", "name", "target"):
-        need(info.get(key) is None or isinstance(info[key], str), key, "text", info.get(key))
-    features = info.get("feature_names")
-    if features:
-        need(names(features) and len(features) == n_features, "feature_names",
-             f"a list of {n_features} names", features)  # fmt: skip
-    classes = info.get("classes")
-    if classes is not None:
-        K = 2 if n_outputs == 1 else n_outputs
-        need(names(classes) and len(classes) == K, "classes", f"a list of {K} names", classes)
-    shape = info.get("image_shape")
-    if shape is not None:
-        need(isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)
-             and math.prod(shape) == n_features, "image_shape",
-             f"positive sizes whose product is {n_features}", shape)  # fmt: skip
-    for key, length in (("x_mean", n_features), ("x_std", n_features), ("y_mean", n_outputs),
-                        ("y_std", n_outputs)):  # fmt: skip
-        if key in info:
-            need(numbers(info[key], length), key, f"a list of {length} finite numbers", info[key])
-    for key in ("x_std", "y_std"):
-        if key in info:
-            need(all(v > 0 for v in info[key]), key, "positive", info[key])
+    X: np.ndarray
+    Y: np.ndarray | None
+    columns: Columns | None = None
 
 
-def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, part: str = "test"):
-    """Data for a trained model: X (n[0], m) prepared as in training, Y (n[L], m) or None,
-    and the feature names.
+def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, part=None):
+    """Data for a trained model (a :class:`ModelData`).
 
-    For a built-in set: its test part (or ``part="train"``). For a file: all its rows,
-    the columns the model was trained on.
+    For a built-in set: its test part (or ``part="train"``). For a file: all its rows, or
+    with ``part`` "test" or "train" that part of the split the model was trained with
+    (the file must be the one it was trained on); a table's columns found by name.
     """
     check_source(source)
     preparation = Preparation.from_metadata(info)
     n0 = len(info["feature_names"])
+    columns = None
     if not Path(source).exists():
         dataset = load_dataset(source)
         if dataset.classes != info.get("classes") or dataset.task != info["task"]:
@@ -177,24 +127,31 @@ def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, pa
         X, Y = dataset.X_test, dataset.Y_test
         if part == "train" or X is None:
             X, Y = dataset.X_train, dataset.Y_train
-        names, where = dataset.feature_names, f"data set {source!r}"
+        where = f"data set {source!r}"
+    elif is_table_file(source):
+        X, Y, columns = table_for_model(source, info, data, need_target=need_target, part=part)
+        where = source
     else:
-        is_csv = Path(source).suffix.lower() == ".csv"
-        features = info["feature_names"] if is_csv else None
-        target = data.get("target") or info.get("target") or None
-        table = _read(source, data, need_target=need_target, features=features, target=target)
-        X, names, where = table.X.T, table.feature_names, source
-        Y = None
+        table = _read(source, data, need_target=need_target)
+        X, Y, where = table.X.T, None, source
         if table.y is not None and need_target:
             task = info["task"]
             classes = info.get("classes") if task == "classification" else None
             Y, _, _ = encode_targets(table.y, task=task, classes=classes, source=source)
-            Y = preparation.transform_y(Y.reshape(len(Y), -1).T)
+            Y = Y.reshape(len(Y), -1).T
+        if part in ("train", "test"):
+            if Y is None or not info.get("split"):
+                raise DataFileError(f"--part {part}: {source} has no {part} part to take")
+            train, test, _ = split_rows(info["split"], Y, info["task"])
+            rows = test if part == "test" else train
+            X, Y = X[:, rows], Y[:, rows]
     if X.shape[0] != n0:
         raise ConfigurationError(
             f"the model expects {n0} features per example but {where} has {X.shape[0]}"
         )
-    return preparation.transform_x(X), Y, names
+    if Y is not None and info["task"] == "regression":
+        Y = preparation.transform_y(Y)
+    return ModelData(preparation.transform_x(X), Y, columns)
 
 
 def _describe(info: dict) -> str:

@@ -1,5 +1,6 @@
 """config.toml files: read with :mod:`tomllib`, written by the small writer here, which
-knows the flat tables of numbers, strings, booleans and lists that a configuration holds."""
+knows the tables of numbers, strings, booleans, lists and inline tables that a
+configuration holds."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def _toml_value(value, key: str) -> str:
         return f'"{escaped}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table; every key quoted, as TOML allows
+        items = (f"{_toml_value(str(k), key)} = {_toml_value(v, key)}" for k, v in value.items())
+        return "{ " + ", ".join(items) + " }"
     raise ConfigurationError(f"config value {key!r} = {value!r} cannot be written as TOML")
 
 

@@ -21,9 +21,13 @@ multiclass (K > 2)     K softmax units             categorical cross-entropy
 multilabel (K labels)  K independent sigmoids      binary cross-entropy, summed
 regression (k outs)    k linear units              mean squared error (1/2m)
 =====================  ==========================  ===============================
+
+:class:`TableEncoder` puts ldnn's column rules (imputation, one-hot encoding of text,
+dropping IDs) in front of them, for DataFrames with text and missing values.
 """
 
 from .classifier import DNNClassifier
 from .regressor import DNNRegressor
+from .table import TableEncoder
 
-__all__ = ["DNNClassifier", "DNNRegressor"]
+__all__ = ["DNNClassifier", "DNNRegressor", "TableEncoder"]

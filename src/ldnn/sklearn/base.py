@@ -21,12 +21,31 @@ except ImportError:  # validate_data and __sklearn_tags__ arrived together in 1.
 
 from ..build import network_for
 from ..data.split import split_indices
-from ..errors import ConfigurationError
+from ..errors import ArgumentTypeError, ConfigurationError
 from ..network import DeepNetwork
 
 # Seeds drawn for random_state=None or a RandomState stay below 2**31 so that they are
 # valid everywhere a C int seed is expected.
 MAX_SEED = 2**31 - 1
+
+#: scikit-learn's MLP names of hyperparameters that ldnn names as the notes do.
+MLP_NAMES = {
+    "max_iter": "epochs",
+    "alpha": "lambd",
+    "learning_rate_init": "learning_rate",
+    "solver": "optimizer",
+    "n_iter_no_change": "patience",
+}
+
+
+def refuse_mlp_names(estimator: str, names) -> None:
+    """A clear error for an MLPClassifier name (``max_iter=``) instead of a bare TypeError."""
+    for name in names:
+        if name in MLP_NAMES:
+            raise ArgumentTypeError(
+                f"{estimator} has no parameter {name!r} (scikit-learn's MLP name): "
+                f"ldnn calls it {MLP_NAMES[name]!r}, {MLP_NAMES[name]}=..."
+            )
 
 
 class DNNBase(BaseEstimator):
@@ -37,6 +56,15 @@ class DNNBase(BaseEstimator):
     :func:`ldnn.build.network_for` takes them), ``_encode_targets`` and
     ``_validation_score``.
     """
+
+    def __new__(cls, *args, **params):
+        # Before __init__, which would raise a bare "unexpected keyword argument".
+        refuse_mlp_names(cls.__name__, params)
+        return super().__new__(cls)
+
+    def set_params(self, **params):
+        refuse_mlp_names(type(self).__name__, params)
+        return super().set_params(**params)
 
     # -- hyperparameters -> the ldnn network -------------------------------------------
     def _batch_size(self, m: int) -> int:
@@ -97,6 +125,7 @@ class DNNBase(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, incremental: bool, classes=None):
         fitted = hasattr(self, "network_")
         first_call = not fitted or not (incremental or self.warm_start)
+        refuse_text_columns(X)
         X, y = validate_data(
             self,
             X,
@@ -187,8 +216,22 @@ class DNNBase(BaseEstimator):
     def _forward(self, X):
         """A[L] for X of shape (n_samples, n_features), returned as (n_samples, n[L])."""
         check_is_fitted(self, "network_")
+        refuse_text_columns(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return self.network_.predict_proba(X.T).T
+
+
+def refuse_text_columns(X) -> None:
+    """A DataFrame with text columns: say which, and what encodes them."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    text = [str(n) for n, dtype in dtypes.items() if getattr(dtype, "kind", "f") not in "biuf"]
+    if text:
+        raise ConfigurationError(
+            f"X: column {text[0]!r} holds text (dtype {dtypes[text[0]]}); encode the table "
+            "first: make_pipeline(ldnn.sklearn.TableEncoder(), DNNClassifier())"
+        )
 
 
 COMMON_PARAMETERS = """\

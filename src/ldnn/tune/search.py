@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..config import from_file, merge, network_from_config, with_absolute_paths
+from ..data.class_weights import class_weights
 from ..data.preparation import prepare
 from ..data.sources import load_training_data
 from ..data.split import split_columns, split_indices
@@ -52,6 +55,10 @@ class Search:
 
     Every trial trains on the training part less a validation part, the same for every
     trial (``validation_split`` of the [tune] settings, drawn with ``split_seed + 1``).
+    With ``cv`` = K in the [tune] settings, a trial trains K networks instead, one per
+    fold of the training part (stratified by class for classification, drawn with
+    ``split_seed + 1``), and its value is the mean of the K validation values; the
+    pruner watches the first fold's epochs, which every trial trains first.
     """
 
     def __init__(
@@ -74,17 +81,11 @@ class Search:
                 "continue it, or choose another --name"
             )
         self.dataset, _ = prepare(load_training_data(config["data"]), config["data"]["standardize"])
-        kept, held = split_indices(
-            self.dataset.X_train.shape[1],
-            space.settings["validation_split"],
-            config["data"]["split_seed"] + 1,
-            minimum=1,
-            ordered=True,
-            name="validation_split",
-        )
-        self.train_part, self.validation = split_columns(
-            self.dataset.X_train, self.dataset.Y_train, kept, held
-        )
+        self.weights = class_weights(self.dataset, config["data"].get("class_weight"))
+        self.parts = [
+            (*split_columns(self.dataset.X_train, self.dataset.Y_train, kept, held), kept)
+            for kept, held in self._folds(config["data"]["split_seed"] + 1)
+        ]
         self.folder.mkdir(parents=True, exist_ok=True)
         self.url = storage or f"sqlite:///{(self.folder / 'study.db').resolve()}"
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -97,6 +98,24 @@ class Search:
             seed=seed,
         )
         self.worker = worker_name()
+
+    def _folds(self, seed: int) -> list[tuple]:
+        """(kept, held) index pairs of the training part: one, or one per fold."""
+        m, K = self.dataset.X_train.shape[1], self.space.settings["cv"]
+        if not K:
+            split = self.space.settings["validation_split"]
+            return [split_indices(m, split, seed, minimum=1, ordered=True,
+                                  name="validation_split")]  # fmt: skip
+        if K > m:
+            raise TuneError(f"--cv {K} needs at least {K} training examples, got m = {m}")
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        labels = self.dataset.Y_train.reshape(-1)
+        if self.dataset.task == "classification" and np.bincount(labels.astype(int)).min() >= K:
+            folds = StratifiedKFold(K, shuffle=True, random_state=seed).split(labels, labels)
+        else:  # regression, or a class with fewer than K examples
+            folds = KFold(K, shuffle=True, random_state=seed).split(labels)
+        return list(folds)
 
     @property
     def objective(self) -> str:
@@ -116,8 +135,16 @@ class Search:
 
         def objective(trial) -> float:
             trial.set_user_attr("worker", self.worker)
-            network = self.network(trial)
-            return train_trial(trial, network, *self.train_part, self.validation, self.objective)
+            values = []
+            for k, (train_part, validation, kept) in enumerate(self.parts):
+                weights = None if self.weights is None else self.weights[kept]
+                values.append(
+                    train_trial(trial, self.network(trial), *train_part, validation,
+                                self.objective, sample_weight=weights, prune=k == 0)
+                )  # fmt: skip
+            if len(values) > 1:
+                trial.set_user_attr("fold_values", values)
+            return float(np.mean(values))
 
         ran = 0
         while counted_trials(self.study) < trials and ran < 3 * trials:

@@ -33,6 +33,7 @@ DEFAULT_SETTINGS: dict = {
     "objective": "val_accuracy",  # or "val_cost"
     "pruner": "median",  # median, halving or none
     "validation_split": 0.2,  # of the training part, fixed for every trial
+    "cv": 0,  # K >= 2: the objective is the mean over K folds of the training part
     "startup_trials": 5,  # trials the pruner lets finish before it compares
     "warmup_epochs": 3,  # epochs of each trial before it may be pruned
 }
@@ -62,7 +63,7 @@ class SearchSpace:
         name -> fixed value, list of choices, or {"low", "high", "log", "step"}; the names
         of :data:`DEFAULT_SPACE`.
     settings : dict
-        The [tune] table: objective, pruner, validation_split, startup_trials,
+        The [tune] table: objective, pruner, validation_split, cv, startup_trials,
         warmup_epochs.
     """
 
@@ -125,6 +126,12 @@ class SearchSpace:
         split = self.settings["validation_split"]
         if not isinstance(split, int | float) or not 0 < split < 1:
             raise ConfigurationError(f"{origin}: validation_split must lie in (0, 1), got {split}")
+        cv = self.settings["cv"]
+        if isinstance(cv, bool) or not isinstance(cv, int) or cv == 1 or cv < 0:
+            raise ConfigurationError(
+                f"{origin}: cv must be 0 (one validation part) or a number of folds >= 2, "
+                f"got {cv!r}"
+            )
 
     @property
     def direction(self) -> str:

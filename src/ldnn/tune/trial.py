@@ -12,12 +12,16 @@ from ..errors import TuneError
 from .study import need_optuna
 
 
-def train_trial(trial, network, X, Y, validation: tuple, objective: str) -> float:
+def train_trial(
+    trial, network, X, Y, validation: tuple, objective: str, *, sample_weight=None,
+    prune: bool = True,
+) -> float:  # fmt: skip
     """Train ``network`` for ``trial`` and return the last epoch's validation value.
 
     After every epoch the value of ``objective`` ("val_accuracy" or "val_cost") is
     reported to Optuna; when the pruner judges the trial unpromising against the other
     trials at the same epoch, training stops and :class:`optuna.TrialPruned` is raised.
+    With ``prune=False`` nothing is reported (the later folds of a cross-validation).
 
     Parameters
     ----------
@@ -26,6 +30,7 @@ def train_trial(trial, network, X, Y, validation: tuple, objective: str) -> floa
     X : ndarray of shape (n[0], m), Y : ndarray of shape (n[L], m)
     validation : (X_val, Y_val)
     objective : str
+    sample_weight : ndarray of shape (m,), optional
 
     Returns
     -------
@@ -36,6 +41,8 @@ def train_trial(trial, network, X, Y, validation: tuple, objective: str) -> floa
     pruned = []
 
     def report(epoch: int, record: dict, parameters: dict) -> bool:
+        if not prune:
+            return False
         value = record[objective]
         trial.report(float(value), epoch)
         if trial.should_prune():
@@ -45,7 +52,9 @@ def train_trial(trial, network, X, Y, validation: tuple, objective: str) -> floa
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # divergence is reported as a failed trial below
-        history = network.fit(X, Y, validation_data=validation, callbacks=[report])
+        history = network.fit(
+            X, Y, validation_data=validation, callbacks=[report], sample_weight=sample_weight
+        )
     trial.set_user_attr("epochs_run", len(history))
     if pruned:
         raise optuna.TrialPruned(f"pruned after epoch {pruned[0]}")

@@ -1,0 +1,185 @@
+"""A table (CSV, Parquet) as training data, and as data for a model trained on one.
+
+For training: the columns are read, the target column's values become class indices or
+regression targets, the rows are split into training and test parts (stratified by
+class for classification), the :class:`~ldnn.data.encoding.TableEncoding` is fitted on
+the training part alone and turns both parts into X. What the model must remember (how
+the file was read, the rules of every column, the split) goes into its description.
+
+For a model: the file is read as in training, its columns are found by name and encoded
+by the model's rules; with ``part="test"`` (or "train") on the file the model was
+trained on, the same split gives the same rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigurationError, DataFileError
+from .datasets import Dataset
+from .encoding import TableEncoding, check_markers
+from .files import encode_targets
+from .split import split_indices
+from .tables import Columns, Text, read_columns
+
+#: The [data] keys that say how a table is read, and their defaults.
+READING = {"delimiter": "", "encoding": "", "na_values": [], "decimal": "."}
+
+
+def reading(data: dict, info: dict | None = None) -> dict:
+    """How to read the table: the [data] table's settings, else those of training."""
+    remembered = (info or {}).get("read", {})
+    return {k: data.get(k) or remembered.get(k) or default for k, default in READING.items()}
+
+
+def read(source: str, how: dict) -> Columns:
+    return read_columns(
+        source,
+        delimiter=how["delimiter"] or None,
+        encoding=how["encoding"] or None,
+        na_values=how["na_values"],
+        decimal=how["decimal"],
+    )
+
+
+def target_values(columns: Columns, target: str) -> np.ndarray:
+    """The target column as numbers (float64) or strings (object), none missing."""
+    values = columns[target]
+    missing = values.codes < 0 if isinstance(values, Text) else np.isnan(values)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0]) + 1
+        raise DataFileError(
+            f"{columns.source}: target column {target!r} is missing in data row {row} "
+            f"({int(missing.sum())} rows in all)"
+        )
+    return values.strings() if isinstance(values, Text) else values
+
+
+def _split_settings(data: dict) -> tuple[float, int]:
+    test_split, split_seed = data.get("test_split", 0.2), data.get("split_seed", 0)
+    if (
+        isinstance(test_split, bool)
+        or not isinstance(test_split, int | float)
+        or not (0 <= test_split < 1)
+    ):
+        raise ConfigurationError(f"--test-split must lie in [0, 1), got {test_split!r}")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise ConfigurationError(f"--split-seed must be a whole number >= 0, got {split_seed!r}")
+    return float(test_split), split_seed
+
+
+def split_rows(data: dict, Y, task: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(training rows, test rows, what the model remembers of the split): seeded, and
+    stratified by class for classification."""
+    test_split, split_seed = _split_settings(data)
+    m = Y.shape[-1]
+    stratify = Y.reshape(-1) if task == "classification" else None
+    train, test = split_indices(m, test_split, split_seed, stratify=stratify, name="--test-split")
+    split = {"test_split": test_split, "split_seed": split_seed, "rows": m,
+             "stratified": stratify is not None}  # fmt: skip
+    return train, test, split
+
+
+def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
+    """The training and test parts of a table file, encoded (see the module docstring)."""
+    how = reading(data)
+    columns = read(source, how)
+    target = data.get("target") or columns.names[-1]
+    if target not in columns:
+        raise DataFileError(
+            f"{source}: no target column {target!r}; columns: {', '.join(columns.names)}"
+        )
+    features = data.get("features") or [n for n in columns.names if n != target]
+    unknown = [n for n in features if n not in columns]
+    if unknown:
+        raise DataFileError(
+            f"{source}: no feature column {unknown[0]!r}; columns: {', '.join(columns.names)}"
+        )
+    if target in features:
+        raise DataFileError(f"{source}: the target column {target!r} cannot be a feature too")
+    Y, task, classes = encode_targets(target_values(columns, target), task=task, source=source)
+    Y = Y.reshape(len(Y), -1).T  # the notes' layout: (n[L], m)
+    train, test, split = split_rows(data, Y, task)
+    table = columns.only(features)
+    drop, keep = data.get("drop") or (), data.get("keep") or ()
+    check_markers(table, drop, keep)  # before the split: its rows are the file's
+    encoding = TableEncoding.fit(
+        table.rows(train),
+        drop=drop,
+        keep=keep,
+        impute=data.get("impute") or "median",
+        missing=data.get("missing") or "category",
+    )
+    X = encoding.transform(table).T  # rows are examples in files; the notes' are columns
+    return Dataset(
+        Path(source).name,
+        X[:, train],
+        Y[:, train],
+        X[:, test] if test.size else None,
+        Y[:, test] if test.size else None,
+        task=task,
+        classes=classes,
+        feature_names=encoding.feature_names,
+        source=str(Path(source).resolve()),
+        target=target,
+        encoding=encoding,
+        reading=how,
+        split=split,
+    )
+
+
+def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, part=None):
+    """(X of shape (n[0], m) before standardisation, Y or None, the columns read)."""
+    columns = read(source, reading(data, info))
+    if "columns" in info:
+        encoding = TableEncoding.from_metadata(info["columns"])
+        X = encoding.transform(columns)
+    else:  # a model from before the column rules: its features are columns of numbers
+        X = _numbers(columns, info["feature_names"])
+    target = data.get("target") or info.get("target")
+    Y = None
+    if need_target and target and target in columns:
+        task = info["task"]
+        classes = info.get("classes") if task == "classification" else None
+        Y, _, _ = encode_targets(target_values(columns, target), task=task, classes=classes,
+                                 source=source)  # fmt: skip
+        Y = Y.reshape(len(Y), -1).T
+    X = X.T
+    if part in ("train", "test"):
+        rows = _part(source, info, Y, part)
+        X, columns = X[:, rows], columns.rows(rows)
+        Y = None if Y is None else Y[:, rows]
+    return X, Y, columns
+
+
+def _part(source: str, info: dict, Y, part: str) -> np.ndarray:
+    """The rows of ``part`` of the split the model was trained with, on the same file."""
+    split, trained_on = info.get("split"), Path(info.get("source") or "")
+    if Y is None:
+        raise DataFileError(f"--part {part}: {source} has no target column to split it by")
+    same = Path(source).resolve() == trained_on.resolve() or (
+        Path(source).name == trained_on.name and bool(split) and split.get("rows") == Y.shape[-1]
+    )
+    if not split or not same:
+        raise DataFileError(
+            f"--part {part}: {source} is not the file the model was trained on "
+            f"({info.get('source') or 'unknown'}), so it has no {part} part"
+        )
+    train, test, _ = split_rows(split, Y, info["task"])
+    return test if part == "test" else train
+
+
+def _numbers(columns: Columns, names: list[str]) -> np.ndarray:
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise DataFileError(f"{columns.source}: no column {missing[0]!r}, which the model needs")
+    for name in names:
+        values = columns[name]
+        if isinstance(values, Text) or np.isnan(values).any():
+            raise DataFileError(
+                f"{columns.source}: column {name!r} must hold numbers with none missing "
+                "(this model was saved before ldnn encoded text and missing values)"
+            )
+    return np.column_stack([columns[n] for n in names])
