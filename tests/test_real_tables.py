@@ -165,6 +165,12 @@ def test_predict_names_a_missing_column_and_a_missing_id_column(here, capsys):
 def test_train_output_is_unambiguous(here, capsys):
     status, _, err = run(["train", "titanic.csv", "--output", "preds.csv"], capsys)
     assert status == 2 and "--output-activation" in err
+    status, _, err = run(["train", "titanic.csv", "--target", "Survived", "--output-activation",
+                          "softmax", "--name", "soft", "--epochs", "1", "-q", "--no-plots"],
+                         capsys)  # fmt: skip
+    assert status == 0, err
+    network = DeepNetwork.load(here / "runs" / "soft" / "model.npz")
+    assert network.hyperparameters.activations[-1] == "softmax" and network.layer_dims[-1] == 2
 
 
 def test_a_closed_pipe_is_not_an_error(here):
@@ -280,3 +286,46 @@ def test_a_utf16_file_and_a_parquet_file_train(here, capsys):
                  "2", "-q", "--no-plots"]) == 0  # fmt: skip
     assert main(["evaluate", "runs/p"]) == 0
     capsys.readouterr()
+
+
+def test_class_weights_by_hand():
+    from ldnn import ConfigurationError
+    from ldnn.data.class_weights import class_weights
+    from ldnn.data.datasets import Dataset
+
+    data = Dataset("d", np.zeros((1, 4)), np.array([[0, 0, 0, 1]]), None, None,
+                   task="classification", classes=["a", "b"])  # fmt: skip
+    np.testing.assert_allclose(class_weights(data, "balanced"), [4 / 6] * 3 + [2])  # m/(K m_k)
+    np.testing.assert_allclose(class_weights(data, {"b": 3.0}), [1, 1, 1, 3])
+    assert class_weights(data, "") is None
+    with pytest.raises(ConfigurationError, match=r"\['z'\], which are not classes"):
+        class_weights(data, {"z": 2.0})
+
+
+def test_the_python_examples_of_docs_data_md_run(here, capsys):
+    pytest.importorskip("pandas")
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) == 2
+    namespace = {}
+    for block in blocks:  # the second goes on from the first's names
+        exec(compile(block, "docs/data.md", "exec"), namespace)
+    assert namespace["X"].shape == (891, len(namespace["encoding"].feature_names))
+    assert "PassengerId dropped an ID" in capsys.readouterr().out
+
+
+def test_an_unexportable_preparation_is_refused(here):
+    pytest.importorskip("onnx")
+    from ldnn.onnx import OnnxExportError, to_onnx
+
+    network = DeepNetwork.load(here / "runs" / "titanic" / "model.npz")
+    rules = network.metadata["data"]["columns"]["rules"]
+    renamed = next(r for r in rules if r["name"] == "Pclass")
+    renamed["name"] = "label"  # the name of the graph's own output
+    with pytest.raises(OnnxExportError, match="column 'label' has the name of a tensor"):
+        to_onnx(network)
+    renamed["name"], renamed["kind"] = "Pclass", "bucketed"  # a rule ldnn does not know
+    with pytest.raises(OnnxExportError, match="cannot be exported.*'Pclass' is damaged"):
+        to_onnx(network)

@@ -4,6 +4,7 @@
 task                   output layer                loss
 =====================  ==========================  ===============================
 classification, K = 2  1 sigmoid unit              binary cross-entropy
+                       (2 softmax units if asked)  (categorical cross-entropy)
 classification, K > 2  K softmax units             categorical cross-entropy
 multilabel (K labels)  K independent sigmoids      binary cross-entropy, summed
 regression (k targets) k linear units              mean squared error (1/2m)
@@ -70,7 +71,13 @@ def network_for(
     n_out, default_output, default_loss = output_layer(task, n)
     if output is None and loss is None:
         output, loss = default_output, default_loss
+    elif task == "classification" and n == 2 and "softmax" in (output, _output_of(loss)):
+        n_out = 2  # two classes through a softmax: one unit per class, as for K > 2
     return DeepNetwork([n_features, *hidden, n_out], output=output, loss=loss, **settings)
+
+
+def _output_of(loss: str | None) -> str | None:
+    return "softmax" if loss == "categorical_crossentropy" else None
 
 
 def network_for_dataset(dataset, hidden: Sequence[int], **settings) -> DeepNetwork:

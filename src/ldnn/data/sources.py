@@ -19,7 +19,7 @@ from ..errors import ConfigurationError, DataFileError
 from .datasets import Dataset, is_dataset_name, load_dataset
 from .files import encode_targets, read_table
 from .preparation import Preparation
-from .table_source import split_rows, table_for_model, table_for_training
+from .table_source import file_dataset, split_rows, table_for_model, table_for_training
 from .tables import Columns, is_table_file
 
 TASKS = ("auto", "classification", "regression")
@@ -73,20 +73,9 @@ def load_training_data(data: dict) -> Dataset:
     # Rows are examples in files; the notes have one example per column.
     X, Y = table.X.T, Y.reshape(len(Y), -1).T
     train, test, split = split_rows(data, Y, task)
-    return Dataset(
-        Path(source).name,
-        X[:, train],
-        Y[:, train],
-        X[:, test] if test.size else None,
-        Y[:, test] if test.size else None,
-        task=task,
-        classes=classes,
-        feature_names=table.feature_names,
-        image_shape=table.image_shape,
-        source=str(Path(source).resolve()),
-        target=table.target,
-        split=split,
-    )
+    return file_dataset(source, X, Y, train, test, task=task, classes=classes,
+                        feature_names=table.feature_names, image_shape=table.image_shape,
+                        target=table.target, split=split)  # fmt: skip
 
 
 @dataclass

@@ -113,20 +113,22 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         missing=data.get("missing") or "category",
     )
     X = encoding.transform(table).T  # rows are examples in files; the notes' are columns
+    return file_dataset(source, X, Y, train, test, task=task, classes=classes,
+                        feature_names=encoding.feature_names, target=target,
+                        encoding=encoding, reading=how, split=split)  # fmt: skip
+
+
+def file_dataset(source: str, X, Y, train, test, **fields) -> Dataset:
+    """The :class:`Dataset` of a file's X (n[0], m) and Y (n[L], m), split into the
+    columns ``train`` and ``test``."""
     return Dataset(
         Path(source).name,
         X[:, train],
         Y[:, train],
         X[:, test] if test.size else None,
         Y[:, test] if test.size else None,
-        task=task,
-        classes=classes,
-        feature_names=encoding.feature_names,
         source=str(Path(source).resolve()),
-        target=target,
-        encoding=encoding,
-        reading=how,
-        split=split,
+        **fields,
     )
 
 

@@ -36,10 +36,10 @@ class Graph:
         self.uses_ml = False
 
     def node(self, op: str, inputs, outputs, name: str, domain: str = "", **attributes) -> None:
+        if domain:  # (the default domain is left unset, as onnx writes it)
+            attributes["domain"] = domain
         self.nodes.append(
-            self.helper.make_node(
-                op, list(inputs), list(outputs), name=name, domain=domain, **attributes
-            )  # fmt: skip
+            self.helper.make_node(op, list(inputs), list(outputs), name=name, **attributes)
         )
         self.uses_ml |= domain == ML_DOMAIN
 
