@@ -329,3 +329,9 @@ def test_an_unexportable_preparation_is_refused(here):
     renamed["name"], renamed["kind"] = "Pclass", "bucketed"  # a rule ldnn does not know
     with pytest.raises(OnnxExportError, match="cannot be exported.*'Pclass' is damaged"):
         to_onnx(network)
+
+
+def test_predict_on_the_test_part_of_the_training_file(here, capsys):
+    status, out, _ = run(["predict", "runs/titanic", "titanic.csv", "--part", "test",
+                          "--id-column", "PassengerId"], capsys)  # fmt: skip
+    assert status == 0 and len(out.splitlines()) == 1 + 178

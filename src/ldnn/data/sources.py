@@ -123,7 +123,7 @@ def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, pa
     else:
         table = _read(source, data, need_target=need_target)
         X, Y, where = table.X.T, None, source
-        if table.y is not None and need_target:
+        if table.y is not None and (need_target or part in ("train", "test")):
             task = info["task"]
             classes = info.get("classes") if task == "classification" else None
             Y, _, _ = encode_targets(table.y, task=task, classes=classes, source=source)

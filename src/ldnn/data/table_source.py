@@ -142,7 +142,7 @@ def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, p
         X = _numbers(columns, info["feature_names"])
     target = data.get("target") or info.get("target")
     Y = None
-    if need_target and target and target in columns:
+    if (need_target or part in ("train", "test")) and target and target in columns:
         task = info["task"]
         classes = info.get("classes") if task == "classification" else None
         Y, _, _ = encode_targets(target_values(columns, target), task=task, classes=classes,
