@@ -15,7 +15,9 @@ PACKAGE = SRC / "ldnn"
 #: The floors, lowest first: a room (a module or a subpackage of ldnn) may import rooms of
 #: its own floor and of the floors below, never above. docs/architecture.md explains them.
 FLOORS = {
-    "foundation": ("_version", "errors", "backend", "checks", "parameters", "flat", "io"),
+    "foundation": (
+        "_version", "errors", "backend", "threads", "checks", "parameters", "flat", "io",
+    ),
     "data": ("data",),
     "core math": (
         "activations", "losses", "initializers", "regularization", "workspace",
@@ -24,8 +26,8 @@ FLOORS = {
     "training": ("history", "step", "training", "lbfgs", "progress", "continuation", "interrupts"),
     "network": ("network", "build", "summary", "saving"),
     "uses": (
-        "config", "runs", "plots", "predictions", "training_run", "sklearn", "onnx", "tune",
-        "experiments", "course",
+        "config", "runs", "run_table", "plots", "predictions", "provenance", "tracking",
+        "training_run", "sklearn", "onnx", "tune", "experiments", "course",
     ),
     "command line": ("cli",),
 }  # fmt: skip

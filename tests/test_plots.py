@@ -1,4 +1,5 @@
-"""Pictures: valid PNGs of the expected size, with something drawn on them."""
+"""Pictures: valid PNGs of the expected size, with something drawn on them, and figures
+that say what their curves are (checked on the matplotlib objects)."""
 
 import numpy as np
 import pytest
@@ -13,20 +14,99 @@ from ldnn.training import History  # noqa: E402
 WIDTH, HEIGHT = (round(s * plots.DPI) for s in plots.FIGSIZE)
 
 
-def check_png(path):
-    """A PNG of WIDTH x HEIGHT pixels that is not one flat colour."""
+def check_png(path, size=(WIDTH, HEIGHT)):
+    """A PNG of ``size`` (width, height) pixels that is not one flat colour."""
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = imread(path)
-    assert image.shape[:2] == (HEIGHT, WIDTH)
+    assert image.shape[:2] == (size[1], size[0])
     assert image[..., :3].std() > 0.01  # not blank
 
 
-def test_learning_curve(tmp_path):
+def make_history(epochs=30, accuracy=True, validation=True):
     history = History()
-    for epoch in range(30):
-        history.append({"epoch": epoch, "cost": 1 / (epoch + 1), "val_cost": 1.2 / (epoch + 1)})
-    plots.learning_curve(history, tmp_path / "curve.png")
+    for epoch in range(epochs):
+        record = {"epoch": epoch, "cost": 1 / (epoch + 1)}
+        if accuracy:
+            record["accuracy"] = 1 - 0.5 / (epoch + 1)
+        if validation:
+            record["val_cost"] = 1.2 / (epoch + 1)
+            record["val_accuracy"] = 1 - 0.6 / (epoch + 1) if accuracy else None
+        history.append(record)
+    return history
+
+
+def panels(figure):
+    """The figure's plotting axes, without colour bars."""
+    return [axes for axes in figure.axes if axes.get_label() != "<colorbar>"]
+
+
+def labels(axes) -> list[str]:
+    return [line.get_label() for line in axes.get_lines()]
+
+
+def legend_labels(axes) -> list[str]:
+    return [text.get_text() for text in axes.get_legend().get_texts()]
+
+
+def test_learning_curve(tmp_path):
+    figure = plots.learning_curve(make_history(accuracy=False), tmp_path / "curve.png")
     check_png(tmp_path / "curve.png")
+    (axes,) = panels(figure)  # regression: the cost panel only, full size
+    assert labels(axes) == [plots.TRAINING_COST, "validation cost"]
+    assert "mini-batch" in plots.TRAINING_COST and "dropout and L2" in plots.TRAINING_COST
+    assert axes.get_yscale() == "log"  # costs from 1.2 to 1/30 span more than 20 times
+
+
+def test_learning_curve_with_accuracy(tmp_path):
+    figure = plots.learning_curve(make_history(), tmp_path / "curve.png", "digits")
+    check_png(tmp_path / "curve.png")
+    cost, accuracy = panels(figure)
+    assert cost.get_title() == "digits"
+    assert labels(cost) == [plots.TRAINING_COST, "validation cost"]
+    assert labels(accuracy) == [plots.TRAINING_ACCURACY, "validation accuracy"]
+    assert "mini-batches" in plots.TRAINING_ACCURACY and "dropout" in plots.TRAINING_ACCURACY
+    assert accuracy.get_ylabel() == "accuracy" and accuracy.get_yscale() == "linear"
+    assert legend_labels(cost) == labels(cost)
+
+
+def test_learning_curve_without_validation_and_from_a_dict():
+    history = make_history(validation=False)
+    rows = {name: getattr(history, name) for name in History.COLUMNS}
+    figure = plots.learning_curve_figure(rows)  # the figure learning_curve writes
+    cost, accuracy = panels(figure)
+    assert labels(cost) == [plots.TRAINING_COST] and labels(accuracy) == [plots.TRAINING_ACCURACY]
+
+
+def test_learning_curve_test_curves_are_grey_dashed_and_for_reporting():
+    test = {"test cost": [1.3 / (e + 1) for e in range(30)], "accuracy": [0.9] * 20}
+    figure = plots.learning_curve_figure(make_history(), test=test)
+    cost, accuracy = panels(figure)
+    (test_cost,) = [line for line in cost.get_lines() if "test" in line.get_label()]
+    (test_accuracy,) = [line for line in accuracy.get_lines() if "test" in line.get_label()]
+    assert test_cost.get_label() == "test cost (reporting only)"
+    assert test_accuracy.get_label() == "test accuracy (reporting only)"
+    for line in (test_cost, test_accuracy):
+        assert line.get_linestyle() == "--" and line.get_color() == plots.TEST_STYLE["color"]
+    assert len(test_accuracy.get_xdata()) == 20  # drawn for the epochs it has
+    # Without a test argument, no test curve.
+    figure = plots.learning_curve_figure(make_history())
+    assert not any("test" in label for axes in panels(figure) for label in labels(axes))
+
+
+def test_learning_curve_no_extra_parameter(tmp_path):
+    with pytest.raises(TypeError):
+        plots.learning_curve(make_history(), tmp_path / "c.png", "t", {"test cost": [1.0]})
+
+
+@pytest.mark.parametrize("accuracy", [True, False])
+def test_learning_curve_best_epoch_line_in_each_panel(accuracy):
+    figure = plots.learning_curve_figure(make_history(accuracy=accuracy), best_epoch=12)
+    assert len(panels(figure)) == (2 if accuracy else 1)
+    for axes in panels(figure):
+        (line,) = [line for line in axes.get_lines() if line.get_label().startswith("best")]
+        assert line.get_label() == "best epoch 12 (restored)"
+        assert list(line.get_xdata()) == [12, 12]  # a vertical line at that epoch
+        assert line.get_label() in legend_labels(axes)
 
 
 def test_decision_boundary(tmp_path):
@@ -44,5 +124,67 @@ def test_confusion_matrix(tmp_path):
 @pytest.mark.parametrize("image_shape", [(5, 4), (4, 4, 3)])
 def test_first_layer_weights(tmp_path, image_shape):
     W1 = np.random.default_rng(0).normal(size=(6, int(np.prod(image_shape))))
-    plots.first_layer_weights(W1, image_shape, tmp_path / "w.png")
+    figure = plots.first_layer_weights(W1, image_shape, tmp_path / "w.png")
     check_png(tmp_path / "w.png")
+    assert len(panels(figure)) == 6
+    bars = [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]
+    if len(image_shape) == 2:
+        # One symmetric scale for all units, shown by a colour bar.
+        (bar,) = bars
+        assert bar.get_ylabel() == "weight"
+        limit = np.abs(W1).max()
+        for axes in panels(figure):
+            assert axes.get_images()[0].get_clim() == pytest.approx((-limit, limit))
+    else:
+        # RGB, each unit on its own scale: no colour bar, a note saying so.
+        assert bars == []
+        assert any("grey = 0" in text.get_text() for text in figure.texts)
+
+
+def test_first_layer_weights_keeps_its_signature(tmp_path):
+    W1 = np.random.default_rng(1).normal(size=(20, 9))
+    figure = plots.first_layer_weights(W1, (3, 3), tmp_path / "w.png", max_units=4, title="w")
+    assert len(panels(figure)) == 4 and figure.get_suptitle() == "w"
+
+
+def toy_study(finished=6):
+    """A study of a 2-parameter toy objective: ``finished`` complete trials, one failed."""
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        x = trial.suggest_float("x", -1, 1)
+        if trial.number == finished:
+            raise ValueError("a failed trial is not a finished one")
+        return x**2 + 0.1 * trial.suggest_int("k", 0, 3)
+
+    study.optimize(objective, n_trials=finished + 1, catch=(ValueError,))
+    return study
+
+
+def test_importance_from_few_trials_says_it_is_a_rough_guide(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from ldnn.tune import report
+
+    study = toy_study()
+    figures = report.study_figures(study)
+    try:
+        assert set(figures) == {"history.png", "importance.png"}
+        texts = [t.get_text() for t in figures["importance.png"].findobj(Text)]
+        assert report.caveat(6) in texts
+        assert "from 6 finished trials: a rough guide, not a ranking" in texts
+        history_texts = [t.get_text() for t in figures["history.png"].findobj(Text)]
+        assert not any("rough guide" in text for text in history_texts)
+    except BaseException:
+        for figure in figures.values():
+            plt.close(figure)
+        raise
+    # write_plots saves those figures (not drawn again: importances take a while).
+    monkeypatch.setattr(report, "study_figures", lambda _: figures)
+    assert report.write_plots(study, tmp_path) == ["history.png", "importance.png"]
+    check_png(tmp_path / "importance.png", size=(800, 500))
+    for figure in figures.values():  # write_plots closes what Optuna opened
+        assert not plt.fignum_exists(figure.number)

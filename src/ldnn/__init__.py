@@ -5,6 +5,7 @@ from .activations import available_activations, get_activation, register_activat
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
+    DataChangedWarning,
     DivergenceWarning,
     InvalidValueError,
     LdnnError,
@@ -24,6 +25,7 @@ __all__ = [
     "__version__",
     "ArgumentTypeError",
     "ConfigurationError",
+    "DataChangedWarning",
     "DeepNetwork",
     "DivergenceWarning",
     "GradcheckResult",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from pathlib import Path
 
 from .build import network_for_dataset
@@ -256,8 +257,25 @@ def resolved(config: dict, hp: Hyperparameters) -> dict:
 
 
 def from_file(path, base: dict = DEFAULTS) -> dict:
-    """``base`` updated by the tables of the config.toml at ``path``."""
-    return merge(base, read_toml(path), f"config file {str(path)!r}")
+    """``base`` updated by the tables of the config.toml at ``path``.
+
+    A run folder's config.toml names its data as the user gave it (``data/t.csv``),
+    relative to the directory the run was made in; from another directory, such a path
+    is found through the run's provenance.json, which records that directory.
+    """
+    config = merge(base, read_toml(path), f"config file {str(path)!r}")
+    record = Path(path).parent / "provenance.json"
+    if record.is_file():
+        try:
+            made_in = json.loads(record.read_text()).get("cwd")
+        except (ValueError, OSError, AttributeError):
+            made_in = None
+        for key in ("source", "labels"):
+            value = config["data"].get(key)
+            there = Path(made_in or ".") / (value or "")
+            if value and made_in and not Path(value).exists() and there.exists():
+                config["data"][key] = str(there)
+    return config
 
 
 def with_absolute_paths(config: dict) -> dict:

@@ -66,5 +66,13 @@ class NotFittedError(LdnnError, AttributeError):
     """A method that needs learned parameters was called before `fit` or `load`."""
 
 
+class DataChangedWarning(UserWarning):
+    """A data file differs from the one a model was trained on, where that matters."""
+
+
+class TrackingWarning(UserWarning):
+    """A tracking tool (MLflow) stopped taking a run's records; the run itself goes on."""
+
+
 class DivergenceWarning(RuntimeWarning):
     """Training stopped because the cost became NaN or infinite."""

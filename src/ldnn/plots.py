@@ -35,35 +35,144 @@ def save_png(figure, path: str | os.PathLike) -> str:
     return os.path.basename(path)
 
 
+TRAINING_COST = "training cost (mini-batch mean, with any dropout and L2)"
+TRAINING_ACCURACY = "training accuracy (mini-batches, with any dropout)"
+#: Test curves are grey and dashed, to read as "for reporting, not for choosing epochs".
+TEST_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
+BEST_STYLE = {"color": "tab:green", "linestyle": ":", "linewidth": 1.5}
+#: The share of a learning-curve panel the curves fill, leaving the rest to the legend.
+DATA_SHARE = 0.65
+
+
+def _floats(values) -> np.ndarray:
+    """``values`` as floats, None as NaN (a gap in the curve)."""
+    return np.array([np.nan if v is None else float(v) for v in values or []], dtype=float)
+
+
+def _has_values(values) -> bool:
+    return bool(values) and any(v is not None for v in values)
+
+
+def _test_label(label: str) -> str:
+    label = label if "test" in label.lower() else f"test {label}"
+    return label if "reporting" in label else f"{label} (reporting only)"
+
+
+def _panel(axes, epochs, curves, tests, best_epoch, ylabel: str, cost: bool) -> None:
+    """One learning-curve panel: ``curves`` [(label, colour, values)], the test curves
+    {label: values}, the best epoch's line, the scale and the legend."""
+    drawn = []
+    for label, colour, values in curves:
+        drawn.append(_floats(values))
+        axes.plot(epochs[: len(drawn[-1])], drawn[-1], label=label, color=colour)
+    for label, values in tests.items():
+        if not _has_values(values):
+            continue  # no test part: no empty entry in the legend
+        drawn.append(_floats(values))
+        axes.plot(epochs[: len(drawn[-1])], drawn[-1], label=_test_label(label), **TEST_STYLE)
+    if best_epoch is not None:
+        axes.axvline(best_epoch, label=f"best epoch {best_epoch} (restored)", **BEST_STYLE)
+    finite = np.concatenate(drawn) if drawn else np.array([])
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        low, high = finite.min(), finite.max()
+        # Orders of magnitude (a cost falling from 1 to 0.01) read better on a log scale.
+        log = cost and low > 0 and high / low > 20
+        if log:
+            axes.set_yscale("log")
+            low, high = np.log10(low), np.log10(high)
+        # Room for the legend where curves seldom are: above falling costs, below rising
+        # accuracies (the legend goes in the emptiest corner).
+        span = (high - low) or 1.0
+        margin = span / DATA_SHARE - span
+        if cost:
+            top = high + margin
+            axes.set_ylim(top=10**top if log else top)
+        else:
+            axes.set_ylim(bottom=low - margin, top=high + 0.05 * span)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", framealpha=0.85)
+
+
+def learning_curve_figure(history, title: str = "Learning curve", *, test=None, best_epoch=None):
+    """The Figure :func:`learning_curve` writes, without writing it (see there)."""
+    get = history.get if isinstance(history, dict) else lambda k: getattr(history, k, None)
+    epochs = np.asarray(get("epoch"), dtype=float)
+    test = dict(test or {})
+    test_accuracy = {k: v for k, v in test.items() if "accuracy" in k.lower()}
+    with_accuracy = any(
+        _has_values(v) for v in (get("accuracy"), get("val_accuracy"), *test_accuracy.values())
+    )
+    if not with_accuracy:
+        test_accuracy = {}  # regression: every test curve is a cost
+    test_cost = {k: v for k, v in test.items() if k not in test_accuracy}
+    figure = new_figure()
+    if with_accuracy:
+        cost_axes, accuracy_axes = figure.subplots(2, 1, sharex=True)
+    else:
+        cost_axes, accuracy_axes = figure.add_subplot(), None
+    for axes, key, train_label in (
+        (cost_axes, "cost", TRAINING_COST),
+        (accuracy_axes, "accuracy", TRAINING_ACCURACY),
+    ):
+        if axes is None:
+            continue
+        curves = [
+            (label, colour, get(name))
+            for label, colour, name in (
+                (train_label, "tab:blue", key),
+                (f"validation {key}", "tab:orange", f"val_{key}"),
+            )
+            if _has_values(get(name))
+        ]
+        tests = test_cost if key == "cost" else test_accuracy
+        ylabel = "cost J" if key == "cost" else "accuracy"
+        _panel(axes, epochs, curves, tests, best_epoch, ylabel, cost=key == "cost")
+    cost_axes.set_title(title)
+    (accuracy_axes or cost_axes).set_xlabel("epoch (iteration for full-batch gradient descent)")
+    figure.tight_layout()
+    return figure
+
+
 def learning_curve(
-    history, path: str | os.PathLike, title: str = "Learning curve", extra: dict | None = None
-) -> None:
-    """Training (and validation) cost per epoch, the course's "cost per iteration" figure.
+    history, path: str | os.PathLike, title: str = "Learning curve", *, test=None, best_epoch=None
+):
+    """Cost, and accuracy where there is one, per epoch: the course's "cost per iteration".
+
+    The training curves are what training saw: the mean over the epoch's mini-batches of
+    the regularised cost (dropout masks on, the L2 term added) and of the accuracy on
+    those dropped-out mini-batches, so they sit above (below, for accuracy) the scores of
+    the final parameters. The validation curves are the parameters after each epoch on
+    the validation part, without dropout or L2.
 
     Parameters
     ----------
-    history : History or dict with lists "epoch", "cost" and optionally "val_cost"
-    extra : dict {label: list}, optional
-        More per-epoch costs to draw, such as the test cost.
+    history : History or dict of lists
+        "epoch", "cost" and optionally "accuracy", "val_cost", "val_accuracy" (entries may
+        be None: no accuracy for regression, no validation without a validation part).
+    path : str or path-like
+        Where the PNG goes.
+    title : str
+    test : dict {label: list}, optional
+        Per-epoch test curves, such as ``{"test cost": [...]}``; labels with "accuracy"
+        go to the accuracy panel. They are drawn grey and dashed and labelled "reporting
+        only": epochs and hyperparameters are chosen on the validation part, never on
+        the test part.
+    best_epoch : int, optional
+        The epoch (as in ``history["epoch"]``) whose parameters early stopping restored:
+        a vertical line in each panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels (cost above, accuracy below), or only the cost panel when no accuracy
+        was recorded. The cost axis is logarithmic when the costs drawn span more than a
+        factor of 20.
     """
-    get = history.get if isinstance(history, dict) else lambda k: getattr(history, k, None)
-    epochs, cost, val = get("epoch"), get("cost"), get("val_cost")
-    figure = new_figure()
-    axes = figure.add_subplot()
-    axes.plot(epochs, cost, label="training cost")
-    if val and any(v is not None for v in val):
-        axes.plot(epochs, [np.nan if v is None else v for v in val], label="validation cost")
-    for label, values in (extra or {}).items():
-        axes.plot(epochs[: len(values)], values, label=label)
-    if min(cost) > 0 and max(cost) / min(cost) > 20:
-        axes.set_yscale("log")
-    axes.set_xlabel("epoch (iteration for full-batch gradient descent)")
-    axes.set_ylabel("cost J")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
+    figure = learning_curve_figure(history, title, test=test, best_epoch=best_epoch)
     save_png(figure, path)
+    return figure
 
 
 def decision_boundary(
@@ -137,30 +246,57 @@ def confusion_matrix(matrix, classes, path: str | os.PathLike, title="Confusion 
 
 def first_layer_weights(
     W1, image_shape, path: str | os.PathLike, max_units: int = 32, title="First-layer weights"
-) -> None:
+):
     """Each hidden unit's row of W1 drawn as an image of the input's shape.
+
+    Grey-scale inputs share one symmetric scale: blue is a negative weight, white zero,
+    red a positive one, from -max|w| to +max|w| over the units drawn, with a colour bar
+    labelled "weight", so units can be compared. Colour inputs (channels last) are drawn
+    as RGB, each unit on its own symmetric scale: mid-grey is a zero weight in every
+    channel, a reddish pixel a positive weight on the red channel (or negative ones on
+    green and blue), and so on; brightness is relative to that unit's largest weight, so
+    there is no colour bar (the figure says so).
 
     Parameters
     ----------
     W1 : ndarray of shape (n[1], n[0])
     image_shape : tuple
         (height, width) or (height, width, channels) with product n[0].
+    path : str or path-like
+        Where the PNG goes.
+    max_units : int
+        Draw the first ``max_units`` units.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     W1 = np.asarray(W1, dtype=np.float64)
     units = min(len(W1), max_units)
+    colour = len(image_shape) == 3
     cols = int(np.ceil(np.sqrt(units * 4 / 3)))
     rows = int(np.ceil(units / cols))
+    limit = float(np.abs(W1[:units]).max(initial=0.0)) or 1.0
     figure = new_figure()
     figure.suptitle(title)
+    grid, image = [], None
     for k in range(units):
         axes = figure.add_subplot(rows, cols, k + 1)
-        image = W1[k].reshape(image_shape)
-        if image.ndim == 3:
-            # Colour images: each unit's weights rescaled to [0, 1] as RGB.
-            low, high = image.min(), image.max()
-            axes.imshow((image - low) / (high - low or 1))
+        weights = W1[k].reshape(image_shape)
+        if colour:
+            unit_limit = np.abs(weights).max() or 1.0
+            axes.imshow(np.clip(0.5 + weights / (2 * unit_limit), 0, 1))
         else:
-            limit = np.abs(image).max() or 1
-            axes.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            image = axes.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_axis_off()
+        grid.append(axes)
+    if image is not None:
+        figure.colorbar(image, ax=grid, label="weight", fraction=0.05, pad=0.03)
+    else:
+        figure.text(
+            0.5, 0.02, "RGB: grey = 0; each unit scaled to its own max |w|",
+            ha="center", fontsize="small",
+        )  # fmt: skip
     save_png(figure, path)
+    return figure

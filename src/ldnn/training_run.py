@@ -33,6 +33,8 @@ from .losses import get_loss
 from .metrics import class_probabilities, cost_and_accuracy
 from .network import DeepNetwork
 from .predictions import score_network
+from .provenance import FILE as PROVENANCE
+from .provenance import provenance
 from .runs import CHECKPOINT, RunFolder
 
 MODEL_FILE = "model.npz"
@@ -108,11 +110,16 @@ class TrainingRun:
         What :meth:`write` wrote to metrics.json.
     """
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, command=None):
         self.raw = load_training_data(config["data"])
         self.dataset, self.info = prepare(self.raw, config["data"]["standardize"])
         self.network = network_from_config(config, self.dataset)
         self.config = resolved(config, self.network.hyperparameters)
+        if self.raw.encoding is not None:  # a table: its target and columns, explicit
+            self.config["data"].update(
+                target=self.raw.target, features=[r.name for r in self.raw.encoding.rules]
+            )
+        self.provenance = provenance(config, self.raw, command)
         self.history: History | None = None
         self.seconds = 0.0
         self.test_costs: list[float] = []
@@ -151,11 +158,17 @@ class TrainingRun:
         return self.network.hyperparameters.epochs - self.network.epochs_trained
 
     def start(self, folder: RunFolder) -> None:
-        """Write config.toml into a new run folder."""
+        """Write config.toml and provenance.json into a new run folder (a resumed run
+        keeps its own: they say how it began)."""
         path = folder.path / CONFIG_FILE
         if not path.exists():
             comment = f"ldnn run {folder.path.name}: rerun with `ldnn train --config config.toml`"
             atomic_write_text(path, dumps_toml(self.config, comment))
+        record = folder.path / PROVENANCE
+        if record.exists():
+            self.provenance = json.loads(record.read_text())
+        else:
+            atomic_write_text(record, json.dumps(self.provenance, indent=2) + "\n")
 
     def fit(self, callbacks=(), *, stop=None, checkpoints: Checkpoints | None = None) -> History:
         """Train (on from the checkpoint, for a resumed run), recording the test cost
@@ -233,11 +246,15 @@ class TrainingRun:
                 scores["test"] = {"m": int(data.X_test.shape[1]), "error": str(error)}
         metrics = {
             **scores,
+            "validation": validation_scores(history),
+            "layer_dims": list(self.network.layer_dims),
             "epochs_run": len(history),
             "stop_reason": history.stop_reason,
             "best_epoch": history.best_epoch,
             "train_seconds": round(self.seconds, 3),
         }
+        if metrics["validation"] is None:
+            del metrics["validation"]
         if self.interrupted:
             where = self.network.unfinished.position
             metrics["interrupted_at"] = {"epoch": where.epoch, "step": where.step}
@@ -245,21 +262,22 @@ class TrainingRun:
             metrics["reference"] = self.raw.reference
         return metrics
 
-    def write(self, folder: RunFolder, *, pictures: bool = True) -> dict:
+    def write(self, folder: RunFolder, *, pictures: bool = True, test_curve: bool = False) -> dict:
         """Write the run's files into ``folder`` (each atomically) and mark it complete,
-        or interrupted with a fresh checkpoint; return the metrics."""
+        or interrupted with a fresh checkpoint; return the metrics. ``test_curve`` adds
+        the test cost per epoch to the learning curve (labelled for reporting only)."""
         path = folder.path
         metrics = self.scores()
         if self.interrupted:
             self.save_checkpoint(path / CHECKPOINT)
-        self.network.metadata = {"data": self.info, "run": path.name}
+        self.network.metadata = {"data": self.info, "run": path.name, "provenance": self.provenance}
         self.network.save(path / MODEL_FILE)
         atomic_write_text(path / "history.csv", history_csv(self.history, self.test_costs))
         if self.decisions():
             atomic_write_text(
                 path / "columns.csv", csv_text(("column", "kind", "done"), self.decisions())
             )
-        metrics["pictures"] = self._pictures(path, metrics) if pictures else []
+        metrics["pictures"] = self._pictures(path, metrics, test_curve) if pictures else []
         atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         self.metrics = metrics
         if self.interrupted:
@@ -269,16 +287,18 @@ class TrainingRun:
             folder.finish("complete")
         return metrics
 
-    def _pictures(self, folder: Path, scores: dict) -> list[str]:
+    def _pictures(self, folder: Path, scores: dict, test_curve: bool) -> list[str]:
         from . import plots
 
         raw, info, network = self.raw, self.info, self.network
         written = []
         if len(self.history):  # an interrupted run may not have finished an epoch
-            extra = {"test cost": self.test_costs} if self.test_costs else None
+            # The test cost is drawn only when asked: epochs are not chosen on the test set.
+            test = {"test cost": self.test_costs} if test_curve and self.test_costs else None
             plots.learning_curve(
-                self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}", extra
-            )
+                self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}",
+                test=test, best_epoch=self.history.best_epoch,
+            )  # fmt: skip
             written.append("learning_curve.png")
         if info["task"] != "classification":
             return written
@@ -312,6 +332,16 @@ class TrainingRun:
             )
             written.append("weights.png")
         return written
+
+
+def validation_scores(history: History) -> dict | None:
+    """The validation part's cost and accuracy at the epoch whose parameters were kept
+    (the best epoch under early stopping, else the last); None without a validation part."""
+    rows = [r for r in history.rows() if r.get("val_cost") is not None]
+    if not rows:
+        return None
+    kept = next((r for r in rows if r["epoch"] == history.best_epoch), rows[-1])
+    return {"epoch": kept["epoch"], "cost": kept["val_cost"], "accuracy": kept["val_accuracy"]}
 
 
 def history_csv(history: History, test_costs: list) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
-from ..errors import LdnnError
+from ..errors import DataChangedWarning, DivergenceWarning, LdnnError, TrackingWarning
+from ..threads import choose_threads, limited_threads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        status = args.run(args)
+        with warnings.catch_warnings(), limited_threads(choose_threads(args.threads)):
+            warnings.showwarning = _one_line(args.command, warnings.showwarning)
+            status = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status
     except BrokenPipeError:
@@ -41,6 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ldnn {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(command: str, default):
+    """ldnn's own warnings as one line on stderr, like its errors; others as Python shows
+    them."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataChangedWarning | DivergenceWarning | TrackingWarning):
+            print(f"ldnn {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def console_main() -> None:

@@ -50,7 +50,7 @@ def add_parsers(subparsers) -> None:
         "and the class probabilities.",
     )
     p.add_argument("model", help="a run folder (runs/<name>) or a model file")
-    p.add_argument("data")
+    p.add_argument("data", help="a built-in set (its test part) or a file, raw as in training")
     p.add_argument("-o", "--output", default="-", help="the CSV to write (default: stdout)")
     p.add_argument(
         "--id-column", metavar="COL", help="tables: a column of DATA to write first, e.g. an ID"
@@ -68,8 +68,10 @@ def add_parsers(subparsers) -> None:
     )
     p.add_argument("model", nargs="?", help="a model file")
     p.add_argument("--layers", type=int_list, help="instead of a model: n[0],...,n[L]")
-    p.add_argument("--activation", type=name_list, default="relu")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--activation", type=name_list, default="relu", help="with --layers: g[l]")
+    p.add_argument(
+        "--dtype", choices=("float32", "float64"), default="float32", help="with --layers"
+    )
     p.add_argument("--m", type=int, default=64, help="batch size for the shapes (default 64)")
     p.set_defaults(run=run_summary)
 
@@ -81,10 +83,14 @@ def add_parsers(subparsers) -> None:
         "network from a config.toml, on the first --m examples of DATA.",
     )
     p.add_argument("model_or_config", help="a model file or a config.toml")
-    p.add_argument("data")
+    p.add_argument("data", help="a built-in set or a file, read as for evaluate")
     p.add_argument("--m", type=int, default=8, help="examples to use (default 8)")
-    p.add_argument("--epsilon", type=float, default=1e-7)
-    p.add_argument("--threshold", type=float, default=1e-7)
+    p.add_argument(
+        "--epsilon", type=float, default=1e-7, help="the step of the central differences"
+    )
+    p.add_argument(
+        "--threshold", type=float, default=1e-7, help="the largest relative difference that passes"
+    )
     add_data_options(p, training=False)
     p.set_defaults(run=run_gradcheck)
 
@@ -101,7 +107,9 @@ def add_parsers(subparsers) -> None:
         "-o", "--output", required=True, metavar="OUT", help="ONNX file to write (.onnx)"
     )
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument(
+        "--dtype", choices=("float32", "float64"), default="float32", help="of the graph's floats"
+    )
     p.set_defaults(run=run_export)
 
     p = subparsers.add_parser(

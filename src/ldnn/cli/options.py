@@ -19,6 +19,22 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def show_defaults(parser, defaults: dict | None = None) -> None:
+    """Say every option's default in its help: argparse's own default where it has one,
+    else ``defaults[dest]`` (the config.toml default of a flag whose argparse default is
+    None, so that a config file is not overridden by an unset flag)."""
+    for action in parser._actions:  # argparse keeps no public list of a parser's actions
+        if not action.help or action.help == argparse.SUPPRESS or "default" in action.help:
+            continue
+        if action.nargs == 0:  # --help, --version, switches: nothing to default
+            continue
+        value = action.default if action.default is not None else (defaults or {}).get(action.dest)
+        if value is None:
+            continue
+        shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        action.help += f" (default: {shown or 'none'})"
+
+
 def int_list(text: str) -> list[int]:
     """ "20,7,5" -> [20, 7, 5]; "" or "none" -> []."""
     if text.strip().lower() in ("", "none"):
@@ -72,17 +88,33 @@ def names(text: str) -> list[str]:
 def add_data_options(parser, *, training: bool) -> None:
     """The "data files" group: how to read DATA (the target column, the arrays, ...)."""
     group = parser.add_argument_group("data files")
-    group.add_argument("--target", help="tables: the target column (default: the last column)")
-    group.add_argument("--delimiter", help="tables: the separator (default: from the header)")
-    group.add_argument("--encoding", help="tables: the text encoding (default UTF-8)")
+    # A model reads a file as its training file was read, unless told otherwise.
+    model = "" if training else "; default: as in training"
+    group.add_argument(
+        "--target",
+        help="tables: the target column (default: "
+        + ("the last column)" if training else "the model's)"),
+    )
+    group.add_argument(
+        "--delimiter",
+        help="tables: the separator (default: from the header" + (")" if training else model + ")"),
+    )
+    group.add_argument(
+        "--encoding",
+        help="tables: the text encoding (default UTF-8, or UTF-16 by its byte-order mark"
+        + (")" if training else model + ")"),
+    )
     group.add_argument(
         "--na-values",
         type=names,
         metavar="A,B",
-        help="tables: more markers of a missing value, e.g. '?' (empty cells always are)",
+        help="tables: more markers of a missing value, e.g. '?' (empty cells always are"
+        + (")" if training else model + ")"),
     )
     group.add_argument(
-        "--decimal", choices=(".", ","), help="tables: the decimal point of numbers (default .)"
+        "--decimal",
+        choices=(".", ","),
+        help="tables: the decimal point of numbers (default ." + (")" if training else model + ")"),
     )
     if training:
         group.add_argument(
@@ -123,9 +155,12 @@ def add_data_options(parser, *, training: bool) -> None:
 def add_split_options(parser) -> None:
     """How a file is split and prepared: --task, --test-split, --split-seed, --standardize."""
     data = parser.add_argument_group("data")
-    data.add_argument("--task", choices=("auto", "classification", "regression"))
+    data.add_argument(
+        "--task", choices=("auto", "classification", "regression"),
+        help="auto: classes for text or few whole numbers, regression otherwise",
+    )  # fmt: skip
     data.add_argument("--test-split", type=float, help="files: fraction held out (default 0.2)")
-    data.add_argument("--split-seed", type=int)
+    data.add_argument("--split-seed", type=int, help="files: the seed of the test split")
     data.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,

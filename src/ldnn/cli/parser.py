@@ -7,8 +7,9 @@ import argparse
 import sys
 
 from .._version import __version__
-from . import commands, experiment, train, tune
-from .options import Parser
+from ..config import DEFAULTS
+from . import commands, experiment, runs, train, tune
+from .options import Parser, show_defaults
 
 EPILOG = """examples:
   ldnn datasets
@@ -18,6 +19,7 @@ EPILOG = """examples:
   ldnn predict runs/my-run/model.npz new.csv -o predictions.csv
   ldnn summary --layers 12288,20,7,5,1 --m 64
   ldnn export runs/my-run/model.npz -o model.onnx
+  ldnn runs --sort test --desc
 """
 
 
@@ -34,13 +36,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parsers(sub)
     tune.add_parser(sub)
     experiment.add_parser(sub)
+    runs.add_parser(sub)
+    parser.subcommands = sub.choices  # name -> its parser, for its own error messages
+    # The config.toml defaults of the flags that set it (whose argparse default is None).
+    config_defaults = {key: value for table in DEFAULTS.values() for key, value in table.items()}
+    for name, command in sub.choices.items():
+        command.add_argument(
+            "--threads",
+            default="auto",
+            metavar="N",
+            help="BLAS threads: a number, or auto: the cores the machine's load leaves free, "
+            "or OPENBLAS_NUM_THREADS where set (default: %(default)s)",
+        )
+        show_defaults(command, config_defaults if name in ("train", "tune") else None)
     return parser
 
 
 def parse(argv: list[str] | None):
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()
         parser.exit(2)
+    if unknown:  # said by the subcommand, whose --help lists what it takes
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.argv = argv
     return args

@@ -19,6 +19,7 @@ from ..interrupts import StopOnSignals
 from ..io import text_table
 from ..progress import ProgressBar
 from ..runs import CHECKPOINT, RunFolder, run_target
+from ..tracking import DEFAULT_MLFLOW_URI, MlflowTracker, TensorBoardTracker
 from ..training_run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
 from .options import (
     add_data_options,
@@ -87,18 +88,31 @@ def add_parser(subparsers) -> None:
     model.add_argument("--loss", help="bce, cce or mse (default from the output)")
     model.add_argument("--init", help="course, scaled, xavier or he")
     model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
-    model.add_argument("--dtype", choices=("float32", "float64"))
+    model.add_argument("--dtype", choices=("float32", "float64"), help="parameters and data")
     training = p.add_argument_group("training")
     training.add_argument("--optimizer", help="gd, momentum, rmsprop, adam or lbfgs")
-    training.add_argument("--lr", "--learning-rate", type=float, dest="learning_rate")
+    training.add_argument(
+        "--lr", "--learning-rate", type=float, dest="learning_rate", help="alpha, the step size"
+    )
     training.add_argument("--lr-schedule", help="constant, exponential, inverse_time, ...")
-    training.add_argument("--decay-rate", type=float)
-    training.add_argument("--epochs", "--iterations", type=int, dest="epochs")
+    training.add_argument("--decay-rate", type=float, help="of the learning-rate schedule")
+    training.add_argument(
+        "--epochs", "--iterations", type=int, dest="epochs",
+        help="passes over the training part (iterations, for full-batch gradient descent)",
+    )  # fmt: skip
     training.add_argument("--batch-size", type=batch_size, help="a number, or 'full'")
     training.add_argument("--l2", type=float, dest="lambd", help="L2 strength lambda")
-    training.add_argument("--val-split", type=float, dest="validation_split")
-    training.add_argument("--early-stopping", type=int, metavar="PATIENCE")
-    training.add_argument("--seed", type=int)
+    training.add_argument(
+        "--val-split", type=float, dest="validation_split",
+        help="fraction of the training part held out to validate on (0: none)",
+    )  # fmt: skip
+    training.add_argument(
+        "--early-stopping", type=int, metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation cost (0: never)",
+    )  # fmt: skip
+    training.add_argument(
+        "--seed", type=int, help="initialisation, shuffling, dropout, validation part"
+    )
     training.add_argument(
         "--device", choices=("cpu", "gpu"), help="where to compute: cpu (NumPy) or gpu (CuPy)"
     )
@@ -113,6 +127,32 @@ def add_parser(subparsers) -> None:
         "--print-every", type=int, metavar="N", help='print "Cost after iteration i: J"'
     )
     run.add_argument("--no-plots", action="store_true", help="write no pictures")
+    track = p.add_argument_group("tracking (optional extras)")
+    track.add_argument(
+        "--mlflow",
+        nargs="?",
+        const=DEFAULT_MLFLOW_URI,
+        metavar="URI",
+        help=f"log the run to MLflow: a tracking URI (default {DEFAULT_MLFLOW_URI}, artifacts "
+        "in ./mlruns) or a server's http://host:port; needs ldnn[mlflow]",
+    )
+    track.add_argument(
+        "--mlflow-experiment", default="ldnn", help="the MLflow experiment (default: ldnn)"
+    )
+    track.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="write TensorBoard event files to DIR (default: the run folder's tensorboard/); "
+        "needs ldnn[tensorboard]",
+    )
+    run.add_argument(
+        "--plot-test",
+        action="store_true",
+        help="also draw the test cost per epoch on the learning curve (labelled for reporting "
+        "only: choose epochs on the validation part)",
+    )
     run.add_argument(
         "--checkpoint-every",
         type=int,
@@ -163,10 +203,11 @@ def build_config(args) -> dict:
             if key not in flags["model"] and isinstance(value, list):
                 same = len(set(value)) == 1
                 flags["model"][key] = value[0] if same else configuration.DEFAULTS["model"][key]
-    return configuration.with_absolute_paths(configuration.merge(config, flags, "command line"))
+    # DATA stays as given (a path relative to here); provenance.json says where here was.
+    return configuration.merge(config, flags, "command line")
 
 
-def make_run(config: dict) -> TrainingRun:
+def make_run(config: dict, command=None) -> TrainingRun:
     """The run of ``config``, its errors pointing at the flag that sets the value."""
     training = config["training"]
     if training["early_stopping"] and not training["validation_split"]:
@@ -174,7 +215,7 @@ def make_run(config: dict) -> TrainingRun:
             "--early-stopping needs a validation part to watch: add --val-split, e.g. 0.1"
         )
     try:
-        return TrainingRun(config)
+        return TrainingRun(config, command)
     except LdnnError as error:
         flag = next((f for key, f in FLAG_FOR.items() if str(error).startswith(key)), None)
         if flag is None:
@@ -189,7 +230,7 @@ def run_train(args) -> int:
         raise ConfigurationError("--checkpoint-every and --checkpoint-seconds must be >= 0")
     if args.resume:
         return resume_train(args)
-    run = make_run(build_config(args))
+    run = make_run(build_config(args), ["ldnn", *args.argv])
     target = run_target(args.runs_dir, args.name, run.config["data"]["source"], args.overwrite)
     with RunFolder.create(target, overwrite=args.overwrite) as folder:
         tell(folder.notes)
@@ -241,15 +282,30 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
     checkpoints = Checkpoints(
         run, folder.path / CHECKPOINT, args.checkpoint_every, args.checkpoint_seconds
     )
+    trackers = make_trackers(args, folder)
+    for tracker in trackers:
+        tracker.start(run, folder.path.name)
     with StopOnSignals() as stop:
         try:
-            run.fit(callbacks, stop=stop, checkpoints=checkpoints)
+            run.fit([*callbacks, *trackers], stop=stop, checkpoints=checkpoints)
         finally:
             if bar is not None:
                 bar.close()
     for message in run.warnings:
         print(f"ldnn: warning: {message}", file=sys.stderr)
-    run.write(folder, pictures=not args.no_plots)
+    metrics = run.write(folder, pictures=not args.no_plots, test_curve=args.plot_test)
+    for tracker in trackers:
+        tracker.finish(run, folder.path, metrics)
+
+
+def make_trackers(args, folder: RunFolder) -> list:
+    """The MLflow and TensorBoard trackers the flags ask for (see :mod:`ldnn.tracking`)."""
+    trackers = []
+    if args.mlflow is not None:
+        trackers.append(MlflowTracker(args.mlflow, args.mlflow_experiment))
+    if args.tensorboard is not None:
+        trackers.append(TensorBoardTracker(args.tensorboard or folder.path / "tensorboard"))
+    return trackers
 
 
 def finish(run: TrainingRun, folder: RunFolder) -> int:

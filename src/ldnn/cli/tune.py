@@ -56,7 +56,10 @@ def add_parser(subparsers) -> None:
         help="continue the study if it exists (also how further workers join it)",
     )
     p.add_argument("--config", help="a config.toml for the data and the fixed settings")
-    p.add_argument("--objective", choices=("val_accuracy", "val_cost"))
+    p.add_argument(
+        "--objective", choices=("val_accuracy", "val_cost"),
+        help="what trials are judged by (default: the space file's, else val_accuracy)",
+    )  # fmt: skip
     p.add_argument(
         "--cv",
         type=int,
@@ -64,7 +67,10 @@ def add_parser(subparsers) -> None:
         help="the objective is the mean over K folds of the training part (default: one "
         "validation part)",
     )
-    p.add_argument("--pruner", choices=("median", "halving", "none"))
+    p.add_argument(
+        "--pruner", choices=("median", "halving", "none"),
+        help="what stops unpromising trials (default: the space file's, else median)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, help="the sampler's seed (default: random)")
     p.add_argument(
         "--heartbeat",

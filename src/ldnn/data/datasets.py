@@ -55,7 +55,10 @@ class Dataset:
     reading : dict or None
         For a table: how it was read (delimiter, encoding, na_values, decimal).
     split : dict or None
-        For a file: how it was split (test_split, split_seed, rows, stratified).
+        For a file: how it was split (test_split, split_seed, rows, stratified, and the
+        SHA-256 of the training and test rows' indices).
+    sha256 : str
+        For a file: the SHA-256 of its bytes.
     """
 
     name: str
@@ -73,6 +76,7 @@ class Dataset:
     encoding: object = None
     reading: dict | None = None
     split: dict | None = None
+    sha256: str = ""
 
     def __post_init__(self):
         if not self.feature_names:
@@ -105,6 +109,7 @@ class Dataset:
                 ("columns", self.encoding.to_metadata() if self.encoding else None),
                 ("read", self.reading),
                 ("split", self.split),
+                ("sha256", self.sha256 or None),
             )
             if value is not None
         }

@@ -19,7 +19,13 @@ from ..errors import ConfigurationError, DataFileError
 from .datasets import Dataset, is_dataset_name, load_dataset
 from .files import encode_targets, read_table
 from .preparation import Preparation
-from .table_source import file_dataset, split_rows, table_for_model, table_for_training
+from .table_source import (
+    file_dataset,
+    split_rows,
+    table_for_model,
+    table_for_training,
+    warn_if_changed,
+)
 from .tables import Columns, is_table_file
 
 TASKS = ("auto", "classification", "regression")
@@ -131,6 +137,7 @@ def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, pa
         if part in ("train", "test"):
             if Y is None or not info.get("split"):
                 raise DataFileError(f"--part {part}: {source} has no {part} part to take")
+            warn_if_changed(source, info, part)
             train, test, _ = split_rows(info["split"], Y, info["task"])
             rows = test if part == "test" else train
             X, Y = X[:, rows], Y[:, rows]

@@ -13,11 +13,13 @@ trained on, the same split gives the same rows.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigurationError, DataFileError
+from ..errors import ConfigurationError, DataChangedWarning, DataFileError
+from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding, check_markers
 from .files import encode_targets
@@ -78,7 +80,8 @@ def split_rows(data: dict, Y, task: str) -> tuple[np.ndarray, np.ndarray, dict]:
     stratify = Y.reshape(-1) if task == "classification" else None
     train, test = split_indices(m, test_split, split_seed, stratify=stratify, name="--test-split")
     split = {"test_split": test_split, "split_seed": split_seed, "rows": m,
-             "stratified": stratify is not None}  # fmt: skip
+             "stratified": stratify is not None,
+             "sha256": arrays_sha256(train.astype(np.int64), test.astype(np.int64))}  # fmt: skip
     return train, test, split
 
 
@@ -128,6 +131,7 @@ def file_dataset(source: str, X, Y, train, test, **fields) -> Dataset:
         X[:, test] if test.size else None,
         Y[:, test] if test.size else None,
         source=str(Path(source).resolve()),
+        sha256=file_sha256(source),
         **fields,
     )
 
@@ -169,8 +173,23 @@ def _part(source: str, info: dict, Y, part: str) -> np.ndarray:
             f"--part {part}: {source} is not the file the model was trained on "
             f"({info.get('source') or 'unknown'}), so it has no {part} part"
         )
+    warn_if_changed(source, info, part)
     train, test, _ = split_rows(split, Y, info["task"])
     return test if part == "test" else train
+
+
+def warn_if_changed(source: str, info: dict, part: str) -> None:
+    """Warn when the file's bytes differ from those the model was trained on: its
+    ``part`` part is then not the rows the model was trained or tested with."""
+    trained = info.get("sha256")
+    if trained and file_sha256(source) != trained:
+        used = "tested" if part == "test" else "trained"
+        warnings.warn(
+            f"{source} has changed since the model was trained on it (its SHA-256 differs): "
+            f"its {part} part is not the rows the model was {used} with",
+            DataChangedWarning,
+            stacklevel=2,
+        )
 
 
 def _numbers(columns: Columns, names: list[str]) -> np.ndarray:

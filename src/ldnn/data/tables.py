@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFileError, MissingPackageError
+from ..threads import arrow_threads
 
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -111,6 +112,7 @@ def _arrow():
         raise MissingPackageError(
             "reading CSV and Parquet files needs pyarrow: pip install 'ldnn[tables]'"
         ) from None
+    arrow_threads(pyarrow)
     return pyarrow
 
 

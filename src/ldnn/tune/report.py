@@ -50,20 +50,33 @@ def format_table(rows: list[dict], limit: int | None = None) -> str:
     return tables.text_table(header, ([cell(r.get(k)) for k in header] for r in rows))
 
 
-def write_plots(study, folder: Path) -> list[str]:
-    """Optuna's optimisation history and parameter importances as PNGs in ``folder``.
+#: Below this many finished trials the importance picture carries a caveat.
+FEW_TRIALS = 20
 
-    Returns the names written; importances need two finished trials that differ, so
-    with fewer only the history is drawn.
+
+def caveat(finished: int) -> str:
+    """The subtitle of an importance picture drawn from ``finished`` complete trials."""
+    return f"from {finished} finished trials: a rough guide, not a ranking"
+
+
+def study_figures(study) -> dict:
+    """Optuna's optimisation history and parameter importances as matplotlib Figures.
+
+    Returns ``{file name: Figure}``; importances need two finished trials that differ, so
+    with fewer only the history is there. From fewer than ``FEW_TRIALS`` complete trials
+    the importance figure gets a subtitle saying it is a rough guide: the importances
+    are fitted to those few points and change from one study to the next. The caller
+    closes the figures (they are pyplot figures, Optuna draws through pyplot).
     """
     need_optuna()
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from optuna.trial import TrialState
     from optuna.visualization import matplotlib as vis
 
-    written = []
+    finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    figures = {}
     plots = (("history.png", vis.plot_optimization_history), ("importance.png",
              vis.plot_param_importances))  # fmt: skip
     for name, plot in plots:
@@ -75,8 +88,29 @@ def write_plots(study, folder: Path) -> list[str]:
                 continue  # too few finished trials for this picture
         figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
         figure.set_size_inches(8, 5)
+        if name == "importance.png" and finished < FEW_TRIALS:
+            figure.suptitle(caveat(finished), color="firebrick", fontsize="medium")
         figure.tight_layout()
-        save_png(figure, folder / name)
-        plt.close(figure)
-        written.append(name)
+        figures[name] = figure
+    return figures
+
+
+def write_plots(study, folder: Path) -> list[str]:
+    """Optuna's optimisation history and parameter importances as PNGs in ``folder``.
+
+    Returns the names written; importances need two finished trials that differ, so
+    with fewer only the history is drawn (see :func:`study_figures`, which also says
+    when the importance picture carries a caveat).
+    """
+    figures = study_figures(study)
+    import matplotlib.pyplot as plt
+
+    written = []
+    try:
+        for name, figure in figures.items():
+            save_png(figure, folder / name)
+            written.append(name)
+    finally:
+        for figure in figures.values():
+            plt.close(figure)  # pyplot keeps every figure it made until it is closed
     return written
