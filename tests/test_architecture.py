@@ -21,7 +21,8 @@ FLOORS = {
     "data": ("data",),
     "core math": (
         "activations", "losses", "initializers", "regularization", "workspace",
-        "propagation", "optimizers", "gradcheck", "metrics", "hyperparameters", "finiteness",
+        "propagation", "optimizers", "schedules", "gradcheck", "metrics", "hyperparameters",
+        "finiteness",
     ),
     "training": ("history", "step", "training", "lbfgs", "progress", "continuation", "interrupts"),
     "network": ("network", "build", "summary", "saving"),

@@ -21,10 +21,12 @@ def data():
 
 def settings_for(optimizer, dtype="float64", **more):
     return dict(
+        {
+            "lr_schedule": "inverse_time",
+            "decay_rate": 0.3,
+        },
         optimizer=optimizer,
         learning_rate=0.05 if optimizer in ("gd", "momentum") else 0.01,
-        lr_schedule="inverse_time",
-        decay_rate=0.3,
         batch_size=16,
         keep_prob=0.8,
         lambd=0.05,
@@ -88,12 +90,16 @@ def test_the_optimizer_and_generator_state_round_trip_exactly(tmp_path):
     stop_after=st.integers(1, 40),
     early_stopping=st.booleans(),
     through_a_file=st.booleans(),
+    recipes=st.booleans(),
 )
 def test_a_fit_stopped_between_two_steps_continues_bit_for_bit(
-    optimizer, stop_after, early_stopping, through_a_file, tmp_path_factory
+    optimizer, stop_after, early_stopping, through_a_file, recipes, tmp_path_factory
 ):
     X, Y = data()
     extra = {"validation_split": 0.25, "early_stopping": 3 if early_stopping else None}
+    if recipes:  # clipping and the plateau schedule carry state across the stop too
+        extra.update(clip_norm=0.3, lr_schedule="plateau", decay_rate=0.5, lr_patience=0,
+                     label_smoothing=0.1)  # fmt: skip
     whole = DeepNetwork([2, 7, 1], epochs=6, **settings_for(optimizer, **extra))
     whole.fit(X, Y)
     net = DeepNetwork([2, 7, 1], epochs=6, **settings_for(optimizer, **extra))
@@ -110,6 +116,8 @@ def test_a_fit_stopped_between_two_steps_continues_bit_for_bit(
     history = net.fit(X, Y, epochs=6 - done, warm_start=True)
     assert_same(whole, net)
     assert history.cost == whole.history.cost and history.val_cost == whole.history.val_cost
+    assert history.clipped == whole.history.clipped
+    assert history.learning_rate == whole.history.learning_rate
     assert history.stop_reason == whole.history.stop_reason
     assert history.best_epoch == whole.history.best_epoch
     assert net.epochs_trained == whole.epochs_trained and net.unfinished is None

@@ -119,8 +119,8 @@ def test_keep_prob_list_length():
 
 
 def test_bad_hyperparameters():
-    with pytest.raises(ConfigurationError, match="unknown optimizer 'adamw'"):
-        DeepNetwork([2, 1], optimizer="adamw")
+    with pytest.raises(ConfigurationError, match="unknown optimizer 'adamax'"):
+        DeepNetwork([2, 1], optimizer="adamax")
     with pytest.raises(ConfigurationError, match="unknown init"):
         DeepNetwork([2, 1], init="zeros")
     with pytest.raises(ConfigurationError, match="needs output probabilities"):

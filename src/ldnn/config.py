@@ -9,9 +9,9 @@ The configuration has three tables, as config.toml shows them:
 ``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob, dtype
 ``[training]``  optimizer, learning_rate, epochs, batch_size, lambd, seed, ...
 
-TOML has no "none", so ``batch_size = 0`` means full-batch gradient descent and
-``early_stopping = 0`` means no early stopping; ``output``, ``loss`` and ``init`` are
-absent (or "auto") until resolved from the data.
+TOML has no "none", so ``batch_size = 0`` means full-batch gradient descent,
+``early_stopping = 0`` no early stopping and ``clip_norm = 0`` no clipping; ``output``,
+``loss`` and ``init`` are absent (or "auto") until resolved from the data.
 """
 
 from __future__ import annotations
@@ -68,13 +68,14 @@ DEFAULTS = {
         **{
             k: v
             for k, v in _FIELD_DEFAULTS.items()
-            if k not in ("keep_prob", "dtype", "batch_size", "early_stopping")
+            if k not in ("keep_prob", "dtype", "batch_size", "early_stopping", "clip_norm")
         },
         "optimizer": "adam",
         "learning_rate": 0.01,
         "epochs": 200,
         "batch_size": 64,
         "early_stopping": 0,
+        "clip_norm": 0.0,
     },
 }
 
@@ -190,6 +191,8 @@ def _kind(table: str, key: str) -> str:
     default = DEFAULTS[table][key]
     if isinstance(default, str):
         return "text"
+    if isinstance(default, bool):
+        return "boolean"
     return "integer" if _integer(default) else "number"
 
 
@@ -219,6 +222,7 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
     # TOML has no "none": 0 stands for full-batch training and for no early stopping.
     settings["batch_size"] = settings["batch_size"] or None
     settings["early_stopping"] = settings["early_stopping"] or None
+    settings["clip_norm"] = settings["clip_norm"] or None
     keep_prob = model["keep_prob"]
     try:
         return network_for_dataset(
@@ -253,6 +257,7 @@ def resolved(config: dict, hp: Hyperparameters) -> dict:
         result["training"][key] = values[key]
     result["training"]["batch_size"] = hp.batch_size or 0
     result["training"]["early_stopping"] = hp.early_stopping or 0
+    result["training"]["clip_norm"] = hp.clip_norm or 0.0
     return result
 
 

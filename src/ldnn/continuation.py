@@ -57,6 +57,8 @@ def encode(*, optimizer, rng, epochs_trained: int, history, unfinished) -> tuple
             "t": int(optimizer.t),
             "kinds": sorted(vectors),
         }
+        if getattr(optimizer, "plateau", None) is not None:
+            meta["optimizer"]["plateau"] = optimizer.plateau.state()
         arrays.update({f"optimizer.{k}": to_numpy(v) for k, v in vectors.items()})
     meta["unfinished"] = None
     if unfinished is not None:
@@ -67,6 +69,7 @@ def encode(*, optimizer, rng, epochs_trained: int, history, unfinished) -> tuple
             "epoch_rng_state": None if not p.step else _plain(p.epoch_rng_state),
             "cost_sum": p.cost_sum,
             "right_sum": p.right_sum,
+            "clipped": p.clipped,
             "best_cost": p.best_cost,
             "best_epoch": p.best_epoch,
             "split_rng_state": _plain(unfinished.split_rng_state),
@@ -145,6 +148,14 @@ def _optimizer(meta: dict, arrays: dict, hp, parameters: dict):
            f"names among {list(optimizer.kinds)}", kinds)  # fmt: skip
     vectors = {kind: arrays[f"optimizer.{kind}"].copy() for kind in kinds}
     optimizer.set_state(t, vectors, parameters)
+    plateau = meta.get("plateau")
+    if optimizer.plateau is not None and plateau is not None:
+        _check(isinstance(plateau, dict) and _number(plateau.get("learning_rate"))
+               and plateau["learning_rate"] > 0 and _number(plateau.get("best"))
+               and _integer(plateau.get("bad_epochs")) and plateau["bad_epochs"] >= 0,
+               "training.optimizer.plateau", "a table of learning_rate > 0, best, bad_epochs",
+               plateau)  # fmt: skip
+        optimizer.plateau.set_state(plateau)
     return optimizer
 
 
@@ -164,6 +175,7 @@ def _unfinished(meta: dict, arrays: dict) -> Unfinished:
         step=meta["step"],
         cost_sum=float(meta["cost_sum"]),
         right_sum=float(meta["right_sum"]),
+        clipped=_clipped(meta.get("clipped", 0), where),
         best_cost=float(meta["best_cost"]),
         best_epoch=best_epoch,
     )
@@ -180,6 +192,11 @@ def _unfinished(meta: dict, arrays: dict) -> Unfinished:
     return Unfinished(position, history, split)
 
 
+def _clipped(value, where: str) -> int:
+    _check(_integer(value) and value >= 0, f"{where}.clipped", "an integer >= 0", value)
+    return int(value)
+
+
 # -- the parts ------------------------------------------------------------------------------
 def history_to_dict(history: History) -> dict:
     return {
@@ -193,6 +210,9 @@ def history_to_dict(history: History) -> dict:
 def history_from_dict(data, where: str) -> History:
     _check(isinstance(data, dict), where, "a table", data)
     columns = data.get("columns")
+    if isinstance(columns, dict) and "clipped" not in columns and "epoch" in columns:
+        # A file from before gradient clipping: no step was clipped.
+        columns = {**columns, "clipped": [None] * len(columns["epoch"] or [])}
     _check(isinstance(columns, dict) and set(columns) == set(History.COLUMNS),
            f"{where}.columns", f"a table of {list(History.COLUMNS)}", columns)  # fmt: skip
     lengths = {len(v) if isinstance(v, list) else -1 for v in columns.values()}

@@ -16,11 +16,13 @@ class History:
 
     Attributes
     ----------
-    epoch, cost, accuracy, val_cost, val_accuracy, learning_rate : lists
+    epoch, cost, accuracy, val_cost, val_accuracy, learning_rate, clipped : lists
         One entry per completed epoch. ``cost`` is the regularised training cost J
         (mean over the epoch's mini-batches, weighted by their sizes; with full-batch
-        gradient descent, J before that iteration's update, as the course prints it).
-        Accuracies are None for regression; validation entries None without validation.
+        gradient descent, J before that iteration's update, as the course prints it;
+        with label smoothing, against the smoothed targets). Accuracies are None for
+        regression; validation entries None without validation. ``clipped`` counts the
+        epoch's steps whose gradient ``clip_norm`` shortened (None without clipping).
     stop_reason : str
         "completed", "early stopping", "diverged" or "callback".
     stop_message : str
@@ -35,11 +37,14 @@ class History:
     val_cost: list = field(default_factory=list)
     val_accuracy: list = field(default_factory=list)
     learning_rate: list = field(default_factory=list)
+    clipped: list = field(default_factory=list)
     stop_reason: str = "completed"
     stop_message: str = ""
     best_epoch: int | None = None
 
-    COLUMNS = ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "learning_rate")
+    COLUMNS = (
+        "epoch", "cost", "accuracy", "val_cost", "val_accuracy", "learning_rate", "clipped"
+    )  # fmt: skip
 
     def append(self, record: dict) -> None:
         for name in self.COLUMNS:

@@ -15,8 +15,9 @@ from .checks import check_non_negative, check_positive
 from .errors import ArgumentTypeError, ConfigurationError
 from .initializers import INITIALIZERS, check_layer_dims, default_init
 from .losses import DEFAULT_LOSS_FOR_OUTPUT, get_loss
-from .optimizers import EXTERNAL_OPTIMIZERS, SCHEDULES, get_optimizer
+from .optimizers import EXTERNAL_OPTIMIZERS, get_optimizer
 from .regularization import resolve_keep_probs
+from .schedules import SCHEDULES
 
 DTYPES = ("float32", "float64")
 _OUTPUT_FOR_LOSS = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
@@ -40,9 +41,24 @@ class Hyperparameters:
     init : str
         course, scaled, xavier or he.
     optimizer : str
-        gd, momentum, rmsprop, adam (or lbfgs, which needs SciPy).
+        gd, momentum, rmsprop, adam, adamw (or lbfgs, which needs SciPy).
     learning_rate : float
         alpha (at epoch 0 when a schedule decays it).
+    lr_schedule, decay_rate, time_interval, warmup_epochs, min_learning_rate, lr_patience
+        The learning-rate schedule (see :func:`ldnn.schedules.scheduled_learning_rate`):
+        constant, inverse_time, exponential, step, cosine or plateau; the decay factor,
+        its interval in epochs, the epochs of linear warmup, cosine's floor (and
+        plateau's), and the epochs plateau waits for a better validation cost.
+    weight_decay : float
+        adamw's decoupled weight decay wd.
+    nesterov : bool
+        momentum: Nesterov's look-ahead step.
+    clip_norm : float or None
+        Scale the gradient vector (all of dW[l], db[l]) down to this L2 norm when it is
+        longer, before the update.
+    label_smoothing : float
+        Cross-entropy losses: train on Y (1 - eps) + eps / K (K = n[L] classes, or 2 per
+        sigmoid unit) instead of the one-hot Y.
     epochs : int
         Passes over the training set; with full-batch gradient descent, iterations.
     batch_size : int or None
@@ -73,6 +89,13 @@ class Hyperparameters:
     lr_schedule: str = "constant"
     decay_rate: float = 0.0
     time_interval: int = 1
+    warmup_epochs: int = 0
+    min_learning_rate: float = 0.0
+    lr_patience: int = 10
+    weight_decay: float = 0.0
+    nesterov: bool = False
+    clip_norm: float | None = None
+    label_smoothing: float = 0.0
     beta: float = 0.9
     beta1: float = 0.9
     beta2: float = 0.999
@@ -182,6 +205,7 @@ class Hyperparameters:
         check_positive(self.learning_rate, "learning_rate")
         check_non_negative(self.decay_rate, "decay_rate")
         check_positive(self.time_interval, "time_interval", integer=True)
+        self._validate_recipes()
         check_positive(self.epochs, "epochs", integer=True)
         check_positive(self.batch_size, "batch_size", integer=True, allow_none=True)
         check_non_negative(self.lambd, "lambd")
@@ -208,6 +232,46 @@ class Hyperparameters:
         ):
             raise ConfigurationError(f"seed must be a whole number >= 0, got {self.seed!r}")
         resolve_keep_probs(self.keep_prob, self.L)
+
+    def _validate_recipes(self) -> None:
+        """The schedules', AdamW's, Nesterov's, clipping's and label smoothing's settings."""
+        for name in ("warmup_epochs", "lr_patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+        check_non_negative(self.min_learning_rate, "min_learning_rate")
+        if self.lr_schedule in ("step", "exponential", "plateau") and not (
+            0 < self.decay_rate <= 1
+        ):
+            raise ConfigurationError(
+                f"lr_schedule {self.lr_schedule!r} multiplies alpha by decay_rate, which must "
+                f"lie in (0, 1], got {self.decay_rate}"
+            )
+        if self.lr_schedule == "cosine" and self.min_learning_rate > self.learning_rate:
+            raise ConfigurationError(
+                f"min_learning_rate {self.min_learning_rate} is above learning_rate "
+                f"{self.learning_rate}"
+            )
+        check_non_negative(self.weight_decay, "weight_decay")
+        if self.weight_decay and self.optimizer != "adamw":
+            raise ConfigurationError(
+                f"weight_decay is AdamW's decoupled decay: use optimizer 'adamw' (optimizer "
+                f"{self.optimizer!r} has lambd, the course's L2)"
+            )
+        if not isinstance(self.nesterov, bool | np.bool_):
+            raise ConfigurationError(f"nesterov must be true or false, got {self.nesterov!r}")
+        if self.nesterov and self.optimizer != "momentum":
+            raise ConfigurationError(
+                f"nesterov is a kind of momentum: use optimizer 'momentum', not {self.optimizer!r}"
+            )
+        check_positive(self.clip_norm, "clip_norm", allow_none=True)
+        ls = self.label_smoothing
+        if not _number(ls) or not 0 <= ls < 1:
+            raise ConfigurationError(f"label_smoothing must lie in [0, 1), got {ls!r}")
+        if ls and get_loss(self.loss).output_range is None:
+            raise ConfigurationError(
+                f"label_smoothing is for the cross-entropy losses, not {self.loss!r}"
+            )
 
     def replace(self, **changes) -> Hyperparameters:
         """A copy with some fields changed, validated."""

@@ -54,6 +54,17 @@ class Loss:
         """dA[L] = dL/dA[L] per example, shape (n[L], m), dtype of AL."""
         raise NotImplementedError
 
+    def smoothed(self, Y, epsilon: float, out=None):
+        """Label smoothing: Y (1 - eps) + eps / K, the targets a cross-entropy trains on.
+
+        K is the number of values each target chooses between: n[L] classes for the
+        softmax, 2 for each sigmoid unit. The smoothed columns are still distributions
+        (or probabilities), so the canonical dZ[L] = A[L] - Y stays exact with them.
+        """
+        raise ConfigurationError(
+            f"label smoothing is for the cross-entropy losses, not {self.name}"
+        )
+
     def prepare_targets(self, Y, n_out: int, dtype, *, keep_labels: bool = False):
         """Check Y against this loss and return it as an (n[L], m) array of ``dtype``.
 
@@ -105,6 +116,12 @@ class BinaryCrossEntropy(Loss):
         A = _clip_probabilities(AL)
         return (A - Y) / (A * (1 - A))
 
+    def smoothed(self, Y, epsilon, out=None):
+        # y (1 - eps) + eps / 2: each unit's label is one of two values
+        out = get_xp(Y).multiply(Y, 1 - epsilon, out=out)
+        out += epsilon / 2
+        return out
+
     def prepare_targets(self, Y, n_out, dtype, *, keep_labels=False):
         Y = _as_target_array(Y, dtype, self.name)
         if Y.ndim == 1 and n_out == 1:
@@ -138,6 +155,12 @@ class CategoricalCrossEntropy(Loss):
 
     def gradient(self, AL, Y):
         return -Y / _clip_probabilities(AL)
+
+    def smoothed(self, Y, epsilon, out=None):
+        # y (1 - eps) + eps / K over the K = n[L] classes
+        out = get_xp(Y).multiply(Y, 1 - epsilon, out=out)
+        out += epsilon / Y.shape[0]
+        return out
 
     def prepare_targets(self, Y, n_out, dtype, *, keep_labels=False):
         Y = _as_target_array(Y, dtype, self.name)

@@ -1,14 +1,19 @@
-"""Parameter updates and learning-rate schedules, as in the course (Improving Deep
-Neural Networks, week 2).
+"""Parameter updates, as in the course (Improving Deep Neural Networks, week 2), and
+the recipes that followed it (Nesterov's momentum, AdamW); the learning rate of each
+epoch comes from :mod:`ldnn.schedules`.
 
 For each parameter P in W1, b1, ..., WL, bL with gradient dP and learning rate alpha:
 
 gd        P = P - alpha dP
 momentum  v = beta v + (1 - beta) dP;                      P = P - alpha v
 rmsprop   s = beta2 s + (1 - beta2) dP^2;                  P = P - alpha dP / (sqrt(s) + eps)
+nesterov  v = beta v + (1 - beta) dP;                      P = P - alpha (beta v + (1 - beta) dP)
+          (momentum with ``nesterov=True``: the step looks ahead along v)
 adam      v = beta1 v + (1 - beta1) dP;  v_hat = v / (1 - beta1^t)
           s = beta2 s + (1 - beta2) dP^2; s_hat = s / (1 - beta2^t)
           P = P - alpha v_hat / (sqrt(s_hat) + eps)
+adamw     as adam, with weight decay wd decoupled from the gradient (Loshchilov & Hutter):
+          P = P - alpha (v_hat / (sqrt(s_hat) + eps) + wd P)
 
 State is named per parameter like the course's dicts: ``state["v"]["dW1"]``.
 Updates happen in place, so the parameter arrays keep their identity and dtype.
@@ -16,8 +21,6 @@ Mini-batch SGD is ``gd`` with a batch size: batching is the training loop's job.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -140,20 +143,28 @@ class Momentum(Optimizer):
     kinds = ("v",)
     scratch_may_be_gradient = True
 
-    def __init__(self, beta: float = 0.9):
+    def __init__(self, beta: float = 0.9, nesterov: bool = False):
         super().__init__()
-        self.beta = beta
+        self.beta, self.nesterov = beta, nesterov
 
     def step(self, P, dP, learning_rate, state):
         xp, v, scratch = get_xp(P), state["v"], state["scratch"]
         # v = beta v + (1 - beta) dP
         v *= self.beta
-        v += xp.multiply(dP, 1 - self.beta, out=scratch)
-        # P = P - alpha v
-        P -= xp.multiply(v, learning_rate, out=scratch)
+        xp.multiply(dP, 1 - self.beta, out=scratch)
+        v += scratch
+        if not self.nesterov:
+            # P = P - alpha v
+            P -= xp.multiply(v, learning_rate, out=scratch)
+            return
+        # P = P - alpha (beta v + (1 - beta) dP): the step from where momentum carries the
+        # parameters to. scratch still holds (1 - beta) dP.
+        scratch *= learning_rate
+        P -= scratch
+        P -= xp.multiply(v, learning_rate * self.beta, out=scratch)
 
     def config(self):
-        return {"name": self.name, "beta": self.beta}
+        return {"name": self.name, "beta": self.beta, "nesterov": self.nesterov}
 
 
 class RMSprop(Optimizer):
@@ -221,12 +232,31 @@ class Adam(Optimizer):
         }
 
 
+class AdamW(Adam):
+    name = "adamw"
+
+    def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay: float = 0.01):
+        super().__init__(beta1, beta2, epsilon)
+        self.weight_decay = weight_decay
+
+    def step(self, P, dP, learning_rate, state):
+        # P = P - alpha wd P: the decay, decoupled from the gradient (v and s never see it),
+        # first, as PyTorch's AdamW does it: the same values as the formula at the top.
+        P *= 1 - learning_rate * self.weight_decay
+        # then Adam's step, which reads dP, v and s but not P
+        super().step(P, dP, learning_rate, state)
+
+    def config(self):
+        return {**super().config(), "weight_decay": self.weight_decay}
+
+
 _OPTIMIZERS = {
     "gd": GradientDescent,
     "sgd": GradientDescent,
     "momentum": Momentum,
     "rmsprop": RMSprop,
     "adam": Adam,
+    "adamw": AdamW,
 }
 #: Optimizers that need SciPy and do their own loop over the whole batch.
 EXTERNAL_OPTIMIZERS = ("lbfgs",)
@@ -249,32 +279,3 @@ def get_optimizer(name: str | Optimizer, **settings) -> Optimizer:
         return cls(**settings)
     except TypeError as error:
         raise ConfigurationError(f"optimizer {name!r}: {error}") from None
-
-
-SCHEDULES = ("constant", "inverse_time", "exponential")
-
-
-def scheduled_learning_rate(
-    learning_rate0: float,
-    epoch: int,
-    schedule: str = "constant",
-    decay_rate: float = 0.0,
-    time_interval: int = 1,
-) -> float:
-    """alpha for a 0-based ``epoch``.
-
-    constant      alpha = alpha0
-    inverse_time  alpha = alpha0 / (1 + decay_rate * floor(epoch / time_interval))
-                  (the course's ``schedule_lr_decay``; time_interval = 1 is ``update_lr``)
-    exponential   alpha = alpha0 * decay_rate ** floor(epoch / time_interval)
-    """
-    if schedule == "constant":
-        return learning_rate0
-    steps = math.floor(epoch / time_interval)
-    if schedule == "inverse_time":
-        return learning_rate0 / (1 + decay_rate * steps)
-    if schedule == "exponential":
-        return learning_rate0 * decay_rate**steps
-    raise ConfigurationError(
-        f"unknown lr schedule {schedule!r}; valid names: {', '.join(SCHEDULES)}"
-    )

@@ -40,6 +40,7 @@ class TrainingStep:
         self.activations, self.loss, self.hp = activations, loss, hp
         self.optimizer, self.rng, self.sample_weight = optimizer, rng, sample_weight
         self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
+        self.clipped = 0  # steps whose gradient clip_norm shortened
         self.X, self.Y = X, Y
         self.n_out = hp.layer_dims[-1]
         # A mini-batch is a set of examples, i.e. columns of X (n[0], m). Gathering
@@ -83,7 +84,7 @@ class TrainingStep:
             xp.take(data, index, axis=0, out=rows, **clip)
         return rows
 
-    def epoch(self, parameters, batches, lr, *, start=0, sums=(0.0, 0.0), stop=None):
+    def epoch(self, parameters, batches, lr, *, start=0, sums=(0.0, 0.0, 0), stop=None):
         """Train on each batch in turn, from batch ``start`` on.
 
         ``sums`` carries an interrupted epoch's sums on; ``stop``, polled after every
@@ -91,11 +92,12 @@ class TrainingStep:
 
         Returns
         -------
-        (cost_sum, right_sum, failed, done)
-            The sum of batch cost times batch size, the number predicted right, the index
-            of the step whose cost was not finite (or None), and the steps done so far.
+        (cost_sum, right_sum, clipped, failed, done)
+            The sum of batch cost times batch size, the number predicted right, the steps
+            whose gradient was clipped, the index of the step whose cost was not finite
+            (or None), and the steps done so far.
         """
-        cost_sum, right_sum = sums
+        cost_sum, right_sum, self.clipped = sums
         xp = get_xp(self.X)
         for index in range(start, len(batches)):
             batch = batches[index]
@@ -106,16 +108,20 @@ class TrainingStep:
                 Xb, Yb = self.batch(batch)
                 cost, right = self(parameters, Xb, Yb, wb, lr)
                 if not math.isfinite(cost):
-                    return cost_sum, right_sum, index, index
+                    return cost_sum, right_sum, self.clipped, index, index
                 cost_sum += cost * Xb.shape[1]
                 right_sum += (right or 0.0) * Xb.shape[1]
             if stop is not None and index + 1 < len(batches) and stop():
-                return cost_sum, right_sum, None, index + 1
-        return cost_sum, right_sum, None, len(batches)
+                return cost_sum, right_sum, self.clipped, None, index + 1
+        return cost_sum, right_sum, self.clipped, None, len(batches)
 
     def __call__(self, parameters, Xb, Yb, wb, lr) -> tuple[float, float | None]:
         """One step on the batch (Xb, Yb): returns its cost J and accuracy before the update."""
         hp, activations, ws = self.hp, self.activations, self.workspace
+        targets = Yb
+        if hp.label_smoothing:  # the cost and the gradients see the smoothed Y
+            out = ws.get("Y_smoothed", Yb.shape, Yb)
+            targets = self.loss.smoothed(Yb, hp.label_smoothing, out=out)
         AL, caches = forward(
             Xb,
             parameters,
@@ -125,13 +131,13 @@ class TrainingStep:
             workspace=ws,
             check=False,
         )
-        cost = compute_cost(AL, Yb, self.loss, parameters, hp.lambd, sample_weight=wb)
+        cost = compute_cost(AL, targets, self.loss, parameters, hp.lambd, sample_weight=wb)
         if not math.isfinite(cost):
             return cost, None
         right = accuracy(AL, Yb, activations[-1].name)
         grads = backward(
             AL,
-            Yb,
+            targets,
             caches,
             activations,
             self.loss,
@@ -141,8 +147,19 @@ class TrainingStep:
             workspace=ws,
             training=True,
         )
+        if hp.clip_norm is not None:
+            self.clip(hp.clip_norm)
         self.optimizer.update(parameters, grads, lr, flat=(self.theta, self.dtheta))
         return cost, right
+
+    def clip(self, clip_norm: float) -> None:
+        """g = g clip_norm / ||g|| when ||g|| > clip_norm, for the whole gradient vector g
+        (every dW[l] and db[l]): one norm of the flat dtheta, its direction kept."""
+        dtheta = self.dtheta
+        norm = math.sqrt(float(get_xp(dtheta).dot(dtheta, dtheta)))
+        if norm > clip_norm:
+            dtheta *= clip_norm / norm
+            self.clipped += 1
 
 
 def _example_major(A):

@@ -24,14 +24,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import get_xp
-from .errors import DivergenceWarning
+from .errors import ConfigurationError, DivergenceWarning
 from .finiteness import finite_on
 from .history import Callback, History, run_callbacks
 from .hyperparameters import Hyperparameters
 from .losses import get_loss
 from .metrics import cost_and_accuracy
-from .optimizers import Optimizer, get_optimizer, scheduled_learning_rate
+from .optimizers import Optimizer, get_optimizer
 from .propagation import resolve_activations
+from .schedules import Plateau, scheduled_learning_rate
 from .step import TrainingStep
 
 
@@ -50,13 +51,22 @@ def minibatches(m: int, batch_size: int | None, rng: np.random.Generator):
 
 
 def make_optimizer(hp: Hyperparameters) -> Optimizer:
-    """A fresh optimizer with the settings in ``hp``."""
+    """A fresh optimizer with the settings in ``hp``; for the plateau schedule it carries
+    the schedule's state too (``optimizer.plateau``), which continuing a fit needs."""
+    adam = {"beta1": hp.beta1, "beta2": hp.beta2, "epsilon": hp.epsilon}
     settings = {
-        "momentum": {"beta": hp.beta},
+        "momentum": {"beta": hp.beta, "nesterov": hp.nesterov},
         "rmsprop": {"beta2": hp.beta2, "epsilon": hp.epsilon},
-        "adam": {"beta1": hp.beta1, "beta2": hp.beta2, "epsilon": hp.epsilon},
+        "adam": adam,
+        "adamw": {**adam, "weight_decay": hp.weight_decay},
     }.get(hp.optimizer, {})
-    return get_optimizer(hp.optimizer, **settings)
+    optimizer = get_optimizer(hp.optimizer, **settings)
+    optimizer.plateau = None
+    if hp.lr_schedule == "plateau":
+        optimizer.plateau = Plateau(
+            hp.learning_rate, hp.decay_rate, hp.lr_patience, hp.min_learning_rate
+        )
+    return optimizer
 
 
 @dataclass
@@ -74,6 +84,8 @@ class LoopState:
         (with ``step`` > 0).
     cost_sum, right_sum : float
         The epoch's sums so far (see :meth:`ldnn.step.TrainingStep.epoch`).
+    clipped : int
+        The epoch's steps so far whose gradient ``clip_norm`` shortened.
     epoch_theta : array or None
         theta as the epoch began, what the divergence guard would restore (``step`` > 0).
     best_cost, best_epoch, best_theta
@@ -85,6 +97,7 @@ class LoopState:
     epoch_rng_state: dict | None = None
     cost_sum: float = 0.0
     right_sum: float = 0.0
+    clipped: int = 0
     epoch_theta: object = None
     best_cost: float = math.inf
     best_epoch: int | None = None
@@ -166,14 +179,18 @@ class EarlyStopping:
         return self.best_epoch
 
 
-def epoch_record(epoch, cost_sum, right_sum, m, lr, loss, parameters, validation, activations):
+def epoch_record(
+    epoch, cost_sum, right_sum, m, lr, loss, parameters, validation, activations, clipped=None
+):
     """The History's row for an epoch: the mean batch cost and accuracy, the learning rate,
-    and the validation cost and accuracy (no dropout, no L2 term) when there is one."""
+    the steps whose gradient was clipped (None without clip_norm), and the validation
+    cost and accuracy (no dropout, no L2 term, no label smoothing) when there is one."""
     record = {
         "epoch": epoch,
         "cost": cost_sum / m,
         "accuracy": right_sum / m if loss.output_range else None,
         "learning_rate": lr,
+        "clipped": clipped,
     }
     if validation is not None:
         record["val_cost"], record["val_accuracy"] = cost_and_accuracy(
@@ -259,6 +276,12 @@ class Training:
             self.stopper = EarlyStopping(hp.early_stopping, self.step.theta)
         self.history = History() if history is None else history
         self.history.stop_reason, self.history.stop_message = "completed", ""
+        self.plateau = getattr(optimizer, "plateau", None)
+        if hp.lr_schedule == "plateau" and validation is None:
+            raise ConfigurationError(
+                "lr_schedule 'plateau' watches the validation cost: set validation_split > 0 "
+                "or pass validation_data"
+            )
         self.position = LoopState(start_epoch) if resume is None else copy.copy(resume)
         self.start_epoch, self.completed = self.position.epoch, 0
         self.snapshot_epoch, self.divergence = self.start_epoch, None
@@ -333,8 +356,10 @@ class Training:
         hp, pos = self.hp, self.position
         m = self.step.X.shape[1]
         lr = scheduled_learning_rate(
-            hp.learning_rate, pos.epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval
-        )
+            hp.learning_rate, pos.epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval,
+            epochs=hp.epochs, warmup_epochs=hp.warmup_epochs,
+            min_learning_rate=hp.min_learning_rate, plateau=self.plateau,
+        )  # fmt: skip
         self.snapshot_epoch = pos.epoch
         if pos.step == 0:
             self.guard.remember()
@@ -342,24 +367,26 @@ class Training:
             batches = minibatches(m, hp.batch_size, self.rng)
         else:  # the interrupted epoch's own shuffle, drawn again
             batches = minibatches(m, hp.batch_size, generator_at(pos.epoch_rng_state))
-        cost_sum, right_sum, failed, done = self.step.epoch(
-            self.parameters, batches, lr, start=pos.step, sums=(pos.cost_sum, pos.right_sum),
-            stop=stop,
+        cost_sum, right_sum, clipped, failed, done = self.step.epoch(
+            self.parameters, batches, lr, start=pos.step,
+            sums=(pos.cost_sum, pos.right_sum, pos.clipped), stop=stop,
         )  # fmt: skip
         if self.guard.diverged(failed):  # theta is back at the epoch's start
             self.divergence = (pos.epoch, len(batches) - 1 if failed is None else failed, lr)
             self.history.stop_reason = "diverged"
             return False
         if done < len(batches):  # stopped between two steps
-            pos.step, pos.cost_sum, pos.right_sum = done, cost_sum, right_sum
+            pos.step, pos.cost_sum, pos.right_sum, pos.clipped = done, cost_sum, right_sum, clipped
             pos.epoch_theta = self.guard.last_good
             self.history.stop_reason = "interrupted"
             return False
         record = epoch_record(
             pos.epoch, cost_sum, right_sum, m, lr, self.loss, self.parameters,
-            self.validation, self.activations,
+            self.validation, self.activations, clipped if hp.clip_norm else None,
         )  # fmt: skip
         self.history.append(record)
+        if self.plateau is not None:
+            self.plateau.observe(record["val_cost"])
         self.completed += 1
         early = self.stopper is not None and self.stopper.should_stop(pos.epoch, record["val_cost"])
         self.position = self._boundary(pos.epoch + 1)

@@ -345,9 +345,12 @@ def validation_scores(history: History) -> dict | None:
 
 
 def history_csv(history: History, test_costs: list) -> str:
-    """One row per epoch: the History's columns, then the test cost (empty without one)."""
+    """One row per epoch: the History's columns, then the test cost (empty without one).
+    ``clipped`` appears only for a run that clips its gradients."""
+    clipping = any(v is not None for v in history.clipped)
+    columns = [c for c in history.COLUMNS if c != "clipped" or clipping]
     rows = (
-        [*row.values(), test_costs[k] if k < len(test_costs) else None]
+        [*(row[c] for c in columns), test_costs[k] if k < len(test_costs) else None]
         for k, row in enumerate(history.rows())
     )
-    return csv_text([*history.COLUMNS, "test_cost"], rows)
+    return csv_text([*columns, "test_cost"], rows)

@@ -40,8 +40,10 @@ FLAGS = {
     ),
     "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "dtype"),
     "training": (
-        "optimizer", "learning_rate", "lr_schedule", "decay_rate", "epochs", "batch_size",
-        "lambd", "validation_split", "early_stopping", "seed", "device",
+        "optimizer", "learning_rate", "lr_schedule", "decay_rate", "time_interval",
+        "warmup_epochs", "min_learning_rate", "lr_patience", "weight_decay", "nesterov",
+        "clip_norm", "label_smoothing", "epochs", "batch_size", "lambd", "validation_split",
+        "early_stopping", "seed", "device",
     ),
 }  # fmt: skip
 #: Hyperparameter names as errors give them, and the flag that sets each.
@@ -55,6 +57,14 @@ FLAG_FOR = {
     "epochs": "--epochs",
     "decay_rate": "--decay-rate",
     "lr_schedule": "--lr-schedule",
+    "time_interval": "--decay-every",
+    "warmup_epochs": "--warmup-epochs",
+    "min_learning_rate": "--min-lr",
+    "lr_patience": "--lr-patience",
+    "weight_decay": "--weight-decay",
+    "nesterov": "--nesterov",
+    "clip_norm": "--clip-norm",
+    "label_smoothing": "--label-smoothing",
     "seed": "--seed",
     "device": "--device",
     "unknown init": "--init",
@@ -94,8 +104,35 @@ def add_parser(subparsers) -> None:
     training.add_argument(
         "--lr", "--learning-rate", type=float, dest="learning_rate", help="alpha, the step size"
     )
-    training.add_argument("--lr-schedule", help="constant, exponential, inverse_time, ...")
+    training.add_argument(
+        "--lr-schedule",
+        help="constant, inverse_time, exponential, step, cosine or plateau (docs/recipes.md)",
+    )
     training.add_argument("--decay-rate", type=float, help="of the learning-rate schedule")
+    training.add_argument(
+        "--decay-every", type=int, dest="time_interval", metavar="EPOCHS",
+        help="inverse_time, exponential, step: decay every EPOCHS epochs",
+    )  # fmt: skip
+    training.add_argument(
+        "--warmup-epochs", type=int, help="epochs of linear warmup before the schedule"
+    )
+    training.add_argument(
+        "--min-lr", type=float, dest="min_learning_rate", help="cosine and plateau: the floor"
+    )
+    training.add_argument(
+        "--lr-patience", type=int, help="plateau: epochs without a better validation cost"
+    )
+    training.add_argument("--weight-decay", type=float, help="adamw: decoupled weight decay wd")
+    training.add_argument(
+        "--nesterov", action=argparse.BooleanOptionalAction, default=None,
+        help="momentum: Nesterov's look-ahead step",
+    )  # fmt: skip
+    training.add_argument(
+        "--clip-norm", type=float, help="scale the gradient down to this L2 norm (0: off)"
+    )
+    training.add_argument(
+        "--label-smoothing", type=float, help="cross-entropy: train on Y (1 - eps) + eps / K"
+    )
     training.add_argument(
         "--epochs", "--iterations", type=int, dest="epochs",
         help="passes over the training part (iterations, for full-batch gradient descent)",

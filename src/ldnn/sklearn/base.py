@@ -114,6 +114,13 @@ class DNNBase(BaseEstimator):
             keep_prob=self.keep_prob,
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
+            lr_schedule=self.lr_schedule,
+            warmup_epochs=self.warmup_epochs,
+            min_learning_rate=self.min_learning_rate,
+            weight_decay=self.weight_decay,
+            nesterov=self.nesterov,
+            clip_norm=self.clip_norm,
+            label_smoothing=getattr(self, "label_smoothing", 0.0),
             epochs=self.epochs,
             batch_size=self._batch_size(m),
             lambd=self.lambd,
@@ -240,9 +247,22 @@ COMMON_PARAMETERS = """\
     activation : str or sequence of str, default="relu"
         One activation for every hidden layer, or one per hidden layer: relu, leaky_relu
         ("leaky_relu:0.2" sets the slope), tanh, sigmoid, linear or a registered name.
-    optimizer : {"adam", "gd", "momentum", "rmsprop"}, default="adam"
+    optimizer : {"adam", "adamw", "gd", "momentum", "rmsprop"}, default="adam"
     learning_rate : float, default=1e-3
         alpha, the step size.
+    lr_schedule : str, default="constant"
+        constant, inverse_time, exponential, step, cosine or plateau (plateau watches the
+        validation cost: needs ``early_stopping``); see :mod:`ldnn.schedules`.
+    warmup_epochs : int, default=0
+        Epochs of linear warmup before the schedule.
+    min_learning_rate : float, default=0.0
+        The floor of the cosine and plateau schedules.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, with ``optimizer="adamw"``.
+    nesterov : bool, default=False
+        Nesterov's momentum, with ``optimizer="momentum"``.
+    clip_norm : float or None, default=None
+        Scale the whole gradient down to this L2 norm when it is longer.
     epochs : int, default=200
         Passes over the training set per ``fit`` (``partial_fit`` makes one).
     batch_size : int or "auto", default="auto"

@@ -27,6 +27,8 @@ class DNNClassifier(ClassifierMixin, DNNBase):
 {COMMON_PARAMETERS}    class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``; "balanced" weighs each
         class by n_samples / (n_classes * its count). Not for multilabel targets.
+    label_smoothing : float, default=0.0
+        Train on Y (1 - eps) + eps / K instead of the one-hot Y.
 
     Attributes
     ----------
@@ -51,6 +53,12 @@ class DNNClassifier(ClassifierMixin, DNNBase):
         *,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
+        lr_schedule: str = "constant",
+        warmup_epochs: int = 0,
+        min_learning_rate: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        clip_norm: float | None = None,
         epochs: int = 200,
         batch_size: int | str = "auto",
         lambd: float = 0.0,
@@ -64,11 +72,18 @@ class DNNClassifier(ClassifierMixin, DNNBase):
         warm_start: bool = False,
         verbose: int = 0,
         class_weight=None,
+        label_smoothing: float = 0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.min_learning_rate = min_learning_rate
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self.clip_norm = clip_norm
         self.epochs = epochs
         self.batch_size = batch_size
         self.lambd = lambd
@@ -82,6 +97,7 @@ class DNNClassifier(ClassifierMixin, DNNBase):
         self.warm_start = warm_start
         self.verbose = verbose
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):

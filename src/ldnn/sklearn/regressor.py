@@ -42,6 +42,12 @@ class DNNRegressor(RegressorMixin, DNNBase):
         *,
         optimizer: str = "adam",
         learning_rate: float = 1e-3,
+        lr_schedule: str = "constant",
+        warmup_epochs: int = 0,
+        min_learning_rate: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        clip_norm: float | None = None,
         epochs: int = 200,
         batch_size: int | str = "auto",
         lambd: float = 0.0,
@@ -59,6 +65,12 @@ class DNNRegressor(RegressorMixin, DNNBase):
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.min_learning_rate = min_learning_rate
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self.clip_norm = clip_norm
         self.epochs = epochs
         self.batch_size = batch_size
         self.lambd = lambd
