@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
+sqlalchemy = pytest.importorskip("sqlalchemy")
 
 from ldnn import DeepNetwork  # noqa: E402
 from ldnn.cli import main  # noqa: E402
@@ -198,6 +199,8 @@ def test_a_killed_worker_loses_only_its_running_trial(tmp_path):
             study = optuna.load_study(study_name="s", storage=url)
         except KeyError:
             continue  # the study is not created yet
+        except sqlalchemy.exc.SQLAlchemyError:
+            continue  # the worker is creating the database's tables right now
         running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
                    if "lambd" in t.params]  # fmt: skip
     first.send_signal(signal.SIGKILL)

@@ -6,7 +6,8 @@ The configuration has three tables, as config.toml shows them:
 ``[data]``      source, target, features, test_split, split_seed, standardize, how a table
                 is read (delimiter, encoding, na_values, decimal) and prepared (drop, keep,
                 impute, missing), class_weight, ...
-``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob, dtype
+``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob,
+                batch_norm, dtype
 ``[training]``  optimizer, learning_rate, epochs, batch_size, lambd, seed, ...
 
 TOML has no "none", so ``batch_size = 0`` means full-batch gradient descent,
@@ -62,13 +63,22 @@ DEFAULTS = {
         "loss": "auto",
         "init": "auto",
         "keep_prob": 1.0,
+        "batch_norm": False,
         "dtype": "float32",
     },
     "training": {
         **{
             k: v
             for k, v in _FIELD_DEFAULTS.items()
-            if k not in ("keep_prob", "dtype", "batch_size", "early_stopping", "clip_norm")
+            if k
+            not in (
+                "keep_prob",
+                "dtype",
+                "batch_size",
+                "early_stopping",
+                "clip_norm",
+                "batch_norm",
+            )  # fmt: skip
         },
         "optimizer": "adam",
         "learning_rate": 0.01,
@@ -165,6 +175,12 @@ _KINDS = {
         lambda v: isinstance(v, list) and all(_integer(n) and n > 0 for n in v),
     ),
     "weights": ("'balanced' or a table of class = weight > 0", _weights),
+    "switches": (
+        "true, false or a list of them (one per hidden layer)",
+        lambda v: (
+            isinstance(v, bool) or (isinstance(v, list) and all(isinstance(b, bool) for b in v))
+        ),
+    ),
     "probabilities": (
         "a number or a list of numbers",
         lambda v: _number(v) or (isinstance(v, list) and all(_number(k) for k in v)),
@@ -185,6 +201,7 @@ def _kind(table: str, key: str) -> str:
         "layers": "sizes",
         "activation": "name or names",
         "keep_prob": "probabilities",
+        "batch_norm": "switches",
     }
     if key in special:
         return special[key]
@@ -233,6 +250,7 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
             loss=auto("loss"),
             init=auto("init"),
             keep_prob=keep_prob if isinstance(keep_prob, float | int) else list(keep_prob),
+            batch_norm=model["batch_norm"],
             dtype=model["dtype"],
             **settings,
         )
@@ -251,6 +269,7 @@ def resolved(config: dict, hp: Hyperparameters) -> dict:
         loss=hp.loss,
         init=hp.init,
         keep_prob=list(hp.keep_prob) or 1.0,
+        batch_norm=list(hp.batch_norm) if any(hp.batch_norm) else False,
         dtype=hp.dtype,
     )
     for key in result["training"]:

@@ -82,9 +82,12 @@ def encode(*, optimizer, rng, epochs_trained: int, history, unfinished) -> tuple
     return arrays, meta
 
 
-def expected_arrays(meta, n_parameters: int, dtype: str) -> dict:
+def expected_arrays(meta, n_parameters: int, dtype: str, total: int | None = None) -> dict:
     """{name: (shape, dtype)} of the state arrays ``meta`` (``metadata["training"]``)
-    declares; each is a vector of the parameters' size in the network's dtype."""
+    declares: the optimizer's, vectors of the learned parameters' size, and the snapshots
+    of theta, of ``total`` entries (batch norm's running statistics after the learned
+    parameters; default: as many as the learned ones), in the network's dtype."""
+    total = n_parameters if total is None else total
     if meta is None:
         return {}
     _check(isinstance(meta, dict), "training", "a table", meta)
@@ -107,7 +110,10 @@ def expected_arrays(meta, n_parameters: int, dtype: str) -> dict:
             names.append("unfinished.epoch_theta")
         if unfinished.get("best_epoch") is not None:
             names.append("unfinished.best_theta")
-    return {name: ((n_parameters,), np.dtype(dtype)) for name in names}
+    return {
+        name: ((n_parameters if name.startswith("optimizer.") else total,), np.dtype(dtype))
+        for name in names
+    }
 
 
 def decode(arrays: dict, meta, hp, parameters: dict) -> dict:

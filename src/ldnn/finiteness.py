@@ -8,7 +8,8 @@ common case without a forward pass: for each column a[l-1] of A[l-1],
     ||a[l]||_2 <= gain * ||z[l]||_2   (relu, linear: gain 1; leaky relu: max(1, slope))
     ||a[l]||_2 <= sqrt(n[l])          (sigmoid, tanh: |a| <= 1; softmax: its column sums to 1)
 
-starting from ||x||_2 <= sqrt(n[0]) max |x|. When every such bound stays far below the
+starting from ||x||_2 <= sqrt(n[0]) max |x| (a batch-normalised layer with the W' and b'
+its running statistics fold into, :func:`ldnn.batchnorm.folded`). When every such bound stays far below the
 dtype's largest number, no product, sum or activation can overflow. Otherwise (or for
 an activation of the user's, with no known bound) the forward pass itself is run over the
 data, in blocks, and its outputs and cost are checked.
@@ -22,6 +23,7 @@ import numpy as np
 
 from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .backend import get_xp
+from .batchnorm import folded
 from .losses import get_loss
 from .parameters import number_of_layers
 from .propagation import compute_cost, forward_in_blocks, resolve_activations
@@ -39,7 +41,9 @@ def output_bound(parameters: dict, activations, x_extent: float) -> float:
     limit = float(np.finfo(parameters["W1"].dtype).max) * _MARGIN
     bound = x_extent * math.sqrt(parameters["W1"].shape[1])
     for l in range(1, L + 1):
-        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        # A batch-normalised layer at inference is the linear map its statistics fold into.
+        with np.errstate(all="ignore"):
+            W, b = folded(parameters, l)
         z = math.sqrt(squared_norm(W)) * bound + math.sqrt(squared_norm(b))
         if not z < limit:
             return math.inf

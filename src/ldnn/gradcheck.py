@@ -23,7 +23,7 @@ from .checks import as_array, check_same_m
 from .errors import ShapeError
 from .flat import gradients_to_vector, locate
 from .losses import get_loss
-from .parameters import check_parameters, parameter_names
+from .parameters import batch_normed, check_parameters, parameter_names
 from .propagation import backward, compute_cost, forward, resolve_activations
 from .regularization import dropout_mask, resolve_keep_probs
 
@@ -127,17 +127,20 @@ def gradcheck(
             if k < 1
         }
 
+    # Batch-normalised layers in training mode: each pass normalises with the batch's
+    # own statistics (the running ones are left as they are).
     def cost(params):
-        AL, _ = forward(X, params, activations, masks=masks)
+        AL, _ = forward(X, params, activations, masks=masks, batch_statistics="batch")
         return compute_cost(AL, Y, loss, params, lambd)
 
-    AL, caches = forward(X, parameters, activations, masks=masks)
+    AL, caches = forward(X, parameters, activations, masks=masks, batch_statistics="batch")
     grads = backward(AL, Y, caches, activations, loss, lambd=lambd)
     g = gradients_to_vector(grads, L, np.float64)
 
     g_approx = np.empty_like(g)
     i = 0
-    for key in parameter_names(L):
+    normalised = batch_normed(parameters)
+    for key in parameter_names(L, normalised):
         flat = parameters[key].reshape(-1)  # a view: perturbing it perturbs the parameter
         for j in range(flat.size):
             original = flat[j]
@@ -152,5 +155,5 @@ def gradcheck(
     denominator = np.linalg.norm(g) + np.linalg.norm(g_approx)
     difference = float(np.linalg.norm(g - g_approx) / denominator) if denominator else 0.0
     order = np.argsort(-np.abs(g - g_approx))[:n_worst]
-    worst = [(*locate(int(k), dims), float(g[k]), float(g_approx[k])) for k in order]
+    worst = [(*locate(int(k), dims, normalised), float(g[k]), float(g_approx[k])) for k in order]
     return GradcheckResult(difference, threshold, difference < threshold, g.size, worst)

@@ -59,6 +59,11 @@ class Hyperparameters:
     label_smoothing : float
         Cross-entropy losses: train on Y (1 - eps) + eps / K (K = n[L] classes, or 2 per
         sigmoid unit) instead of the one-hot Y.
+    batch_norm : tuple of bool
+        Which hidden layers 1..L-1 are batch-normalised (empty: none); see
+        :mod:`ldnn.batchnorm`.
+    batch_norm_momentum : float
+        The weight of each batch's statistics in the running ones.
     epochs : int
         Passes over the training set; with full-batch gradient descent, iterations.
     batch_size : int or None
@@ -104,6 +109,8 @@ class Hyperparameters:
     batch_size: int | None = None
     lambd: float = 0.0
     keep_prob: tuple[float, ...] = ()
+    batch_norm: tuple[bool, ...] = ()
+    batch_norm_momentum: float = 0.1
     early_stopping: int | None = None
     validation_split: float = 0.0
     seed: int = 0
@@ -124,6 +131,7 @@ class Hyperparameters:
         loss: str | None = None,
         init: str | None = None,
         keep_prob: float | Sequence[float] = 1.0,
+        batch_norm: bool | Sequence[bool] = False,
         **settings,
     ) -> Hyperparameters:
         """Resolve defaults and validate.
@@ -179,12 +187,17 @@ class Hyperparameters:
         if init is None:
             init = default_init(resolved[0] if L > 1 else resolved[-1])
         keep = resolve_keep_probs(keep_prob, L)
+        if isinstance(batch_norm, bool | np.bool_):
+            batch_norm = (bool(batch_norm),) * (L - 1) if batch_norm else ()
+        elif isinstance(batch_norm, list | tuple):
+            batch_norm = tuple(batch_norm) if any(batch_norm) else ()
         hp = cls(
             layer_dims=dims,
             activations=tuple(resolved),
             loss=loss_name,
             init=init,
             keep_prob=keep,
+            batch_norm=batch_norm,
             **settings,
         )
         hp.validate()
@@ -265,6 +278,24 @@ class Hyperparameters:
                 f"nesterov is a kind of momentum: use optimizer 'momentum', not {self.optimizer!r}"
             )
         check_positive(self.clip_norm, "clip_norm", allow_none=True)
+        bn = self.batch_norm
+        if (
+            not isinstance(bn, tuple)
+            or not all(isinstance(b, bool | np.bool_) for b in bn)
+            or (bn and len(bn) != self.L - 1)
+        ):
+            raise ConfigurationError(
+                f"batch_norm must be true, false or one true/false per hidden layer (L - 1 = "
+                f"{self.L - 1}), got {bn!r}"
+            )
+        if any(bn) and self.optimizer == "lbfgs":
+            raise ConfigurationError(
+                "batch_norm normalises mini-batches: train it with gd, momentum, rmsprop, adam "
+                "or adamw, not lbfgs"
+            )
+        mom = self.batch_norm_momentum
+        if not _number(mom) or not 0 < mom <= 1:
+            raise ConfigurationError(f"batch_norm_momentum must lie in (0, 1], got {mom!r}")
         ls = self.label_smoothing
         if not _number(ls) or not 0 <= ls < 1:
             raise ConfigurationError(f"label_smoothing must lie in [0, 1), got {ls!r}")

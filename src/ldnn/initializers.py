@@ -64,8 +64,10 @@ def initialize_parameters(
     *,
     rng: np.random.Generator | int | None = None,
     dtype=np.float64,
+    batch_norm: Sequence[bool] = (),
 ) -> dict[str, np.ndarray]:
-    """Draw W1..WL and set b1..bL to zero.
+    """Draw W1..WL and set b1..bL to zero (a batch-normalised layer: gamma = 1, beta = 0,
+    and its running statistics mean = 0, var = 1; the draws of W are the same).
 
     Parameters
     ----------
@@ -74,6 +76,8 @@ def initialize_parameters(
     init : {"course", "scaled", "xavier", "he"}
     rng : numpy.random.Generator or int seed
     dtype : float32 or float64
+    batch_norm : sequence of bool
+        Which layers (1, 2, ...) are batch-normalised.
 
     Returns
     -------
@@ -89,5 +93,11 @@ def initialize_parameters(
         n_prev, n = dims[l - 1], dims[l]
         scale = _SCALES[init](n_prev, n)
         parameters[f"W{l}"] = (rng.standard_normal((n, n_prev)) * scale).astype(dtype)
-        parameters[f"b{l}"] = np.zeros((n, 1), dtype=dtype)
+        if l <= len(batch_norm) and batch_norm[l - 1]:
+            parameters[f"gamma{l}"] = np.ones((n, 1), dtype=dtype)
+            parameters[f"beta{l}"] = np.zeros((n, 1), dtype=dtype)
+            parameters[f"mean{l}"] = np.zeros((n, 1), dtype=dtype)
+            parameters[f"var{l}"] = np.ones((n, 1), dtype=dtype)
+        else:
+            parameters[f"b{l}"] = np.zeros((n, 1), dtype=dtype)
     return parameters

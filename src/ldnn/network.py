@@ -165,7 +165,9 @@ class DeepNetwork:
         hp = self.hyperparameters
         check_fits_in_memory(hp.layer_dims, hp.dtype)
         rng = np.random.default_rng(hp.seed if rng is None else rng)
-        self.parameters = initialize_parameters(hp.layer_dims, hp.init, rng=rng, dtype=self.dtype)
+        self.parameters = initialize_parameters(
+            hp.layer_dims, hp.init, rng=rng, dtype=self.dtype, batch_norm=hp.batch_norm
+        )
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
@@ -457,7 +459,7 @@ class DeepNetwork:
     def summary(self, m: int = 1, print_fn=print) -> str:
         """Print (and return) the shape of W, b, dW, db, Z, A for every layer at m examples."""
         hp = self.hyperparameters
-        text = shape_table(hp.layer_dims, hp.activations, hp.loss, hp.dtype, m)
+        text = shape_table(hp.layer_dims, hp.activations, hp.loss, hp.dtype, m, hp.batch_norm)
         if print_fn is not None:
             print_fn(text)
         return text

@@ -27,6 +27,7 @@ import numpy as np
 from .backend import get_xp, to_device
 from .errors import ConfigurationError
 from .flat import split_views
+from .parameters import learned
 
 
 class Optimizer:
@@ -82,6 +83,7 @@ class Optimizer:
             overwritten (it is the training step's own gradient buffer).
         """
         self.t += 1
+        parameters = learned(parameters)  # batch norm's running statistics are not
         vectors = {kind: self._vector(kind, parameters) for kind in self.kinds}
         if flat is not None:
             theta, dtheta = flat
@@ -113,7 +115,7 @@ class Optimizer:
         self.t = t
         self._flat, self._scratch_views = {}, {}
         self.state = {}
-        shapes = {"d" + key: P.shape for key, P in parameters.items()}
+        shapes = {"d" + key: P.shape for key, P in learned(parameters).items()}
         for kind, flat in vectors.items():
             self._flat[kind] = flat
             self.state[kind] = split_views(flat, shapes)

@@ -14,6 +14,11 @@ Backward, for l = L..1:
     db[l]   = (1/m) sum over columns of dZ[l]
     dA[l-1] = W[l]^T . dZ[l]
 
+A batch-normalised layer (one with gamma[l]; :mod:`ldnn.batchnorm` writes its formulas
+out) has Z[l] = W[l] . A[l-1] without b[l], normalises it to Z~[l] = gamma * Z_norm +
+beta, and A[l] = g[l](Z~[l]); backward takes dZ~[l] = dA[l] * g[l]'(Z~[l]) back through
+the normalisation to dZ[l], and goes on as above.
+
 The notes' 1/m. Outside training, as the notes write it, each dW[l] and db[l] takes its
 own 1/m. In training (``backward(..., training=True)``) the same sums are formed with
 the 1/m applied once, to dZ[L]: every dZ[l] and dA[l] below is then 1/m times the
@@ -30,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import batchnorm
 from .activations import Activation, get_activation
 from .backend import get_xp
 from .checks import check_columns
@@ -46,18 +52,23 @@ class LayerCache(NamedTuple):
     Attributes
     ----------
     linear_cache : tuple (A_prev, W, b)
-        A[l-1] of shape (n[l-1], m) (after its own dropout, if any), W[l], b[l].
+        A[l-1] of shape (n[l-1], m) (after its own dropout, if any), W[l], b[l] (None in
+        a batch-normalised layer).
     Z : ndarray of shape (n[l], m)
+        The input of g[l]: Z[l], or Z~[l] in a batch-normalised layer.
     A : ndarray of shape (n[l], m)
         g(Z[l]) before dropout, kept because sigmoid' and tanh' are cheapest in A.
     D : ndarray of shape (n[l], m) or None
         The inverted dropout mask applied to A[l], None when dropout is off.
+    norm : batchnorm.NormCache or None
+        A batch-normalised layer's Z_norm, 1/sqrt(sigma^2 + eps) and gamma[l].
     """
 
     linear_cache: tuple
     Z: object
     A: object
     D: object = None
+    norm: object = None
 
 
 def resolve_activations(activations, L: int) -> tuple[Activation, ...]:
@@ -80,11 +91,13 @@ def resolve_activations(activations, L: int) -> tuple[Activation, ...]:
 
 
 def linear_forward(A_prev, W, b, out=None):
-    """Z[l] = W[l] . A[l-1] + b[l], shape (n[l], m); written into ``out`` if given."""
+    """Z[l] = W[l] . A[l-1] + b[l], shape (n[l], m) (no b[l]: None); written into ``out``
+    if given."""
     Z = get_xp(W).matmul(W, A_prev, out=out)
-    # + b[l], broadcast over the m columns, added in place into the product: the same
-    # values as W[l] . A[l-1] + b[l] without a second (n[l], m) array.
-    Z += b
+    if b is not None:
+        # + b[l], broadcast over the m columns, added in place into the product: the same
+        # values as W[l] . A[l-1] + b[l] without a second (n[l], m) array.
+        Z += b
     return Z
 
 
@@ -98,6 +111,8 @@ def forward(
     masks: dict | None = None,
     workspace: Workspace | None = None,
     check: bool = True,
+    batch_statistics: str = "running",
+    momentum: float = 0.1,
 ):
     """Forward propagation through layers 1..L.
 
@@ -120,6 +135,10 @@ def forward(
         itself (its backward reads the same from either).
     check : bool
         Validate the shapes of X and the parameters first.
+    batch_statistics : {"running", "batch", "update"}
+        Batch-normalised layers: normalise with the running statistics (inference), with
+        the batch's own (gradient checks), or with the batch's while updating the running
+        ones by ``momentum`` (training); see :mod:`ldnn.batchnorm`.
 
     Returns
     -------
@@ -132,6 +151,7 @@ def forward(
     activations = resolve_activations(activations, L)
     # With a workspace, A[l] = g(Z[l]) overwrites Z[l] where g allows it: one array less.
     overwrite = workspace is not None
+    lent = workspace
     workspace = ALLOCATE if workspace is None else workspace
     caches = []
     A = X
@@ -139,9 +159,16 @@ def forward(
     for l in range(1, L + 1):
         A_prev = A
         W_name, b_name = layer_names(l)[:2]
-        W, b = parameters[W_name], parameters[b_name]
+        W, b, gamma = parameters[W_name], parameters.get(b_name), parameters.get(f"gamma{l}")
         arrays = workspace.layer(l, W, m)
         Z = linear_forward(A_prev, W, b, out=arrays.Z)
+        norm = None
+        if gamma is not None:  # Z~[l] = gamma * Z_norm + beta
+            Z, norm = batchnorm.forward(
+                Z, gamma, parameters[f"beta{l}"], parameters[f"mean{l}"], parameters[f"var{l}"],
+                mode=batch_statistics, momentum=momentum, out=(arrays.Z_norm, arrays.Z_tilde),
+                workspace=lent,
+            )  # fmt: skip
         g = activations[l - 1]
         A = g.forward(Z, out=Z if g.in_place and overwrite else arrays.A)
         D = None
@@ -149,7 +176,7 @@ def forward(
             D = masks[l]
         elif l < L and keep_probs is not None and keep_probs[l - 1] < 1:
             D = dropout_mask(Z.shape, keep_probs[l - 1], rng, A, out=arrays.D)
-        caches.append(LayerCache((A_prev, W, b), Z, A, D))
+        caches.append(LayerCache((A_prev, W, b), Z, A, D, norm))
         if D is not None:
             A = get_xp(A).multiply(A, D, out=arrays.A_dropped)
     return A, caches
@@ -216,10 +243,10 @@ def linear_backward(
         dW += xp.multiply(W, lambd / m, out=scratch)
     # db[l] = (1/m) sum over the columns of dZ[l], written as the product of dZ[l] with a
     # column of m entries 1/m: one matrix-vector product, several times faster than
-    # NumPy's sum along the rows.
+    # NumPy's sum along the rows. (A batch-normalised layer has no b[l].)
     if column is None:
         column = xp.full((m, 1), scale, dtype=dZ.dtype)
-    db = xp.matmul(dZ, column, out=db_out)
+    db = None if b is None else xp.matmul(dZ, column, out=db_out)
     # dA[l-1] = W[l]^T . dZ[l]
     dA_prev = xp.matmul(W.T, dZ, out=dA_out) if input_gradient else None
     return dA_prev, dW, db
@@ -279,7 +306,8 @@ def backward(
     grads : dict
         ``dA{l}`` for l = 0..L-1 (gradient with respect to A[l], shape (n[l], m);
         dA0 only with ``input_gradient``), ``dW{l}`` and ``db{l}`` for l = 1..L, shaped
-        like W[l] and b[l].
+        like W[l] and b[l] (a batch-normalised layer: ``dgamma{l}``, ``dbeta{l}`` instead
+        of ``db{l}``).
     """
     L = len(caches)
     activations = resolve_activations(activations, L)
@@ -311,9 +339,18 @@ def backward(
         else:
             g = activations[l - 1]
             # In training dZ[l] = dA[l] * g'(Z[l]) overwrites dA[l] where g allows it.
-            dZ = g.backward(dA, cache.Z, cache.A, out=dA if g.in_place and training else arrays.dZ)
+            in_place = g.in_place and training
+            if cache.norm is None:
+                dZ = g.backward(dA, cache.Z, cache.A, out=dA if in_place else arrays.dZ)
+            else:  # dZ~[l] = dA[l] * g'(Z~[l]), then back through the normalisation
+                dZ_tilde = g.backward(dA, cache.Z, cache.A, out=dA if in_place else arrays.dZ_tilde)
+                dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = batchnorm.backward(
+                    dZ_tilde, cache.norm, scale=scale,
+                    out=(arrays.dZ, arrays.dZ_norm, arrays.dgamma, arrays.dbeta),
+                    workspace=workspace if lent else None,
+                )  # fmt: skip
         keep_dA = l > 1 or input_gradient
-        dA, grads[dW_name], grads[db_name] = linear_backward(
+        dA, grads[dW_name], db = linear_backward(
             dZ,
             cache.linear_cache,
             lambd=lambd,
@@ -323,6 +360,8 @@ def backward(
             column=column,
             scratch=workspace.get("l2", W.shape, W) if lambd and lent else None,
         )
+        if db is not None:
+            grads[db_name] = db
         if keep_dA:
             if l > 1 and caches[l - 2].D is not None:
                 # A[l-1] was multiplied by its dropout mask, so its gradient is too.

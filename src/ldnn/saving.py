@@ -9,6 +9,7 @@ layer_dims of its hyperparameters, and metadata of the right types.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -19,7 +20,7 @@ from .data.info import check_info
 from .errors import ConfigurationError, LdnnError, ModelFileError
 from .hyperparameters import Hyperparameters
 from .io import load_model, save_model
-from .parameters import count_parameters, parameter_shapes
+from .parameters import count_parameters, parameter_shapes, statistic_shapes
 
 #: Metadata keys the file format and the network use; a network's own metadata may not.
 RESERVED = (
@@ -70,15 +71,17 @@ def load_network(cls, path: str | os.PathLike):
         except (LdnnError, TypeError, ValueError) as error:
             raise ValueError(f"invalid hyperparameters: {error}") from None
         found["hp"] = hp
-        arrays = {
-            name: (shape, np.dtype(hp.dtype)) for name, shape in parameter_shapes(hp.layer_dims)
-        }
-        n = count_parameters(hp.layer_dims)
-        return arrays | continuation.expected_arrays(metadata.get("training"), n, hp.dtype)
+        shapes = dict(all_shapes(hp))
+        arrays = {name: (shape, np.dtype(hp.dtype)) for name, shape in shapes.items()}
+        learned = count_parameters(hp.layer_dims, hp.batch_norm)
+        total = sum(math.prod(shape) for shape in shapes.values())
+        return arrays | continuation.expected_arrays(
+            metadata.get("training"), learned, hp.dtype, total=total
+        )
 
     arrays, metadata = load_model(path, expected)
     hp = found["hp"]
-    parameters = {name: arrays[name] for name, _ in parameter_shapes(hp.layer_dims)}
+    parameters = {name: arrays[name] for name, _ in all_shapes(hp)}
     for name, P in parameters.items():
         if not np.isfinite(P).all():
             raise ModelFileError(f"{where}: {name} holds NaN or infinite values")
@@ -102,6 +105,13 @@ def load_network(cls, path: str | os.PathLike):
     if network.unfinished is not None:
         network.history = network.unfinished.history
     return network
+
+
+def all_shapes(hp):
+    """(name, shape) of every array of the parameters dict: the learned parameters, then
+    batch norm's running statistics."""
+    yield from parameter_shapes(hp.layer_dims, hp.batch_norm)
+    yield from statistic_shapes(hp.layer_dims, hp.batch_norm)
 
 
 def _table(value) -> dict:

@@ -17,6 +17,7 @@ from .backend import get_xp
 from .flat import pack, split_views
 from .losses import one_hot
 from .metrics import accuracy
+from .parameters import names_of
 from .propagation import backward, compute_cost, forward
 from .workspace import Workspace
 
@@ -52,10 +53,18 @@ class TrainingStep:
 
     def pack(self, parameters: dict) -> None:
         """Make the parameters views into one vector theta and give backward a vector
-        dtheta to write the gradients into, so the update is one call per formula."""
+        dtheta to write the gradients into, so the update is one call per formula.
+
+        theta holds the learned parameters, then batch norm's running statistics (which
+        training updates too, and snapshots with the rest); the optimizer steps along
+        ``learned``, its first entries, where dtheta lies.
+        """
         self.theta = pack(parameters)
-        self.dtheta = get_xp(self.theta).empty_like(self.theta)
-        shapes = {"d" + key: P.shape for key, P in parameters.items()}
+        names = names_of(parameters)[0]
+        size = sum(parameters[k].size for k in names)
+        self.learned = self.theta[:size]
+        self.dtheta = get_xp(self.theta).empty_like(self.learned)
+        shapes = {"d" + key: parameters[key].shape for key in names}
         self.workspace = Workspace(gradients=split_views(self.dtheta, shapes))
 
     def batch(self, index):
@@ -130,6 +139,8 @@ class TrainingStep:
             rng=self.rng,
             workspace=ws,
             check=False,
+            batch_statistics="update",
+            momentum=hp.batch_norm_momentum,
         )
         cost = compute_cost(AL, targets, self.loss, parameters, hp.lambd, sample_weight=wb)
         if not math.isfinite(cost):
@@ -149,7 +160,7 @@ class TrainingStep:
         )
         if hp.clip_norm is not None:
             self.clip(hp.clip_norm)
-        self.optimizer.update(parameters, grads, lr, flat=(self.theta, self.dtheta))
+        self.optimizer.update(parameters, grads, lr, flat=(self.learned, self.dtheta))
         return cost, right
 
     def clip(self, clip_norm: float) -> None:

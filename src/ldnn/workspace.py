@@ -18,7 +18,8 @@ class LayerArrays:
     """The arrays of layer l at batch size m, each allocated on first use.
 
     Attributes (by name): Z, A, A_dropped, D, dZ of shape (n[l], m); dA_prev of shape
-    (n[l-1], m); dW of shape (n[l], n[l-1]); db of shape (n[l], 1).
+    (n[l-1], m); dW of shape (n[l], n[l-1]); db of shape (n[l], 1); for batch norm,
+    Z_norm, Z_tilde, dZ_tilde, dZ_norm of shape (n[l], m) and dgamma, dbeta (n[l], 1).
     """
 
     def __init__(self, storage: dict, l: int, W, m: int, **given):
@@ -36,6 +37,12 @@ class LayerArrays:
             "dA_prev": (n_prev, m),
             "dW": (n, n_prev),
             "db": (n, 1),
+            "Z_norm": (n, m),
+            "Z_tilde": (n, m),
+            "dZ_tilde": (n, m),
+            "dZ_norm": (n, m),
+            "dgamma": (n, 1),
+            "dbeta": (n, 1),
         }
 
     def __getattr__(self, name: str):
@@ -69,7 +76,10 @@ class Workspace:
         if arrays is None:
             given = {}
             if self.gradients is not None:
-                given = {"dW": self.gradients[f"dW{l}"], "db": self.gradients[f"db{l}"]}
+                names = (
+                    ("dW", "dgamma", "dbeta") if f"dgamma{l}" in self.gradients else ("dW", "db")
+                )
+                given = {name: self.gradients[f"{name}{l}"] for name in names}
             arrays = self._layers[(l, m)] = LayerArrays(self._storage, l, W, m, **given)
         return arrays
 

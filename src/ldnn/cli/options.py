@@ -65,6 +65,15 @@ def float_list(text: str) -> float | list[float]:
     return values[0] if len(values) == 1 else values
 
 
+def switches(text: str) -> bool | list[bool]:
+    """ "yes" -> True; "no" -> False; "yes,no" -> [True, False] (true/false, on/off too)."""
+    words = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+    values = [words.get(v.strip().lower()) for v in text.split(",")]
+    if None in values:
+        raise argparse.ArgumentTypeError(f"expected yes, no or a list of them, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
 def batch_size(text: str) -> int:
     """A positive whole number, or "full" (returned as 0, config.toml's full batch)."""
     if text.lower() in ("full", "all"):

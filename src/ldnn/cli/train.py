@@ -28,6 +28,7 @@ from .options import (
     float_list,
     int_list,
     name_list,
+    switches,
 )
 from .printing import format_scores
 
@@ -38,7 +39,7 @@ FLAGS = {
         "y_key", "labels", "delimiter", "encoding", "na_values", "decimal", "drop", "keep",
         "impute", "missing", "class_weight",
     ),
-    "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "dtype"),
+    "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "batch_norm", "dtype"),
     "training": (
         "optimizer", "learning_rate", "lr_schedule", "decay_rate", "time_interval",
         "warmup_epochs", "min_learning_rate", "lr_patience", "weight_decay", "nesterov",
@@ -98,6 +99,10 @@ def add_parser(subparsers) -> None:
     model.add_argument("--loss", help="bce, cce or mse (default from the output)")
     model.add_argument("--init", help="course, scaled, xavier or he")
     model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
+    model.add_argument(
+        "--batch-norm", type=switches, metavar="yes|no|yes,no,...",
+        help="batch-normalise the hidden layers (all, or one yes/no per hidden layer)",
+    )  # fmt: skip
     model.add_argument("--dtype", choices=("float32", "float64"), help="parameters and data")
     training = p.add_argument_group("training")
     training.add_argument("--optimizer", help="gd, momentum, rmsprop, adam or lbfgs")

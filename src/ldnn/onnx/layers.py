@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import get_activation
+from ..batchnorm import folded
 from ..errors import OnnxExportError
 from .graph import Graph
 
@@ -23,11 +24,18 @@ EXPORT_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "linea
 
 
 def layer_nodes(g: Graph, parameters: dict, activations, X: str) -> str:
-    """Z[l] and A[l] for l = 1..L from the tensor ``X`` (batch, n[0]); returns A[L]."""
+    """Z[l] and A[l] for l = 1..L from the tensor ``X`` (batch, n[0]); returns A[L].
+
+    A batch-normalised layer is folded into its Gemm, exactly what it computes at
+    inference: Z~ = gamma (W A - mean) / sqrt(var + eps) + beta = W' A + b' with
+    W' = (gamma / sqrt(var + eps)) * W (row l scaled) and b' = beta - gamma mean /
+    sqrt(var + eps).
+    """
     A = X
     for l in range(1, len(activations) + 1):
-        g.constant(f"W{l}", parameters[f"W{l}"])
-        g.constant(f"b{l}", np.asarray(parameters[f"b{l}"]).reshape(-1))
+        W, b = folded({k: np.asarray(v, dtype=np.float64) for k, v in parameters.items()}, l)
+        g.constant(f"W{l}", W)
+        g.constant(f"b{l}", b.reshape(-1))
         g.node("Gemm", [A, f"W{l}", f"b{l}"], [f"Z{l}"], name=f"layer{l}", transB=1)
         activation_node(g, activations[l - 1], l, f"Z{l}", f"A{l}")
         A = f"A{l}"

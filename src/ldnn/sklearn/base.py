@@ -112,6 +112,7 @@ class DNNBase(BaseEstimator):
             activations=activation,
             init=self.init,
             keep_prob=self.keep_prob,
+            batch_norm=self.batch_norm if hidden else False,
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             lr_schedule=self.lr_schedule,
@@ -271,6 +272,8 @@ COMMON_PARAMETERS = """\
         L2 strength lambda: the cost gains (lambd / 2m) sum_l ||W[l]||^2.
     keep_prob : float or sequence of float, default=1.0
         Inverted-dropout keep probability of the hidden layers (1.0: no dropout).
+    batch_norm : bool or sequence of bool, default=False
+        Batch-normalise the hidden layers (all, or one flag per hidden layer).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training set and stop once its cost has
         not improved for ``patience`` epochs, restoring the best epoch's parameters.

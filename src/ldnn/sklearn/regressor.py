@@ -52,6 +52,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         batch_size: int | str = "auto",
         lambd: float = 0.0,
         keep_prob: float | Sequence[float] = 1.0,
+        batch_norm: bool | Sequence[bool] = False,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         patience: int = 10,
@@ -75,6 +76,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         self.batch_size = batch_size
         self.lambd = lambd
         self.keep_prob = keep_prob
+        self.batch_norm = batch_norm
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
