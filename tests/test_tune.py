@@ -65,11 +65,16 @@ def test_space_file_changes_the_defaults_and_suggests_a_config(tmp_path):
     ]
     trial = optuna.trial.FixedTrial(
         {"hidden_layers": 2, "n1": 8, "n2": 5, "learning_rate": 0.01, "activation": "tanh",
-         "optimizer": "adam", "batch_size": 32, "lambd": 0.001, "keep_prob": 0.9}
+         "optimizer": "adam", "batch_size": 32, "lambd": 0.001, "keep_prob": 0.9,
+         "batch_norm": True, "lr_schedule": "cosine", "label_smoothing": 0.1}
     )  # fmt: skip
     config = space.suggest(trial)
-    assert config["model"] == {"layers": [8, 5], "activation": "tanh", "keep_prob": 0.9}
+    assert config["model"] == {
+        "layers": [8, 5], "activation": "tanh", "keep_prob": 0.9, "batch_norm": True
+    }  # fmt: skip
     assert config["training"]["epochs"] == 6 and config["training"]["batch_size"] == 32
+    assert config["training"]["lr_schedule"] == "cosine"
+    assert "weight_decay" not in config["training"]  # adamw's only; this trial is adam's
     # A finished trial's params give back the same tables, the fixed values included.
     assert space.config_of(trial.params) == config
 
@@ -78,6 +83,7 @@ def test_space_file_changes_the_defaults_and_suggests_a_config(tmp_path):
     "text, message",
     [
         ("[space]\nalpha = 1\n", "unknown key 'alpha'"),
+        ("[space]\ndevice = 'gpu'\n", "unknown key 'device'"),
         ("[space]\nlearning_rate = { low = 0, high = 1, log = true }\n", "0 < low"),
         ("[tune]\nobjective = 'accuracy'\n", "objective must be one of"),
         ("[searchspace]\n", "unknown table"),
@@ -349,3 +355,31 @@ def test_cv_from_the_command_line_and_its_errors(tmp_path, capsys):
     assert "cv must be 0 (one validation part) or a number of folds >= 2" in (
         capsys.readouterr().err
     )
+
+
+def test_a_space_file_may_name_any_setting(tmp_path):
+    path = tmp_path / "space.toml"
+    path.write_text("[space]\nclip_norm = [1.0, 5.0]\nwarmup_epochs = { low = 0, high = 3 }\n"
+                    "optimizer = 'adamw'\nweight_decay = 0.05\n")  # fmt: skip
+    space = SearchSpace.from_toml(path)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    config = space.suggest(trial)
+    assert config["training"]["clip_norm"] in (1.0, 5.0)
+    assert 0 <= config["training"]["warmup_epochs"] <= 3
+    assert isinstance(config["training"]["warmup_epochs"], int)
+    assert config["training"]["weight_decay"] == 0.05 and config["training"]["optimizer"] == "adamw"
+
+
+def test_seeds_train_each_trial_once_per_seed(tmp_path, capsys):
+    assert main(tune_argv(tmp_path, "--seeds", "0,1", "--cv", "2", "--name", "s",
+                          "--no-retrain", "--no-plots", trials=2)) == 0  # fmt: skip
+    folder = tmp_path / "runs" / "s"
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{folder / 'study.db'}")
+    for trial in study.trials:
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            values = trial.user_attrs["fold_values"]
+            assert len(values) == 4 and trial.value == pytest.approx(np.mean(values))
+            assert trial.user_attrs["sd"] == pytest.approx(np.std(values, ddof=1))
+    assert main(tune_argv(tmp_path, "--seeds", "1,1", "--name", "t")) == 2
+    assert "different whole numbers" in capsys.readouterr().err

@@ -45,6 +45,7 @@ DEFAULTS = {
         "task": "auto",
         "test_split": 0.2,
         "split_seed": 0,
+        "test_data": "",
         "standardize": True,
         "delimiter": "",
         "encoding": "",
@@ -98,11 +99,15 @@ _COURSE = {
         "epochs": 2500,
         "batch_size": 0,
         "lambd": 0.0,
+        "seed": 1,
+        "generator": "course",
     },
 }
 
 #: The course application's two models (week 4): n_h = 7, and [n0, 20, 7, 5, 1], with
-#: alpha = 0.0075, 2500 iterations of full-batch gradient descent, the course's init.
+#: alpha = 0.0075, 2500 iterations of full-batch gradient descent, the course's init
+#: drawn as the course draws it (np.random.seed(1)): ``ldnn.course``'s two_layer_model
+#: and L_layer_model, to the printed costs and accuracies.
 PRESETS = {
     "course-2layer": {
         "data": _COURSE["data"],
@@ -294,7 +299,7 @@ def from_file(path, base: dict = DEFAULTS) -> dict:
             made_in = json.loads(record.read_text()).get("cwd")
         except (ValueError, OSError, AttributeError):
             made_in = None
-        for key in ("source", "labels"):
+        for key in ("source", "labels", "test_data"):
             value = config["data"].get(key)
             there = Path(made_in or ".") / (value or "")
             if value and made_in and not Path(value).exists() and there.exists():
@@ -306,7 +311,7 @@ def with_absolute_paths(config: dict) -> dict:
     """The configuration with [data] source and labels made absolute where they name
     existing files, so that a run's config.toml reruns from any directory."""
     result = copy.deepcopy(config)
-    for key in ("source", "labels"):
+    for key in ("source", "labels", "test_data"):
         value = result["data"][key]
         if value and Path(value).exists():
             result["data"][key] = str(Path(value).resolve())

@@ -9,10 +9,10 @@ common case without a forward pass: for each column a[l-1] of A[l-1],
     ||a[l]||_2 <= sqrt(n[l])          (sigmoid, tanh: |a| <= 1; softmax: its column sums to 1)
 
 starting from ||x||_2 <= sqrt(n[0]) max |x| (a batch-normalised layer with the W' and b'
-its running statistics fold into, :func:`ldnn.batchnorm.folded`). When every such bound stays far below the
-dtype's largest number, no product, sum or activation can overflow. Otherwise (or for
-an activation of the user's, with no known bound) the forward pass itself is run over the
-data, in blocks, and its outputs and cost are checked.
+its running statistics fold into, :func:`ldnn.batchnorm.folded`). When every such bound
+stays far below the dtype's largest number, no product, sum or activation can overflow.
+Otherwise (or for an activation of the user's, with no known bound) the forward pass
+itself is run over the data, in blocks, and its outputs and cost are checked.
 """
 
 from __future__ import annotations

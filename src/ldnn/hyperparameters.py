@@ -79,6 +79,10 @@ class Hyperparameters:
         validation_data.
     seed : int
         Seeds the one generator used for initialisation, shuffling and dropout.
+    generator : str
+        "default", or "course": the initial W are drawn as the course draws them, from
+        NumPy's legacy generator seeded as ``np.random.seed(seed)`` does (shuffling and
+        dropout still draw from the default one).
     dtype : str
         float32 or float64, for parameters and computation.
     device : str
@@ -114,6 +118,7 @@ class Hyperparameters:
     early_stopping: int | None = None
     validation_split: float = 0.0
     seed: int = 0
+    generator: str = "default"
     dtype: str = "float32"
     device: str = "cpu"
 
@@ -236,6 +241,10 @@ class Hyperparameters:
             raise ConfigurationError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.device == "gpu" and self.optimizer == "lbfgs":
             raise ConfigurationError("optimizer 'lbfgs' runs on the CPU only (SciPy)")
+        if self.generator not in ("default", "course"):
+            raise ConfigurationError(
+                f"generator must be 'default' or 'course', got {self.generator!r}"
+            )
         if self.dtype not in DTYPES:
             raise ConfigurationError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if (

@@ -10,7 +10,10 @@ he         sqrt(2 / n[l-1])            He et al. (2015), relu and leaky relu
 =========  ==========================  ============================================
 
 The draws are made in the order W1, W2, ..., WL (b takes no draws), from the
-generator passed in, so the same seed gives the same parameters.
+generator passed in, so the same seed gives the same parameters. Given NumPy's legacy
+``RandomState`` (what the course's ``np.random.seed`` seeds), the draws are the course's
+own: ``randn(n[l], n[l-1])``, times 0.01 or divided by sqrt(n[l-1]) as the course writes
+it (a division rounds differently from a product with the reciprocal).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def initialize_parameters(
     layer_dims : sequence of int
         [n0, n1, ..., nL].
     init : {"course", "scaled", "xavier", "he"}
-    rng : numpy.random.Generator or int seed
+    rng : numpy.random.Generator, numpy.random.RandomState (the course's) or int seed
     dtype : float32 or float64
     batch_norm : sequence of bool
         Which layers (1, 2, ...) are batch-normalised.
@@ -87,12 +90,17 @@ def initialize_parameters(
     dims = check_layer_dims(layer_dims)
     if init not in _SCALES:
         raise ConfigurationError(f"unknown init {init!r}; valid names: {', '.join(INITIALIZERS)}")
-    rng = np.random.default_rng(rng)
+    course = isinstance(rng, np.random.RandomState)
+    rng = rng if course else np.random.default_rng(rng)
     parameters = {}
     for l in range(1, len(dims)):
         n_prev, n = dims[l - 1], dims[l]
         scale = _SCALES[init](n_prev, n)
-        parameters[f"W{l}"] = (rng.standard_normal((n, n_prev)) * scale).astype(dtype)
+        if course and init == "scaled":  # the course's order: W / sqrt(n[l-1])
+            W = rng.standard_normal((n, n_prev)) / math.sqrt(n_prev)
+        else:
+            W = rng.standard_normal((n, n_prev)) * scale
+        parameters[f"W{l}"] = W.astype(dtype)
         if l <= len(batch_norm) and batch_norm[l - 1]:
             parameters[f"gamma{l}"] = np.ones((n, 1), dtype=dtype)
             parameters[f"beta{l}"] = np.zeros((n, 1), dtype=dtype)

@@ -164,7 +164,10 @@ class DeepNetwork:
         """
         hp = self.hyperparameters
         check_fits_in_memory(hp.layer_dims, hp.dtype)
-        rng = np.random.default_rng(hp.seed if rng is None else rng)
+        if hp.generator == "course":  # np.random.seed(seed), then the course's draws
+            rng = np.random.RandomState(hp.seed)
+        else:
+            rng = np.random.default_rng(hp.seed if rng is None else rng)
         self.parameters = initialize_parameters(
             hp.layer_dims, hp.init, rng=rng, dtype=self.dtype, batch_norm=hp.batch_norm
         )

@@ -255,6 +255,10 @@ class TrainingRun:
         }
         if metrics["validation"] is None:
             del metrics["validation"]
+        one_class = one_class_warnings(scores)
+        if one_class:
+            metrics["warnings"] = one_class
+            self.warnings += [w for w in one_class if w not in self.warnings]
         if self.interrupted:
             where = self.network.unfinished.position
             metrics["interrupted_at"] = {"epoch": where.epoch, "step": where.step}
@@ -332,6 +336,26 @@ class TrainingRun:
             )
             written.append("weights.png")
         return written
+
+
+def one_class_warnings(scores: dict) -> list[str]:
+    """What to say of a classifier that predicts the same class for every example of a
+    part: it has learned the majority, whatever its accuracy says."""
+    said = []
+    for part in ("train", "test"):
+        matrix = np.asarray(scores.get(part, {}).get("confusion_matrix", []))
+        if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.sum() < 2:
+            continue
+        predicted = np.flatnonzero(matrix.sum(axis=0))
+        if predicted.size == 1:
+            name = scores[part]["classes"][predicted[0]]
+            said.append(
+                f"the model predicts {name!r} for every {part} example (accuracy "
+                f"{scores[part]['accuracy']:.1%} is that class's share): it has learned no "
+                "more than the majority; try another learning rate, initialisation or "
+                "--standardize"
+            )
+    return said
 
 
 def validation_scores(history: History) -> dict | None:

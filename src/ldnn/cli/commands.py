@@ -142,6 +142,9 @@ def load_model(path: str) -> DeepNetwork:
 def own_data(args, info: dict) -> tuple[str, str]:
     """(DATA, part) for ``evaluate`` without DATA: the test part of the training data."""
     source, name = info.get("source") or "", info.get("name") or ""
+    test_source = info.get("test_source") or ""
+    if test_source and Path(test_source).is_file():  # trained with --test-data
+        return test_source, args.part
     if source and Path(source).is_file():
         return source, args.part or "test"
     if is_dataset_name(source or name):

@@ -65,6 +65,17 @@ def float_list(text: str) -> float | list[float]:
     return values[0] if len(values) == 1 else values
 
 
+def seed_list(text: str) -> list[int]:
+    """ "0,1,2" -> [0, 1, 2]: whole numbers >= 0, none twice."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds such as 0,1,2, got {text!r}") from None
+    if any(v < 0 for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"seeds must be different whole numbers >= 0: {text!r}")
+    return values
+
+
 def switches(text: str) -> bool | list[bool]:
     """ "yes" -> True; "no" -> False; "yes,no" -> [True, False] (true/false, on/off too)."""
     words = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
@@ -170,6 +181,10 @@ def add_split_options(parser) -> None:
     )  # fmt: skip
     data.add_argument("--test-split", type=float, help="files: fraction held out (default 0.2)")
     data.add_argument("--split-seed", type=int, help="files: the seed of the test split")
+    data.add_argument(
+        "--test-data", metavar="FILE",
+        help="a second file for the test part (no split of DATA), read as DATA is",
+    )  # fmt: skip
     data.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,

@@ -9,6 +9,7 @@ written with a checkpoint and marked interrupted, and the command exits 130.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ..history import PrintCost
 from ..interrupts import StopOnSignals
 from ..io import text_table
 from ..progress import ProgressBar
-from ..runs import CHECKPOINT, RunFolder, run_target
+from ..runs import CHECKPOINT, RunFolder, default_run_name, run_target
 from ..tracking import DEFAULT_MLFLOW_URI, MlflowTracker, TensorBoardTracker
 from ..training_run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
 from .options import (
@@ -28,6 +29,7 @@ from .options import (
     float_list,
     int_list,
     name_list,
+    seed_list,
     switches,
 )
 from .printing import format_scores
@@ -35,9 +37,9 @@ from .printing import format_scores
 #: The flags of each config.toml table.
 FLAGS = {
     "data": (
-        "task", "test_split", "split_seed", "standardize", "target", "features", "x_key",
-        "y_key", "labels", "delimiter", "encoding", "na_values", "decimal", "drop", "keep",
-        "impute", "missing", "class_weight",
+        "task", "test_split", "split_seed", "test_data", "standardize", "target", "features",
+        "x_key", "y_key", "labels", "delimiter", "encoding", "na_values", "decimal", "drop",
+        "keep", "impute", "missing", "class_weight",
     ),
     "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "batch_norm", "dtype"),
     "training": (
@@ -162,6 +164,10 @@ def add_parser(subparsers) -> None:
     add_data_options(p, training=True)
     run = p.add_argument_group("run folder and output")
     run.add_argument("--name", help="the run folder's name (default <data>-<date>-<time>)")
+    run.add_argument(
+        "--seeds", type=seed_list, metavar="S,S,...",
+        help="one run per seed (<name>-seed<S>), then each score's mean ± sd over them",
+    )  # fmt: skip
     run.add_argument("--runs-dir", default="runs", help="where run folders go (default runs)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -272,21 +278,60 @@ def run_train(args) -> int:
         raise ConfigurationError("--checkpoint-every and --checkpoint-seconds must be >= 0")
     if args.resume:
         return resume_train(args)
-    run = make_run(build_config(args), ["ldnn", *args.argv])
-    target = run_target(args.runs_dir, args.name, run.config["data"]["source"], args.overwrite)
+    if args.seeds:
+        return train_seeds(args)
+    return train_one(args, build_config(args))
+
+
+def train_one(args, config: dict, name: str | None = None, describe_it: bool = True):
+    """One run of ``config`` into its run folder; returns the exit status."""
+    run = make_run(config, ["ldnn", *args.argv])
+    target = run_target(
+        args.runs_dir, name or args.name, run.config["data"]["source"], args.overwrite
+    )
     with RunFolder.create(target, overwrite=args.overwrite) as folder:
         tell(folder.notes)
         run.start(folder)
-        if not args.quiet:
+        if not args.quiet and describe_it:
             describe(run)
         train_and_write(run, folder, args)
-    return finish(run, folder)
+    status = finish(run, folder)
+    args.finished = [*getattr(args, "finished", []), run.metrics]
+    return status
+
+
+def train_seeds(args) -> int:
+    """``--seeds 0,1,2``: one run per seed (``<name>-seed<k>``), then each score's mean
+    and standard deviation over them, the spread a choice between settings must beat."""
+    config = build_config(args)
+    base = args.name or default_run_name(config["data"]["source"])
+    for k, seed in enumerate(args.seeds):
+        seeded = configuration.merge(config, {"training": {"seed": seed}}, "--seeds")
+        status = train_one(args, seeded, f"{base}-seed{seed}", describe_it=k == 0)
+        if status:
+            return status
+    print(seeds_summary(args.seeds, args.finished))
+    return 0
+
+
+def seeds_summary(seeds, metrics: list[dict]) -> str:
+    """Mean ± sd (over the seeds, sd with n - 1) of each part's headline scores."""
+    lines = [f"over seeds {', '.join(map(str, seeds))} (mean ± sd):"]
+    for part in ("train", "validation", "test"):
+        for key in ("accuracy", "roc_auc", "r2", "cost"):
+            values = [m.get(part, {}).get(key) for m in metrics]
+            if values and all(isinstance(v, int | float) for v in values):
+                sd = statistics.stdev(values) if len(values) > 1 else 0.0
+                lines.append(f"  {part} {key}: {statistics.fmean(values):.4f} ± {sd:.4f}")
+    return "\n".join(lines)
 
 
 def resume_train(args) -> int:
     """``ldnn train --resume RUN_FOLDER``: on from the checkpoint, as the run was set up."""
     given = [
-        flag for flag in ("data", "config", "preset", "name", "overwrite") if getattr(args, flag)
+        flag
+        for flag in ("data", "config", "preset", "name", "overwrite", "seeds")
+        if getattr(args, flag)
     ]
     given += [k for keys in FLAGS.values() for k in keys if getattr(args, k, None) is not None]
     if given:
@@ -333,9 +378,9 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
         finally:
             if bar is not None:
                 bar.close()
-    for message in run.warnings:
-        print(f"ldnn: warning: {message}", file=sys.stderr)
     metrics = run.write(folder, pictures=not args.no_plots, test_curve=args.plot_test)
+    for message in run.warnings:  # the divergence guard's, and what the scores showed
+        print(f"ldnn: warning: {message}", file=sys.stderr)
     for tracker in trackers:
         tracker.finish(run, folder.path, metrics)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import config as configuration
 from ..errors import ConfigurationError
 from ..runs import check_run_name
-from .options import add_data_options, add_split_options
+from .options import add_data_options, add_split_options, seed_list
 from .train import FLAGS, report
 
 EXAMPLES = """examples:
@@ -60,6 +60,12 @@ def add_parser(subparsers) -> None:
         "--objective", choices=("val_accuracy", "val_cost"),
         help="what trials are judged by (default: the space file's, else val_accuracy)",
     )  # fmt: skip
+    p.add_argument(
+        "--seeds",
+        type=seed_list,
+        metavar="S,S,...",
+        help="each trial trains once per seed; the objective is the mean (and its sd is kept)",
+    )
     p.add_argument(
         "--cv",
         type=int,
@@ -113,7 +119,7 @@ def run_tune(args) -> int:
             f"--heartbeat must be a positive number of seconds, got {args.heartbeat}"
         )
     space = SearchSpace.from_toml(args.space)
-    for key in ("objective", "pruner", "cv"):
+    for key in ("objective", "pruner", "cv", "seeds"):
         if getattr(args, key) is not None:
             space.settings[key] = getattr(args, key)
     space.check("command line")

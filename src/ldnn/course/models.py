@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..data.datasets import make_planar
 from .arithmetic import CROSS_ENTROPY
 from .steps import (
     L_model_backward,
@@ -14,6 +15,7 @@ from .steps import (
     backward_propagation,
     compute_cost,
     forward_propagation,
+    global_generator,
     initialize_parameters,
     initialize_parameters_deep,
     layer_sizes,
@@ -70,7 +72,8 @@ def load_planar_dataset():
 
     With ``np.random.seed(1)`` and amplitude a = 4, class j = 0, 1 has angles
     t = linspace(3.12 j, 3.12 (j + 1), 200) + 0.2 N(0, 1) (drawn first) and radii
-    r = a sin(4 t) + 0.2 N(0, 1) (drawn second); its points are (r sin t, r cos t).
+    r = a sin(4 t) + 0.2 N(0, 1) (drawn second); its points are (r sin t, r cos t)
+    (:func:`ldnn.data.datasets.make_planar`, drawing from the global generator).
 
     Returns
     -------
@@ -78,17 +81,9 @@ def load_planar_dataset():
     Y : ndarray of shape (1, 400), uint8 labels (as the course returns them)
     """
     np.random.seed(1)
-    m, a = 400, 4
-    N = m // 2
-    X = np.zeros((m, 2))
-    Y = np.zeros((m, 1), dtype="uint8")
-    for j in range(2):
-        rows = slice(N * j, N * (j + 1))
-        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + np.random.randn(N) * 0.2
-        r = a * np.sin(4 * t) + np.random.randn(N) * 0.2
-        X[rows] = np.c_[r * np.sin(t), r * np.cos(t)]
-        Y[rows] = j
-    return X.T, Y.T
+    with global_generator() as generator:
+        X, Y = make_planar(400, generator)
+    return X, Y.astype("uint8")
 
 
 # --- week 4: the application's models ------------------------------------------------

@@ -4,11 +4,13 @@ wrappers over :mod:`ldnn.propagation`."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import ConfigurationError, ShapeError
+from ..initializers import initialize_parameters as initialize_parameters_core
 from ..optimizers import GradientDescent
 from ..parameters import number_of_layers
 from ..propagation import LayerCache, backward, forward
@@ -24,15 +26,18 @@ def _draw_parameters(layer_dims: Sequence[int], seed: int | None, init: str) -> 
         raise ConfigurationError(f"init must be 'course' (* 0.01) or 'scaled', got {init!r}")
     if seed is not None:
         np.random.seed(seed)
-    parameters = {}
-    for l in range(1, len(layer_dims)):
-        W = np.random.randn(layer_dims[l], layer_dims[l - 1])
-        # Course order for "scaled": divide by sqrt(n[l-1]); the core multiplies by its
-        # reciprocal, which rounds differently.
-        W = W * 0.01 if init == "course" else W / np.sqrt(layer_dims[l - 1])
-        parameters[f"W{l}"] = W
-        parameters[f"b{l}"] = np.zeros((layer_dims[l], 1))
-    return parameters
+    with global_generator() as generator:
+        return initialize_parameters_core(layer_dims, init, rng=generator)
+
+
+@contextlib.contextmanager
+def global_generator():
+    """The course draws from the global generator np.random.seed seeds: lend a copy of
+    it, and leave the global one where the course's own draws would have left it."""
+    generator = np.random.RandomState()
+    generator.set_state(np.random.get_state())
+    yield generator
+    np.random.set_state(generator.get_state())
 
 
 def initialize_parameters(
@@ -234,6 +239,11 @@ def predict(X, y=None, parameters: dict | None = None):
         return A2 > 0.5
     if parameters is None:
         raise ShapeError("predict(X, y, parameters) needs the parameters dict")
+    if y is None:
+        raise ShapeError(
+            "predict(X, y, parameters) needs y, the true labels, for the accuracy it prints; "
+            "week 3's predictions alone are predict(parameters, X)"
+        )
     m = X.shape[1]
     probas, _ = L_model_forward(X, parameters)
     p = (probas > 0.5).astype(np.float64)

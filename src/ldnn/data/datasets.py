@@ -59,6 +59,8 @@ class Dataset:
         SHA-256 of the training and test rows' indices).
     sha256 : str
         For a file: the SHA-256 of its bytes.
+    test_source : str
+        The file of the test part, when it is another file (``test_data``).
     """
 
     name: str
@@ -77,6 +79,7 @@ class Dataset:
     reading: dict | None = None
     split: dict | None = None
     sha256: str = ""
+    test_source: str = ""
 
     def __post_init__(self):
         if not self.feature_names:
@@ -110,6 +113,7 @@ class Dataset:
                 ("read", self.reading),
                 ("split", self.split),
                 ("sha256", self.sha256 or None),
+                ("test_source", self.test_source or None),
             )
             if value is not None
         }
@@ -138,18 +142,20 @@ def _labels(y) -> np.ndarray:
     return np.asarray(y, dtype=np.float64).reshape(1, -1)
 
 
-def make_planar(m: int = 400, seed: int | np.random.Generator = 0):
+def make_planar(m: int = 400, seed: int | np.random.Generator | np.random.RandomState = 0):
     """The course's "flower" of week 3: two classes of m/2 points on the petals of a rose.
 
     Class j's points have angles t spaced evenly over [3.12 j, 3.12 (j + 1)] plus
-    N(0, 0.2^2) noise, radius r = 4 sin(4 t) + N(0, 0.2^2), at (r sin t, r cos t).
+    N(0, 0.2^2) noise, radius r = 4 sin(4 t) + N(0, 0.2^2), at (r sin t, r cos t), the
+    angles' noise drawn first. With ``np.random.RandomState(1)`` (what the course's
+    ``np.random.seed(1)`` seeds) they are the course's own 400 points.
 
     Returns
     -------
     X : ndarray of shape (2, m)
     Y : ndarray of shape (1, m), labels 0 and 1
     """
-    rng = np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.RandomState) else np.random.default_rng(seed)
     per_class, a = m // 2, 4
     X = np.zeros((m, 2))
     Y = np.zeros((m, 1))
@@ -163,7 +169,7 @@ def make_planar(m: int = 400, seed: int | np.random.Generator = 0):
 
 
 def _planar() -> Dataset:
-    X, y = make_planar(400, seed=1)
+    X, y = make_planar(400, np.random.RandomState(1))  # the course's flower
     return Dataset("planar", *_split(X, y), classes=["red", "blue"], source="course week 3")
 
 

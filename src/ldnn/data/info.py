@@ -49,7 +49,7 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
     need(isinstance(info, dict), "", "a table", type(info).__name__)
     task = info.get("task", "classification")
     need(task in ("classification", "regression"), "task", "classification or regression", task)
-    for key in ("source", "name", "target", "sha256"):
+    for key in ("source", "name", "target", "sha256", "test_source"):
         need(info.get(key) is None or isinstance(info[key], str), key, "text", info.get(key))
     features = info.get("feature_names")
     if features:

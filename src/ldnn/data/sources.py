@@ -59,8 +59,13 @@ def load_training_data(data: dict) -> Dataset:
     A built-in set comes with its own fixed split. A file is split by ``test_split``
     (default 0.2) with ``split_seed`` (default 0), stratified by class for a table of
     classes; a table's columns are encoded by rules fitted on its training part
-    (:mod:`ldnn.data.table_source`).
+    (:mod:`ldnn.data.table_source`). With ``test_data`` (a second file, as the course
+    ships a training and a test file), the first file is all training part and the
+    second, read as a model reads data (its columns by the first's rules, its classes
+    the first's), is the test part.
     """
+    if data.get("test_data"):
+        return _with_test_file(data)
     source = data["source"]
     check_source(source)
     task = data.get("task", "auto")
@@ -82,6 +87,26 @@ def load_training_data(data: dict) -> Dataset:
     return file_dataset(source, X, Y, train, test, task=task, classes=classes,
                         feature_names=table.feature_names, image_shape=table.image_shape,
                         target=table.target, split=split)  # fmt: skip
+
+
+def _with_test_file(data: dict) -> Dataset:
+    test_source = data["test_data"]
+    if not Path(data["source"]).is_file() or not Path(test_source).is_file():
+        missing = test_source if Path(data["source"]).is_file() else data["source"]
+        raise DataFileError(
+            f"--test-data: {missing!r} is not a file (a training file and a test file are "
+            "both needed)"
+        )
+    dataset = load_training_data({**data, "test_data": "", "test_split": 0.0})
+    info = dataset.description() | {"feature_names": dataset.feature_names}
+    if dataset.task == "regression" and not info.get("classes"):
+        info["classes"] = None
+    test = load_for_model(test_source, info, data, need_target=True)
+    if test.Y is None:
+        raise DataFileError(f"--test-data {test_source}: it holds no targets to test against")
+    dataset.X_test, dataset.Y_test = test.X, test.Y
+    dataset.test_source = str(Path(test_source).resolve())
+    return dataset
 
 
 @dataclass

@@ -58,7 +58,9 @@ class Search:
     With ``cv`` = K in the [tune] settings, a trial trains K networks instead, one per
     fold of the training part (stratified by class for classification, drawn with
     ``split_seed + 1``), and its value is the mean of the K validation values; the
-    pruner watches the first fold's epochs, which every trial trains first.
+    pruner watches the first fold's epochs, which every trial trains first. With
+    ``seeds``, each of those trainings runs once per seed (the seed of initialisation,
+    shuffling and dropout), and the value is the mean over all of them.
     """
 
     def __init__(
@@ -121,11 +123,13 @@ class Search:
     def objective(self) -> str:
         return self.space.settings["objective"]
 
-    def network(self, trial) -> DeepNetwork:
-        """The network a trial's choices describe."""
+    def network(self, trial, seed: int | None = None) -> DeepNetwork:
+        """The network a trial's choices describe (with ``seed``, that seed's)."""
         changes = self.space.suggest(trial)
         # Validation is the fixed split above, the same for every trial.
         changes["training"].update(validation_split=0.0, early_stopping=0)
+        if seed is not None:
+            changes["training"]["seed"] = seed
         return network_from_config(merge(self.config, changes, "search space"), self.dataset)
 
     def run(self, trials: int, callbacks=()) -> None:
@@ -136,14 +140,17 @@ class Search:
         def objective(trial) -> float:
             trial.set_user_attr("worker", self.worker)
             values = []
-            for k, (train_part, validation, kept) in enumerate(self.parts):
+            seeds = self.space.settings["seeds"] or [None]
+            runs = [(seed, part) for seed in seeds for part in self.parts]
+            for k, (seed, (train_part, validation, kept)) in enumerate(runs):
                 weights = None if self.weights is None else self.weights[kept]
                 values.append(
-                    train_trial(trial, self.network(trial), *train_part, validation,
+                    train_trial(trial, self.network(trial, seed), *train_part, validation,
                                 self.objective, sample_weight=weights, prune=k == 0)
                 )  # fmt: skip
-            if len(values) > 1:
+            if len(values) > 1:  # one per (seed, fold), seeds outermost
                 trial.set_user_attr("fold_values", values)
+                trial.set_user_attr("sd", float(np.std(values, ddof=1)))
             return float(np.mean(values))
 
         ran = 0

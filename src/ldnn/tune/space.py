@@ -11,22 +11,32 @@ import copy
 import os
 from dataclasses import dataclass, field
 
+from ..config import DEFAULTS
 from ..errors import ConfigurationError
 from ..io.toml import read_toml
 
 #: The default search space. Each entry is a fixed value, a list of choices, or a range
-#: ``{low, high, log}`` (integers when low and high are integers).
+#: ``{low, high, log}`` (integers when low and high are integers). Wide enough to reach
+#: the recipes that win on real data (dropout to 0.6, wide layers, cosine schedules,
+#: batch norm, label smoothing, AdamW), with epochs searched too. Any setting of a run's
+#: [model] or [training] table may be named in a space file.
 DEFAULT_SPACE: dict = {
     "learning_rate": {"low": 1e-4, "high": 3e-2, "log": True},
     "hidden_layers": {"low": 1, "high": 3},  # L - 1
-    "units": {"low": 16, "high": 256, "log": True},  # n[l] of each hidden layer
+    "units": {"low": 32, "high": 1024, "log": True},  # n[l] of each hidden layer
     "activation": ["relu", "tanh", "leaky_relu"],
-    "optimizer": ["adam", "rmsprop", "momentum"],
+    "optimizer": ["adam", "adamw", "rmsprop", "momentum"],
     "batch_size": [32, 64, 128, 256],
-    "lambd": {"low": 1e-5, "high": 1.0, "log": True},
-    "keep_prob": {"low": 0.6, "high": 1.0},
-    "epochs": 30,
+    "lambd": {"low": 1e-6, "high": 0.1, "log": True},
+    "weight_decay": {"low": 1e-4, "high": 0.3, "log": True},  # adamw's only
+    "keep_prob": {"low": 0.4, "high": 1.0},
+    "batch_norm": [False, True],
+    "lr_schedule": ["constant", "cosine"],
+    "label_smoothing": [0.0, 0.1],
+    "epochs": {"low": 30, "high": 150},
 }
+#: Settings that only one optimizer takes: drawn only in trials of that optimizer.
+_ONLY_WITH = {"weight_decay": "adamw", "nesterov": "momentum"}
 
 #: Settings of the search itself: the [tune] table of a space file.
 DEFAULT_SETTINGS: dict = {
@@ -34,23 +44,26 @@ DEFAULT_SETTINGS: dict = {
     "pruner": "median",  # median, halving or none
     "validation_split": 0.2,  # of the training part, fixed for every trial
     "cv": 0,  # K >= 2: the objective is the mean over K folds of the training part
+    "seeds": [],  # several: each trial trains once per seed, the objective their mean
     "startup_trials": 5,  # trials the pruner lets finish before it compares
     "warmup_epochs": 3,  # epochs of each trial before it may be pruned
 }
 
 OBJECTIVES = {"val_accuracy": "maximize", "val_cost": "minimize"}
 PRUNERS = ("median", "halving", "none")
-#: Where each searched name lands in a run's config.toml.
+#: Where each searchable name lands in a run's config.toml: every key of its [model] and
+#: [training] tables but the layer sizes (hidden_layers and units draw those) and where
+#: training runs.
 _TABLE = {
-    "activation": "model",
-    "keep_prob": "model",
-    "learning_rate": "training",
-    "optimizer": "training",
-    "batch_size": "training",
-    "lambd": "training",
-    "epochs": "training",
+    **{key: "model" for key in DEFAULTS["model"] if key != "layers"},
+    **{key: "training" for key in DEFAULTS["training"] if key != "device"},
 }
-_INTEGER = {"hidden_layers", "units", "batch_size", "epochs"}
+_SHAPE = ("hidden_layers", "units")
+_INTEGER = {
+    "hidden_layers", "units",
+    *(k for k, table in _TABLE.items()
+      if isinstance(DEFAULTS[table][k], int) and not isinstance(DEFAULTS[table][k], bool)),
+}  # fmt: skip
 
 
 @dataclass
@@ -60,11 +73,11 @@ class SearchSpace:
     Attributes
     ----------
     space : dict
-        name -> fixed value, list of choices, or {"low", "high", "log", "step"}; the names
-        of :data:`DEFAULT_SPACE`.
+        name -> fixed value, list of choices, or {"low", "high", "log", "step"}:
+        hidden_layers, units, and any key of a run's [model] and [training] tables.
     settings : dict
-        The [tune] table: objective, pruner, validation_split, cv, startup_trials,
-        warmup_epochs.
+        The [tune] table: objective, pruner, validation_split, cv, seeds,
+        startup_trials, warmup_epochs.
     """
 
     space: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_SPACE))
@@ -83,13 +96,14 @@ class SearchSpace:
                 f"{path}: unknown table(s) {sorted(unknown)}; tables: space, tune"
             )
         for table, known, target in (
-            ("space", DEFAULT_SPACE, result.space),
+            ("space", {*_SHAPE, *_TABLE}, result.space),
             ("tune", DEFAULT_SETTINGS, result.settings),
         ):
             for key, value in data.get(table, {}).items():
                 if key not in known:
                     raise ConfigurationError(
-                        f"{path}: unknown key {key!r} in [{table}]; keys: {', '.join(known)}"
+                        f"{path}: unknown key {key!r} in [{table}]; keys: "
+                        f"{', '.join(sorted(known))}"
                     )
                 target[key] = value
         result.check(str(path))
@@ -126,6 +140,15 @@ class SearchSpace:
         split = self.settings["validation_split"]
         if not isinstance(split, int | float) or not 0 < split < 1:
             raise ConfigurationError(f"{origin}: validation_split must lie in (0, 1), got {split}")
+        seeds = self.settings["seeds"]
+        if (
+            not isinstance(seeds, list)
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)
+        ):
+            raise ConfigurationError(
+                f"{origin}: seeds must be a list of different whole numbers >= 0, got {seeds!r}"
+            )
         cv = self.settings["cv"]
         if isinstance(cv, bool) or not isinstance(cv, int) or cv == 1 or cv < 0:
             raise ConfigurationError(
@@ -146,15 +169,20 @@ class SearchSpace:
             ``{"model": {...}, "training": {...}}``: tables to merge into a run's config,
             with ``layers`` = [n1, ..., n[L-1]].
         """
-        pick = lambda name: _suggest(trial, name, self.space[name])  # noqa: E731
-        depth = pick("hidden_layers")
+        depth = _suggest(trial, "hidden_layers", self.space["hidden_layers"])
         config = {"model": {"layers": [_suggest(trial, f"n{l}", self.space["units"])
                                        for l in range(1, depth + 1)]},
                   "training": {}}  # fmt: skip
-        for name, table in _TABLE.items():
-            value = pick(name)
-            config[table][name] = float(value) if name == "keep_prob" else value
-        return config
+        chosen = {}
+        for name in self._settings():  # the optimizer first: it decides what else is drawn
+            if name in _ONLY_WITH and chosen.get("optimizer", "") != _ONLY_WITH[name]:
+                continue
+            chosen[name] = _suggest(trial, name, self.space[name])
+        return _tables(config, chosen)
+
+    def _settings(self) -> list[str]:
+        names = [name for name in self.space if name not in _SHAPE]
+        return sorted(names, key=lambda name: name != "optimizer")
 
     def config_of(self, params: dict) -> dict:
         """The configuration tables of a finished trial's ``params`` (fixed values added)."""
@@ -167,9 +195,22 @@ class SearchSpace:
             "model": {"layers": [int(values[f"n{l}"]) for l in range(1, depth + 1)]},
             "training": {},
         }
-        for name, table in _TABLE.items():
-            config[table][name] = float(values[name]) if name == "keep_prob" else values[name]
-        return config
+        optimizer = values.get("optimizer")
+        chosen = {
+            name: values[name]
+            for name in self._settings()
+            if name in values and (name not in _ONLY_WITH or optimizer == _ONLY_WITH[name])
+        }
+        return _tables(config, chosen)
+
+
+def _tables(config: dict, chosen: dict) -> dict:
+    """The chosen values put into their config.toml tables, as config.toml's kinds."""
+    for name, value in chosen.items():
+        if name == "keep_prob" or isinstance(DEFAULTS[_TABLE[name]][name], float):
+            value = float(value)
+        config[_TABLE[name]][name] = value
+    return config
 
 
 def _suggest(trial, name: str, spec):
@@ -179,7 +220,7 @@ def _suggest(trial, name: str, spec):
     if not isinstance(spec, dict):
         return spec
     low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
-    if name in _INTEGER or name.startswith("n") and name[1:].isdigit():
+    if name in _INTEGER or name[:1] == "n" and name[1:].isdigit():
         return trial.suggest_int(name, int(low), int(high), log=log)
     step = spec.get("step")
     return trial.suggest_float(name, float(low), float(high), log=log, step=step)
