@@ -49,6 +49,11 @@ RECIPES = {
             "batch_norm": {"model": {"batch_norm": True}},
             "label_smoothing": {"training": {"label_smoothing": 0.1}},
         },
+        # not recipes: sizes the search may also try (--only all+wide)
+        "sizes": {
+            "wide": {"model": {"layers": [512, 512]}},
+            "longer": {"training": {"epochs": 200}},
+        },
     },
 }  # fmt: skip
 
@@ -152,12 +157,14 @@ def main() -> None:
     names = args.only.split(",") if args.only else list(settings)
     for name in names:  # "adamw+cosine": the base with those changes together
         if name not in settings:
-            changes = RECIPES[args.data]["changes"]
-            unknown = [part for part in name.split("+") if part not in changes]
+            changes = RECIPES[args.data]["changes"] | RECIPES[args.data].get("sizes", {})
+            unknown = [part for part in name.split("+") if part not in changes and part != "all"]
             if unknown:
                 parser.error(f"--only: unknown setting {unknown[0]!r}; expected one of "
                              f"{', '.join(settings)} or changes joined by '+'")  # fmt: skip
-            picked = [changes[part] for part in name.split("+")]
+            everything = RECIPES[args.data]["changes"].values()
+            picked = [c for part in name.split("+")
+                      for c in (everything if part == "all" else [changes[part]])]  # fmt: skip
             settings[name] = merged(RECIPES[args.data]["base"], *picked)
     results = {}
     score = (

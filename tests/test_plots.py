@@ -188,3 +188,20 @@ def test_importance_from_few_trials_says_it_is_a_rough_guide(tmp_path, monkeypat
     check_png(tmp_path / "importance.png", size=(800, 500))
     for figure in figures.values():  # write_plots closes what Optuna opened
         assert not plt.fignum_exists(figure.number)
+
+
+def test_learning_curve_draws_alpha_when_a_schedule_changes_it():
+    from ldnn.schedules import scheduled_learning_rate
+
+    history = make_history()
+    history.learning_rate = [
+        scheduled_learning_rate(0.1, e, "cosine", epochs=30, warmup_epochs=3) for e in range(30)
+    ]
+    figure = plots.learning_curve_figure(history)
+    rate = [a for a in figure.axes if a.get_ylabel() == plots.RATE]
+    assert len(rate) == 1
+    np.testing.assert_allclose(rate[0].lines[0].get_ydata(), history.learning_rate)
+    constant = make_history()
+    constant.learning_rate = [0.1] * 30
+    assert not [a for a in plots.learning_curve_figure(constant).axes
+                if a.get_ylabel() == plots.RATE]  # fmt: skip

@@ -296,3 +296,21 @@ def test_label_smoothing_cost_against_pytorch_and_in_training():
 def test_bad_recipe_settings_name_the_setting(settings, message):
     with pytest.raises((ConfigurationError, InvalidValueError), match=message):
         DeepNetwork([4, 8, 3], **settings)
+
+
+def test_the_mnist1d_recipe_preset_is_the_measured_recipe(tmp_path, capsys):
+    """--preset mnist1d-recipe sets what docs/recipes.md measured; flags still win."""
+    import tomllib
+
+    from ldnn.cli import main
+
+    argv = ["train", "xor", "--preset", "mnist1d-recipe", "--epochs", "2", "--layers", "8",
+            "--runs-dir", str(tmp_path), "--name", "r", "-q", "--no-plots"]  # fmt: skip
+    assert main(argv) == 0
+    config = tomllib.loads((tmp_path / "r" / "config.toml").read_text())
+    training = config["training"]
+    assert (training["optimizer"], training["learning_rate"], training["lr_schedule"]) == (
+        "adam", 0.003, "cosine")  # fmt: skip
+    assert training["warmup_epochs"] == 5 and training["batch_size"] == 128
+    assert training["epochs"] == 2 and config["model"]["layers"] == [8]
+    assert config["model"]["keep_prob"] == [0.5]  # one per hidden layer, resolved

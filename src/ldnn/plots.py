@@ -37,6 +37,7 @@ def save_png(figure, path: str | os.PathLike) -> str:
 
 TRAINING_COST = "training cost (mini-batch mean, with any dropout and L2)"
 TRAINING_ACCURACY = "training accuracy (mini-batches, with any dropout)"
+RATE = "learning rate α (the schedule)"
 #: Test curves are grey and dashed, to read as "for reporting, not for choosing epochs".
 TEST_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
 BEST_STYLE = {"color": "tab:green", "linestyle": ":", "linewidth": 1.5}
@@ -129,6 +130,12 @@ def learning_curve_figure(history, title: str = "Learning curve", *, test=None, 
         tests = test_cost if key == "cost" else test_accuracy
         ylabel = "cost J" if key == "cost" else "accuracy"
         _panel(axes, epochs, curves, tests, best_epoch, ylabel, cost=key == "cost")
+    rates = get("learning_rate")
+    if _has_values(rates) and np.ptp(_floats(rates)) > 0:  # a schedule: draw alpha too
+        rate_axes = cost_axes.twinx()
+        rate_axes.plot(epochs, _floats(rates), color="tab:green", linestyle=":", label=RATE)
+        rate_axes.set_ylabel(RATE)
+        rate_axes.legend(loc="center right")
     cost_axes.set_title(title)
     (accuracy_axes or cost_axes).set_xlabel("epoch (iteration for full-batch gradient descent)")
     figure.tight_layout()
