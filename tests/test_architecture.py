@@ -24,7 +24,9 @@ FLOORS = {
         "propagation", "batchnorm", "optimizers", "schedules", "gradcheck", "metrics",
         "hyperparameters", "finiteness",
     ),
-    "training": ("history", "step", "training", "lbfgs", "progress", "continuation", "interrupts"),
+    "training": (
+        "history", "step", "parallel", "training", "lbfgs", "progress", "continuation", "interrupts"
+    ),
     "network": ("network", "build", "summary", "saving"),
     "uses": (
         "config", "runs", "run_table", "plots", "predictions", "provenance", "tracking",

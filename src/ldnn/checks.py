@@ -66,12 +66,13 @@ def check_columns(array, n: int, name: str, rows: str, context: str = "") -> Non
     )
 
 
-def check_X(X, n0: int, dtype, name: str = "X", *, with_extent: bool = False):
+def check_X(X, n0: int, dtype, name: str = "X", *, with_extent: bool = False, empty=False):
     """Validate X of shape (n[0], m) and return it in ``dtype`` (with ``with_extent``,
-    also max |x|, see :func:`finite_extent`)."""
+    also max |x|, see :func:`finite_extent`); m = 0 only with ``empty`` (one MPI rank's
+    share of the examples may be none)."""
     X = as_array(X, name)
     check_columns(X, n0, name, "n[0]")
-    if X.shape[1] == 0:
+    if X.shape[1] == 0 and not empty:
         raise InvalidValueError(f"{name} has no examples (m = 0)")
     extent = finite_extent(X, name) if X.dtype.kind == "f" else 0.0
     if X.dtype.kind != "f" and X.size:

@@ -29,6 +29,7 @@ from .lbfgs import train_lbfgs
 from .losses import get_loss, one_hot
 from .metrics import accuracy, is_classifier, mean_squared_error, predictions
 from .optimizers import Optimizer
+from .parallel import check_supported
 from .parameters import check_fits_in_memory, check_parameters
 from .propagation import compute_cost, forward_in_blocks
 from .saving import load_network, save_network
@@ -174,12 +175,14 @@ class DeepNetwork:
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False, with_extent=False):
+    def check_data(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False, with_extent=False,
+                   empty=False):  # fmt: skip
         """X (n[0], m) and Y (n[L], m) checked and converted as training and scoring take
         them: X in the network's dtype, Y as the loss prepares it (one-hot for class
         labels, or with ``keep_labels`` the labels (m,) themselves); with
-        ``with_extent`` also max |x|."""
-        X, extent = check_X(X, self.layer_dims[0], self.dtype, x_name, with_extent=True)
+        ``with_extent`` also max |x|; m = 0 only with ``empty``."""
+        X, extent = check_X(X, self.layer_dims[0], self.dtype, x_name, with_extent=True,
+                            empty=empty)  # fmt: skip
         Y = get_loss(self.hyperparameters.loss).prepare_targets(
             Y, self.layer_dims[-1], self.dtype, keep_labels=keep_labels
         )
@@ -201,6 +204,7 @@ class DeepNetwork:
         epochs: int | None = None,
         rng: np.random.Generator | None = None,
         stop=None,
+        comm=None,
     ) -> History:
         """Learn W and b from X of shape (n[0], m) and Y of shape (n[L], m).
 
@@ -233,6 +237,9 @@ class DeepNetwork:
             and :attr:`unfinished` says where; a warm start on the same data (after
             :meth:`save` and :meth:`load` too) continues from there with the numbers of
             a fit that never stopped, the interrupted epoch counting as one of ``epochs``.
+        comm : mpi4py communicator, optional
+            Data-parallel on MPI ranks (:mod:`ldnn.parallel`): X, Y, sample_weight and
+            validation_data are this rank's share, all ranks' in rank order the data.
 
         Returns
         -------
@@ -241,7 +248,8 @@ class DeepNetwork:
         """
         xp = self._training_device(X)
         # Class labels stay labels (m,): training makes each mini-batch's one-hot.
-        X, Y, x_extent = self.check_data(X, Y, keep_labels=True, with_extent=True)
+        share = comm is not None  # one MPI rank's share of the examples may be none
+        X, Y, x_extent = self.check_data(X, Y, keep_labels=True, with_extent=True, empty=share)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X.shape[1])
         if epochs is not None:
@@ -253,6 +261,7 @@ class DeepNetwork:
                     f"callbacks[{k}] must be callable (epoch, record, parameters), got "
                     f"{type(callback).__name__}"
                 )
+        check_supported(self.hyperparameters, comm, validation_data is not None)
         continuing = warm_start and self.parameters is not None
         unfinished = self.unfinished if continuing else None
         rng = self._generator(rng, continuing)
@@ -260,13 +269,13 @@ class DeepNetwork:
         split_state = rng.bit_generator.state if unfinished is None else unfinished.split_rng_state
         split_rng = rng if unfinished is None else generator_at(split_state)
         X, Y, sample_weight, validation = self._validation(
-            X, Y, sample_weight, validation_data, split_rng
+            X, Y, sample_weight, validation_data, split_rng, share
         )
         self._start(rng, continuing)
         callbacks = self._with_printing(callbacks, verbose, epochs)
         self.history = self._train_on_device(
             xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state,
-            x_extent,
+            x_extent, comm,
         )  # fmt: skip
         return self.history
 
@@ -292,7 +301,7 @@ class DeepNetwork:
         self._rng = rng
         return rng
 
-    def _validation(self, X, Y, sample_weight, validation_data, rng):
+    def _validation(self, X, Y, sample_weight, validation_data, rng, empty=False):
         """(X, Y, sample_weight, validation): validation_data prepared, or the part that
         ``validation_split`` holds out of the training examples (drawn from ``rng``)."""
         hp = self.hyperparameters
@@ -300,12 +309,10 @@ class DeepNetwork:
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ShapeError("validation_data must be a pair (X_val, Y_val)")
-            validation = self.check_data(*validation_data, x_name="X_val", y_name="Y_val")
+            validation = self.check_data(*validation_data, x_name="X_val", y_name="Y_val",
+                                         empty=empty)  # fmt: skip
         elif hp.validation_split > 0:
-            keep, held = split_indices(
-                X.shape[1], hp.validation_split, rng, minimum=1, name="validation_split",
-                stratify=self._classes_of(Y),
-            )  # fmt: skip
+            keep, held = self.validation_indices(Y, rng)
             (X, Y), (X_val, Y_val) = split_columns(X, Y, keep, held)
             if Y_val.ndim == 1:  # class labels: the validation part's one-hot, once
                 Y_val = one_hot(Y_val, hp.layer_dims[-1], X_val.dtype)
@@ -319,12 +326,17 @@ class DeepNetwork:
             )
         return X, Y, sample_weight, validation
 
-    def _classes_of(self, Y):
-        """Each example's class, to stratify the validation part by (None: no classes).
+    def validation_indices(self, Y, rng: np.random.Generator):
+        """(kept, held): the examples ``validation_split`` holds out, for Y as
+        :meth:`check_data` prepares it (``keep_labels``), drawn as :meth:`fit` draws them."""
+        hp, classes, name = self.hyperparameters, self._classes_of(Y), "validation_split"
+        return split_indices(Y.shape[-1], hp.validation_split, rng, minimum=1, stratify=classes,
+                             name=name)  # fmt: skip
 
-        Y as the loss prepared it: labels (m,), 0/1 targets (1, m) of one sigmoid unit, or
-        one-hot columns (K, m) of a softmax; several sigmoid units (tags) have no class.
-        """
+    def _classes_of(self, Y):
+        """Each example's class, to stratify the validation part by (None: no classes),
+        from Y as the loss prepared it: labels (m,), 0/1 targets (1, m) of one sigmoid
+        unit, or one-hot columns (K, m) of a softmax; tags (several sigmoids) have none."""
         hp = self.hyperparameters
         if not is_classifier(hp.activations[-1]):
             return None
@@ -354,7 +366,7 @@ class DeepNetwork:
 
     def _train_on_device(
         self, xp, X, Y, validation, callbacks, sample_weight, rng, epochs, stop, split_state,
-        x_extent,
+        x_extent, comm=None,
     ):  # fmt: skip
         """Train on the device: on a GPU the data move there once and stay for every
         epoch, and the parameters come back to the host when training ends. On the CPU
@@ -386,7 +398,7 @@ class DeepNetwork:
                 start_epoch=self.epochs_trained,
                 resume=None if unfinished is None else unfinished.position,
                 history=None if unfinished is None else copy.deepcopy(unfinished.history),
-                x_extent=x_extent,
+                x_extent=x_extent, comm=comm,
             )  # fmt: skip
             self._session = (training, self.epochs_trained, split_state)
             try:

@@ -219,10 +219,13 @@ def linear_backward(
     scale: float | None = None,
     column=None,
     scratch=None,
+    m: float | None = None,
 ):
     """dA[l-1], dW[l], db[l] from dZ[l] and the layer's (A[l-1], W[l], b[l]).
 
-    With ``lambd`` > 0 the L2 term (lambd / m) W[l] is added to dW[l]. With
+    With ``lambd`` > 0 the L2 term (lambd / m) W[l] is added to dW[l], m the number of
+    columns of A[l-1] unless ``m`` says otherwise (the whole batch's, when these columns
+    are a share of it: see :mod:`ldnn.parallel`). With
     ``input_gradient`` False, dA[l-1] is not computed (None): training never needs dA[0].
     ``out`` is an optional triple of arrays to write (dA[l-1], dW[l], db[l]) into.
     ``scale`` is the factor of the sums in dW[l] and db[l]: the notes' 1/m (the
@@ -232,7 +235,8 @@ def linear_backward(
     """
     A_prev, W, b = linear_cache
     xp = get_xp(dZ)
-    m = A_prev.shape[1]
+    columns = A_prev.shape[1]
+    m = columns if m is None else m
     dA_out, dW_out, db_out = (None, None, None) if out is None else out
     scale = 1 / m if scale is None else scale
     # dW[l] = (1/m) dZ[l] . A[l-1]^T
@@ -245,7 +249,7 @@ def linear_backward(
     # column of m entries 1/m: one matrix-vector product, several times faster than
     # NumPy's sum along the rows. (A batch-normalised layer has no b[l].)
     if column is None:
-        column = xp.full((m, 1), scale, dtype=dZ.dtype)
+        column = xp.full((columns, 1), scale, dtype=dZ.dtype)
     db = None if b is None else xp.matmul(dZ, column, out=db_out)
     # dA[l-1] = W[l]^T . dZ[l]
     dA_prev = xp.matmul(W.T, dZ, out=dA_out) if input_gradient else None
@@ -276,6 +280,8 @@ def backward(
     input_gradient: bool = True,
     workspace: Workspace | None = None,
     training: bool = False,
+    batch_m: int | None = None,
+    batch_weight: float | None = None,
 ):
     """Backward propagation through layers L..1.
 
@@ -300,6 +306,12 @@ def backward(
         dZ[L] (see the module docstring), and for an activation with ``in_place``
         dZ[l] overwrites dA[l], so the returned dA arrays are scratch and only dW and
         db are meant to be read. dW and db are the same as without it.
+    batch_m, batch_weight : optional
+        In training, when these m columns are one process's share of a mini-batch
+        (:mod:`ldnn.parallel`): the whole batch's m and, with ``sample_weight``, its sum
+        of weights. The 1/m (or 1/sum(w)) and the L2 term's lambd/m then take the whole
+        batch's, so that the shares' dW and db add up to the batch's. Default: these
+        columns are the whole batch.
 
     Returns
     -------
@@ -333,9 +345,10 @@ def backward(
                 # example i's column times w_i / mean(w); in training w_i / sum(w), which
                 # is that times the 1/m
                 total = sample_weight.sum() if training else sample_weight.mean()
+                total = total if batch_weight is None else batch_weight
                 dZ *= (sample_weight / total).astype(dZ.dtype)
             elif training:
-                dZ *= 1 / m
+                dZ *= 1 / (m if batch_m is None else batch_m)
         else:
             g = activations[l - 1]
             # In training dZ[l] = dA[l] * g'(Z[l]) overwrites dA[l] where g allows it.
@@ -359,6 +372,7 @@ def backward(
             scale=scale,
             column=column,
             scratch=workspace.get("l2", W.shape, W) if lambd and lent else None,
+            m=batch_m,
         )
         if db is not None:
             grads[db_name] = db

@@ -16,7 +16,7 @@ import numpy as np
 from .backend import get_xp
 from .flat import pack, split_views
 from .losses import one_hot
-from .metrics import accuracy
+from .metrics import accuracy, cost_and_accuracy
 from .parameters import names_of
 from .propagation import backward, compute_cost, forward
 from .workspace import Workspace
@@ -43,6 +43,7 @@ class TrainingStep:
         self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
         self.clipped = 0  # steps whose gradient clip_norm shortened
         self.X, self.Y = X, Y
+        self.m = X.shape[1]  # the examples an epoch's means divide by
         self.n_out = hp.layer_dims[-1]
         # A mini-batch is a set of examples, i.e. columns of X (n[0], m). Gathering
         # columns is fast when each is contiguous in memory: X.T C-contiguous, which is
@@ -63,9 +64,28 @@ class TrainingStep:
         names = names_of(parameters)[0]
         size = sum(parameters[k].size for k in names)
         self.learned = self.theta[:size]
-        self.dtheta = get_xp(self.theta).empty_like(self.learned)
+        self.dtheta = self._gradient_vector(size, self.theta)
         shapes = {"d" + key: parameters[key].shape for key in names}
         self.workspace = Workspace(gradients=split_views(self.dtheta, shapes))
+
+    def _gradient_vector(self, size: int, like):
+        """The vector dtheta (size,) that backward writes the gradients into."""
+        return get_xp(like).empty(size, dtype=like.dtype)
+
+    # What the ranks of data-parallel training (ldnn.parallel) agree on; one process
+    # agrees with itself.
+    def any(self, flag) -> bool:
+        return bool(flag)
+
+    def all(self, flag) -> bool:
+        return bool(flag)
+
+    def maximum(self, value: float) -> float:
+        return value
+
+    def scores(self, parameters, validation, activations, loss):
+        """The validation part's (cost, accuracy): no dropout, no L2 term."""
+        return cost_and_accuracy(parameters, *validation, activations, loss)
 
     def batch(self, index):
         """X[:, index] and Y[:, index], gathered into reused (n, batch) arrays."""

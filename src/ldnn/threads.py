@@ -27,14 +27,20 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def choose_threads(requested=None) -> int:
-    """The thread count for ``requested``: a whole number >= 1, or None / "auto"."""
+def choose_threads(requested=None, processes: int = 1) -> int:
+    """The thread count for ``requested``: a whole number >= 1, or None / "auto".
+
+    ``processes`` is how many processes of one job share this machine (MPI ranks): auto
+    then gives each its part of the cores, since the siblings starting at the same moment
+    do not show in the load yet."""
     if requested in (None, "auto"):
         for name in ENVIRONMENT:
             value = os.environ.get(name, "")
             if value.isdigit() and int(value) >= 1:
                 return int(value)
         cores = available_cores()
+        if processes > 1:
+            return max(1, cores // processes)
         return max(1, min(cores, cores - busy_cores()))
     try:
         count = int(requested)

@@ -16,6 +16,7 @@ guard's snapshot and the early-stopping bookkeeping.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -180,11 +181,13 @@ class EarlyStopping:
 
 
 def epoch_record(
-    epoch, cost_sum, right_sum, m, lr, loss, parameters, validation, activations, clipped=None
-):
+    epoch, cost_sum, right_sum, m, lr, loss, parameters, validation, activations, clipped=None,
+    scores=None,
+):  # fmt: skip
     """The History's row for an epoch: the mean batch cost and accuracy, the learning rate,
     the steps whose gradient was clipped (None without clip_norm), and the validation
-    cost and accuracy (no dropout, no L2 term, no label smoothing) when there is one."""
+    cost and accuracy (no dropout, no L2 term, no label smoothing) when there is one,
+    from ``scores`` (default :func:`ldnn.metrics.cost_and_accuracy`)."""
     record = {
         "epoch": epoch,
         "cost": cost_sum / m,
@@ -193,9 +196,14 @@ def epoch_record(
         "clipped": clipped,
     }
     if validation is not None:
-        record["val_cost"], record["val_accuracy"] = cost_and_accuracy(
-            parameters, *validation, activations, loss
-        )
+        if scores is None:
+            record["val_cost"], record["val_accuracy"] = cost_and_accuracy(
+                parameters, *validation, activations, loss
+            )
+        else:
+            record["val_cost"], record["val_accuracy"] = scores(
+                parameters, validation, activations, loss
+            )
     return record
 
 
@@ -231,6 +239,10 @@ class Training:
     x_extent : float, optional
         max |x| over X, for the check that the parameters training ends with give finite
         outputs (:mod:`ldnn.finiteness`); default computed from X.
+    comm : mpi4py communicator, optional
+        Train data-parallel (:mod:`ldnn.parallel`): X, Y, sample_weight and validation
+        are this rank's share of examples that all ranks of ``comm`` hold together,
+        consecutively in rank order. The result is that of one process on all of them.
 
     Attributes
     ----------
@@ -257,6 +269,7 @@ class Training:
         resume: LoopState | None = None,
         history: History | None = None,
         x_extent: float | None = None,
+        comm=None,
     ):
         self.parameters, self.hp, self.rng = parameters, hp, rng
         self.Y, self.x_extent = Y, x_extent
@@ -264,10 +277,16 @@ class Training:
         self.activations = resolve_activations(hp.activations, hp.L)
         self.loss = get_loss(hp.loss)
         optimizer = make_optimizer(hp) if optimizer is None else optimizer
-        self.step = TrainingStep(
-            X, Y, self.activations, self.loss, hp, optimizer, rng, sample_weight
-        )
+        step = TrainingStep
+        if comm is not None:  # data-parallel: X and Y are this rank's share
+            from .parallel import DataParallelStep, check_supported
+
+            check_supported(hp, comm)
+            step = functools.partial(DataParallelStep, comm=comm)
+        self.step = step(X, Y, self.activations, self.loss, hp, optimizer, rng, sample_weight)
         self.step.pack(parameters)
+        if comm is not None:
+            self.x_extent = self.step.maximum(_extent(X) if x_extent is None else x_extent)
         xp = get_xp(self.step.theta)
         self.initial = self.step.theta.copy()  # the fall-back of the finiteness check
         self.guard = DivergenceGuard(self.step.theta)
@@ -307,7 +326,7 @@ class Training:
         # about it would only bury that one clear message.
         with np.errstate(over="ignore", invalid="ignore"):
             while self.position.epoch < end and self.epoch(stop):
-                if stop is not None and self.position.epoch < end and stop():
+                if stop is not None and self.position.epoch < end and self.step.any(stop()):
                     self.history.stop_reason = "interrupted"  # between two epochs
                     break
         if self.history.stop_reason != "interrupted":  # the state to continue from stays
@@ -332,7 +351,7 @@ class Training:
         xp, theta = get_xp(self.theta), self.theta
         X, Y = self.step.X, self.Y
         if self.x_extent is None:
-            self.x_extent = max(abs(float(X.min())), abs(float(X.max())))
+            self.x_extent = _extent(X)
         candidates = (
             ("end", None),
             ("snapshot", self.guard.last_good),
@@ -341,7 +360,10 @@ class Training:
         for name, kept in candidates:
             if kept is not None:
                 xp.copyto(theta, kept)
-            if finite_on(self.parameters, X, Y, self.activations, self.loss, self.x_extent):
+            finite = X.shape[1] == 0 or finite_on(
+                self.parameters, X, Y, self.activations, self.loss, self.x_extent
+            )
+            if self.step.all(finite):  # on every rank's share
                 return name
         return None
 
@@ -354,7 +376,7 @@ class Training:
     def epoch(self, stop=None) -> bool:
         """Run (or finish) one epoch; False when training is to end here."""
         hp, pos = self.hp, self.position
-        m = self.step.X.shape[1]
+        m = self.step.m
         lr = scheduled_learning_rate(
             hp.learning_rate, pos.epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval,
             epochs=hp.epochs, warmup_epochs=hp.warmup_epochs,
@@ -383,6 +405,7 @@ class Training:
         record = epoch_record(
             pos.epoch, cost_sum, right_sum, m, lr, self.loss, self.parameters,
             self.validation, self.activations, clipped if hp.clip_norm else None,
+            scores=self.step.scores,
         )  # fmt: skip
         self.history.append(record)
         if self.plateau is not None:
@@ -390,7 +413,7 @@ class Training:
         self.completed += 1
         early = self.stopper is not None and self.stopper.should_stop(pos.epoch, record["val_cost"])
         self.position = self._boundary(pos.epoch + 1)
-        if run_callbacks(self.callbacks, record["epoch"], record, self.parameters):
+        if self.step.any(run_callbacks(self.callbacks, record["epoch"], record, self.parameters)):
             self.history.stop_reason = "callback"
             return False
         if early:
@@ -406,6 +429,11 @@ class Training:
             state.best_cost, state.best_epoch = stopper.best_cost, stopper.best_epoch
             state.best_theta = stopper.best_theta
         return state
+
+
+def _extent(X) -> float:
+    """max |x| over X (0 for no examples)."""
+    return max(abs(float(X.min())), abs(float(X.max()))) if X.size else 0.0
 
 
 def train(

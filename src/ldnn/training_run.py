@@ -170,34 +170,66 @@ class TrainingRun:
         else:
             atomic_write_text(record, json.dumps(self.provenance, indent=2) + "\n")
 
-    def fit(self, callbacks=(), *, stop=None, checkpoints: Checkpoints | None = None) -> History:
+    def fit(
+        self, callbacks=(), *, stop=None, checkpoints: Checkpoints | None = None, comm=None
+    ) -> History:
         """Train (on from the checkpoint, for a resumed run), recording the test cost
         per epoch when there is a test part; ``stop`` and ``checkpoints`` as
-        :meth:`ldnn.DeepNetwork.fit` and :class:`Checkpoints` take them."""
+        :meth:`ldnn.DeepNetwork.fit` and :class:`Checkpoints` take them. With ``comm``
+        (mpi4py), this is one rank of data-parallel training: it trains on its share
+        of the training part (:meth:`shares`), and only rank 0 watches the test cost."""
         data, network = self.dataset, self.network
         callbacks = list(callbacks)
         self._watch = None
-        if data.X_test is not None:
+        resuming = network.epochs_trained > 0 or network.unfinished is not None
+        arguments = self.shares(comm, resuming)
+        if data.X_test is not None and (comm is None or comm.Get_rank() == 0):
             self._watch = WatchTestCost(network, data.X_test, data.Y_test, self.test_costs)
             callbacks.insert(0, self._watch)
         if checkpoints is not None:
             callbacks.append(checkpoints)
-        resuming = network.epochs_trained > 0 or network.unfinished is not None
         self._started = (time.perf_counter(), self.seconds)
         # A diverging run overflows on its way to the guard, which reports it once.
         with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
             warnings.simplefilter("always", DivergenceWarning)
             if self.epochs_left > 0:
                 self.history = network.fit(
-                    data.X_train, data.Y_train, callbacks=callbacks, stop=stop,
-                    warm_start=resuming, epochs=self.epochs_left if resuming else None,
-                    sample_weight=self.sample_weight(),
+                    callbacks=callbacks, stop=stop, warm_start=resuming,
+                    epochs=self.epochs_left if resuming else None, comm=comm, **arguments,
                 )  # fmt: skip
         self.seconds = self._elapsed()
         self.test_costs = [] if self._watch is None else self._watch.costs
         self.warnings = [str(w.message) for w in caught]
         self._started = None
         return self.history
+
+    def shares(self, comm, resuming: bool) -> dict:
+        """network.fit's data: the training part (X, Y, sample_weight) for one process;
+        with ``comm``, this rank's consecutive block (:func:`ldnn.parallel.share`) of the
+        examples one process would train on, and of the validation part it would hold
+        out, drawn here as fit draws it (from the seed's generator, which then goes on
+        to the initialisation): so any number of ranks trains as one process does."""
+        data, network = self.dataset, self.network
+        X, Y, weights = data.X_train, data.Y_train, self.sample_weight()
+        if comm is None:
+            return {"X": X, "Y": Y, "sample_weight": weights}
+        from .parallel import share
+
+        size, rank = comm.Get_size(), comm.Get_rank()
+        kept, held, rng = np.arange(X.shape[1]), None, None
+        if network.hyperparameters.validation_split > 0:
+            rng = np.random.default_rng(network.hyperparameters.seed)
+            prepared = network.check_data(X, Y, keep_labels=True)[1]
+            kept, held = network.validation_indices(prepared, rng)
+        mine = kept[share(len(kept), size, rank)]
+        arguments = {"X": X[:, mine], "Y": Y[..., mine]}
+        arguments["sample_weight"] = None if weights is None else weights[mine]
+        if held is not None:
+            theirs = held[share(len(held), size, rank)]
+            arguments["validation_data"] = (X[:, theirs], Y[..., theirs])
+        if not resuming:  # a resumed fit goes on with the checkpoint's generator
+            arguments["rng"] = rng
+        return arguments
 
     def sample_weight(self):
         """Each training example's weight from [data] class_weight (None: all 1)."""

@@ -25,8 +25,25 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
+    args.comm = None
     try:
-        with warnings.catch_warnings(), limited_threads(choose_threads(args.threads)):
+        status = _run(args)
+    except BaseException as error:  # a traceback's error, on one of several MPI ranks
+        if args.comm is not None:
+            _abort(args, f"{type(error).__name__}: {error}", 1)
+        raise
+    finally:
+        _restore_streams(args)
+    if status not in (0, 130) and args.comm is not None:
+        _abort(args, "failed", status)  # its message is printed; end every rank's job
+    return status
+
+
+def _run(args) -> int:
+    try:
+        args.comm = _ranks(args.command)
+        threads = choose_threads(args.threads, ranks_on_this_machine(args.comm))
+        with warnings.catch_warnings(), limited_threads(threads):
             warnings.showwarning = _one_line(args.command, warnings.showwarning)
             status = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
@@ -37,14 +54,60 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except LdnnError as error:
-        print(f"ldnn {args.command}: error: {error}", file=sys.stderr)
+        print(f"ldnn {args.command}: error: {error}", file=_errors(args))
         return 2
     except (OSError, ImportError) as error:
-        print(f"ldnn {args.command}: error: {error}", file=sys.stderr)
+        print(f"ldnn {args.command}: error: {error}", file=_errors(args))
         return 2
     except KeyboardInterrupt:
         print(f"ldnn {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _ranks(command: str):
+    """MPI's COMM_WORLD when mpiexec (or srun) started several ranks of this command,
+    else None. Only rank 0 prints its output; the others print only their errors."""
+    from ..errors import ConfigurationError
+    from ..parallel import world
+
+    comm = world()
+    if comm is None:
+        return None
+    if command not in ("train", "experiment", "tune"):
+        raise ConfigurationError(
+            f"ldnn {command} runs in one process; under mpiexec with several ranks only "
+            "`ldnn train` (data-parallel), `ldnn experiment` and `ldnn tune` run"
+        )
+    if comm.Get_rank() != 0:
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed at the end
+    return comm
+
+
+def ranks_on_this_machine(comm) -> int:
+    """How many ranks of ``comm`` share this machine's cores (1 without MPI)."""
+    if comm is None:
+        return 1
+    from mpi4py import MPI
+
+    return comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+
+
+def _errors(args):
+    """Where an error line goes: stderr, on every rank (the others' stderr is silenced)."""
+    return sys.__stderr__ if args.comm is not None else sys.stderr
+
+
+def _restore_streams(args) -> None:
+    if args.comm is not None and sys.stdout is not sys.__stdout__:
+        sys.stdout.close()
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def _abort(args, what: str, status: int) -> None:
+    """End every rank's job with ``status`` (:func:`ldnn.parallel.abort`)."""
+    from ..parallel import abort
+
+    abort(args.comm, f"ldnn {args.command}: {what}", status)
 
 
 def _one_line(command: str, default):

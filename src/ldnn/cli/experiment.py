@@ -31,8 +31,11 @@ def run(args) -> int:
 
     folder = Path(args.out or f"runs/{args.name}-{datetime.now():%Y%m%d-%H%M%S}")
     result = run_experiment(
-        args.name, folder, quick=args.quick, seed=args.seed, overwrite=args.overwrite
-    )
+        args.name, folder, quick=args.quick, seed=args.seed, overwrite=args.overwrite,
+        comm=args.comm,
+    )  # fmt: skip
+    if args.comm is not None and args.comm.Get_rank() != 0:
+        return 0
     print(
         f"{result['title']}: {len(result['files'])} files in {folder} "
         f"({result['seconds']:.1f} s); see {folder / 'report.md'}"

@@ -91,7 +91,10 @@ def add_parser(subparsers) -> None:
         help="continue an interrupted run from its checkpoint, with its own config.toml",
     )
     p.add_argument(
-        "--preset", choices=sorted(configuration.PRESETS), help="the course application's models"
+        "--preset",
+        choices=sorted(configuration.PRESETS),
+        help="the course application's models (course-*), or the recipe docs/recipes.md chose "
+        "for MNIST-1D",
     )
     model = p.add_argument_group("model (hyperparameters)")
     model.add_argument("--layers", type=int_list, help="hidden sizes n[1..L-1], e.g. 20,7,5")
@@ -286,9 +289,16 @@ def run_train(args) -> int:
 def train_one(args, config: dict, name: str | None = None, describe_it: bool = True):
     """One run of ``config`` into its run folder; returns the exit status."""
     run = make_run(config, ["ldnn", *args.argv])
+    if not is_writer(args):  # another MPI rank: it trains its share, rank 0 writes
+        return train_share(run, args)
     target = run_target(
         args.runs_dir, name or args.name, run.config["data"]["source"], args.overwrite
     )
+    if getattr(args, "comm", None) is not None:  # data-parallel: how many ranks, which MPI
+        from mpi4py import MPI
+
+        library = MPI.Get_library_version().strip().splitlines()[0]
+        run.provenance["mpi"] = {"ranks": args.comm.Get_size(), "library": library}
     with RunFolder.create(target, overwrite=args.overwrite) as folder:
         tell(folder.notes)
         run.start(folder)
@@ -310,7 +320,8 @@ def train_seeds(args) -> int:
         status = train_one(args, seeded, f"{base}-seed{seed}", describe_it=k == 0)
         if status:
             return status
-    print(seeds_summary(args.seeds, args.finished))
+    if is_writer(args):
+        print(seeds_summary(args.seeds, args.finished))
     return 0
 
 
@@ -338,6 +349,8 @@ def resume_train(args) -> int:
         raise ConfigurationError(
             f"--resume continues a run with its own config.toml; it takes no {', '.join(given)}"
         )
+    if not is_writer(args):
+        return train_share(TrainingRun.resume(Path(args.resume)), args)
     folder = RunFolder.resume(args.resume)
     with folder:
         tell(folder.notes)
@@ -374,7 +387,12 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
         tracker.start(run, folder.path.name)
     with StopOnSignals() as stop:
         try:
-            run.fit([*callbacks, *trackers], stop=stop, checkpoints=checkpoints)
+            run.fit(
+                [*callbacks, *trackers],
+                stop=stop,
+                checkpoints=checkpoints,
+                comm=getattr(args, "comm", None),
+            )
         finally:
             if bar is not None:
                 bar.close()
@@ -383,6 +401,21 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
         print(f"ldnn: warning: {message}", file=sys.stderr)
     for tracker in trackers:
         tracker.finish(run, folder.path, metrics)
+
+
+def is_writer(args) -> bool:
+    """Whether this process writes the run folder and prints: the only one, or MPI's
+    rank 0 of data-parallel training (``mpiexec -n P ldnn train``)."""
+    comm = getattr(args, "comm", None)
+    return comm is None or comm.Get_rank() == 0
+
+
+def train_share(run: TrainingRun, args) -> int:
+    """What a rank other than 0 does: train on its share in step with the others;
+    the exit status as rank 0's (130 when interrupted)."""
+    with StopOnSignals() as stop:
+        run.fit(stop=stop, comm=args.comm)
+    return 130 if run.interrupted else 0
 
 
 def make_trackers(args, folder: RunFolder) -> list:

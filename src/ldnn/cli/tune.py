@@ -125,16 +125,29 @@ def run_tune(args) -> int:
     space.check("command line")
     data_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(args.data).stem)
     name = check_run_name(args.name or args.study or f"tune-{data_name}", "the tune folder's name")
-    search = Search(
-        base_config(args),
-        space,
-        Path(args.runs_dir) / name,
-        study_name=args.study or name,
-        storage=args.storage,
-        resume=args.resume,
-        seed=args.seed,
-        heartbeat=args.heartbeat,
-    )
+
+    def open_search(resume: bool):
+        return Search(
+            base_config(args),
+            space,
+            Path(args.runs_dir) / name,
+            study_name=args.study or name,
+            storage=args.storage,
+            resume=resume,
+            seed=args.seed,
+            heartbeat=args.heartbeat,
+        )
+
+    # Under mpiexec every rank is one worker of the same study: rank 0 opens (or makes)
+    # it, then the others join it as `--resume` workers do.
+    comm = args.comm
+    writer = comm is None or comm.Get_rank() == 0
+    if writer:
+        search = open_search(args.resume)
+    if comm is not None:
+        comm.barrier()
+        if not writer:
+            search = open_search(True)
     objective = search.objective
 
     def said(study, trial) -> None:
@@ -144,6 +157,10 @@ def run_tune(args) -> int:
             print(f"trial {trial.number} {trial.state.name.lower()}{value} ({epochs} epochs)")
 
     search.run(args.trials, callbacks=[said])
+    if comm is not None:
+        comm.barrier()  # every worker is done: rank 0 reports the study and retrains
+        if not writer:
+            return 0
     rows, finished = search.summary()
     counts = {}
     for row in rows:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import tempfile
 import time
+from pathlib import Path
 
 from ..errors import ConfigurationError
 from ..runs import RunFolder
+from .tasks import ranks
 
 #: Experiment name -> module (imported only when run, so the CLI starts fast).
 EXPERIMENTS = {
@@ -33,6 +36,7 @@ def run_experiment(
     quick: bool = False,
     seed: int = 0,
     overwrite: bool = False,
+    comm=None,
 ) -> dict:
     """Run experiment ``name`` and write its run folder.
 
@@ -48,6 +52,9 @@ def run_experiment(
         Seeds every network and search; equal seeds give equal results.
     overwrite : bool
         Replace ``folder`` if it exists.
+    comm : mpi4py communicator, optional
+        Share the experiment's independent runs among these MPI ranks
+        (:mod:`ldnn.experiments.tasks`); rank 0 writes ``folder``, the others nothing.
 
     Returns
     -------
@@ -61,7 +68,10 @@ def run_experiment(
         )
     module = importlib.import_module(f".{EXPERIMENTS[name]}", __name__)
     start = time.perf_counter()
-    with RunFolder.create(folder, overwrite=overwrite, kind="experiment") as run:
+    if comm is not None and comm.Get_rank() != 0:  # its share of the runs, written nowhere
+        with tempfile.TemporaryDirectory() as scratch, ranks(comm):
+            return module.run(Path(scratch), quick=quick, seed=seed)
+    with ranks(comm), RunFolder.create(folder, overwrite=overwrite, kind="experiment") as run:
         result = module.run(run.path, quick=quick, seed=seed)
         result["seconds"] = time.perf_counter() - start
         mode = "quick" if quick else "full"

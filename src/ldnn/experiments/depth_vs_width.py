@@ -31,6 +31,7 @@ from ..data import make_parity
 from ..network import DeepNetwork
 from ..parameters import count_parameters
 from .results import figure, markdown_table, save, write_csv
+from .tasks import spread
 
 #: Hidden widths tried in order; the first at which some seed fits the table is reported.
 WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64)
@@ -205,24 +206,26 @@ def smallest_width(n: int, hidden: int, seeds, epochs: int) -> tuple[int | None,
 
 
 def trained_rows(ns, seeds, epochs: int) -> list[dict]:
-    rows = []
-    for n in ns:
-        for kind, hidden in (("shallow", 1), ("deep", levels(n))):
-            width, fitted = smallest_width(n, hidden, seeds, epochs)
-            dims = None if width is None else [n] + [width] * hidden + [1]
-            rows.append(
-                {
-                    "n": n,
-                    "network": kind,
-                    "hidden_layers": hidden,
-                    "width": width or "",
-                    "units": "" if dims is None else sum(dims[1:]),
-                    "parameters": "" if dims is None else count_parameters(dims),
-                    "seeds_fitted": fitted,
-                    "seeds_tried": len(seeds),
-                }
-            )
-    return rows
+    """One row per n and network kind (shallow, deep), each found by its own runs."""
+
+    def one_row(setting):
+        n, kind, hidden = setting
+        width, fitted = smallest_width(n, hidden, seeds, epochs)
+        dims = None if width is None else [n] + [width] * hidden + [1]
+        return {
+            "n": n,
+            "network": kind,
+            "hidden_layers": hidden,
+            "width": width or "",
+            "units": "" if dims is None else sum(dims[1:]),
+            "parameters": "" if dims is None else count_parameters(dims),
+            "seeds_fitted": fitted,
+            "seeds_tried": len(seeds),
+        }
+
+    networks = [(n, "shallow", 1) for n in ns] + [(n, "deep", levels(n)) for n in ns]
+    networks.sort(key=lambda setting: ns.index(setting[0]))  # n by n, as the CSV lists them
+    return spread(one_row, networks)
 
 
 def _plot(constructed, trained, path: Path) -> str:

@@ -25,6 +25,7 @@ from ..data import load_dataset
 from ..errors import DivergenceWarning
 from ..network import DeepNetwork
 from .results import figure, markdown_table, save, standardized, write_csv
+from .tasks import spread
 
 
 def _data(name: str, quick: bool):
@@ -86,8 +87,8 @@ def alpha_sweep(name, data, quick, seed):
     """One full-batch gd run per alpha; rows for the CSV and the histories to draw."""
     X, Y, X_test, Y_test = data
     config = SETTINGS[name]
-    rows, curves = [], {}
-    for alpha in config["alphas"]:
+
+    def one_run(alpha):
         # leaky ReLU units cannot all die, so a too-large alpha blows the activations up
         # (and the guard fires) instead of silently freezing a dead network.
         network = _network(
@@ -103,25 +104,27 @@ def alpha_sweep(name, data, quick, seed):
             warnings.simplefilter("always", DivergenceWarning)
             history = network.fit(X, Y)
         warned = any(issubclass(w.category, DivergenceWarning) for w in caught)
-        curves[alpha] = history.cost
         # After divergence the kept (last finite) parameters can be huge, and scoring
         # them overflows in the forward pass; that is expected here, not news.
         with np.errstate(over="ignore", invalid="ignore"):
             train_acc = network.evaluate(X, Y)["accuracy"]
             test_acc = network.evaluate(X_test, Y_test)["accuracy"]
-        rows.append(
-            {
-                "dataset": name,
-                "alpha": alpha,
-                "epochs_run": len(history),
-                "stop_reason": history.stop_reason,
-                "divergence_warning": warned,
-                "first_cost": history.cost[0] if len(history) else math.nan,
-                "final_cost": history.cost[-1] if len(history) else math.nan,
-                "train_accuracy": train_acc,
-                "test_accuracy": test_acc,
-            }
-        )
+        row = {
+            "dataset": name,
+            "alpha": alpha,
+            "epochs_run": len(history),
+            "stop_reason": history.stop_reason,
+            "divergence_warning": warned,
+            "first_cost": history.cost[0] if len(history) else math.nan,
+            "final_cost": history.cost[-1] if len(history) else math.nan,
+            "train_accuracy": train_acc,
+            "test_accuracy": test_acc,
+        }
+        return row, history.cost
+
+    runs = spread(one_run, config["alphas"])
+    rows = [row for row, _ in runs]
+    curves = {alpha: cost for alpha, (_, cost) in zip(config["alphas"], runs, strict=True)}
     finished = [r for r in rows if r["stop_reason"] == "completed"]
     good = min(finished, key=lambda r: r["final_cost"])["alpha"] if finished else None
     for r in rows:
@@ -213,32 +216,32 @@ def architecture_sweep(name, data, quick, seed):
     config = SETTINGS[name]
     grid = [("depth", d, config["width"]) for d in _pick(config["depths"], quick)]
     grid += [("width", config["fixed_depth"], w) for w in _pick(config["widths"], quick)]
-    rows = []
-    for sweep, depth, width in grid:
-        for lambd in (0.0, config["lambd"]):
-            network = _network(
-                X,
-                Y,
-                [width] * depth,
-                seed,
-                lambd=lambd,
-                epochs=_pick(config["sweep_epochs"], quick),
-                **config["train"],
-            )
-            history = network.fit(X, Y)
-            rows.append(
-                {
-                    "dataset": name,
-                    "sweep": sweep,
-                    "hidden_layers": depth,
-                    "width": width,
-                    "lambd": lambd,
-                    "final_cost": history.cost[-1],
-                    "train_accuracy": network.evaluate(X, Y)["accuracy"],
-                    "test_accuracy": network.evaluate(X_test, Y_test)["accuracy"],
-                }
-            )
-    return rows
+
+    def one_run(setting):
+        sweep, depth, width, lambd = setting
+        network = _network(
+            X,
+            Y,
+            [width] * depth,
+            seed,
+            lambd=lambd,
+            epochs=_pick(config["sweep_epochs"], quick),
+            **config["train"],
+        )
+        history = network.fit(X, Y)
+        return {
+            "dataset": name,
+            "sweep": sweep,
+            "hidden_layers": depth,
+            "width": width,
+            "lambd": lambd,
+            "final_cost": history.cost[-1],
+            "train_accuracy": network.evaluate(X, Y)["accuracy"],
+            "test_accuracy": network.evaluate(X_test, Y_test)["accuracy"],
+        }
+
+    settings = [(*point, lambd) for point in grid for lambd in (0.0, config["lambd"])]
+    return spread(one_run, settings)
 
 
 def _alpha_plot(curves_by_name, path) -> str:

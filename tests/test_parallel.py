@@ -1,0 +1,352 @@
+"""Data-parallel training on real MPI ranks (``mpiexec``): the same parameters as one
+process, for every optimizer and setting, on P = 1..4 ranks; the command line's
+``mpiexec -n P ldnn train``; a rank that dies or fails ends the job; an interrupted job
+resumes on another number of ranks to the numbers of one that never stopped.
+
+The ranks run on this machine over its loopback interface (MPICH from the package
+registry, the [mpi] extra, which ``make test`` installs). In CI a missing MPI fails
+these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ldnn import DeepNetwork
+from ldnn.errors import ConfigurationError
+from ldnn.parallel import launched_ranks, share
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "mpi"))
+from cases import CASES, fit  # noqa: E402
+from thread_comm import run_ranks  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
+LDNN = [sys.executable, "-m", "ldnn.cli"]
+
+
+def mpiexec() -> str:
+    """The mpiexec beside this Python (the mpich wheel's), else on PATH."""
+    found = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which(
+        "mpiexec"
+    )
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        found = None
+    if found is None:
+        message = "no MPI: mpiexec or mpi4py missing (pip install 'ldnn[mpi]')"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def environment(**more) -> dict:
+    """One BLAS thread per rank: two cores, several ranks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **more)
+    return env
+
+
+def launch(ranks: int, command: list[str], *, timeout=120, **options):
+    return subprocess.run(
+        [mpiexec(), "-n", str(ranks), *command], capture_output=True, text=True,
+        timeout=timeout, env=options.pop("env", environment()), **options,
+    )  # fmt: skip
+
+
+# -- the shares --------------------------------------------------------------------------
+@given(st.integers(0, 500), st.integers(1, 16))
+def test_shares_are_consecutive_blocks_that_differ_by_at_most_one(m, size):
+    blocks = [share(m, size, rank) for rank in range(size)]
+    assert blocks[0].start == 0 and blocks[-1].stop == m
+    assert all(a.stop == b.start for a, b in zip(blocks, blocks[1:], strict=False))
+    lengths = [b.stop - b.start for b in blocks]
+    assert max(lengths) - min(lengths) <= 1
+
+
+def test_no_launcher_means_one_process(monkeypatch):
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    assert launched_ranks() == 1
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
+    assert launched_ranks() == 4
+
+
+class TwoRanks:
+    """A communicator's size, for the checks made before any communication."""
+
+    def Get_size(self):
+        return 2
+
+    def Get_rank(self):
+        return 0
+
+
+@pytest.mark.parametrize(
+    "settings, fit_options, expected",
+    [
+        ({"optimizer": "lbfgs"}, {}, "optimizer 'lbfgs' does not train data-parallel"),
+        ({"batch_norm": True}, {}, "batch_norm does not train data-parallel"),
+        ({"validation_split": 0.2}, {}, "validation_split does not split data held by"),
+    ],
+)
+def test_what_several_ranks_do_not_do_is_refused_in_one_line(settings, fit_options, expected):
+    net = DeepNetwork((2, 3, 1), epochs=1, **settings)
+    X, Y = np.ones((2, 4)), np.array([[0, 1, 0, 1]])
+    with pytest.raises(ConfigurationError, match=expected):
+        net.fit(X, Y, comm=TwoRanks(), **fit_options)
+
+
+# -- any architecture, batch size and P (ranks as threads) ------------------------------
+@settings(max_examples=25, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    m=st.integers(1, 40),
+    batch=st.one_of(st.none(), st.integers(1, 16)),
+    ranks=st.integers(1, 5),
+    optimizer=st.sampled_from(["gd", "momentum", "adam", "adamw"]),
+    keep=st.sampled_from([1.0, 0.6]),
+    dtype=st.sampled_from(["float64", "float32"]),
+    seed=st.integers(0, 10),
+)
+def test_any_network_trains_on_p_ranks_as_on_one_process(
+    hidden, m, batch, ranks, optimizer, keep, dtype, seed
+):
+    rng = np.random.default_rng(seed)
+    X, labels = rng.normal(size=(3, m)), rng.integers(0, 3, m)
+    settings = dict(activations=("relu",) * len(hidden) + ("softmax",), optimizer=optimizer,
+                    learning_rate=0.05, batch_size=batch, epochs=3, keep_prob=keep,
+                    lambd=0.1, dtype=dtype, seed=seed)  # fmt: skip
+    dims = (3, *hidden, 3)
+    one = DeepNetwork(dims, **settings)
+    one.fit(X, labels)
+
+    def rank_fit(comm):
+        part = share(m, comm.Get_size(), comm.Get_rank())
+        net = DeepNetwork(dims, **settings)
+        net.fit(X[:, part], labels[part], comm=comm)
+        return net
+
+    nets = run_ranks(ranks, rank_fit)
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    for net in nets:  # every rank ends with the same parameters, one process's
+        for key, value in one.parameters.items():
+            np.testing.assert_allclose(net.parameters[key], value, rtol=0, atol=tolerance)
+        np.testing.assert_allclose(net.history.cost, one.history.cost, rtol=tolerance)
+
+
+# -- exactness on real ranks ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def one_process():
+    """Each case fitted by one ordinary process on all the examples."""
+    return {name: fit(name) for name in CASES}
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 4])
+def test_ranks_learn_the_parameters_of_one_process(ranks, one_process, tmp_path):
+    done = launch(ranks, [sys.executable, str(HERE / "mpi" / "worker.py"), str(tmp_path)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name, net in one_process.items():
+        saved = np.load(tmp_path / f"{name}.npz")
+        for key, value in net.parameters.items():
+            np.testing.assert_allclose(saved[key], value, rtol=0, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(saved["cost"], net.history.cost, rtol=1e-12, err_msg=name)
+        if net.history.val_cost and net.history.val_cost[0] is not None:
+            np.testing.assert_allclose(saved["val_cost"], net.history.val_cost, rtol=1e-12)
+
+
+# -- the command line -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def arrays(tmp_path_factory):
+    """X.npy (m, 6) and y.npy of a noisy two-class problem."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 6))
+    y = (X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=500) > 0).astype(np.int64)
+    np.save(folder / "X.npy", X)
+    np.save(folder / "y.npy", y)
+    return folder
+
+
+FLAGS = ["--layers", "16,8", "--keep-prob", "0.8", "--batch-size", "32", "--val-split", "0.2",
+         "--optimizer", "adam", "--lr", "0.01", "--dtype", "float64", "--no-plots",
+         "-q"]  # fmt: skip
+
+
+def train_command(arrays, runs, name, epochs=6, *more):
+    return [*LDNN, "train", str(arrays / "X.npy"), "--labels", str(arrays / "y.npy"), *FLAGS,
+            "--epochs", str(epochs), "--runs-dir", str(runs), "--name", name, *more]  # fmt: skip
+
+
+def parameters_of(folder: Path) -> dict:
+    with np.load(folder / "model.npz", allow_pickle=False) as model:
+        return {k: model[k] for k in model.files if k[0] in "Wb" and k[1:].isdigit()}
+
+
+def assert_same_parameters(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12, err_msg=key)
+
+
+def test_mpiexec_ldnn_train_is_one_process_and_rank_0_alone_writes(arrays, tmp_path):
+    runs = tmp_path / "runs"
+    single = subprocess.run(train_command(arrays, runs, "one"), capture_output=True,
+                            text=True, env=environment(), timeout=120)  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    done = launch(3, train_command(arrays, runs, "three"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("run folder:") == 1  # only rank 0 prints
+    assert sorted(p.name for p in runs.iterdir()) == ["one", "three"]
+    assert_same_parameters(parameters_of(runs / "one"), parameters_of(runs / "three"))
+
+
+def test_other_commands_refuse_several_ranks(arrays, tmp_path):
+    done = launch(2, [*LDNN, "datasets"])
+    assert done.returncode == 2
+    assert "only `ldnn train` (data-parallel)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_rank_that_fails_ends_the_job_naming_the_rank(arrays, tmp_path):
+    """Rank 1 starts where the data file is missing (a node without it): rank 0, waiting
+    for it in the first collective, must not hang."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir(), elsewhere.mkdir()
+    for name in ("X.npy", "y.npy"):
+        shutil.copy(arrays / name, here / name)
+    command = [*LDNN, "train", "X.npy", "--labels", "y.npy", "--epochs", "2", "-q", "--no-plots"]
+    start = time.monotonic()
+    done = subprocess.run(
+        [mpiexec(), "-n", "1", "-wdir", str(here), *command, ":",
+         "-n", "1", "-wdir", str(elsewhere), *command],
+        capture_output=True, text=True, env=environment(), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2  # bad input, as one process exits
+    assert time.monotonic() - start < 60
+    assert "X.npy" in done.stderr and "[rank 1 of 2; stopping all ranks]" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def rank_pids(tag: str) -> dict[int, int]:
+    """{rank: pid} of the processes started with LDNN_TEST_TAG=tag."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = dict(
+                item.split("=", 1)
+                for item in (entry / "environ").read_bytes().decode(errors="replace").split("\0")
+                if "=" in item
+            )
+        except OSError:
+            continue
+        if env.get("LDNN_TEST_TAG") == tag and "PMI_RANK" in env:
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"ldnn.cli" in cmdline:
+                found[int(env["PMI_RANK"])] = int(entry.name)
+    return found
+
+
+def start_ranks(ranks: int, command: list[str]):
+    tag = uuid.uuid4().hex
+    job = subprocess.Popen(
+        [mpiexec(), "-n", str(ranks), *command], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=environment(LDNN_TEST_TAG=tag),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(pids := rank_pids(tag)) < ranks and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(pids) == ranks, "the ranks did not start"
+    return job, pids
+
+
+def wait_until_training(folder: Path, job, timeout=60) -> None:
+    """Until the run folder exists and training has had time to start."""
+    deadline = time.monotonic() + timeout
+    while not (folder / "config.toml").exists():
+        assert job.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.05)
+    time.sleep(1.0)
+
+
+def test_a_rank_killed_ends_the_job(arrays, tmp_path):
+    runs = tmp_path / "runs"
+    job, pids = start_ranks(2, train_command(arrays, runs, "killed", 5000))
+    wait_until_training(runs / "killed", job)
+    os.kill(pids[1], signal.SIGKILL)
+    try:
+        job.wait(timeout=60)
+    finally:
+        job.kill()
+    assert job.returncode != 0
+
+
+def test_an_interrupted_job_resumes_on_other_ranks_to_the_same_numbers(arrays, tmp_path):
+    """SIGTERM to rank 1 alone: every rank stops after the same step, rank 0 writes the
+    checkpoint; three ranks then finish it as one process trains without stopping."""
+    runs = tmp_path / "runs"
+    epochs = 400
+    whole = subprocess.run(train_command(arrays, runs, "whole", epochs), capture_output=True,
+                           text=True, env=environment(), timeout=300)  # fmt: skip
+    assert whole.returncode == 0, whole.stderr
+    job, pids = start_ranks(2, train_command(arrays, runs, "stopped", epochs))
+    wait_until_training(runs / "stopped", job)
+    os.kill(pids[1], signal.SIGTERM)
+    out, err = job.communicate(timeout=120)
+    assert job.returncode == 130, err
+    assert (runs / "stopped" / "checkpoint.npz").exists()
+    assert "--resume" in err
+    resumed = launch(3, [*LDNN, "train", "--resume", str(runs / "stopped"), "-q", "--no-plots"],
+                     timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_parameters(parameters_of(runs / "whole"), parameters_of(runs / "stopped"))
+
+
+# -- embarrassingly parallel work on the same ranks -------------------------------------
+def test_mpiexec_experiment_shares_the_grid_and_writes_what_one_process_writes(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    quick = ["experiment", "depth-vs-width", "--quick", "--seed", "0", "--out"]
+    single = subprocess.run([*LDNN, *quick, str(one)], capture_output=True, text=True,
+                            env=environment(), timeout=300)  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    done = launch(2, [*LDNN, *quick, str(two)], timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.parent for p in tmp_path.rglob("report.md")) == [one, two]
+    csvs = sorted(p.name for p in one.glob("*.csv"))
+    assert csvs and csvs == sorted(p.name for p in two.glob("*.csv"))
+    for name in csvs:
+        assert (one / name).read_text() == (two / name).read_text(), name
+
+
+def test_mpiexec_tune_makes_every_rank_a_worker_of_one_study(tmp_path):
+    pytest.importorskip("optuna")
+    space = tmp_path / "space.toml"
+    space.write_text(
+        "[space]\nlearning_rate = { low = 1e-3, high = 1e-1, log = true }\nhidden_layers = 1\n"
+        'units = [4, 8]\nepochs = 3\n[tune]\npruner = "none"\n'
+    )
+    done = launch(2, [*LDNN, "tune", "xor", "--trials", "6", "--space", str(space), "--seed", "0",
+                      "--runs-dir", str(tmp_path / "runs"), "--name", "study", "--no-plots"],
+                  timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = (tmp_path / "runs" / "study" / "trials.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    workers = {row.split(",")[header.index("worker")] for row in rows[1:]}
+    assert len(rows) - 1 >= 6 and len(workers) == 2
+    assert done.stdout.count("tune folder:") == 1
