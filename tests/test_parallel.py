@@ -341,12 +341,12 @@ def test_mpiexec_tune_makes_every_rank_a_worker_of_one_study(tmp_path):
         "[space]\nlearning_rate = { low = 1e-3, high = 1e-1, log = true }\nhidden_layers = 1\n"
         'units = [4, 8]\nepochs = 3\n[tune]\npruner = "none"\n'
     )
-    done = launch(2, [*LDNN, "tune", "xor", "--trials", "6", "--space", str(space), "--seed", "0",
+    done = launch(2, [*LDNN, "tune", "xor", "--trials", "8", "--space", str(space), "--seed", "0",
                       "--runs-dir", str(tmp_path / "runs"), "--name", "study", "--no-plots"],
                   timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = (tmp_path / "runs" / "study" / "trials.csv").read_text().splitlines()
     header = rows[0].split(",")
     workers = {row.split(",")[header.index("worker")] for row in rows[1:]}
-    assert len(rows) - 1 >= 6 and len(workers) == 2
+    assert len(rows) - 1 >= 8 and len(workers) == 2
     assert done.stdout.count("tune folder:") == 1

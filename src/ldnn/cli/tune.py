@@ -148,6 +148,7 @@ def run_tune(args) -> int:
         comm.barrier()
         if not writer:
             search = open_search(True)
+        comm.barrier()  # every worker has the study: they start their trials together
     objective = search.objective
 
     def said(study, trial) -> None:
