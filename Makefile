@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench bench-gpu lint clean
 
 $(VENV)/.installed-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,17 @@ $(VENV)/.installed-bench: pyproject.toml
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/bench.py
 
+# ldnn on the GPU against PyTorch on the same GPU (needs CUDA; PyPI's torch wheel for
+# Linux is its CUDA build); see docs/benchmarks.md.
+bench-gpu:
+	$(PYTHON) -m venv .venv-gpu
+	.venv-gpu/bin/python -m pip install --quiet --upgrade pip
+	.venv-gpu/bin/python -m pip install --quiet -e '.[gpu]' 'torch==2.13.0' threadpoolctl
+	.venv-gpu/bin/python benchmarks/bench_gpu.py
+
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-gpu build dist src/*.egg-info .pytest_cache .hypothesis

@@ -23,32 +23,28 @@ from threadpoolctl import threadpool_limits
 from ldnn import config as configuration
 from ldnn.training_run import TrainingRun
 
+#: The recipes each data set tries, alone and together.
+CHANGES = {
+    "adamw": {"training": {"optimizer": "adamw", "weight_decay": 0.1}},
+    "cosine": {"training": {"lr_schedule": "cosine", "warmup_epochs": 5,
+                            "learning_rate": 0.003}},
+    "batch_norm": {"model": {"batch_norm": True}},
+    "label_smoothing": {"training": {"label_smoothing": 0.1}},
+}  # fmt: skip
+
 #: Per data set: the base recipe, and each change tried alone and all together.
 RECIPES = {
     "mnist1d": {
         "base": {"model": {"layers": [768, 768, 768], "keep_prob": 0.5},
                  "training": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 200,
                               "batch_size": 128}},
-        "changes": {
-            "adamw": {"training": {"optimizer": "adamw", "weight_decay": 0.1}},
-            "cosine": {"training": {"lr_schedule": "cosine", "warmup_epochs": 5,
-                                    "learning_rate": 0.003}},
-            "batch_norm": {"model": {"batch_norm": True}},
-            "label_smoothing": {"training": {"label_smoothing": 0.1}},
-            "clip_norm": {"training": {"clip_norm": 5.0}},
-        },
+        "changes": {**CHANGES, "clip_norm": {"training": {"clip_norm": 5.0}}},
     },
     "digits": {
         "base": {"model": {"layers": [256, 256], "keep_prob": 0.8},
                  "training": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 100,
                               "batch_size": 64}},
-        "changes": {
-            "adamw": {"training": {"optimizer": "adamw", "weight_decay": 0.1}},
-            "cosine": {"training": {"lr_schedule": "cosine", "warmup_epochs": 5,
-                                    "learning_rate": 0.003}},
-            "batch_norm": {"model": {"batch_norm": True}},
-            "label_smoothing": {"training": {"label_smoothing": 0.1}},
-        },
+        "changes": CHANGES,
         # not recipes: sizes the search may also try (--only all+wide)
         "sizes": {
             "wide": {"model": {"layers": [512, 512]}},

@@ -59,3 +59,31 @@ def to_device(array, xp: ModuleType):
 def to_numpy(array) -> np.ndarray:
     """``array`` as a NumPy array, copying it from the GPU if it lives there."""
     return array.get() if get_xp(array) is not np else array
+
+
+def host_copies(arrays: dict) -> dict:
+    """{name: NumPy copy} of device arrays, read-only: what a GPU network keeps on the host,
+    so that :class:`Resident` can trust its device copy (assign a new array to change one)."""
+    copies = {name: np.array(to_numpy(array)) for name, array in arrays.items()}
+    for array in copies.values():
+        array.flags.writeable = False
+    return copies
+
+
+class Resident:
+    """A dict of host arrays kept on a device between calls (a GPU network's parameters
+    between predictions): copied there once, and again only when the dict holds other
+    arrays, or arrays that could have changed in place (writeable ones)."""
+
+    def __init__(self):
+        self.key, self.device = None, None
+
+    def of(self, arrays: dict, xp: ModuleType) -> dict:
+        if xp is np:
+            return arrays
+        key = (xp, tuple((name, id(array)) for name, array in arrays.items()))
+        fixed = all(not getattr(a, "flags", None) or not a.flags.writeable for a in arrays.values())
+        if key != self.key or not fixed:
+            self.key, self.device = key, {k: to_device(v, xp) for k, v in arrays.items()}
+            self.keep = arrays  # the ids stay those of living arrays
+        return self.device

@@ -39,16 +39,19 @@ class Loss:
         """The loss L(a(i), y(i)) of each example, shape (m,), in float64."""
         raise NotImplementedError
 
-    def cost(self, AL, Y, sample_weight=None) -> float:
-        """J = (1/m) sum_i L(a(i), y(i)), a Python float (computed in float64).
+    def cost(self, AL, Y, sample_weight=None, *, host: bool = True) -> float:
+        """J = (1/m) sum_i L(a(i), y(i)), a Python float (computed in float64); with
+        ``host`` False, on a GPU, a 0-d device array, read by no one yet.
 
         With ``sample_weight`` w of shape (m,): J = sum_i w_i L_i / sum_i w_i.
         """
         losses = self.per_example(AL, Y)
         if sample_weight is None:
-            return float(losses.sum() / losses.size)  # the mean, without np.mean's overhead
-        w = sample_weight.astype(losses.dtype)
-        return float((w * losses).sum() / w.sum())
+            cost = losses.sum() / losses.size  # the mean, without np.mean's overhead
+        else:
+            w = sample_weight.astype(losses.dtype)
+            cost = (w * losses).sum() / w.sum()
+        return float(cost) if host or get_xp(cost) is np else cost
 
     def gradient(self, AL, Y):
         """dA[L] = dL/dA[L] per example, shape (n[L], m), dtype of AL."""

@@ -39,10 +39,11 @@ def predictions(AL, output_activation: str):
     return AL
 
 
-def accuracy(AL, Y, output_activation: str) -> float | None:
+def accuracy(AL, Y, output_activation: str, *, host: bool = True) -> float | None:
     """Fraction of examples predicted right (all labels right, for multilabel).
 
     Y is the loss-prepared target of shape (n[L], m): 0/1 or one-hot. None for regression.
+    With ``host`` False, on a GPU, a 0-d device array (no wait for the device).
     """
     xp = get_xp(AL)
     if output_activation == "sigmoid":
@@ -51,6 +52,8 @@ def accuracy(AL, Y, output_activation: str) -> float | None:
         right = xp.argmax(AL, axis=0) == xp.argmax(Y, axis=0)
     else:
         return None
+    if not host and xp is not np:
+        return xp.count_nonzero(right) / right.size
     return float(xp.count_nonzero(right) / right.size)  # the mean, without its overhead
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .backend import device_module, to_device, to_numpy
+from .backend import Resident, device_module, host_copies, to_device, to_numpy
 from .checks import check_finite, check_positive, check_same_m, check_sample_weight, check_X
 from .continuation import Unfinished
 from .data.split import split_columns, split_indices
@@ -36,6 +36,8 @@ from .saving import load_network, save_network
 from .summary import shape_table
 from .training import Training, generator_at, make_optimizer
 from .workspace import Workspace
+
+CACHES = ("_inference_local", "_resident")  # attributes that are not the model's state
 
 
 class DeepNetwork:
@@ -141,12 +143,9 @@ class DeepNetwork:
         return np.dtype(self.hyperparameters.dtype)
 
     def __repr__(self) -> str:
-        hp = self.hyperparameters
-        state = "fitted" if self.parameters is not None else "not fitted"
-        return (
-            f"DeepNetwork(layer_dims={list(hp.layer_dims)}, activations={list(hp.activations)}, "
-            f"loss={hp.loss!r}, {state})"
-        )
+        hp, state = self.hyperparameters, "fitted" if self.parameters is not None else "not fitted"
+        return (f"DeepNetwork(layer_dims={list(hp.layer_dims)}, "
+                f"activations={list(hp.activations)}, loss={hp.loss!r}, {state})")  # fmt: skip
 
     def fitted_parameters(self) -> dict:
         if self.parameters is None:
@@ -411,7 +410,7 @@ class DeepNetwork:
                 Unfinished(training.position, history, split_state) if interrupted else None
             )
         if xp is not np:
-            self.parameters = {k: to_numpy(v) for k, v in parameters.items()}
+            self.parameters = host_copies(parameters)  # read-only: see Resident
         return history
 
     # -- inference ---------------------------------------------------------------------
@@ -424,7 +423,8 @@ class DeepNetwork:
             If A[L] overflows (NaN or inf): parameters too large for these inputs.
         """
         xp = device_module(self.hyperparameters.device)
-        parameters = {k: to_device(v, xp) for k, v in self.fitted_parameters().items()}
+        resident = self.__dict__.setdefault("_resident", Resident())  # kept on the device
+        parameters = resident.of(self.fitted_parameters(), xp)
         with np.errstate(all="ignore"):  # an overflow is said once, below
             A = forward_in_blocks(
                 to_device(X, xp),
@@ -494,7 +494,5 @@ class DeepNetwork:
         return load_network(cls, path)
 
     def __getstate__(self):
-        # The per-thread inference arrays are a cache: not copied, not pickled.
-        state = self.__dict__.copy()
-        state.pop("_inference_local", None)
-        return state
+        # The per-thread inference arrays and the device copies are caches: not pickled.
+        return {k: v for k, v in self.__dict__.items() if k not in CACHES}

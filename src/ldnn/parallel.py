@@ -109,6 +109,7 @@ class DataParallelStep(TrainingStep):
     def __init__(self, X, Y, activations, loss, hp, optimizer, rng, sample_weight, comm):
         super().__init__(X, Y, activations, loss, hp, optimizer, rng, sample_weight)
         self.comm, self.rank = comm, comm.Get_rank()
+        self.on_device = False  # each step reads its reduced cost: the ranks must agree
         counts = comm.allgather(int(X.shape[1]))
         self.offset, self.m = sum(counts[: self.rank]), sum(counts)
         if self.m == 0:

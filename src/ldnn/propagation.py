@@ -385,15 +385,18 @@ def backward(
 
 
 def compute_cost(
-    AL, Y, loss: str | Loss, parameters: dict | None = None, lambd: float = 0.0, sample_weight=None
-):
+    AL, Y, loss: str | Loss, parameters: dict | None = None, lambd: float = 0.0, sample_weight=None,
+    *, host: bool = True,
+):  # fmt: skip
     """J = (1/m) sum of losses, plus (lambd / 2m) sum_l ||W[l]||^2 when lambd > 0.
 
     With ``sample_weight`` w of shape (m,), the data term is sum_i w_i L_i / sum_i w_i.
+    With ``host`` False, on a GPU, J stays a 0-d device array (training reads it once
+    an epoch).
     """
     loss = get_loss(loss)
     m = AL.shape[1]
-    cost = loss.cost(AL, Y, sample_weight)
+    cost = loss.cost(AL, Y, sample_weight, host=host)
     if lambd and parameters is not None:
-        cost += l2_cost(parameters, lambd, m)
+        cost = cost + l2_cost(parameters, lambd, m, host=host)
     return cost

@@ -22,24 +22,26 @@ from .backend import get_xp
 from .errors import ConfigurationError
 
 
-def l2_cost(parameters: dict, lambd: float, m: int) -> float:
-    """The L2 term (lambd / (2m)) * sum_l ||W[l]||_F^2, computed in float64."""
+def l2_cost(parameters: dict, lambd: float, m: int, *, host: bool = True) -> float:
+    """The L2 term (lambd / (2m)) * sum_l ||W[l]||_F^2, computed in float64; with
+    ``host`` False, on a GPU, a 0-d device array (no wait for the device)."""
     if not lambd:
         return 0.0
     total = 0.0
     for name, W in parameters.items():
         if name.startswith("W"):
-            total += squared_norm(W)
+            total = total + squared_norm(W, host=host)
     return lambd / (2 * m) * total
 
 
-def squared_norm(W) -> float:
-    """||W||_F^2 = sum of W_ij^2, accumulated in float64."""
+def squared_norm(W, *, host: bool = True) -> float:
+    """||W||_F^2 = sum of W_ij^2, accumulated in float64 (``host``: see l2_cost)."""
     if get_xp(W) is np:
         # einsum converts to float64 in small buffers: no copy of W per training step.
         return float(np.einsum("ij,ij->", W, W, dtype=np.float64))
     W64 = W.astype(np.float64)
-    return float((W64 * W64).sum())
+    total = (W64 * W64).sum()
+    return float(total) if host else total
 
 
 def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[float, ...]:

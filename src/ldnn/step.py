@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .backend import get_xp
+from .backend import get_xp, to_numpy
 from .flat import pack, split_views
 from .losses import one_hot
 from .metrics import accuracy, cost_and_accuracy
@@ -51,6 +51,10 @@ class TrainingStep:
         # Class labels (m,) are gathered as they are.
         self.XT = _example_major(X)
         self.YT = Y if Y.ndim == 1 else _example_major(Y)
+        # On a GPU the step never waits for the device: costs, accuracies and clip
+        # counts stay device arrays, read once an epoch (see _epoch_on_device).
+        self.on_device = get_xp(X) is not np
+        self.host_weights = None if sample_weight is None else to_numpy(sample_weight)
 
     def pack(self, parameters: dict) -> None:
         """Make the parameters views into one vector theta and give backward a vector
@@ -126,12 +130,11 @@ class TrainingStep:
             whose gradient was clipped, the index of the step whose cost was not finite
             (or None), and the steps done so far.
         """
+        if self.on_device:
+            return self._epoch_on_device(parameters, batches, lr, start, sums, stop)
         cost_sum, right_sum, self.clipped = sums
-        xp = get_xp(self.X)
         for index in range(start, len(batches)):
             batch = batches[index]
-            if xp is not np and not isinstance(batch, slice):
-                batch = xp.asarray(batch)  # the shuffle is drawn on the host
             wb = None if self.sample_weight is None else self.sample_weight[batch]
             if wb is None or wb.sum() > 0:  # a batch whose weights are all 0 teaches nothing
                 Xb, Yb = self.batch(batch)
@@ -143,6 +146,41 @@ class TrainingStep:
             if stop is not None and index + 1 < len(batches) and stop():
                 return cost_sum, right_sum, self.clipped, None, index + 1
         return cost_sum, right_sum, self.clipped, None, len(batches)
+
+    def _epoch_on_device(self, parameters, batches, lr, start, sums, stop):
+        """:meth:`epoch` on a GPU, with one host read at its end instead of several per
+        step: the shuffle goes to the device once, each step's cost and accuracy are
+        added up there, and the first step whose cost is not finite is found at the end
+        (the steps after it ran on NaN parameters; the divergence guard puts back those
+        of the epoch's start, and the optimizer's state with them)."""
+        xp = get_xp(self.X)
+        host_cost, host_right, host_clipped = sums
+        totals = xp.zeros(3, dtype=np.float64)  # the epoch's cost sum, right sum, clips
+        costs = xp.zeros(len(batches), dtype=np.float64)
+        self.clip_count = totals[2:3]
+        device = _batches_on_device(batches, start, xp)
+        done = len(batches)
+        for index in range(start, len(batches)):
+            batch, host_batch = device[index - start], batches[index]
+            wb = None if self.sample_weight is None else self.sample_weight[batch]
+            if wb is None or self.host_weights[host_batch].sum() > 0:
+                Xb, Yb = self.batch(batch)
+                cost, right = self(parameters, Xb, Yb, wb, lr)
+                costs[index] = cost
+                totals[0] += cost * Xb.shape[1]
+                if right is not None:
+                    totals[1] += right * Xb.shape[1]
+            if stop is not None and index + 1 < len(batches) and stop():
+                done = index + 1
+                break
+        bad = ~xp.isfinite(costs[start:done])
+        first_bad = xp.argmax(bad) if done > start else xp.zeros((), dtype=np.int64)
+        read = to_numpy(xp.concatenate([totals, xp.stack([bad.any(), first_bad])]))  # the read
+        self.clipped = host_clipped + int(read[2])
+        if read[3]:
+            failed = start + int(read[4])
+            return host_cost, host_right, self.clipped, failed, failed
+        return host_cost + float(read[0]), host_right + float(read[1]), self.clipped, None, done
 
     def __call__(self, parameters, Xb, Yb, wb, lr) -> tuple[float, float | None]:
         """One step on the batch (Xb, Yb): returns its cost J and accuracy before the update."""
@@ -162,10 +200,12 @@ class TrainingStep:
             batch_statistics="update",
             momentum=hp.batch_norm_momentum,
         )
-        cost = compute_cost(AL, targets, self.loss, parameters, hp.lambd, sample_weight=wb)
-        if not math.isfinite(cost):
+        host = not self.on_device
+        cost = compute_cost(AL, targets, self.loss, parameters, hp.lambd, sample_weight=wb,
+                            host=host)  # fmt: skip
+        if host and not math.isfinite(cost):
             return cost, None
-        right = accuracy(AL, Yb, activations[-1].name)
+        right = accuracy(AL, Yb, activations[-1].name, host=host)
         grads = backward(
             AL,
             targets,
@@ -186,11 +226,26 @@ class TrainingStep:
     def clip(self, clip_norm: float) -> None:
         """g = g clip_norm / ||g|| when ||g|| > clip_norm, for the whole gradient vector g
         (every dW[l] and db[l]): one norm of the flat dtheta, its direction kept."""
-        dtheta = self.dtheta
-        norm = math.sqrt(float(get_xp(dtheta).dot(dtheta, dtheta)))
+        dtheta, xp = self.dtheta, get_xp(self.dtheta)
+        if self.on_device:  # the same, without reading the norm: a factor of 1 or less
+            norm = xp.sqrt(xp.dot(dtheta, dtheta).astype(np.float64))
+            dtheta *= xp.minimum(1.0, clip_norm / norm).astype(dtheta.dtype)
+            self.clip_count += norm > clip_norm
+            return
+        norm = math.sqrt(float(xp.dot(dtheta, dtheta)))
         if norm > clip_norm:
             dtheta *= clip_norm / norm
             self.clipped += 1
+
+
+def _batches_on_device(batches, start: int, xp) -> list:
+    """The epoch's batches from ``start`` on as device index arrays, copied in one go:
+    one transfer of the shuffle instead of one per batch."""
+    if isinstance(batches[start], slice):
+        return batches[start:]
+    order = xp.asarray(np.concatenate(batches[start:]))
+    ends = np.cumsum([len(b) for b in batches[start:]])
+    return [order[end - len(b) : end] for b, end in zip(batches[start:], ends, strict=True)]
 
 
 def _example_major(A):

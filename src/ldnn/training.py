@@ -114,14 +114,21 @@ def generator_at(state: dict) -> np.random.Generator:
 
 class DivergenceGuard:
     """Keeps theta as it was at the start of the epoch, and puts it back when the epoch
-    ends with a NaN or infinite cost or parameters."""
+    ends with a NaN or infinite cost or parameters.
 
-    def __init__(self, theta):
-        self.theta = theta
+    With ``optimizer`` (on a GPU, where an epoch's steps run on before the cost is read)
+    the optimizer's running averages and step count are kept and put back too."""
+
+    def __init__(self, theta, optimizer=None):
+        self.theta, self.optimizer = theta, optimizer
         self.last_good = get_xp(theta).empty_like(theta)
+        self.optimizer_state = None
 
     def remember(self) -> None:
         get_xp(self.theta).copyto(self.last_good, self.theta)
+        if self.optimizer is not None:
+            vectors = self.optimizer.state_vectors()
+            self.optimizer_state = (self.optimizer.t, {k: v.copy() for k, v in vectors.items()})
 
     def diverged(self, failed_step: int | None) -> bool:
         """Whether the epoch diverged; if so theta is restored."""
@@ -131,6 +138,14 @@ class DivergenceGuard:
         if failed_step is None and finite:
             return False
         get_xp(theta).copyto(theta, self.last_good)
+        if self.optimizer_state is not None:
+            t, kept = self.optimizer_state
+            self.optimizer.t = t
+            for kind, vector in self.optimizer.state_vectors().items():
+                if kind in kept:
+                    get_xp(vector).copyto(vector, kept[kind])
+                else:  # made during the epoch: its first step comes again
+                    vector[...] = 0
         return True
 
 
@@ -289,7 +304,7 @@ class Training:
             self.x_extent = self.step.maximum(_extent(X) if x_extent is None else x_extent)
         xp = get_xp(self.step.theta)
         self.initial = self.step.theta.copy()  # the fall-back of the finiteness check
-        self.guard = DivergenceGuard(self.step.theta)
+        self.guard = DivergenceGuard(self.step.theta, optimizer if self.step.on_device else None)
         self.stopper = None
         if hp.early_stopping is not None and validation is not None:
             self.stopper = EarlyStopping(hp.early_stopping, self.step.theta)

@@ -48,7 +48,7 @@ class CourseCrossEntropy(BinaryCrossEntropy):
     name = "binary_crossentropy (course)"
     canonical_activation = ""
 
-    def cost(self, AL, Y, sample_weight=None):
+    def cost(self, AL, Y, sample_weight=None, *, host=True):  # on the host, always
         if sample_weight is not None:
             raise ConfigurationError("the course's cost takes no sample weights")
         # Course order: (1/m) * (-Y . log(AL)^T - (1 - Y) . log(1 - AL)^T), a (1, 1) array.
