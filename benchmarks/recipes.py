@@ -39,6 +39,14 @@ RECIPES = {
                  "training": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 200,
                               "batch_size": 128}},
         "changes": {**CHANGES, "clip_norm": {"training": {"clip_norm": 5.0}}},
+        # the search around the cosine schedule (--only cosine+lr5, ...)
+        "sizes": {
+            "lr2": {"training": {"learning_rate": 0.002}},
+            "lr5": {"training": {"learning_rate": 0.005}},
+            "epochs300": {"training": {"epochs": 300}},
+            "keep40": {"model": {"keep_prob": 0.4}},
+            "keep60": {"model": {"keep_prob": 0.6}},
+        },
     },
     "digits": {
         "base": {"model": {"layers": [256, 256], "keep_prob": 0.8},

@@ -119,3 +119,17 @@ def test_a_gpu_network_keeps_its_parameters_on_the_device_between_predictions():
         counts.copies = 0
         net.predict_proba(X[:, :10])
         assert counts.copies == 1 + len(net.parameters)  # new parameters after training
+
+
+def test_a_loaded_gpu_model_copies_its_parameters_to_the_device_once(tmp_path):
+    X, Y = data()
+    with fake_gpu() as counts:
+        net = DeepNetwork((5, 8, 4, 1), device="gpu", epochs=1, batch_size=32, seed=0)
+        net.fit(X, Y)
+        net.save(tmp_path / "model.npz")
+        loaded = DeepNetwork.load(tmp_path / "model.npz")
+        counts.copies = 0
+        for _ in range(3):
+            out = loaded.predict_proba(X[:, :10])
+        assert counts.copies == len(loaded.parameters) + 3
+        assert np.array_equal(out, net.predict_proba(X[:, :10]))

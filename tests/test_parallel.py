@@ -112,7 +112,7 @@ def test_what_several_ranks_do_not_do_is_refused_in_one_line(settings, fit_optio
 
 
 # -- any architecture, batch size and P (ranks as threads) ------------------------------
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
     m=st.integers(1, 40),
@@ -142,7 +142,12 @@ def test_any_network_trains_on_p_ranks_as_on_one_process(
         return net
 
     nets = run_ranks(ranks, rank_fit)
-    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    # Only the order of the sums differs. gd and momentum pass that rounding on as it is;
+    # Adam divides by sqrt(s_hat): where a gradient is almost 0 (a 1-unit layer), its
+    # rounding becomes a visible part of the step (the real ranks' well-posed cases above
+    # agree to 1e-15 with Adam too).
+    linear = optimizer in ("gd", "momentum")
+    tolerance = (1e-12 if linear else 1e-9) if dtype == "float64" else (1e-5 if linear else 1e-4)
     for net in nets:  # every rank ends with the same parameters, one process's
         for key, value in one.parameters.items():
             np.testing.assert_allclose(net.parameters[key], value, rtol=0, atol=tolerance)

@@ -383,3 +383,30 @@ def test_seeds_train_each_trial_once_per_seed(tmp_path, capsys):
             assert trial.user_attrs["sd"] == pytest.approx(np.std(values, ddof=1))
     assert main(tune_argv(tmp_path, "--seeds", "1,1", "--name", "t")) == 2
     assert "different whole numbers" in capsys.readouterr().err
+
+
+def test_a_new_study_starts_from_the_measured_settings(tmp_path):
+    """The default space's first trials are the demo's network and the cosine recipe;
+    a space that cannot draw a point leaves it out, and a joined study enqueues nothing."""
+    from ldnn.tune.space import STARTING_POINTS
+
+    default = SearchSpace()
+    points = default.starting_points()
+    assert [p["hidden_layers"] for p in points] == [p["hidden_layers"] for p in STARTING_POINTS]
+    assert points[1]["n3"] == 768 and points[1]["lr_schedule"] == "cosine"
+    small = SearchSpace.from_toml(write_space(tmp_path))  # units 4..16, epochs fixed
+    assert small.starting_points() == []
+    wide = tmp_path / "wide.toml"
+    wide.write_text('[space]\nunits = { low = 4, high = 300 }\nepochs = 2\n'
+                    'optimizer = ["adam", "rmsprop"]\n')  # fmt: skip
+    argv = ["tune", "xor", "--trials", "2", "--space", str(wide), "--runs-dir",
+            str(tmp_path / "runs"), "--name", "s", "-q", "--no-plots", "--no-retrain"]  # fmt: skip
+    assert main(argv) == 0
+    url = f"sqlite:///{tmp_path / 'runs' / 's' / 'study.db'}"
+    study = optuna.load_study(study_name="s", storage=url)
+    first = study.trials[0].params
+    assert (first["hidden_layers"], first["n1"], first["n2"]) == (2, 256, 256)
+    assert first["learning_rate"] == 0.002 and first["keep_prob"] == 0.5
+    assert main([*argv, "--trials", "3", "--resume"]) == 0  # joined: nothing enqueued again
+    study = optuna.load_study(study_name="s", storage=url)
+    assert len(study.trials) == 3 and [t.params for t in study.trials].count(first) == 1

@@ -96,6 +96,9 @@ def load_network(cls, path: str | os.PathLike):
     except ModelFileError as error:
         raise ModelFileError(f"{where}: {error}") from None
     network = cls.from_hyperparameters(hp)
+    if hp.device != "cpu":  # as after training there: host copies of what the device keeps
+        for P in parameters.values():
+            P.flags.writeable = False
     network.parameters = parameters
     network.metadata = extras
     network.epochs_trained = state["epochs_trained"]

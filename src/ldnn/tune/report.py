@@ -30,7 +30,10 @@ def summary_rows(study, space: SearchSpace) -> list[dict]:
             "worker": trial.user_attrs.get("worker", ""),
         }
         for name in names:
-            row[name] = trial.params.get(name, space.space.get(name))
+            # a fixed setting shows its value; one this trial did not draw (another
+            # optimizer's, a layer it does not have) shows nothing
+            fixed = space.space.get(name)
+            row[name] = trial.params.get(name, None if isinstance(fixed, dict | list) else fixed)
         rows.append(row)
     return rows
 

@@ -100,6 +100,9 @@ class Search:
             seed=seed,
         )
         self.worker = worker_name()
+        if not self.study.trials:  # a new study starts from the measured settings
+            for params in space.starting_points():
+                self.study.enqueue_trial(params, skip_if_exists=True)
 
     def _folds(self, seed: int) -> list[tuple]:
         """(kept, held) index pairs of the training part: one, or one per fold."""
