@@ -121,7 +121,8 @@ class DataParallelStep(TrainingStep):
 
     def _gradient_vector(self, size: int, like):
         # dtheta, then the batch's loss sum, its right count and the stop flag: one buffer,
-        # one Allreduce per step.
+        # one Allreduce per step. (In float32 training the ranks' loss sums are added in
+        # float32 too: the history's cost agrees with one process's to about 1e-7.)
         self.buffer = get_xp(like).zeros(size + 3, dtype=like.dtype)
         return self.buffer[:size]
 
