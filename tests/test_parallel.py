@@ -10,6 +10,7 @@ these tests instead of skipping them.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -218,6 +219,17 @@ def test_mpiexec_ldnn_train_is_one_process_and_rank_0_alone_writes(arrays, tmp_p
     assert done.stdout.count("run folder:") == 1  # only rank 0 prints
     assert sorted(p.name for p in runs.iterdir()) == ["one", "three"]
     assert_same_parameters(parameters_of(runs / "one"), parameters_of(runs / "three"))
+    record = json.loads((runs / "three" / "provenance.json").read_text())
+    assert record["mpi"]["ranks"] == 3 and record["mpi"]["library"]  # e.g. "MPICH Version: 5.0.2"
+    assert "mpi" not in json.loads((runs / "one" / "provenance.json").read_text())
+
+
+def test_mpiexec_seeds_train_each_seed_on_every_rank(arrays, tmp_path):
+    runs = tmp_path / "runs"
+    done = launch(2, train_command(arrays, runs, "s", 2, "--seeds", "0,1"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in runs.iterdir()) == ["s-seed0", "s-seed1"]
+    assert done.stdout.count("over seeds 0, 1") == 1
 
 
 def test_other_commands_refuse_several_ranks(arrays, tmp_path):
@@ -290,6 +302,20 @@ def wait_until_training(folder: Path, job, timeout=60) -> None:
     time.sleep(1.0)
 
 
+def wait_until_catching(pid: int, signum: int, timeout=60) -> None:
+    """Until process ``pid`` has a handler for ``signum`` (its SigCgt mask in /proc):
+    training installs one for SIGTERM when it starts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+                     .split()[1], 16)  # fmt: skip
+        if caught >> (signum - 1) & 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never caught signal {signum}")
+
+
 def test_a_rank_killed_ends_the_job(arrays, tmp_path):
     runs = tmp_path / "runs"
     job, pids = start_ranks(2, train_command(arrays, runs, "killed", 5000))
@@ -306,12 +332,14 @@ def test_an_interrupted_job_resumes_on_other_ranks_to_the_same_numbers(arrays, t
     """SIGTERM to rank 1 alone: every rank stops after the same step, rank 0 writes the
     checkpoint; three ranks then finish it as one process trains without stopping."""
     runs = tmp_path / "runs"
-    epochs = 400
+    epochs = 1500  # several seconds: the signal must find the ranks training
     whole = subprocess.run(train_command(arrays, runs, "whole", epochs), capture_output=True,
                            text=True, env=environment(), timeout=300)  # fmt: skip
     assert whole.returncode == 0, whole.stderr
     job, pids = start_ranks(2, train_command(arrays, runs, "stopped", epochs))
     wait_until_training(runs / "stopped", job)
+    wait_until_catching(pids[1], signal.SIGTERM)  # rank 1 is training, not starting
+    assert job.poll() is None, "the job ended before it could be interrupted"
     os.kill(pids[1], signal.SIGTERM)
     out, err = job.communicate(timeout=120)
     assert job.returncode == 130, err
