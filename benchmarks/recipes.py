@@ -180,20 +180,15 @@ def main() -> None:
         for name in names:
             if args.cv:
                 found = cross_validated(args.data, settings[name], seeds, args.cv, args.epochs)
-                results[name] = {"changes": settings[name], **found}
-                print(f"| {name} | {summary(found['cv_accuracy'])} "
-                      f"| {summary(found['test_accuracy'])} | {found['seconds']:.0f} |",
-                      flush=True)  # fmt: skip
-                if args.out:
-                    with open(args.out, "w") as file:
-                        json.dump(results, file, indent=1)
-                continue
-            runs = [run_once(args.data, settings[name], seed, args.validation_split, args.epochs)
-                    for seed in seeds]  # fmt: skip
-            results[name] = {"changes": settings[name], "runs": runs}
-            seconds = statistics.fmean(r["seconds"] for r in runs)
-            print(f"| {name} | {summary(r['val_accuracy'] for r in runs)} "
-                  f"| {summary(r['test_accuracy'] for r in runs)} | {seconds:.0f} |",
+                scores, tests = found["cv_accuracy"], found["test_accuracy"]
+            else:
+                runs = [run_once(args.data, settings[name], seed, args.validation_split,
+                                 args.epochs) for seed in seeds]  # fmt: skip
+                found = {"runs": runs, "seconds": statistics.fmean(r["seconds"] for r in runs)}
+                scores = [r["val_accuracy"] for r in runs]
+                tests = [r["test_accuracy"] for r in runs]
+            results[name] = {"changes": settings[name], **found}
+            print(f"| {name} | {summary(scores)} | {summary(tests)} | {found['seconds']:.0f} |",
                   flush=True)  # fmt: skip
             if args.out:
                 with open(args.out, "w") as file:

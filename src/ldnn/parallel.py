@@ -270,6 +270,19 @@ def world():
     return MPI.COMM_WORLD
 
 
+def mpi_description(comm) -> dict:
+    """What provenance.json records of the ranks: how many, and the MPI library."""
+    library = _mpi().Get_library_version().strip().splitlines()[0]
+    return {"ranks": comm.Get_size(), "library": library}
+
+
+def ranks_on_this_machine(comm) -> int:
+    """How many ranks of ``comm`` share this machine's cores (1 without MPI)."""
+    if comm is None:
+        return 1
+    return comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_size()
+
+
 def abort(comm, message: str, status: int) -> None:
     """Stop every rank of ``comm``: a rank that fails must not leave the others waiting
     in their next Allreduce forever. The message names the rank; MPI_Abort ends the job

@@ -211,14 +211,10 @@ def epoch_record(
         "clipped": clipped,
     }
     if validation is not None:
-        if scores is None:
-            record["val_cost"], record["val_accuracy"] = cost_and_accuracy(
-                parameters, *validation, activations, loss
-            )
-        else:
-            record["val_cost"], record["val_accuracy"] = scores(
-                parameters, validation, activations, loss
-            )
+        score = scores or (lambda p, part, g, J: cost_and_accuracy(p, *part, g, J))
+        record["val_cost"], record["val_accuracy"] = score(
+            parameters, validation, activations, loss
+        )
     return record
 
 

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    from ..parallel import ranks_on_this_machine
+
     try:
         args.comm = _ranks(args.command)
         threads = choose_threads(args.threads, ranks_on_this_machine(args.comm))
@@ -81,15 +83,6 @@ def _ranks(command: str):
     if comm.Get_rank() != 0:
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed at the end
     return comm
-
-
-def ranks_on_this_machine(comm) -> int:
-    """How many ranks of ``comm`` share this machine's cores (1 without MPI)."""
-    if comm is None:
-        return 1
-    from mpi4py import MPI
-
-    return comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
 
 
 def _errors(args):

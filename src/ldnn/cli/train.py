@@ -295,10 +295,9 @@ def train_one(args, config: dict, name: str | None = None, describe_it: bool = T
         args.runs_dir, name or args.name, run.config["data"]["source"], args.overwrite
     )
     if getattr(args, "comm", None) is not None:  # data-parallel: how many ranks, which MPI
-        from mpi4py import MPI
+        from ..parallel import mpi_description
 
-        library = MPI.Get_library_version().strip().splitlines()[0]
-        run.provenance["mpi"] = {"ranks": args.comm.Get_size(), "library": library}
+        run.provenance["mpi"] = mpi_description(args.comm)
     with RunFolder.create(target, overwrite=args.overwrite) as folder:
         tell(folder.notes)
         run.start(folder)
