@@ -76,14 +76,17 @@ class Resident:
     arrays, or arrays that could have changed in place (writeable ones)."""
 
     def __init__(self):
-        self.key, self.device = None, None
+        self.xp, self.host, self.device = None, {}, {}
 
     def of(self, arrays: dict, xp: ModuleType) -> dict:
         if xp is np:
             return arrays
-        key = (xp, tuple((name, id(array)) for name, array in arrays.items()))
-        fixed = all(not getattr(a, "flags", None) or not a.flags.writeable for a in arrays.values())
-        if key != self.key or not fixed:
-            self.key, self.device = key, {k: to_device(v, xp) for k, v in arrays.items()}
-            self.keep = arrays  # the ids stay those of living arrays
+        unchanged = (
+            xp is self.xp
+            and arrays.keys() == self.host.keys()
+            and all(a is self.host[k] and not a.flags.writeable for k, a in arrays.items())
+        )
+        if not unchanged:
+            self.xp, self.host = xp, dict(arrays)
+            self.device = {k: to_device(v, xp) for k, v in arrays.items()}
         return self.device
