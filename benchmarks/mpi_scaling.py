@@ -36,7 +36,8 @@ def worker(epochs: int) -> None:
     """One rank (or the one process): time the epochs, print JSON on rank 0."""
     from threadpoolctl import threadpool_limits
 
-    from ldnn import DeepNetwork, parallel
+    from ldnn import DeepNetwork
+    from ldnn.training import mpi as parallel
 
     comm = parallel.world()
     size, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())

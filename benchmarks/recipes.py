@@ -8,7 +8,7 @@ over seeds, every setting alone (added to a base) and together.
 
 Settings are chosen on the validation part (``validation_split`` of the training part);
 the test part is only reported. Each run is what ``ldnn train DATA`` with the same flags
-runs (:class:`ldnn.training_run.TrainingRun`), at one BLAS thread.
+runs (:class:`ldnn.runs.run.TrainingRun`), at one BLAS thread.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from ldnn import config as configuration
-from ldnn.training_run import TrainingRun
+from ldnn.runs import config as configuration
+from ldnn.runs.run import TrainingRun
 
 #: The recipes each data set tries, alone and together.
 CHANGES = {

@@ -16,7 +16,7 @@ settings.load_profile("ci")
 def gpu_available() -> bool:
     """True where CuPy is installed and sees a CUDA device (never in CI)."""
     from ldnn import ConfigurationError
-    from ldnn.backend import device_module
+    from ldnn.base.backend import device_module
 
     if importlib.util.find_spec("cupy") is None:
         return False

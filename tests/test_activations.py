@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from ldnn import ConfigurationError, get_activation, register_activation
-from ldnn.activations import available_activations, unregister_activation
+from ldnn.core.activations import available_activations, unregister_activation
 
 Z = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])
 

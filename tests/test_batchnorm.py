@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from ldnn import DeepNetwork, gradcheck
-from ldnn.batchnorm import EPSILON
-from ldnn.propagation import backward, forward
-from ldnn.workspace import Workspace
+from ldnn.core.batchnorm import EPSILON
+from ldnn.core.propagation import backward, forward
+from ldnn.core.workspace import Workspace
 
 TOL = 1e-10
 ACTIVATIONS = ["relu", "leaky_relu:0.1", "tanh", "sigmoid", "linear"]
@@ -123,8 +123,8 @@ def test_backward_against_pytorch_batchnorm1d():
     for l, layer in enumerate(bn, 1):
         np.testing.assert_allclose(grads[f"dgamma{l}"].ravel(), layer.weight.grad, atol=TOL)
         np.testing.assert_allclose(grads[f"dbeta{l}"].ravel(), layer.bias.grad, atol=TOL)
-    # dA[0] is the notes' per-example gradient, m times PyTorch's dJ/dX
-    np.testing.assert_allclose(grads["dA0"] / X.shape[1], x.grad.numpy().T, rtol=0, atol=TOL)
+    # dA[0] is dJ/dX, each example's column weighing 1/m: PyTorch's x.grad
+    np.testing.assert_allclose(grads["dA0"], x.grad.numpy().T, rtol=0, atol=TOL)
     for l, layer in enumerate(bn, 1):  # the running statistics after the step
         np.testing.assert_allclose(mine[f"mean{l}"].ravel(), layer.running_mean, atol=TOL)
         np.testing.assert_allclose(mine[f"var{l}"].ravel(), layer.running_var, atol=TOL)
@@ -138,16 +138,16 @@ def test_backward_against_pytorch_batchnorm1d():
     )
 
 
-def test_the_training_form_gives_the_same_gradients():
+def test_in_place_with_a_workspace_gives_the_same_gradients():
     net = network(activation="relu", lambd=0.2)
     X, y = inputs()
     Y = np.eye(3)[y].T
     activations = net.hyperparameters.activations
     plain = backward(*_forward(net, X), Y, _caches(net, X), activations, "cce", lambd=0.2)
     ws = Workspace()
-    AL, caches = forward(X, copy.deepcopy(net.parameters), activations, workspace=ws,
+    AL, caches = forward(X, copy.deepcopy(net.parameters), activations, workspace=ws, in_place=True,
                          batch_statistics="batch")  # fmt: skip
-    fast = backward(AL, Y, caches, activations, "cce", lambd=0.2, workspace=ws, training=True,
+    fast = backward(AL, Y, caches, activations, "cce", lambd=0.2, workspace=ws, in_place=True,
                     input_gradient=False)  # fmt: skip
     for key in ("dW1", "dgamma1", "dbeta1", "dW2", "dgamma2", "dW3", "db3"):
         np.testing.assert_allclose(fast[key], plain[key], rtol=1e-12, atol=1e-14)

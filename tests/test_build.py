@@ -1,11 +1,11 @@
-"""ldnn.build: the output layer follows from the task, in one table."""
+"""ldnn.model.build: the output layer follows from the task, in one table."""
 
 from __future__ import annotations
 
 import pytest
 
-from ldnn.build import network_for, output_layer
 from ldnn.errors import ConfigurationError
+from ldnn.model.build import network_for, output_layer
 
 
 @pytest.mark.parametrize(

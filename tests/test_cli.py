@@ -312,7 +312,7 @@ def test_divergence_is_one_warning_line_not_a_failure(work, capsys):
 
 
 def test_no_half_written_run_folder(work, capsys, monkeypatch):
-    from ldnn import plots
+    from ldnn.runs import plots
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

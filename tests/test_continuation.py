@@ -81,7 +81,7 @@ def test_the_optimizer_and_generator_state_round_trip_exactly(tmp_path):
             loaded.optimizer.state_vectors()[kind], net.optimizer.state_vectors()[kind]
         )
         assert loaded.optimizer.state[kind]["dW1"].shape == (5, 2)
-    assert loaded._rng.bit_generator.state == net._rng.bit_generator.state
+    assert loaded.state.generator.bit_generator.state == net.state.generator.bit_generator.state
 
 
 @settings(max_examples=25, deadline=None)

@@ -215,13 +215,17 @@ def test_L_model_backward_passes_the_gradient_check():
     X, Y, p = small_problem()
     result = gradcheck(p, X, Y, activations=course.course_activations(3), loss=course.CROSS_ENTROPY)
     assert result.passed, str(result)
-    # ... and that check ran exactly L_model_backward's computation.
+    # ... and that check ran L_model_backward's computation: the same chain rule, with
+    # the 1/m on dZ[L] there (the gradient of J) and on each sum here (the course's).
     AL, caches = L_model_forward(X, p)
     grads = L_model_backward(AL, Y, caches)
     AL_core, caches_core = forward(X, p, course.course_activations(3))
     expected = backward(AL_core, Y, caches_core, course.course_activations(3), course.CROSS_ENTROPY)
+    m = X.shape[1]
     for key in grads:
-        assert np.array_equal(grads[key], expected[key]), key
+        per_example = m if key.startswith("dA") else 1  # the course's dA[l]: per example
+        np.testing.assert_allclose(grads[key], per_example * expected[key], rtol=1e-13,
+                                   atol=1e-16, err_msg=key)  # fmt: skip
 
 
 def test_L_model_backward_against_central_differences_of_the_course_cost():
@@ -247,8 +251,11 @@ def test_L_model_backward_agrees_with_the_cores_fused_gradient():
     grads = L_model_backward(AL, Y, caches)
     AL_core, caches_core = forward(X, p, ["relu", "relu", "sigmoid"])
     core = backward(AL_core, Y, caches_core, ["relu", "relu", "sigmoid"], "bce")
+    m = X.shape[1]
     for key in grads:
-        np.testing.assert_allclose(grads[key], core[key], rtol=1e-10, atol=1e-14, err_msg=key)
+        per_example = m if key.startswith("dA") else 1  # the course's dA[l]: per example
+        np.testing.assert_allclose(grads[key], per_example * core[key], rtol=1e-10, atol=1e-14,
+                                   err_msg=key)  # fmt: skip
 
 
 def test_week3_backward_propagation_matches_gradcheck_and_the_core():

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import gpu_available
 from ldnn import ConfigurationError, DeepNetwork
-from ldnn.backend import device_module, to_device, to_numpy
+from ldnn.base.backend import device_module, to_device, to_numpy
 
 
 def test_cpu_is_numpy():

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from conftest import layer_dims, random_parameters
 from ldnn import DeepNetwork, DivergenceWarning, InvalidValueError, forward
+from ldnn.core.finiteness import finite_on, output_bound
 from ldnn.data import make_spirals
-from ldnn.finiteness import finite_on, output_bound
 
 
 def finite_predictions(net, X) -> bool:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from conftest import layer_dims, random_parameters, random_targets
 from ldnn import gradcheck, register_activation
-from ldnn.activations import BUILTIN_ACTIVATIONS, unregister_activation
-from ldnn.losses import available_losses, get_loss
+from ldnn.core.activations import BUILTIN_ACTIVATIONS, unregister_activation
+from ldnn.core.losses import available_losses, get_loss
 
 HIDDEN = ["relu", "leaky_relu", "leaky_relu:0.2", "tanh", "sigmoid", "linear", "softmax"]
 LOSSES = sorted({get_loss(name).name for name in available_losses()})

@@ -14,7 +14,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from ldnn import backward, compute_cost, forward
-from ldnn.optimizers import GradientDescent
+from ldnn.core.optimizers import GradientDescent
 
 X = np.array([[1.0, 2.0], [2.0, -1.0]])  # columns: x(1) = (1, 2), x(2) = (2, -1)
 Y = np.array([[0.0, 1.0]])
@@ -69,13 +69,15 @@ def test_backward_by_hand():
     AL, caches = forward(X, PARAMETERS, ACTIVATIONS)
     grads = backward(AL, Y, caches, ACTIVATIONS, "binary_crossentropy")
     assert sorted(grads) == ["dA0", "dA1", "dW1", "dW2", "db1", "db2"]
+    # The notes' dA[l] is per example; ldnn's is the gradient of J, each example's column
+    # times its weight 1/m = 1/2 (dZ[2] took it, and the chain rule carried it down).
     for name, expected in [
         ("dW2", dW2),
         ("db2", db2),
-        ("dA1", dA1),
+        ("dA1", np.array(dA1) / 2),
         ("dW1", dW1),
         ("db1", db1),
-        ("dA0", dA0),
+        ("dA0", np.array(dA0) / 2),
     ]:
         assert_allclose(grads[name], expected, rtol=1e-12, atol=1e-16, err_msg=name)
 

@@ -12,8 +12,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from ldnn import ConfigurationError, DeepNetwork, NotFittedError  # noqa: E402
-from ldnn.activations import register_activation, unregister_activation  # noqa: E402
 from ldnn.cli import main  # noqa: E402
+from ldnn.core.activations import register_activation, unregister_activation  # noqa: E402
 from ldnn.onnx import OnnxExportError, export_file, to_onnx  # noqa: E402
 
 ATOL = 1e-5

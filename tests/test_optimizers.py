@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from ldnn.optimizers import get_optimizer
-from ldnn.schedules import scheduled_learning_rate
+from ldnn.core.optimizers import get_optimizer
+from ldnn.core.schedules import scheduled_learning_rate
 
 P0 = {"W1": np.array([[1.0, -2.0]]), "b1": np.array([[0.5]])}
 G = [

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from ldnn import DeepNetwork
 from ldnn.errors import ConfigurationError
-from ldnn.parallel import launched_ranks, share
+from ldnn.training.mpi import launched_ranks, share
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "mpi"))

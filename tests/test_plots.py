@@ -8,8 +8,8 @@ pytest.importorskip("matplotlib")
 
 from matplotlib.image import imread  # noqa: E402
 
-from ldnn import plots  # noqa: E402
-from ldnn.training import History  # noqa: E402
+from ldnn.runs import plots  # noqa: E402
+from ldnn.training.history import History  # noqa: E402
 
 WIDTH, HEIGHT = (round(s * plots.DPI) for s in plots.FIGSIZE)
 
@@ -191,7 +191,7 @@ def test_importance_from_few_trials_says_it_is_a_rough_guide(tmp_path, monkeypat
 
 
 def test_learning_curve_draws_alpha_when_a_schedule_changes_it():
-    from ldnn.schedules import scheduled_learning_rate
+    from ldnn.core.schedules import scheduled_learning_rate
 
     history = make_history()
     history.learning_rate = [

@@ -11,7 +11,8 @@ from numpy.testing import assert_allclose
 
 from conftest import layer_dims, random_parameters
 from ldnn import backward, compute_cost, forward, initialize_parameters
-from ldnn.initializers import INITIALIZERS
+from ldnn.core.initializers import INITIALIZERS
+from ldnn.core.regularization import dropout_masks
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 HIDDEN = st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid", "linear"])
@@ -32,7 +33,8 @@ def test_shapes_and_dtypes_follow_the_notes(dims, m, dtype, hidden, keep, seed):
     X = rng.standard_normal((dims[0], m)).astype(dtype)
     Y = (rng.random((dims[-1], m)) < 0.5).astype(dtype)
     activations = [hidden] * (L - 1) + ["sigmoid"]
-    AL, caches = forward(X, parameters, activations, keep_probs=[keep] * (L - 1), rng=rng)
+    masks = dropout_masks(dims, m, [keep] * (L - 1), rng, X)
+    AL, caches = forward(X, parameters, activations, masks=masks)
     assert AL.shape == (dims[-1], m) and AL.dtype == dtype
     assert len(caches) == L
     for l, cache in enumerate(caches, start=1):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from ldnn import DeepNetwork
+from ldnn.base.threads import busy_cores, choose_threads
 from ldnn.cli import main
 from ldnn.errors import ConfigurationError
-from ldnn.threads import busy_cores, choose_threads, limited_threads
 
 pytest.importorskip("pyarrow")
 from public_tables import passengers, write_csv  # noqa: E402
@@ -156,12 +156,12 @@ def test_threads_are_chosen(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     assert busy_cores() >= 0
-    monkeypatch.setattr("ldnn.threads.available_cores", lambda: 2)
-    monkeypatch.setattr("ldnn.threads.busy_cores", lambda: 1)  # a neighbour on one core
+    monkeypatch.setattr("ldnn.base.threads.available_cores", lambda: 2)
+    monkeypatch.setattr("ldnn.base.threads.busy_cores", lambda: 1)  # a neighbour on one core
     assert choose_threads(None) == 1
-    monkeypatch.setattr("ldnn.threads.busy_cores", lambda: 0)
+    monkeypatch.setattr("ldnn.base.threads.busy_cores", lambda: 0)
     assert choose_threads(None) == 2
-    monkeypatch.setattr("ldnn.threads.busy_cores", lambda: 5)
+    monkeypatch.setattr("ldnn.base.threads.busy_cores", lambda: 5)
     assert choose_threads("auto") == 1
     for bad in ("0", "two", "1.5", -1):
         with pytest.raises(ConfigurationError, match="--threads must be a whole number"):

@@ -21,7 +21,7 @@ pytest.importorskip("sklearn")
 from ldnn import DeepNetwork  # noqa: E402
 from ldnn.cli import main  # noqa: E402
 from ldnn.data.sources import load_for_model  # noqa: E402
-from ldnn.predictions import model_info  # noqa: E402
+from ldnn.runs.predictions import model_info  # noqa: E402
 from public_tables import census, passengers, write_csv  # noqa: E402
 
 QUICK = ["--epochs", "40", "--lr", "0.01", "-q", "--no-plots"]

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from ldnn import ConfigurationError, DeepNetwork, InvalidValueError
-from ldnn.losses import get_loss
-from ldnn.optimizers import get_optimizer
-from ldnn.propagation import backward, compute_cost, forward
-from ldnn.schedules import Plateau, scheduled_learning_rate
+from ldnn.core.losses import get_loss
+from ldnn.core.optimizers import get_optimizer
+from ldnn.core.propagation import backward, compute_cost, forward
+from ldnn.core.schedules import Plateau, scheduled_learning_rate
 
 TOL = 1e-10
 

@@ -28,7 +28,7 @@ ACROSS_THREADS = {"float32": 1e-4, "float64": 1e-10}
 SCRIPT = """
 import json, numpy as np
 from ldnn import DeepNetwork
-from ldnn.threads import blas_info, limited_threads
+from ldnn.base.threads import blas_info, limited_threads
 X = np.random.default_rng(0).normal(size=(64, 500))
 Y = (X[:1] > 0).astype(np.float64)
 found = {"architecture": blas_info()[0].get("architecture")}

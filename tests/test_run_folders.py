@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from ldnn.cli import main
-from ldnn.runs import CHECKPOINT, MARKER, read_marker, recover
+from ldnn.runs.folders import CHECKPOINT, MARKER, read_marker, recover
 
 pytest.importorskip("matplotlib")
 
@@ -94,7 +94,7 @@ def test_a_failed_run_leaves_the_old_folder_as_it_was(work, capsys, monkeypatch)
     assert run(["train", "data.npz", *QUICK, "--name", "r"], capsys)[0] == 0
     before = {p.name: p.read_bytes() for p in (work / "runs" / "r").iterdir()}
 
-    from ldnn import training_run
+    from ldnn.runs import run as training_run
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ldnn.cli import main
-from ldnn.training_run import one_class_warnings
+from ldnn.runs.run import one_class_warnings
 
 QUICK = ["--epochs", "6", "-q", "--no-plots", "--threads", "1"]
 

@@ -69,5 +69,5 @@ def test_matches_torch_autograd(hidden, output, loss):
     assert J == pytest.approx(tJ.item(), rel=1e-12)
     for key, tensor in tp.items():
         assert_allclose(grads["d" + key], tensor.grad.numpy(), rtol=1e-9, atol=1e-14)
-    # The notes' dA[l] is per example; torch's dJ/dX carries the cost's 1/m.
-    assert_allclose(grads["dA0"], A0.grad.numpy() * m, rtol=1e-9, atol=1e-14)
+    # dA[0] is dJ/dX, each example's column weighing 1/m, as torch's is.
+    assert_allclose(grads["dA0"], A0.grad.numpy(), rtol=1e-9, atol=1e-14)

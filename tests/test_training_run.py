@@ -1,4 +1,4 @@
-"""ldnn.training_run: the `ldnn train` job as a library, from a configuration to a run
+"""ldnn.runs.run: the `ldnn train` job as a library, from a configuration to a run
 folder, and the test cost it records for the learning curve."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from ldnn import config as configuration  # noqa: E402
-from ldnn.runs import RunFolder  # noqa: E402
-from ldnn.training_run import TrainingRun  # noqa: E402
+from ldnn.runs import config as configuration  # noqa: E402
+from ldnn.runs.folders import RunFolder  # noqa: E402
+from ldnn.runs.run import TrainingRun  # noqa: E402
 
 
 @pytest.fixture

@@ -330,7 +330,7 @@ def test_two_workers_share_one_study_on_postgresql(tmp_path, postgres_url):
 
 # -- cross-validation ------------------------------------------------------------------------
 def test_cv_folds_partition_the_training_part_by_class_and_the_value_is_their_mean(tmp_path):
-    from ldnn import config as configuration
+    from ldnn.runs import config as configuration
     from ldnn.tune import Search
 
     space = SearchSpace.from_toml(write_space(tmp_path, epochs=3))

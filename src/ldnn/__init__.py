@@ -1,7 +1,12 @@
 """ldnn: L-layer deep neural networks in NumPy, in the notation of the course notes."""
 
 from ._version import __version__
-from .activations import available_activations, get_activation, register_activation
+from .core.activations import available_activations, get_activation, register_activation
+from .core.gradcheck import GradcheckResult, gradcheck
+from .core.hyperparameters import Hyperparameters
+from .core.initializers import initialize_parameters
+from .core.losses import available_losses, get_loss
+from .core.propagation import backward, compute_cost, forward
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -13,13 +18,8 @@ from .errors import (
     NotFittedError,
     ShapeError,
 )
-from .gradcheck import GradcheckResult, gradcheck
-from .history import History, PrintCost
-from .hyperparameters import Hyperparameters
-from .initializers import initialize_parameters
-from .losses import available_losses, get_loss
-from .network import DeepNetwork
-from .propagation import backward, compute_cost, forward
+from .model.network import DeepNetwork
+from .training.history import History, PrintCost
 
 __all__ = [
     "__version__",

@@ -22,7 +22,16 @@ from __future__ import annotations
 
 
 class LdnnError(Exception):
-    """Base class of every error ldnn raises on purpose."""
+    """Base class of every error ldnn raises on purpose.
+
+    ``field`` names the argument or setting the error is about (a hyperparameter such as
+    "learning_rate"), where there is one: a caller can point at what sets it (the command
+    line names its flag) without reading the message.
+    """
+
+    def __init__(self, *args, field: str | None = None):
+        super().__init__(*args)
+        self.field = field
 
 
 class ShapeError(LdnnError, ValueError):

@@ -72,6 +72,6 @@ def fit(name: str, part=slice(None), comm=None, stop=None) -> DeepNetwork:
 
 
 def _share(m, comm):
-    from ldnn.parallel import share
+    from ldnn.training.mpi import share
 
     return share(m, comm.Get_size(), comm.Get_rank())

@@ -1,5 +1,5 @@
 """P ranks as P threads of one process: a stand-in for an mpi4py communicator with the
-few collectives ldnn.parallel calls, for property tests over many random cases (the real
+few collectives ldnn.training.mpi calls, for property tests over many random cases (the real
 ranks of ``mpiexec`` are tested in test_parallel.py itself).
 
 Reductions add the ranks' values in rank order, as a real MPI may or may not; the

@@ -10,7 +10,7 @@ from mpi4py import MPI
 sys.path.insert(0, str(Path(__file__).parent))
 from cases import CASES, M, fit  # noqa: E402
 
-from ldnn.parallel import share  # noqa: E402
+from ldnn.training.mpi import share  # noqa: E402
 
 comm = MPI.COMM_WORLD
 out = Path(sys.argv[1])

@@ -13,41 +13,43 @@ import os
 import sys
 import warnings
 
+from ..base.threads import choose_threads, limited_threads
 from ..errors import DataChangedWarning, DivergenceWarning, LdnnError, TrackingWarning
-from ..threads import choose_threads, limited_threads
+from .session import Session
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``ldnn`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
     from .parser import parse
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parse(argv)
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
-    args.comm = None
+    session = Session(args.command, argv)
     try:
-        status = _run(args)
+        status = _run(args, session)
     except BaseException as error:  # a traceback's error, on one of several MPI ranks
-        if args.comm is not None:
-            _abort(args, f"{type(error).__name__}: {error}", 1)
+        if session.comm is not None:
+            _abort(session, f"{type(error).__name__}: {error}", 1)
         raise
     finally:
-        _restore_streams(args)
-    if status not in (0, 130) and args.comm is not None:
-        _abort(args, "failed", status)  # its message is printed; end every rank's job
+        _restore_streams(session)
+    if status not in (0, 130) and session.comm is not None:
+        _abort(session, "failed", status)  # its message is printed; end every rank's job
     return status
 
 
-def _run(args) -> int:
-    from ..parallel import ranks_on_this_machine
+def _run(args, session: Session) -> int:
+    from ..training.mpi import ranks_on_this_machine
 
     try:
-        args.comm = _ranks(args.command)
-        threads = choose_threads(args.threads, ranks_on_this_machine(args.comm))
+        session.comm = _ranks(args.command)
+        threads = choose_threads(args.threads, ranks_on_this_machine(session.comm))
         with warnings.catch_warnings(), limited_threads(threads):
             warnings.showwarning = _one_line(args.command, warnings.showwarning)
-            status = args.run(args)
+            status = args.run(args, session)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status
     except BrokenPipeError:
@@ -56,10 +58,10 @@ def _run(args) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except LdnnError as error:
-        print(f"ldnn {args.command}: error: {error}", file=_errors(args))
+        print(f"ldnn {args.command}: error: {error}", file=_errors(session))
         return 2
     except (OSError, ImportError) as error:
-        print(f"ldnn {args.command}: error: {error}", file=_errors(args))
+        print(f"ldnn {args.command}: error: {error}", file=_errors(session))
         return 2
     except KeyboardInterrupt:
         print(f"ldnn {args.command}: interrupted", file=sys.stderr)
@@ -70,7 +72,7 @@ def _ranks(command: str):
     """MPI's COMM_WORLD when mpiexec (or srun) started several ranks of this command,
     else None. Only rank 0 prints its output; the others print only their errors."""
     from ..errors import ConfigurationError
-    from ..parallel import world
+    from ..training.mpi import world
 
     comm = world()
     if comm is None:
@@ -85,22 +87,22 @@ def _ranks(command: str):
     return comm
 
 
-def _errors(args):
+def _errors(session: Session):
     """Where an error line goes: stderr, on every rank (the others' stderr is silenced)."""
-    return sys.__stderr__ if args.comm is not None else sys.stderr
+    return sys.__stderr__ if session.comm is not None else sys.stderr
 
 
-def _restore_streams(args) -> None:
-    if args.comm is not None and sys.stdout is not sys.__stdout__:
+def _restore_streams(session: Session) -> None:
+    if session.comm is not None and sys.stdout is not sys.__stdout__:
         sys.stdout.close()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
-def _abort(args, what: str, status: int) -> None:
-    """End every rank's job with ``status`` (:func:`ldnn.parallel.abort`)."""
-    from ..parallel import abort
+def _abort(session: Session, what: str, status: int) -> None:
+    """End every rank's job with ``status`` (:func:`ldnn.training.mpi.abort`)."""
+    from ..training.mpi import abort
 
-    abort(args.comm, f"ldnn {args.command}: {what}", status)
+    abort(session.comm, f"ldnn {session.command}: {what}", status)
 
 
 def _one_line(command: str, default):
@@ -114,10 +116,6 @@ def _one_line(command: str, default):
             default(message, category, filename, lineno, file, line)
 
     return show
-
-
-def console_main() -> None:
-    sys.exit(main())
 
 
 __all__ = ["main"]

@@ -9,16 +9,15 @@ import math
 import sys
 from pathlib import Path
 
-from .. import config as configuration
+from ..core.gradcheck import gradcheck
 from ..data.datasets import DATASETS, is_dataset_name
-from ..data.preparation import prepare
-from ..data.sources import load_for_model, load_training_data
+from ..data.sources import load_for_model
 from ..errors import ConfigurationError, DataFileError
-from ..gradcheck import gradcheck
 from ..io import atomic_write_text, csv_text, text_table
-from ..network import DeepNetwork
-from ..predictions import model_info, prediction_table, score_network
-from ..summary import cost_table
+from ..model.network import DeepNetwork
+from ..model.summary import cost_table
+from ..runs import config as configuration
+from ..runs.predictions import model_info, prediction_table, score_network
 from .options import add_data_options, data_settings, int_list, name_list
 from .printing import format_scores
 
@@ -156,7 +155,7 @@ def own_data(args, info: dict) -> tuple[str, str]:
     )
 
 
-def run_evaluate(args) -> int:
+def run_evaluate(args, session) -> int:
     network = load_model(args.model)
     info = model_info(network)
     source, part = (args.data, args.part) if args.data else own_data(args, info)
@@ -172,7 +171,7 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def run_predict(args) -> int:
+def run_predict(args, session) -> int:
     network = load_model(args.model)
     info = model_info(network)
     data = load_for_model(args.data, info, data_settings(args), need_target=False, part=args.part)
@@ -200,7 +199,7 @@ def run_predict(args) -> int:
     return 0
 
 
-def run_summary(args) -> int:
+def run_summary(args, session) -> int:
     if args.model and args.layers:
         raise ConfigurationError("give a MODEL file or --layers, not both")
     if args.m < 1:
@@ -221,7 +220,7 @@ def run_summary(args) -> int:
     return 0
 
 
-def run_gradcheck(args) -> int:
+def run_gradcheck(args, session) -> int:
     if args.m < 1:
         raise ConfigurationError(f"--m must be positive, got {args.m}")
     for flag in ("epsilon", "threshold"):
@@ -235,10 +234,10 @@ def run_gradcheck(args) -> int:
         for key, value in data_settings(args).items():
             if value:
                 config["data"][key] = value
-        dataset, _ = prepare(load_training_data(config["data"]), config["data"]["standardize"])
-        network = configuration.network_from_config(config, dataset)
+        built = configuration.data_and_network(config)
+        network = built.network
         network.initialize()
-        X, Y = dataset.X_train, dataset.Y_train
+        X, Y = built.dataset.X_train, built.dataset.Y_train
     else:
         network = load_model(source)
         data = load_for_model(args.data, model_info(network), data_settings(args), need_target=True)
@@ -251,7 +250,7 @@ def run_gradcheck(args) -> int:
     return 0 if result.passed else 1
 
 
-def run_datasets(args) -> int:
+def run_datasets(args, session) -> int:
     rows = []
     for info in DATASETS.values():
         needs = ""
@@ -269,7 +268,7 @@ def _missing_package(name: str) -> bool:
     return importlib.util.find_spec(module) is None
 
 
-def run_export(args) -> int:
+def run_export(args, session) -> int:
     """``ldnn export MODEL -o OUT``: the model as an ONNX graph (needs ldnn[onnx])."""
     from ..onnx import export_file
 

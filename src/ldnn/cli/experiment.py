@@ -25,16 +25,16 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args, session) -> int:
     """Run the experiment named by ``args`` and print where its report is; exit status 0."""
     from ..experiments import run_experiment
 
     folder = Path(args.out or f"runs/{args.name}-{datetime.now():%Y%m%d-%H%M%S}")
     result = run_experiment(
         args.name, folder, quick=args.quick, seed=args.seed, overwrite=args.overwrite,
-        comm=args.comm,
+        comm=session.comm,
     )  # fmt: skip
-    if args.comm is not None and args.comm.Get_rank() != 0:
+    if not session.writer:
         return 0
     print(
         f"{result['title']}: {len(result['files'])} files in {folder} "

@@ -1,13 +1,13 @@
 """The argparse parser of ``ldnn``: one subcommand per job, --help on each. Each
-subcommand's module adds its own parser and the function that runs it (``args.run``)."""
+subcommand's module adds its own parser and the function that runs it,
+``args.run(args, session)`` (:class:`~ldnn.cli.session.Session`)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .._version import __version__
-from ..config import DEFAULTS
+from ..runs.config import DEFAULTS
 from . import commands, experiment, runs, train, tune
 from .options import Parser, show_defaults
 
@@ -52,14 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: list[str] | None):
+def parse(argv: list[str]):
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
     args, unknown = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()
         parser.exit(2)
     if unknown:  # said by the subcommand, whose --help lists what it takes
         parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.argv = argv
     return args

@@ -6,7 +6,7 @@ import json
 
 from ..errors import ConfigurationError
 from ..io import text_table
-from ..run_table import COLUMNS, run_details, run_rows, sort_rows
+from ..runs.table import COLUMNS, run_details, run_rows, sort_rows
 
 
 def add_parser(subparsers) -> None:
@@ -48,7 +48,7 @@ def _cell(value, column: str = "") -> str:
     return str(value)
 
 
-def run_runs(args) -> int:
+def run_runs(args, session) -> int:
     where = list(args.where)
     if where[:1] == ["show"]:
         if len(where) != 2:

@@ -1,4 +1,4 @@
-"""``ldnn train``: the flags become a configuration, :class:`~ldnn.training_run.TrainingRun`
+"""``ldnn train``: the flags become a configuration, :class:`~ldnn.runs.run.TrainingRun`
 trains it in its run folder, and this module prints what happened.
 
 SIGINT (Ctrl-C) and SIGTERM stop training after the current step; the run folder is then
@@ -13,15 +13,15 @@ import statistics
 import sys
 from pathlib import Path
 
-from .. import config as configuration
 from ..errors import ConfigurationError, LdnnError
-from ..history import PrintCost
-from ..interrupts import StopOnSignals
 from ..io import text_table
-from ..progress import ProgressBar
-from ..runs import CHECKPOINT, RunFolder, default_run_name, run_target
-from ..tracking import DEFAULT_MLFLOW_URI, MlflowTracker, TensorBoardTracker
-from ..training_run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
+from ..runs import config as configuration
+from ..runs.folders import CHECKPOINT, RunFolder, default_run_name, run_target
+from ..runs.run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
+from ..runs.tracking import DEFAULT_MLFLOW_URI, MlflowTracker, TensorBoardTracker
+from ..training.history import PrintCost
+from ..training.interrupts import StopOnSignals
+from ..training.progress import ProgressBar
 from .options import (
     add_data_options,
     add_split_options,
@@ -49,7 +49,7 @@ FLAGS = {
         "early_stopping", "seed", "device",
     ),
 }  # fmt: skip
-#: Hyperparameter names as errors give them, and the flag that sets each.
+#: The flag that sets each hyperparameter, for the errors that name it as their field.
 FLAG_FOR = {
     "learning_rate": "--lr",
     "lambd": "--l2",
@@ -57,6 +57,7 @@ FLAG_FOR = {
     "early_stopping": "--early-stopping",
     "batch_size": "--batch-size",
     "keep_prob": "--keep-prob",
+    "batch_norm": "--batch-norm",
     "epochs": "--epochs",
     "decay_rate": "--decay-rate",
     "lr_schedule": "--lr-schedule",
@@ -70,8 +71,9 @@ FLAG_FOR = {
     "label_smoothing": "--label-smoothing",
     "seed": "--seed",
     "device": "--device",
-    "unknown init": "--init",
-    "unknown optimizer": "--optimizer",
+    "dtype": "--dtype",
+    "init": "--init",
+    "optimizer": "--optimizer",
 }
 
 
@@ -259,7 +261,7 @@ def build_config(args) -> dict:
 
 
 def make_run(config: dict, command=None) -> TrainingRun:
-    """The run of ``config``, its errors pointing at the flag that sets the value."""
+    """The run of ``config``, its errors pointing at the flag that sets their field."""
     training = config["training"]
     if training["early_stopping"] and not training["validation_split"]:
         raise ConfigurationError(
@@ -268,59 +270,59 @@ def make_run(config: dict, command=None) -> TrainingRun:
     try:
         return TrainingRun(config, command)
     except LdnnError as error:
-        flag = next((f for key, f in FLAG_FOR.items() if str(error).startswith(key)), None)
+        flag = FLAG_FOR.get(error.field)
         if flag is None:
             raise
-        raise type(error)(f"{error} (flag {flag})") from None
+        raise type(error)(f"{error} (flag {flag})", field=error.field) from None
 
 
-def run_train(args) -> int:
+def run_train(args, session) -> int:
     if args.print_every is not None and args.print_every < 1:
         raise ConfigurationError(f"--print-every must be positive, got {args.print_every}")
     if args.checkpoint_every < 0 or args.checkpoint_seconds < 0:
         raise ConfigurationError("--checkpoint-every and --checkpoint-seconds must be >= 0")
     if args.resume:
-        return resume_train(args)
+        return resume_train(args, session)
     if args.seeds:
-        return train_seeds(args)
-    return train_one(args, build_config(args))
+        return train_seeds(args, session)
+    return train_one(args, session, build_config(args))[0]
 
 
-def train_one(args, config: dict, name: str | None = None, describe_it: bool = True):
-    """One run of ``config`` into its run folder; returns the exit status."""
-    run = make_run(config, ["ldnn", *args.argv])
-    if not is_writer(args):  # another MPI rank: it trains its share, rank 0 writes
-        return train_share(run, args)
+def train_one(args, session, config: dict, name: str | None = None, describe_it: bool = True):
+    """One run of ``config`` into its run folder: (exit status, its metrics)."""
+    run = make_run(config, ["ldnn", *session.argv])
+    if not session.writer:  # another MPI rank: it trains its share, rank 0 writes
+        return train_share(run, session), None
     target = run_target(
         args.runs_dir, name or args.name, run.config["data"]["source"], args.overwrite
     )
-    if getattr(args, "comm", None) is not None:  # data-parallel: how many ranks, which MPI
-        from ..parallel import mpi_description
+    if session.comm is not None:  # data-parallel: how many ranks, which MPI
+        from ..training.mpi import mpi_description
 
-        run.provenance["mpi"] = mpi_description(args.comm)
+        run.provenance["mpi"] = mpi_description(session.comm)
     with RunFolder.create(target, overwrite=args.overwrite) as folder:
         tell(folder.notes)
         run.start(folder)
         if not args.quiet and describe_it:
             describe(run)
-        train_and_write(run, folder, args)
-    status = finish(run, folder)
-    args.finished = [*getattr(args, "finished", []), run.metrics]
-    return status
+        train_and_write(run, folder, args, session)
+    return finish(run, folder), run.metrics
 
 
-def train_seeds(args) -> int:
+def train_seeds(args, session) -> int:
     """``--seeds 0,1,2``: one run per seed (``<name>-seed<k>``), then each score's mean
     and standard deviation over them, the spread a choice between settings must beat."""
     config = build_config(args)
     base = args.name or default_run_name(config["data"]["source"])
+    finished = []
     for k, seed in enumerate(args.seeds):
         seeded = configuration.merge(config, {"training": {"seed": seed}}, "--seeds")
-        status = train_one(args, seeded, f"{base}-seed{seed}", describe_it=k == 0)
+        status, metrics = train_one(args, session, seeded, f"{base}-seed{seed}", k == 0)
         if status:
             return status
-    if is_writer(args):
-        print(seeds_summary(args.seeds, args.finished))
+        finished.append(metrics)
+    if session.writer:
+        print(seeds_summary(args.seeds, finished))
     return 0
 
 
@@ -336,7 +338,7 @@ def seeds_summary(seeds, metrics: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def resume_train(args) -> int:
+def resume_train(args, session) -> int:
     """``ldnn train --resume RUN_FOLDER``: on from the checkpoint, as the run was set up."""
     given = [
         flag
@@ -348,8 +350,8 @@ def resume_train(args) -> int:
         raise ConfigurationError(
             f"--resume continues a run with its own config.toml; it takes no {', '.join(given)}"
         )
-    if not is_writer(args):
-        return train_share(TrainingRun.resume(Path(args.resume)), args)
+    if not session.writer:
+        return train_share(TrainingRun.resume(Path(args.resume)), session)
     folder = RunFolder.resume(args.resume)
     with folder:
         tell(folder.notes)
@@ -361,11 +363,11 @@ def resume_train(args) -> int:
             if unfinished is not None and unfinished.position.step:
                 where += f", step {unfinished.position.step}"
             print(f"resuming {folder.path} at {where}")
-        train_and_write(run, folder, args)
+        train_and_write(run, folder, args, session)
     return finish(run, folder)
 
 
-def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
+def train_and_write(run: TrainingRun, folder: RunFolder, args, session) -> None:
     """Train with the progress bar, the cost lines and the checkpoints the flags ask for,
     stopping between two steps on SIGINT or SIGTERM; then write the run folder."""
     epochs = run.network.hyperparameters.epochs
@@ -390,7 +392,7 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
                 [*callbacks, *trackers],
                 stop=stop,
                 checkpoints=checkpoints,
-                comm=getattr(args, "comm", None),
+                comm=session.comm,
             )
         finally:
             if bar is not None:
@@ -402,23 +404,16 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args) -> None:
         tracker.finish(run, folder.path, metrics)
 
 
-def is_writer(args) -> bool:
-    """Whether this process writes the run folder and prints: the only one, or MPI's
-    rank 0 of data-parallel training (``mpiexec -n P ldnn train``)."""
-    comm = getattr(args, "comm", None)
-    return comm is None or comm.Get_rank() == 0
-
-
-def train_share(run: TrainingRun, args) -> int:
+def train_share(run: TrainingRun, session) -> int:
     """What a rank other than 0 does: train on its share in step with the others;
     the exit status as rank 0's (130 when interrupted)."""
     with StopOnSignals() as stop:
-        run.fit(stop=stop, comm=args.comm)
+        run.fit(stop=stop, comm=session.comm)
     return 130 if run.interrupted else 0
 
 
 def make_trackers(args, folder: RunFolder) -> list:
-    """The MLflow and TensorBoard trackers the flags ask for (see :mod:`ldnn.tracking`)."""
+    """The MLflow and TensorBoard trackers the flags ask for (see :mod:`ldnn.runs.tracking`)."""
     trackers = []
     if args.mlflow is not None:
         trackers.append(MlflowTracker(args.mlflow, args.mlflow_experiment))

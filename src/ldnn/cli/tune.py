@@ -15,9 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-from .. import config as configuration
 from ..errors import ConfigurationError
-from ..runs import check_run_name
+from ..runs import config as configuration
+from ..runs.folders import check_run_name
 from .options import add_data_options, add_split_options, seed_list
 from .train import FLAGS, report
 
@@ -107,7 +107,7 @@ def base_config(args) -> dict:
     return configuration.with_absolute_paths(config)
 
 
-def run_tune(args) -> int:
+def run_tune(args, session) -> int:
     """Run one tuning worker; returns the exit status."""
     from ..tune import Search, SearchSpace, format_table, need_optuna, redact
 
@@ -140,8 +140,7 @@ def run_tune(args) -> int:
 
     # Under mpiexec every rank is one worker of the same study: rank 0 opens (or makes)
     # it, then the others join it as `--resume` workers do.
-    comm = args.comm
-    writer = comm is None or comm.Get_rank() == 0
+    comm, writer = session.comm, session.writer
     if writer:
         search = open_search(args.resume)
     if comm is not None:

@@ -8,7 +8,7 @@ return structures and cache layouts, so that a learner can paste the course's ca
     X, Y = load_planar_dataset()
     parameters = nn_model(X, Y, n_h=4, num_iterations=10000, print_cost=True)
 
-Every function is a thin wrapper over :mod:`ldnn.propagation` (one source of truth for
+Every function is a thin wrapper over :mod:`ldnn.core.propagation` (one source of truth for
 the math), but the arithmetic is the course's: float64, and the course's operation order
 wherever the core writes a formula differently, so that printed costs agree with the
 course to about 1e-12. Those places are exactly three and are marked ``course order``:

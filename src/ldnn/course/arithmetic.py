@@ -8,11 +8,13 @@ dA[L] (the third, the 1/sqrt(n[l-1]) initialisation, is in :mod:`ldnn.course.ste
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..activations import Activation, get_activation
+from ..core.activations import Activation, get_activation
+from ..core.losses import BinaryCrossEntropy
 from ..errors import ConfigurationError
-from ..losses import BinaryCrossEntropy
 
 
 class CourseSigmoid(Activation):
@@ -25,6 +27,9 @@ class CourseSigmoid(Activation):
     """
 
     name = "sigmoid"  # so that the core pairs it with cross-entropy as it does its own
+
+    def norm_bound(self, z, n):
+        return math.sqrt(n)  # each unit in [0, 1]
 
     def forward(self, Z, out=None):
         # ``out`` is the core's buffer hint for training; the course allocates, so do we.
@@ -48,7 +53,7 @@ class CourseCrossEntropy(BinaryCrossEntropy):
     name = "binary_crossentropy (course)"
     canonical_activation = ""
 
-    def cost(self, AL, Y, sample_weight=None, *, host=True):  # on the host, always
+    def cost(self, AL, Y, sample_weight=None):
         if sample_weight is not None:
             raise ConfigurationError("the course's cost takes no sample weights")
         # Course order: (1/m) * (-Y . log(AL)^T - (1 - Y) . log(1 - AL)^T), a (1, 1) array.
@@ -72,7 +77,7 @@ def course_activations(L: int, hidden: str = "relu") -> list[Activation]:
     """The activations of the course's L-layer model: ``hidden`` for 1..L-1, sigmoid for L.
 
     Pass them with :data:`CROSS_ENTROPY` to the core's ``forward``, ``backward`` or
-    :func:`ldnn.gradcheck.gradcheck` to run the exact computation of this module.
+    :func:`ldnn.core.gradcheck.gradcheck` to run the exact computation of this module.
     """
     return [course_activation(hidden)] * (L - 1) + [SIGMOID]
 

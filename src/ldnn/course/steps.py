@@ -1,6 +1,6 @@
 """The course's step-by-step functions (weeks 3 and 4) under their course names: the
 initialisations, forward and backward passes, the cost, the update and predict, as thin
-wrappers over :mod:`ldnn.propagation`."""
+wrappers over :mod:`ldnn.core.propagation`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.initializers import initialize_parameters as initialize_parameters_core
+from ..core.losses import ExampleWeights
+from ..core.optimizers import GradientDescent
+from ..core.parameters import number_of_layers
+from ..core.propagation import LayerCache, backward, forward
+from ..core.propagation import linear_backward as _core_linear_backward
+from ..core.propagation import linear_forward as _core_linear_forward
 from ..errors import ConfigurationError, ShapeError
-from ..initializers import initialize_parameters as initialize_parameters_core
-from ..optimizers import GradientDescent
-from ..parameters import number_of_layers
-from ..propagation import LayerCache, backward, forward
-from ..propagation import linear_backward as _core_linear_backward
-from ..propagation import linear_forward as _core_linear_forward
 from .arithmetic import CROSS_ENTROPY, SIGMOID, TANH, course_activation, course_activations
 
 # --- initialisation --------------------------------------------------------------------
@@ -163,7 +164,10 @@ def linear_backward(dZ, cache):
     dW : ndarray of shape (n[l], n[l-1])
     db : ndarray of shape (n[l], 1)
     """
-    return _core_linear_backward(dZ, cache)
+    dA_prev, dW, db = _core_linear_backward(dZ, cache)
+    m = cache[0].shape[1]
+    # The core's plain sums, times the course's 1/m.
+    return dA_prev, 1.0 / m * dW, None if db is None else 1.0 / m * db
 
 
 def linear_activation_backward(dA, cache, activation: str):
@@ -209,7 +213,7 @@ def L_model_backward(AL, Y, caches):
         LayerCache(lin, Z, caches[l + 1][0][0] if l < L - 1 else AL)
         for l, (lin, Z) in enumerate(caches)
     ]
-    return backward(AL, Y, layer_caches, course_activations(L), CROSS_ENTROPY)
+    return _per_example(AL, Y, layer_caches, course_activations(L), CROSS_ENTROPY)
 
 
 def update_parameters(parameters: dict, grads: dict, learning_rate: float = 1.2) -> dict:
@@ -286,5 +290,17 @@ def backward_propagation(parameters: dict, cache: dict, X, Y):
         LayerCache((X, parameters["W1"], parameters["b1"]), cache["Z1"], cache["A1"]),
         LayerCache((cache["A1"], parameters["W2"], parameters["b2"]), cache["Z2"], cache["A2"]),
     ]
-    grads = backward(cache["A2"], Y, caches, [TANH, SIGMOID], "binary_crossentropy")
+    grads = _per_example(cache["A2"], Y, caches, [TANH, SIGMOID], "binary_crossentropy")
     return {key: grads[key] for key in ("dW1", "db1", "dW2", "db2")}
+
+
+def _per_example(AL, Y, caches, activations, loss) -> dict:
+    """The core's backward in the course's form: each example weighing 1, so that dA[l]
+    and dZ[l] are the notes' per-example ones, and then the course's 1/m on each sum,
+    dW = (1/m) dZ . A_prev^T and db = (1/m) sum of dZ."""
+    m = AL.shape[1]
+    grads = backward(AL, Y, caches, activations, loss, weights=ExampleWeights(1.0, m, m))
+    for name in grads:
+        if not name.startswith("dA"):
+            grads[name] = 1.0 / m * grads[name]
+    return grads

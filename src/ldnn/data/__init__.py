@@ -4,7 +4,7 @@ tables of named columns (CSV, Parquet, DataFrames) and the rules that encode the
 (:class:`TableEncoding`: imputation, one-hot), seeded splits, and the preparation
 (standardisation) that travels with a model.
 
-This floor imports nothing of ldnn but :mod:`ldnn.errors` and :mod:`ldnn.checks`.
+This floor imports nothing of ldnn but :mod:`ldnn.errors` and :mod:`ldnn.base.checks`.
 """
 
 from ..errors import DataFileError, MissingPackageError

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base.threads import arrow_threads
 from ..errors import DataFileError, MissingPackageError
-from ..threads import arrow_threads
 
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"

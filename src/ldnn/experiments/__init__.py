@@ -2,7 +2,7 @@
 
 Each experiment is a module with ``run(folder, *, quick, seed) -> dict`` that writes its
 CSV results and PNG figures into ``folder`` and returns the report's title, markdown
-text and file names. :func:`run_experiment` gives it a run folder (see :mod:`ldnn.runs`:
+text and file names. :func:`run_experiment` gives it a run folder (see :mod:`ldnn.runs.folders`:
 complete only once ``report.md`` is written beside the results; a failed or killed run
 leaves no folder behind).
 """
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigurationError
-from ..runs import RunFolder
+from ..runs.folders import RunFolder
 from .tasks import ranks
 
 #: Experiment name -> module (imported only when run, so the CLI starts fast).

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import network_for
+from ..core.parameters import count_parameters
 from ..data import make_parity
-from ..network import DeepNetwork
-from ..parameters import count_parameters
+from ..model.build import network_for
+from ..model.network import DeepNetwork
 from .results import figure, markdown_table, save, write_csv
 from .tasks import spread
 

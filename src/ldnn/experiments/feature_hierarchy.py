@@ -3,7 +3,7 @@
 A deep ReLU net is trained on ``faces`` (scikit-image's LFW subset, 25x25) and on
 ``digits`` (8x8). Then, per layer:
 
-* layer 1: each unit's row of W1 drawn as an image (:func:`ldnn.plots.first_layer_weights`);
+* layer 1: each unit's row of W1 drawn as an image (:func:`ldnn.runs.plots.first_layer_weights`);
 * layers 2..L-1: for a few units (those whose activation varies most over the training
   set, so that dead units are not shown), the k training images that excite the unit most,
   their mean, and an input found by gradient ascent on the unit's activation with the
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import network_for_dataset
+from ..core.propagation import backward, forward
 from ..data import load_dataset
-from ..network import DeepNetwork
-from ..plots import first_layer_weights
-from ..propagation import backward, forward
+from ..model.build import network_for_dataset
+from ..model.network import DeepNetwork
+from ..runs.plots import first_layer_weights
 from .results import figure, markdown_table, save, standardized, write_csv
 
 TOP_K = 5

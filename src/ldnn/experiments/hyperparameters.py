@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import network_for
 from ..data import load_dataset
 from ..errors import DivergenceWarning
-from ..network import DeepNetwork
+from ..model.build import network_for
+from ..model.network import DeepNetwork
 from .results import figure, markdown_table, save, standardized, write_csv
 from .tasks import spread
 

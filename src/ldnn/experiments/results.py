@@ -1,5 +1,5 @@
 """What the experiments share: their CSV results and figures, written through ldnn's own
-table writer and picture factory (:mod:`ldnn.io`, :mod:`ldnn.plots`), and their data,
+table writer and picture factory (:mod:`ldnn.io`, :mod:`ldnn.runs.plots`), and their data,
 standardised by the training part."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..data.preparation import standardize
 from ..io import atomic_write_text, csv_text, markdown_table
-from ..plots import new_figure, save_png
+from ..runs.plots import new_figure, save_png
 
 __all__ = ["figure", "markdown_table", "save", "standardized", "write_csv"]
 
@@ -19,7 +19,7 @@ FLOAT_FORMAT = "{:.6g}"
 
 
 def figure(width: float = 6.4, height: float = 4.8):
-    """A fresh matplotlib Figure of ``width`` x ``height`` inches (see :mod:`ldnn.plots`)."""
+    """A fresh matplotlib Figure of ``width`` x ``height`` inches (see :mod:`ldnn.runs.plots`)."""
     return new_figure(width, height)
 
 

@@ -8,7 +8,7 @@ import os
 from .._version import __version__
 from ..errors import ConfigurationError, NotFittedError, OnnxExportError
 from ..io import atomic_write
-from ..network import DeepNetwork
+from ..model.network import DeepNetwork
 from .graph import ML_DOMAIN, ML_OPSET, Graph, import_onnx
 from .layers import class_outputs, layer_nodes
 from .preparation import check_names, feature_inputs, target_units
@@ -39,7 +39,7 @@ def _unwrap(model) -> tuple[DeepNetwork, str, list | None, dict]:
         return model, "network", classes, info
     network = getattr(model, "network_", None)
     if isinstance(network, DeepNetwork):
-        # The estimator's task shows in its output layer (see ldnn.build).
+        # The estimator's task shows in its output layer (see ldnn.model.build).
         output, n_out = network.hyperparameters.activations[-1], network.layer_dims[-1]
         if not hasattr(model, "classes_"):
             return network, "regression", None, {}

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import get_activation
-from ..batchnorm import folded
+from ..core.activations import get_activation
+from ..core.batchnorm import folded
 from ..errors import OnnxExportError
 from .graph import Graph
 

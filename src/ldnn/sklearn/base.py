@@ -1,5 +1,5 @@
 """What :class:`DNNClassifier` and :class:`DNNRegressor` share: hyperparameters -> the
-network (:mod:`ldnn.build`), the fit / partial_fit / warm_start bookkeeping, the held-out
+network (:mod:`ldnn.model.build`), the fit / partial_fit / warm_start bookkeeping, the held-out
 part for early stopping (:mod:`ldnn.data.split`), and the fitted attributes."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ except ImportError:  # validate_data and __sklearn_tags__ arrived together in 1.
         "ldnn.sklearn needs scikit-learn >= 1.6: pip install -U scikit-learn"
     ) from None
 
-from ..build import network_for
 from ..data.split import split_indices
 from ..errors import ArgumentTypeError, ConfigurationError
-from ..network import DeepNetwork
+from ..model.build import network_for
+from ..model.network import DeepNetwork
 
 # Seeds drawn for random_state=None or a RandomState stay below 2**31 so that they are
 # valid everywhere a C int seed is expected.
@@ -53,7 +53,7 @@ class DNNBase(BaseEstimator):
     the fit / partial_fit / warm_start bookkeeping, and the fitted attributes.
 
     Subclasses define ``_task`` (the task and its number of classes or targets, as
-    :func:`ldnn.build.network_for` takes them), ``_encode_targets`` and
+    :func:`ldnn.model.build.network_for` takes them), ``_encode_targets`` and
     ``_validation_score``.
     """
 
@@ -253,7 +253,7 @@ COMMON_PARAMETERS = """\
         alpha, the step size.
     lr_schedule : str, default="constant"
         constant, inverse_time, exponential, step, cosine or plateau (plateau watches the
-        validation cost: needs ``early_stopping``); see :mod:`ldnn.schedules`.
+        validation cost: needs ``early_stopping``); see :mod:`ldnn.core.schedules`.
     warmup_epochs : int, default=0
         Epochs of linear warmup before the schedule.
     min_learning_rate : float, default=0.0

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sklearn.base import RegressorMixin
 
-from ..metrics import r2
-from ..propagation import forward_in_blocks
+from ..core.metrics import r2
+from ..core.propagation import forward_in_blocks
 from .base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, DNNBase
 
 

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from ..io import tables
-from ..plots import save_png
+from ..runs.plots import save_png
 from .space import SearchSpace
 from .study import need_optuna
 

@@ -14,16 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import from_file, merge, network_from_config, with_absolute_paths
 from ..data.class_weights import class_weights
-from ..data.preparation import prepare
-from ..data.sources import load_training_data
 from ..data.split import split_columns, split_indices
 from ..errors import TuneError
 from ..io import atomic_write_text, csv_text, dumps_toml
-from ..network import DeepNetwork
-from ..runs import RunFolder
-from ..training_run import TrainingRun
+from ..model.network import DeepNetwork
+from ..runs.config import (
+    data_and_network,
+    from_file,
+    merge,
+    network_from_config,
+    with_absolute_paths,
+)
+from ..runs.folders import RunFolder
+from ..runs.run import TrainingRun
 from .report import summary_rows, write_plots
 from .space import SearchSpace
 from .study import counted_trials, make_pruner, make_storage, need_optuna, open_study, worker_name
@@ -38,7 +42,7 @@ class Search:
     Parameters
     ----------
     config : dict
-        A run configuration (:mod:`ldnn.config`): its [data] table, and the settings no
+        A run configuration (:mod:`ldnn.runs.config`): its [data] table, and the settings no
         trial changes.
     space : SearchSpace
     folder : path
@@ -82,7 +86,7 @@ class Search:
                 f"run folder {str(self.folder)!r} holds a study already; pass --resume to "
                 "continue it, or choose another --name"
             )
-        self.dataset, _ = prepare(load_training_data(config["data"]), config["data"]["standardize"])
+        self.dataset = data_and_network(config).dataset
         self.weights = class_weights(self.dataset, config["data"].get("class_weight"))
         self.parts = [
             (*split_columns(self.dataset.X_train, self.dataset.Y_train, kept, held), kept)

@@ -2,7 +2,7 @@
 
 A suggestion comes back as the ``[model]`` and ``[training]`` tables of a run's
 config.toml, so a trial, and the retrained best, are built by the same code as
-``ldnn train`` (:func:`ldnn.config.network_from_config`).
+``ldnn train`` (:func:`ldnn.runs.config.network_from_config`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import copy
 import os
 from dataclasses import dataclass, field
 
-from ..config import DEFAULTS
 from ..errors import ConfigurationError
 from ..io.toml import read_toml
+from ..runs.config import DEFAULTS
 
 #: The default search space. Each entry is a fixed value, a list of choices, or a range
 #: ``{low, high, log}`` (integers when low and high are integers). Wide enough to reach

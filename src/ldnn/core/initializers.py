@@ -1,0 +1,113 @@
+"""Initial parameters W[l] ~ scale[l] * N(0, 1) of shape (n[l], n[l-1]), b[l] = 0.
+
+=========  ==========================  ============================================
+name       scale of W[l]               use
+=========  ==========================  ============================================
+course     0.01                        the course's first models (week 3/4 steps)
+scaled     1 / sqrt(n[l-1])            the course's deep application model
+xavier     sqrt(2 / (n[l-1] + n[l]))   Glorot and Bengio (2010), tanh and sigmoid
+he         sqrt(2 / n[l-1])            He et al. (2015), relu and leaky relu
+=========  ==========================  ============================================
+
+The draws are made in the order W1, W2, ..., WL (b takes no draws), from the
+generator passed in, so the same seed gives the same parameters. Given NumPy's legacy
+``RandomState`` (what the course's ``np.random.seed`` seeds), the draws are the course's
+own: ``randn(n[l], n[l-1])``, times 0.01 or divided by sqrt(n[l-1]) as the course writes
+it (a division rounds differently from a product with the reciprocal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ConfigurationError, ShapeError
+
+_SCALES = {
+    "course": lambda n_prev, n: 0.01,
+    "scaled": lambda n_prev, n: 1 / math.sqrt(n_prev),
+    "xavier": lambda n_prev, n: math.sqrt(2 / (n_prev + n)),
+    "he": lambda n_prev, n: math.sqrt(2 / n_prev),
+}
+INITIALIZERS = tuple(_SCALES)
+_RELU_LIKE = ("relu", "leaky_relu")
+
+
+def default_init(hidden_activation: str) -> str:
+    """He for relu-like hidden layers, Xavier for everything else (tanh, sigmoid, ...)."""
+    return "he" if hidden_activation.split(":")[0] in _RELU_LIKE else "xavier"
+
+
+def check_layer_dims(layer_dims: Sequence[int]) -> tuple[int, ...]:
+    """Validate ``layer_dims = [n0, n1, ..., nL]`` and return it as a tuple of ints."""
+    try:
+        dims = tuple(layer_dims)
+    except TypeError:
+        raise ShapeError(
+            f"layer_dims must be a sequence [n0, n1, ..., nL], got {layer_dims!r}"
+        ) from None
+    if len(dims) < 2:
+        raise ShapeError(
+            f"layer_dims must list at least the input and output sizes [n0, ..., nL], "
+            f"got {list(dims)} (L = {len(dims) - 1})"
+        )
+    for l, n in enumerate(dims):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ShapeError(
+                f"layer_dims[{l}] = n[{l}] must be a positive integer, got {n!r} in {list(dims)}"
+            )
+    return tuple(int(n) for n in dims)
+
+
+def initialize_parameters(
+    layer_dims: Sequence[int],
+    init: str = "he",
+    *,
+    rng: np.random.Generator | int | None = None,
+    dtype=np.float64,
+    batch_norm: Sequence[bool] = (),
+) -> dict[str, np.ndarray]:
+    """Draw W1..WL and set b1..bL to zero (a batch-normalised layer: gamma = 1, beta = 0,
+    and its running statistics mean = 0, var = 1; the draws of W are the same).
+
+    Parameters
+    ----------
+    layer_dims : sequence of int
+        [n0, n1, ..., nL].
+    init : {"course", "scaled", "xavier", "he"}
+    rng : numpy.random.Generator, numpy.random.RandomState (the course's) or int seed
+    dtype : float32 or float64
+    batch_norm : sequence of bool
+        Which layers (1, 2, ...) are batch-normalised.
+
+    Returns
+    -------
+    dict
+        ``W{l}`` of shape (n[l], n[l-1]) and ``b{l}`` of shape (n[l], 1), in ``dtype``.
+    """
+    dims = check_layer_dims(layer_dims)
+    if init not in _SCALES:
+        raise ConfigurationError(
+            f"unknown init {init!r}; valid names: {', '.join(INITIALIZERS)}", field="init"
+        )
+    course = isinstance(rng, np.random.RandomState)
+    rng = rng if course else np.random.default_rng(rng)
+    parameters = {}
+    for l in range(1, len(dims)):
+        n_prev, n = dims[l - 1], dims[l]
+        scale = _SCALES[init](n_prev, n)
+        if course and init == "scaled":  # the course's order: W / sqrt(n[l-1])
+            W = rng.standard_normal((n, n_prev)) / math.sqrt(n_prev)
+        else:
+            W = rng.standard_normal((n, n_prev)) * scale
+        parameters[f"W{l}"] = W.astype(dtype)
+        if l <= len(batch_norm) and batch_norm[l - 1]:
+            parameters[f"gamma{l}"] = np.ones((n, 1), dtype=dtype)
+            parameters[f"beta{l}"] = np.zeros((n, 1), dtype=dtype)
+            parameters[f"mean{l}"] = np.zeros((n, 1), dtype=dtype)
+            parameters[f"var{l}"] = np.ones((n, 1), dtype=dtype)
+        else:
+            parameters[f"b{l}"] = np.zeros((n, 1), dtype=dtype)
+    return parameters

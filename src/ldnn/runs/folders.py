@@ -1,0 +1,341 @@
+"""Run folders: where a run goes, what ldnn may replace, and what a kill leaves.
+
+A run folder ``runs/<name>/`` is made when a run starts and holds a marker file,
+``.ldnn-run`` (JSON: the kind of run, its status, the process writing it), so that ldnn
+knows its own folders from everything else:
+
+- ``--name`` is one plain path component (no ``/``, ``..`` or leading ``.``), so a run
+  is always written inside the runs folder;
+- ``--overwrite`` replaces only a folder with the marker, and never one that a live
+  process is writing;
+- the status goes from "running" to "complete", or to "interrupted" (the folder holds a
+  checkpoint to continue from).
+
+Replacing a folder is two renames: the old one is moved aside to ``.<name>.<pid>.old``
+when the new run starts, and removed when the new run has something to show (it
+completes, or it is interrupted with a checkpoint). A kill leaves one of a few states,
+and :func:`recover`, called whenever a run folder is made or resumed, puts each right
+(docs/cli.md has the table): an old folder set aside by a process that is gone comes
+back if the new run left nothing worth keeping, and is removed otherwise; a run killed
+while running is marked interrupted if it has a checkpoint and removed if it has none;
+temporary files of atomic writes that a killed process left are removed. A process is
+known to be gone when it ran on this machine and its pid is no longer alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import ConfigurationError
+from ..io import atomic_write_text
+
+MARKER = ".ldnn-run"
+CHECKPOINT = "checkpoint.npz"
+#: Temporary folders an older ldnn built a run in; gone that long, they are stale.
+_LEGACY_TEMPORARY_AGE = 600.0
+
+
+def check_run_name(name: str, what: str = "--name") -> str:
+    """``name`` if it is one plain path component that names a visible folder."""
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or name in (".", "..")
+        or name.startswith(".")
+        or any(sep in name for sep in ("/", "\\", os.sep, os.altsep or "/"))
+        or "\0" in name
+        or Path(name).is_absolute()
+    ):
+        raise ConfigurationError(
+            f"{what} must be one plain folder name (no '/', '\\', '..' or leading '.'), "
+            f"got {name!r}"
+        )
+    return name
+
+
+def default_run_name(data: str) -> str:
+    """``<data>-<date>-<time>``, with the data set's name made safe for a folder."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(data).stem if "." in data else data)
+    return f"{stem.lstrip('.') or 'run'}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def free_path(runs_dir: Path, name: str) -> Path:
+    """runs_dir / name, or name-2, name-3, ... when it is taken."""
+    path, k = runs_dir / name, 2
+    while path.exists():
+        path, k = runs_dir / f"{name}-{k}", k + 1
+    return path
+
+
+def run_target(runs_dir: str | os.PathLike, name: str | None, data: str, overwrite: bool) -> Path:
+    """The folder a run writes: ``runs_dir/name``, or a new ``<data>-<date>-<time>``.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``name`` is not a plain folder name, or the folder exists and ``overwrite``
+        is False.
+    """
+    runs_dir = Path(runs_dir)
+    if name:
+        target = runs_dir / check_run_name(name)
+    else:
+        target = free_path(runs_dir, default_run_name(data))
+    if target.exists() and not overwrite:
+        raise ConfigurationError(
+            f"run folder {str(target)!r} exists; choose another --name or pass --overwrite"
+        )
+    return target
+
+
+# -- who is writing ---------------------------------------------------------------------------
+def _me() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _alive(owner) -> bool:
+    """Whether the process ``owner`` may still be writing (unknown: yes)."""
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return True
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of an ldnn run folder, or None for any other folder."""
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) and marker.get("ldnn") == "run folder" else None
+
+
+def _write_marker(folder: Path, **fields) -> dict:
+    marker = {"ldnn": "run folder", "ldnn_version": __version__, **fields}
+    atomic_write_text(folder / MARKER, json.dumps(marker, indent=1) + "\n")
+    return marker
+
+
+#: What an ldnn run folder held before the marker existed.
+_LEGACY_FILES = {
+    "model.npz", "config.toml", "history.csv", "metrics.json", "learning_curve.png",
+    "confusion_matrix.png", "decision_boundary.png", "weights.png",
+}  # fmt: skip
+
+
+def _legacy_run(folder: Path) -> bool:
+    """Whether ``folder`` is a run folder of an ldnn from before the marker: nothing but
+    run files, among them config.toml and a model file with ldnn's metadata member."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    names = {p.name for p in folder.iterdir()}
+    if not {"model.npz", "config.toml"} <= names <= _LEGACY_FILES:
+        return False
+    if any((folder / name).is_symlink() or not (folder / name).is_file() for name in names):
+        return False
+    try:
+        with zipfile.ZipFile(folder / "model.npz") as archive:
+            return "__metadata__.npy" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- recovery ---------------------------------------------------------------------------------
+def recover(runs_dir: str | os.PathLike) -> list[str]:
+    """Put right what killed ldnn processes left in ``runs_dir``; return what was done,
+    one line each (see the module docstring)."""
+    runs_dir, notes = Path(runs_dir), []
+    if not runs_dir.is_dir():
+        return notes
+    for entry in sorted(runs_dir.iterdir()):
+        try:
+            notes += _recover_entry(runs_dir, entry)
+        except OSError as error:  # another process got there first, or no permission
+            notes.append(f"could not tidy {entry}: {error}")
+    return notes
+
+
+def _recover_entry(runs_dir: Path, entry: Path) -> list[str]:
+    name = entry.name
+    aside = re.fullmatch(r"\.(.+)\.(\d+)\.old", name)
+    if aside and entry.is_dir():
+        target = runs_dir / aside.group(1)
+        if _alive({"host": socket.gethostname(), "pid": int(aside.group(2))}):
+            return []
+        if not target.exists():
+            os.replace(entry, target)
+            return [f"put back {target}: the run that was to replace it was killed first"]
+        marker = read_marker(target)
+        if marker and marker.get("status") == "running" and not _alive(marker.get("owner")):
+            if not (target / CHECKPOINT).exists():
+                _remove(target)
+                os.replace(entry, target)
+                return [f"put back {target}: the run that was to replace it was killed early"]
+        if marker and not (marker.get("status") == "running" and _alive(marker.get("owner"))):
+            _remove(entry)
+            return [f"removed {entry}, the old run that {target} replaced"]
+        return []
+    if re.fullmatch(r"\..+\.tmp", name) and entry.is_dir():
+        # A run folder an older ldnn was building when it was killed.
+        if time.time() - entry.stat().st_mtime > _LEGACY_TEMPORARY_AGE:
+            _remove(entry)
+            return [f"removed {entry}, a run folder left half-written by a killed ldnn"]
+        return []
+    if name.startswith(".") or not entry.is_dir():
+        return []
+    marker = read_marker(entry)
+    if not marker or marker.get("status") != "running" or _alive(marker.get("owner")):
+        return []
+    for stale in entry.glob(".*.tmp"):  # atomic writes the killed process did not finish
+        stale.unlink(missing_ok=True)
+    if (entry / CHECKPOINT).exists():
+        _write_marker(entry, **{**marker, "status": "interrupted", "owner": None})
+        return [
+            f"{entry} was killed while training: continue it with `ldnn train --resume {entry}`"
+        ]
+    _remove(entry)
+    return [f"removed {entry}: killed before its first checkpoint"]
+
+
+# -- a run folder being written ----------------------------------------------------------------
+class RunFolder:
+    """An ldnn run folder being written by this process.
+
+    Use :meth:`create` (a new run, or one that replaces an old) or :meth:`resume` (an
+    interrupted run), then :meth:`finish`. As a context manager, an exception that
+    escapes the block leaves the folder as :meth:`abandon` says.
+
+    Attributes
+    ----------
+    path : Path
+    notes : list of str
+        What :func:`recover` did in the runs folder first.
+    """
+
+    def __init__(self, path: Path, kind: str, aside: Path | None, notes: list[str]):
+        self.path, self.kind, self.aside, self.notes = path, kind, aside, notes
+        self.status = "running"
+
+    @classmethod
+    def create(cls, target, *, overwrite: bool = False, kind: str = "train") -> RunFolder:
+        """Make ``target`` (marked "running"); with ``overwrite``, set aside the old run
+        folder there, which must be ldnn's and not being written.
+
+        Raises
+        ------
+        ConfigurationError
+            If ``target`` exists and may not be replaced.
+        """
+        target = Path(target)
+        notes = recover(target.parent)
+        aside = None
+        if target.exists() or target.is_symlink():
+            if not overwrite:
+                raise ConfigurationError(
+                    f"run folder {str(target)!r} exists; choose another --name or pass --overwrite"
+                )
+            marker = read_marker(target) if target.is_dir() and not target.is_symlink() else None
+            if marker is None and _legacy_run(target):
+                marker = {"status": "complete"}
+            if marker is None:
+                raise ConfigurationError(
+                    f"{str(target)!r} exists and is not a run folder ldnn made (it has no "
+                    f"{MARKER}): --overwrite replaces only those; move it away or choose "
+                    "another --name"
+                )
+            if marker.get("status") == "running" and _alive(marker.get("owner")):
+                raise ConfigurationError(
+                    f"run folder {str(target)!r} is being written by process "
+                    f"{marker['owner'].get('pid')}; wait for it or choose another --name"
+                )
+            aside = target.with_name(f".{target.name}.{os.getpid()}.old")
+            _remove(aside)
+            os.replace(target, aside)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.mkdir()
+        folder = cls(target, kind, aside, notes)
+        folder._mark("running")
+        return folder
+
+    @classmethod
+    def resume(cls, path) -> RunFolder:
+        """Take over an interrupted run folder (marked again "running", by this process).
+
+        Raises
+        ------
+        ConfigurationError
+            If ``path`` is not an ldnn run folder, or is complete, or is being written.
+        """
+        path = Path(path)
+        notes = recover(path.parent)
+        marker = read_marker(path) if path.is_dir() else None
+        if marker is None:
+            raise ConfigurationError(
+                f"--resume {str(path)!r}: not a run folder ldnn made (no {MARKER} in it)"
+            )
+        status = marker.get("status")
+        if status == "running" and _alive(marker.get("owner")):
+            raise ConfigurationError(
+                f"--resume {str(path)!r}: the run is being written by process "
+                f"{marker['owner'].get('pid')}"
+            )
+        if status == "complete":
+            raise ConfigurationError(f"--resume {str(path)!r}: the run is complete already")
+        folder = cls(path, marker.get("kind", "train"), None, notes)
+        folder._mark("running")
+        return folder
+
+    def _mark(self, status: str) -> None:
+        self.status = status
+        owner = _me() if status == "running" else None
+        _write_marker(self.path, kind=self.kind, status=status, owner=owner,
+                      updated=datetime.now().isoformat(timespec="seconds"))  # fmt: skip
+
+    def finish(self, status: str = "complete") -> None:
+        """Mark the run ``status`` ("complete" or "interrupted"), and remove the old run
+        folder it replaced."""
+        self._mark(status)
+        if self.aside is not None:
+            _remove(self.aside)
+            self.aside = None
+
+    def abandon(self) -> None:
+        """After a failure: a folder with a checkpoint stays, marked interrupted;
+        otherwise it is removed and the old run folder it was to replace comes back."""
+        if (self.path / CHECKPOINT).exists():
+            self.finish("interrupted")
+            return
+        _remove(self.path)
+        if self.aside is not None:
+            os.replace(self.aside, self.path)
+            self.aside = None
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is not None and self.status == "running":
+            self.abandon()

@@ -1,0 +1,84 @@
+"""What a trained model says about data, in the data's own terms: its predictions with
+the class names or in the target's units, and the scores of those predictions.
+
+The model's ``metadata["data"]`` (its *info*: task, classes, feature names and the
+preparation, see :mod:`ldnn.data.sources`) says how to read the outputs A[L].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.info import complete_info
+from ..data.preparation import Preparation
+from ..data.tables import Text
+from ..errors import ConfigurationError
+from ..core.metrics import class_probabilities, classification_scores, is_classifier, predicted_classes, regression_scores
+
+
+def model_info(network) -> dict:
+    """What ``network`` remembers of its data; a model saved from Python gets defaults."""
+    hp = network.hyperparameters
+    return complete_info(
+        network.metadata.get("data", {}),
+        hp.layer_dims[0],
+        hp.layer_dims[-1],
+        is_classifier(hp.activations[-1]),
+    )
+
+
+def score_network(network, X, Y, info: dict, threshold: float | None = None) -> dict:
+    """Scores of a network on X (n[0], m) and Y, both prepared as in training: for
+    classification against class indices Y (1, m) (two classes: the second where its
+    probability is at least ``threshold``, if given); for regression in the target's
+    units."""
+    AL = network.predict_proba(X)
+    if info["task"] == "classification":
+        return classification_scores(class_probabilities(AL), Y, info["classes"], threshold)
+    if threshold is not None:
+        raise ConfigurationError("--threshold is for classifiers; this model is a regression")
+    preparation = Preparation.from_metadata(info)
+    return regression_scores(preparation.inverse_y(AL), preparation.inverse_y(Y))
+
+
+def prediction_table(
+    network, X, info: dict, *, ids=None, id_name: str = "", threshold: float | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): one row per example of X (n[0], m), prepared as in training.
+
+    Classification: the predicted class's name (two classes with ``threshold``: the
+    second where its probability is at least ``threshold``), then the probability of each
+    class (``p_<class>``, 6 significant digits). Regression: each output in the target's
+    units (8 significant digits). With ``ids`` (a column of the data, m values), the
+    first column is ``id_name`` holding them.
+    """
+    AL = network.predict_proba(X)
+    if info["task"] == "classification":
+        P = class_probabilities(AL)
+        classes = info["classes"]
+        chosen = predicted_classes(P, threshold)
+        header = ["prediction", *(f"p_{c}" for c in classes)]
+        rows = [
+            [classes[k], *(f"{p:.6g}" for p in column)]
+            for k, column in zip(chosen, P.T, strict=True)
+        ]
+    else:
+        if threshold is not None:
+            raise ConfigurationError("--threshold is for classifiers; this model is a regression")
+        values = Preparation.from_metadata(info).inverse_y(AL.astype(np.float64))
+        header = (
+            ["prediction"] if len(values) == 1 else [f"prediction_{i}" for i in range(len(values))]
+        )
+        rows = [[f"{v:.8g}" for v in column] for column in values.T]
+    if ids is not None:
+        header = [id_name, *header]
+        rows = [[text, *row] for text, row in zip(cell_texts(ids), rows, strict=True)]
+    return header, rows
+
+
+def cell_texts(values) -> list[str]:
+    """A table's column as the text of its cells: whole numbers without ".0", "" where
+    a value is missing."""
+    if isinstance(values, Text):
+        return ["" if v is None else v for v in values.strings()]
+    return ["" if v != v else str(int(v)) if v == int(v) else repr(float(v)) for v in values]

@@ -1,0 +1,410 @@
+"""The ``ldnn train`` job as a library: a configuration in, a run folder out.
+
+A :class:`TrainingRun` reads the data its [data] table names, prepares them (fitted on
+the training part only), builds the network its [model] and [training] tables describe,
+trains it and scores it on both parts. In its run folder (:class:`ldnn.runs.folders.RunFolder`)
+it writes the fully resolved ``config.toml`` when it starts (which reruns the same run
+bit for bit), ``checkpoint.npz`` now and then while it trains, and at the end
+``model.npz``, ``history.csv``, ``metrics.json`` and the pictures. Stopped between two
+steps (a signal), it writes all of those and a checkpoint, and
+:meth:`TrainingRun.resume` continues it to the numbers of a run that never stopped.
+The command line (``ldnn train``) and the search (``ldnn tune``, which retrains its best
+trial) both run it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..base.backend import get_xp, to_device
+from .config import data_and_network, from_file, resolved
+from ..data.class_weights import class_weights
+from ..data.preparation import Preparation
+from ..errors import DivergenceWarning, InvalidValueError, ModelFileError
+from ..training.history import History
+from ..io import atomic_write_text, csv_text, dumps_toml
+from ..core.losses import get_loss
+from ..core.metrics import class_probabilities, cost_and_accuracy
+from ..model.network import DeepNetwork
+from .predictions import score_network
+from .provenance import FILE as PROVENANCE
+from .provenance import provenance
+from .folders import CHECKPOINT, RunFolder
+
+MODEL_FILE = "model.npz"
+CONFIG_FILE = "config.toml"
+#: By default a running run writes a checkpoint at the end of an epoch once this many
+#: seconds have passed since the last one, so that a long run always has a recent one.
+CHECKPOINT_SECONDS = 120.0
+
+
+class WatchTestCost:
+    """Callback recording the test part's cost after every epoch, for the learning curve
+    only: nothing is decided on it. The test data are prepared once, and moved once to
+    the device the parameters live on; ``costs`` goes on from a resumed run's."""
+
+    def __init__(self, network, X_test, Y_test, costs=()):
+        hp = network.hyperparameters
+        self.data = network.check_data(X_test, Y_test, "X_test", "Y_test")
+        self.activations, self.loss = hp.activations, get_loss(hp.loss)
+        self.costs: list[float] = list(costs)
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        xp = get_xp(parameters["W1"])
+        self.data = tuple(to_device(a, xp) for a in self.data)
+        self.costs.append(cost_and_accuracy(parameters, *self.data, self.activations, self.loss)[0])
+
+
+class Checkpoints:
+    """Callback writing the run's checkpoint at the end of every ``every_epochs``-th
+    epoch, and at the end of any epoch ``every_seconds`` after the last checkpoint
+    (either may be 0: not by that rule)."""
+
+    def __init__(self, run, path, every_epochs: int = 0, every_seconds: float = CHECKPOINT_SECONDS):
+        self.run, self.path = run, Path(path)
+        self.every_epochs, self.every_seconds = every_epochs, every_seconds
+        self.last = time.monotonic()
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        by_epochs = self.every_epochs and (epoch + 1) % self.every_epochs == 0
+        by_time = self.every_seconds and time.monotonic() - self.last >= self.every_seconds
+        if by_epochs or by_time:
+            self.run.save_checkpoint(self.path)
+            self.last = time.monotonic()
+
+
+class TrainingRun:
+    """One run: data, preparation and network from ``config``; then :meth:`start` in a
+    run folder, :meth:`fit`, :meth:`write`.
+
+    Parameters
+    ----------
+    config : dict
+        The [data], [model] and [training] tables (see :mod:`ldnn.runs.config`).
+
+    Attributes
+    ----------
+    raw : Dataset
+        The data as read, before preparation.
+    dataset : Dataset
+        The prepared data the network trains on.
+    info : dict
+        What the model remembers of its data (saved as ``metadata["data"]``).
+    network : DeepNetwork
+    config : dict
+        ``config`` with every choice made explicit (what config.toml holds).
+    history : History or None
+    seconds : float
+        Training time, a resumed run's earlier time included.
+    test_costs : list of float
+        The test part's cost after every epoch.
+    warnings : list of str
+        The warnings :meth:`fit` caught (the divergence guard's, printed by the CLI).
+    metrics : dict or None
+        What :meth:`write` wrote to metrics.json.
+    """
+
+    def __init__(self, config: dict, command=None):
+        self.raw, self.dataset, self.info, self.network = data_and_network(config)
+        self.config = resolved(config, self.network.hyperparameters)
+        if self.raw.encoding is not None:  # a table: its target and columns, explicit
+            self.config["data"].update(
+                target=self.raw.target, features=[r.name for r in self.raw.encoding.rules]
+            )
+        self.provenance = provenance(config, self.raw, command)
+        self.history: History | None = None
+        self.seconds = 0.0
+        self.test_costs: list[float] = []
+        self.warnings: list[str] = []
+        self.metrics: dict | None = None
+        self._watch, self._started = None, None
+
+    @classmethod
+    def resume(cls, folder) -> TrainingRun:
+        """The run of ``folder``'s config.toml, from its checkpoint if it has one (a run
+        killed before its first checkpoint starts again, to the same numbers)."""
+        folder = Path(folder)
+        run = cls(from_file(folder / CONFIG_FILE))
+        checkpoint = folder / CHECKPOINT
+        if checkpoint.exists():
+            network = DeepNetwork.load(checkpoint)
+            if network.hyperparameters != run.network.hyperparameters:
+                raise ModelFileError(
+                    f"{checkpoint} does not hold the network of {folder / CONFIG_FILE}"
+                )
+            progress = network.metadata.pop("progress", {})
+            costs, seconds = progress.get("test_costs", []), progress.get("seconds", 0.0)
+            if not (
+                isinstance(costs, list)
+                and all(isinstance(c, int | float) for c in costs)
+                and isinstance(seconds, int | float)
+            ):
+                raise ModelFileError(f"{checkpoint}: its run progress is damaged")
+            run.network, run.test_costs, run.seconds = network, costs, float(seconds)
+            run.history = network.history
+        return run
+
+    @property
+    def epochs_left(self) -> int:
+        """Epochs still to train, an interrupted one counted."""
+        return self.network.hyperparameters.epochs - self.network.epochs_trained
+
+    def start(self, folder: RunFolder) -> None:
+        """Write config.toml and provenance.json into a new run folder (a resumed run
+        keeps its own: they say how it began)."""
+        path = folder.path / CONFIG_FILE
+        if not path.exists():
+            comment = f"ldnn run {folder.path.name}: rerun with `ldnn train --config config.toml`"
+            atomic_write_text(path, dumps_toml(self.config, comment))
+        record = folder.path / PROVENANCE
+        if record.exists():
+            self.provenance = json.loads(record.read_text())
+        else:
+            atomic_write_text(record, json.dumps(self.provenance, indent=2) + "\n")
+
+    def fit(
+        self, callbacks=(), *, stop=None, checkpoints: Checkpoints | None = None, comm=None
+    ) -> History:
+        """Train (on from the checkpoint, for a resumed run), recording the test cost
+        per epoch when there is a test part; ``stop`` and ``checkpoints`` as
+        :meth:`ldnn.DeepNetwork.fit` and :class:`Checkpoints` take them. With ``comm``
+        (mpi4py), this is one rank of data-parallel training: it trains on its share
+        of the training part (:meth:`shares`), and only rank 0 watches the test cost."""
+        data, network = self.dataset, self.network
+        callbacks = list(callbacks)
+        self._watch = None
+        resuming = network.epochs_trained > 0 or network.unfinished is not None
+        arguments = self.shares(comm, resuming)
+        if data.X_test is not None and (comm is None or comm.Get_rank() == 0):
+            self._watch = WatchTestCost(network, data.X_test, data.Y_test, self.test_costs)
+            callbacks.insert(0, self._watch)
+        if checkpoints is not None:
+            callbacks.append(checkpoints)
+        self._started = (time.perf_counter(), self.seconds)
+        # A diverging run overflows on its way to the guard, which reports it once.
+        with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+            warnings.simplefilter("always", DivergenceWarning)
+            if self.epochs_left > 0:
+                self.history = network.fit(
+                    callbacks=callbacks, stop=stop, warm_start=resuming,
+                    epochs=self.epochs_left if resuming else None, comm=comm, **arguments,
+                )  # fmt: skip
+        self.seconds = self._elapsed()
+        self.test_costs = [] if self._watch is None else self._watch.costs
+        self.warnings = [str(w.message) for w in caught]
+        self._started = None
+        return self.history
+
+    def shares(self, comm, resuming: bool) -> dict:
+        """network.fit's data: the training part (X, Y, sample_weight) for one process;
+        with ``comm``, this rank's consecutive block (:func:`ldnn.training.mpi.share`) of the
+        examples one process would train on, and of the validation part it would hold
+        out, drawn here as fit draws it (from the seed's generator, which then goes on
+        to the initialisation): so any number of ranks trains as one process does."""
+        data, network = self.dataset, self.network
+        X, Y, weights = data.X_train, data.Y_train, self.sample_weight()
+        if comm is None:
+            return {"X": X, "Y": Y, "sample_weight": weights}
+        from ..training.fit import validation_indices
+        from ..training.mpi import share
+
+        size, rank = comm.Get_size(), comm.Get_rank()
+        kept, held, rng = np.arange(X.shape[1]), None, None
+        if network.hyperparameters.validation_split > 0:
+            rng = np.random.default_rng(network.hyperparameters.seed)
+            prepared = network.check_data(X, Y, keep_labels=True)[1]
+            kept, held = validation_indices(network.hyperparameters, prepared, rng)
+        mine = kept[share(len(kept), size, rank)]
+        arguments = {"X": X[:, mine], "Y": Y[..., mine]}
+        arguments["sample_weight"] = None if weights is None else weights[mine]
+        if held is not None:
+            theirs = held[share(len(held), size, rank)]
+            arguments["validation_data"] = (X[:, theirs], Y[..., theirs])
+        if not resuming:  # a resumed fit goes on with the checkpoint's generator
+            arguments["rng"] = rng
+        return arguments
+
+    def sample_weight(self):
+        """Each training example's weight from [data] class_weight (None: all 1)."""
+        return class_weights(self.dataset, self.config["data"].get("class_weight"))
+
+    def decisions(self) -> list[tuple[str, str, str]]:
+        """(column, kind, what was done) for each column of a table; none for arrays."""
+        encoding = self.dataset.encoding
+        if encoding is None:
+            return []
+        rows = [(self.dataset.target, "target", f"{self.dataset.task}")]
+        return rows + encoding.decisions(self.config["data"]["standardize"])
+
+    def _elapsed(self) -> float:
+        if self._started is None:
+            return self.seconds
+        start, before = self._started
+        return before + time.perf_counter() - start
+
+    def save_checkpoint(self, path) -> None:
+        """The network as it stands, with the run's own progress (test costs, time)."""
+        network = self.network
+        kept = network.metadata
+        costs = self.test_costs if self._watch is None else self._watch.costs
+        network.metadata = {
+            "data": self.info,
+            "progress": {"test_costs": list(costs), "seconds": self._elapsed()},
+        }
+        try:
+            network.save(path)
+        finally:
+            network.metadata = kept
+
+    @property
+    def interrupted(self) -> bool:
+        return self.history is not None and self.history.stop_reason == "interrupted"
+
+    def scores(self) -> dict:
+        """metrics.json's scores: each part's, then how training ended."""
+        data, history = self.dataset, self.history
+        scores = {"train": score_network(self.network, data.X_train, data.Y_train, self.info)}
+        if data.X_test is not None:
+            try:
+                scores["test"] = score_network(self.network, data.X_test, data.Y_test, self.info)
+            except InvalidValueError as error:  # outputs overflow on the test part
+                scores["test"] = {"m": int(data.X_test.shape[1]), "error": str(error)}
+        metrics = {
+            **scores,
+            "validation": validation_scores(history),
+            "layer_dims": list(self.network.layer_dims),
+            "epochs_run": len(history),
+            "stop_reason": history.stop_reason,
+            "best_epoch": history.best_epoch,
+            "train_seconds": round(self.seconds, 3),
+        }
+        if metrics["validation"] is None:
+            del metrics["validation"]
+        one_class = one_class_warnings(scores)
+        if one_class:
+            metrics["warnings"] = one_class
+            self.warnings += [w for w in one_class if w not in self.warnings]
+        if self.interrupted:
+            where = self.network.unfinished.position
+            metrics["interrupted_at"] = {"epoch": where.epoch, "step": where.step}
+        if self.raw.reference:
+            metrics["reference"] = self.raw.reference
+        return metrics
+
+    def write(self, folder: RunFolder, *, pictures: bool = True, test_curve: bool = False) -> dict:
+        """Write the run's files into ``folder`` (each atomically) and mark it complete,
+        or interrupted with a fresh checkpoint; return the metrics. ``test_curve`` adds
+        the test cost per epoch to the learning curve (labelled for reporting only)."""
+        path = folder.path
+        metrics = self.scores()
+        if self.interrupted:
+            self.save_checkpoint(path / CHECKPOINT)
+        self.network.metadata = {"data": self.info, "run": path.name, "provenance": self.provenance}
+        self.network.save(path / MODEL_FILE)
+        atomic_write_text(path / "history.csv", history_csv(self.history, self.test_costs))
+        if self.decisions():
+            atomic_write_text(
+                path / "columns.csv", csv_text(("column", "kind", "done"), self.decisions())
+            )
+        metrics["pictures"] = self._pictures(path, metrics, test_curve) if pictures else []
+        atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        self.metrics = metrics
+        if self.interrupted:
+            folder.finish("interrupted")
+        else:
+            (path / CHECKPOINT).unlink(missing_ok=True)  # model.npz holds all of it
+            folder.finish("complete")
+        return metrics
+
+    def _pictures(self, folder: Path, scores: dict, test_curve: bool) -> list[str]:
+        from . import plots
+
+        raw, info, network = self.raw, self.info, self.network
+        written = []
+        if len(self.history):  # an interrupted run may not have finished an epoch
+            # The test cost is drawn only when asked: epochs are not chosen on the test set.
+            test = {"test cost": self.test_costs} if test_curve and self.test_costs else None
+            plots.learning_curve(
+                self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}",
+                test=test, best_epoch=self.history.best_epoch,
+            )  # fmt: skip
+            written.append("learning_curve.png")
+        if info["task"] != "classification":
+            return written
+        name = "test" if "test" in scores else "train"
+        plots.confusion_matrix(
+            np.array(scores[name]["confusion_matrix"]),
+            info["classes"],
+            folder / "confusion_matrix.png",
+            f"Confusion matrix: {raw.name} ({name} part)",
+        )
+        written.append("confusion_matrix.png")
+        if raw.n_features == 2:
+            preparation = Preparation.from_metadata(info)
+
+            def predict(X):
+                AL = network.predict_proba(preparation.transform_x(X))
+                return class_probabilities(AL).argmax(axis=0)
+
+            plots.decision_boundary(
+                predict,
+                raw.X_train,
+                raw.Y_train,
+                folder / "decision_boundary.png",
+                info["classes"],
+                f"Decision boundary: {raw.name} (training part)",
+            )
+            written.append("decision_boundary.png")
+        if raw.image_shape is not None:
+            plots.first_layer_weights(
+                network.parameters["W1"], raw.image_shape, folder / "weights.png"
+            )
+            written.append("weights.png")
+        return written
+
+
+def one_class_warnings(scores: dict) -> list[str]:
+    """What to say of a classifier that predicts the same class for every example of a
+    part: it has learned the majority, whatever its accuracy says."""
+    said = []
+    for part in ("train", "test"):
+        matrix = np.asarray(scores.get(part, {}).get("confusion_matrix", []))
+        if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.sum() < 2:
+            continue
+        predicted = np.flatnonzero(matrix.sum(axis=0))
+        if predicted.size == 1:
+            name = scores[part]["classes"][predicted[0]]
+            said.append(
+                f"the model predicts {name!r} for every {part} example (accuracy "
+                f"{scores[part]['accuracy']:.1%} is that class's share): it has learned no "
+                "more than the majority; try another learning rate, initialisation or "
+                "--standardize"
+            )
+    return said
+
+
+def validation_scores(history: History) -> dict | None:
+    """The validation part's cost and accuracy at the epoch whose parameters were kept
+    (the best epoch under early stopping, else the last); None without a validation part."""
+    rows = [r for r in history.rows() if r.get("val_cost") is not None]
+    if not rows:
+        return None
+    kept = next((r for r in rows if r["epoch"] == history.best_epoch), rows[-1])
+    return {"epoch": kept["epoch"], "cost": kept["val_cost"], "accuracy": kept["val_accuracy"]}
+
+
+def history_csv(history: History, test_costs: list) -> str:
+    """One row per epoch: the History's columns, then the test cost (empty without one).
+    ``clipped`` appears only for a run that clips its gradients."""
+    clipping = any(v is not None for v in history.clipped)
+    columns = [c for c in history.COLUMNS if c != "clipped" or clipping]
+    rows = (
+        [*(row[c] for c in columns), test_costs[k] if k < len(test_costs) else None]
+        for k, row in enumerate(history.rows())
+    )
+    return csv_text([*columns, "test_cost"], rows)

@@ -1,0 +1,214 @@
+"""Data-parallel training on MPI: the notes' sums over examples, split across processes.
+
+dW[l] = (1/m) sum over the m columns of dZ[l] . A[l-1]^T, and db[l] likewise, are sums
+over examples. With P processes (MPI ranks) each holding its own columns of X, each
+forms the partial sums over its share of a mini-batch, one Allreduce adds them up, and
+every rank applies the same update to the same theta:
+
+    dtheta = sum over ranks r of  (1/m) sum over r's columns i of the batch  (dW, db)(i)
+             + (lambd / m) W                     (the L2 term, added by rank 0 alone)
+
+where m is the whole mini-batch's (or its sum of weights): the example weights of
+:func:`ldnn.core.losses.example_weights`. Because theta keeps every gradient in one flat
+vector, that is one Allreduce per step; the batch's loss sum, its count of right
+predictions and a "stop" flag ride along in three more entries of the same buffer.
+
+What makes the result independent of P:
+
+- Ranks hold consecutive blocks of the examples, in rank order: rank r's columns are
+  the examples ``offset_r .. offset_r + m_r - 1`` of the data set all ranks make up.
+- Every rank draws the same shuffle of all m examples from the same seeded generator,
+  so the mini-batches are the same global sets; each rank computes on the members it
+  holds.
+- Dropout masks are drawn for the whole mini-batch on every rank, in the same order as
+  one process draws them, and each rank keeps its own columns: example i gets the same
+  mask whichever rank holds it, and the generators stay in step.
+
+Only the order of the sums changes, so float64 results agree with one process within
+rounding (1e-12 and better in the tests). Validation scores are reduced the same way.
+
+:class:`MPIRanks` is all the training step and loop see of it (the protocol of
+:mod:`ldnn.training.ranks`). The communicator is an ``mpi4py`` communicator
+(``MPI.COMM_WORLD``): mpi4py is imported only here and only when a communicator is used.
+With CuPy arrays the buffer travels through the host; a CUDA-aware MPI (or CuPy's NCCL
+communicator, which has the same Allreduce) could take the device buffer directly: see
+docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from ..base.backend import get_xp, to_numpy
+from ..errors import ConfigurationError, InvalidValueError, MissingPackageError
+
+
+def share(m: int, size: int, rank: int) -> slice:
+    """Rank ``rank``'s block of m examples among ``size`` ranks: consecutive, in rank
+    order, the first m % size ranks one example more (so the blocks differ by at most 1).
+
+    >>> [share(10, 3, r) for r in range(3)]
+    [slice(0, 4, None), slice(4, 7, None), slice(7, 10, None)]
+    """
+    base, extra = divmod(m, size)
+    start = rank * base + min(rank, extra)
+    return slice(start, start + base + (rank < extra))
+
+
+def _mpi():
+    from mpi4py import MPI  # the [mpi] extra; only a communicator's user gets here
+
+    return MPI
+
+
+def check_supported(hp, comm, validation_given: bool = True) -> None:
+    """Refuse, with one line, what data-parallel training does not do on several ranks."""
+    if comm is None or comm.Get_size() == 1:
+        return
+    if hp.optimizer == "lbfgs":
+        raise ConfigurationError(
+            "optimizer 'lbfgs' does not train data-parallel: use one process, or another "
+            "optimizer with MPI ranks"
+        )
+    if any(hp.batch_norm):
+        raise ConfigurationError(
+            "batch_norm does not train data-parallel yet (its batch statistics would need "
+            "their own Allreduce): use one process, or batch_norm off with MPI ranks"
+        )
+    if hp.validation_split > 0 and not validation_given:
+        raise ConfigurationError(
+            "validation_split does not split data held by several ranks: pass each rank's "
+            "share of validation_data instead (ldnn.training.mpi.share gives the shares)"
+        )
+
+
+class MPIRanks:
+    """The ranks of ``comm``, each holding a consecutive block of the examples in rank
+    order: :mod:`ldnn.training.ranks`'s protocol over MPI collectives.
+
+    Attributes
+    ----------
+    first, m : int
+        The index of this rank's first example among all of them, and their number (set
+        by :meth:`examples`).
+    """
+
+    def __init__(self, comm):
+        self.comm, self.rank = comm, comm.Get_rank()
+        self.lead = self.rank == 0  # rank 0 adds the L2 term, once for all
+        self.sums_on_host = True  # each step's sums are read: the ranks must agree on them
+        self.buffer = None
+
+    def examples(self, m_here: int) -> tuple[int, int]:
+        counts = self.comm.allgather(int(m_here))
+        self.first, self.m = sum(counts[: self.rank]), sum(counts)
+        self.last = self.first + m_here
+        if self.m == 0:
+            raise InvalidValueError("X has no examples on any of the ranks (m = 0)")
+        return self.first, self.m
+
+    def share_of(self, batch):
+        if isinstance(batch, slice):  # the whole data set, in order
+            return slice(None), np.arange(self.first, self.last)
+        mine = np.flatnonzero((batch >= self.first) & (batch < self.last))
+        return batch[mine] - self.first, mine
+
+    def gather(self, values):
+        return np.concatenate(self.comm.allgather(to_numpy(values)))
+
+    def gradient_vector(self, size: int, like):
+        # dtheta, then the batch's loss sum, its right count and the stop flag: one buffer,
+        # one Allreduce per step. (In float32 training the ranks' loss sums are added in
+        # float32 too: the history's cost agrees with one process's to about 1e-7.)
+        self.buffer = get_xp(like).zeros(size + 3, dtype=like.dtype)
+        return self.buffer[:size]
+
+    def add_up(self, dtheta, numbers: tuple) -> tuple:
+        """dtheta summed over the ranks in place, and up to three numbers with it (None
+        travels as 0 and comes back None)."""
+        size, buffer = dtheta.size, self.buffer
+        for k, value in enumerate(numbers):
+            buffer[size + k] = 0.0 if value is None else float(value)
+        self._allreduce()
+        return tuple(
+            None if value is None else float(buffer[size + k]) for k, value in enumerate(numbers)
+        )
+
+    def mean(self, values: tuple, n: int) -> tuple:
+        sums = np.array([*(0.0 if v is None else v * n for v in values), n], dtype=np.float64)
+        self.comm.Allreduce(_mpi().IN_PLACE, sums, op=_mpi().SUM)
+        means = (sums[:-1] / sums[-1]).tolist()
+        return tuple(None if v is None else mean for v, mean in zip(values, means, strict=True))
+
+    def any(self, flag) -> bool:
+        return bool(self.comm.allreduce(bool(flag), op=_mpi().LOR))
+
+    def all(self, flag) -> bool:
+        return bool(self.comm.allreduce(bool(flag), op=_mpi().LAND))
+
+    def maximum(self, value: float) -> float:
+        return float(self.comm.allreduce(float(value), op=_mpi().MAX))
+
+    def _allreduce(self) -> None:
+        MPI, buffer = _mpi(), self.buffer
+        if get_xp(buffer) is np:
+            self.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+        else:  # through the host: works with any MPI (see the module docstring)
+            host = get_xp(buffer).asnumpy(buffer)
+            self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
+            buffer.set(host)
+
+
+#: Where MPI launchers say how many ranks they started: MPICH's and Intel's Hydra (and
+#: SLURM's srun with PMI), Open MPI, PMIx.
+_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
+
+
+def launched_ranks() -> int:
+    """How many ranks an MPI launcher (mpiexec, srun) started this process among; 1 when
+    none did. Read from the launcher's environment, so mpi4py is imported only when > 1."""
+    for name in _SIZE_VARIABLES:
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
+def world():
+    """MPI's COMM_WORLD when a launcher started several ranks, else None."""
+    if launched_ranks() <= 1:
+        return None
+    try:
+        MPI = _mpi()
+    except ImportError:
+        raise MissingPackageError(
+            f"{launched_ranks()} MPI ranks were started, but mpi4py is missing: "
+            "pip install 'ldnn[mpi]'"
+        ) from None
+    return MPI.COMM_WORLD
+
+
+def mpi_description(comm) -> dict:
+    """What provenance.json records of the ranks: how many, and the MPI library."""
+    library = _mpi().Get_library_version().strip().splitlines()[0]
+    return {"ranks": comm.Get_size(), "library": library}
+
+
+def ranks_on_this_machine(comm) -> int:
+    """How many ranks of ``comm`` share this machine's cores (1 without MPI)."""
+    if comm is None:
+        return 1
+    return comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_size()
+
+
+def abort(comm, message: str, status: int) -> None:
+    """Stop every rank of ``comm``: a rank that fails must not leave the others waiting
+    in their next Allreduce forever. The message names the rank; MPI_Abort ends the job
+    (mpiexec exits with an error status)."""
+    stream = sys.__stderr__ or sys.stderr
+    stream.write(f"{message} [rank {comm.Get_rank()} of {comm.Get_size()}; stopping all ranks]\n")
+    stream.flush()
+    comm.Abort(status)
