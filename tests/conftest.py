@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+# One BLAS thread unless the caller chose a count (make test does): the tests compare runs
+# bit for bit, which ldnn promises for one thread count, and an in-process `ldnn ...
+# --threads auto` must get the count the library calls beside it get. Subprocesses
+# inherit the variables; this process's BLAS is loaded already, so it is limited too.
+_UNSET = [name for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+          if name not in os.environ]  # fmt: skip
+for _name in _UNSET:
+    os.environ[_name] = "1"
+if _UNSET:
+    threadpool_limits(1)
 
 settings.register_profile("ci", deadline=None, max_examples=40, print_blob=True)
 settings.load_profile("ci")

@@ -126,10 +126,13 @@ def test_train_on_csv_writes_a_complete_run_folder(work, capsys):
 
 
 def test_config_rerun_reproduces_the_history_exactly(work, capsys):
+    # (the same thread count: what a rerun must match, with the seed and the data)
     args = ["train", "binary.npz", "--layers", "5,3", "--epochs", "8", "--batch-size", "7",
-            "--keep-prob", "0.8", "--val-split", "0.2", "-q", "--no-plots"]  # fmt: skip
+            "--keep-prob", "0.8", "--val-split", "0.2", "-q", "--no-plots",
+            "--threads", "1"]  # fmt: skip
     assert run([*args, "--name", "a"], capsys)[0] == 0
-    assert run(["train", "--config", "runs/a/config.toml", "--name", "b", "-q"], capsys)[0] == 0
+    again = ["train", "--config", "runs/a/config.toml", "--name", "b", "-q", "--threads", "1"]
+    assert run(again, capsys)[0] == 0
     history = (work / "runs/a/history.csv").read_text()
     assert (work / "runs/b/history.csv").read_text() == history
     assert "val_cost" in history and ",," not in history.splitlines()[1]

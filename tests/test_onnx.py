@@ -19,6 +19,21 @@ from ldnn.onnx import OnnxExportError, export_file, to_onnx  # noqa: E402
 ATOL = 1e-5
 
 
+def assert_same_labels(got, expected, probabilities, multilabel=False):
+    """onnxruntime's labels are ldnn's wherever a change of ATOL in the probabilities
+    (how far the two agree: another library's kernels) cannot flip them, which is
+    nearly everywhere; an example that ties within it may go either way."""
+    p = np.asarray(probabilities).reshape(len(got), -1)
+    if multilabel or p.shape[1] == 1:
+        margin = np.abs(p - 0.5).min(axis=1)
+    else:
+        top = np.sort(p, axis=1)
+        margin = top[:, -1] - top[:, -2]
+    decided = margin > 2 * ATOL
+    assert decided.mean() > 0.9
+    np.testing.assert_array_equal(np.asarray(got)[decided], np.asarray(expected)[decided])
+
+
 def run(model_proto, X):
     """onnxruntime's outputs by name for X of shape (batch, n[0])."""
     session = ort.InferenceSession(
@@ -94,7 +109,8 @@ def test_onnxruntime_matches_ldnn_forward(activation, kind, n_out, output, loss)
         np.testing.assert_allclose(got["Y"], expected, atol=ATOL, rtol=0)
         return
     np.testing.assert_allclose(got["probabilities"], expected, atol=ATOL, rtol=0)
-    np.testing.assert_array_equal(got["label"], net.predict(X.T).T.reshape(got["label"].shape))
+    labels = net.predict(X.T).T.reshape(got["label"].shape)
+    assert_same_labels(got["label"], labels, expected, multilabel=kind == "multilabel")
 
 
 def test_leaky_relu_slope_is_exported_as_alpha():
@@ -114,9 +130,9 @@ def test_network_metadata_classes_become_labels():
     net = random_network([3, 4, 3], "relu")
     net.metadata["classes"] = ["a", "b", "c"]
     X = inputs(3)
-    labels = run(to_onnx(net), X)["label"]
+    got = run(to_onnx(net), X)
     expected = np.array(["a", "b", "c"])[net.predict(X.T).ravel()]
-    np.testing.assert_array_equal(labels.astype(str), expected)
+    assert_same_labels(got["label"].astype(str), expected, net.predict_proba(X.T).T)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -168,7 +184,7 @@ def test_sklearn_classifier_export_matches_predict_proba_and_predict(blobs, labe
     got = run(to_onnx(clf), X)
     np.testing.assert_allclose(got["probabilities"], clf.predict_proba(X), atol=ATOL, rtol=0)
     assert got["probabilities"].shape == (len(y), n_classes)
-    np.testing.assert_array_equal(got["label"].astype(y.dtype), clf.predict(X))
+    assert_same_labels(got["label"].astype(y.dtype), clf.predict(X), clf.predict_proba(X))
 
 
 def test_sklearn_multilabel_and_regressor_export(blobs):
@@ -179,7 +195,7 @@ def test_sklearn_multilabel_and_regressor_export(blobs):
     clf = DNNClassifier(hidden_layer_sizes=(8,), epochs=20, random_state=0).fit(X, Y)
     got = run(to_onnx(clf), X)
     np.testing.assert_allclose(got["probabilities"], clf.predict_proba(X), atol=ATOL, rtol=0)
-    np.testing.assert_array_equal(got["label"], clf.predict(X))
+    assert_same_labels(got["label"], clf.predict(X), clf.predict_proba(X), multilabel=True)
     reg = DNNRegressor(hidden_layer_sizes=(8,), epochs=20, random_state=0).fit(X, X[:, 0] * 2)
     got = run(to_onnx(reg), X)
     np.testing.assert_allclose(got["Y"][:, 0], reg.predict(X), atol=ATOL, rtol=1e-6)
@@ -235,7 +251,7 @@ def test_binary_network_with_class_names_labels_by_threshold():
     got = run(to_onnx(net), X)
     assert got["probabilities"].shape == (64, 1)
     expected = np.array(["no", "yes"])[net.predict(X.T).ravel()]
-    np.testing.assert_array_equal(got["label"].astype(str), expected)
+    assert_same_labels(got["label"].astype(str), expected, net.predict_proba(X.T).T)
 
 
 def test_ldnn_export_command(tmp_path, capsys):

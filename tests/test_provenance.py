@@ -20,7 +20,7 @@ from ldnn.errors import ConfigurationError
 pytest.importorskip("pyarrow")
 from public_tables import passengers, write_csv  # noqa: E402
 
-QUICK = ["--epochs", "3", "-q", "--no-plots"]
+QUICK = ["--epochs", "3", "-q", "--no-plots", "--threads", "1"]  # reruns match: one thread count
 
 
 @pytest.fixture

@@ -217,7 +217,9 @@ def test_onnxruntime_reproduces_ldnn_predict_on_raw_columns(here, data):
     expected = network.predict_proba(prepared.X).ravel()
     assert probabilities.shape == (len(expected), 2)
     np.testing.assert_allclose(probabilities[:, 1], expected, atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(labels, np.where(expected > 0.5, "1", "0"))
+    decided = np.abs(expected - 0.5) > 2e-5  # a tie within the tolerance may go either way
+    assert decided.mean() > 0.9
+    np.testing.assert_array_equal(labels[decided], np.where(expected > 0.5, "1", "0")[decided])
 
 
 def test_onnx_export_of_an_array_model_standardises_inside(here, tmp_path):

@@ -4,9 +4,10 @@ On a shared machine two BLAS threads beside another busy process run several tim
 slower than one (each waits for the other at every product), so the count is chosen,
 not left to the library: ``auto`` takes the cores this process may run on less those
 other processes keep busy (:func:`busy_cores`), and an explicit ``OPENBLAS_NUM_THREADS`` (or
-``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is respected. Matrix products split their
-output between threads, so the count changes the speed, not the numbers (checked for
-OpenBLAS in tests/test_threads.py).
+``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is respected. The count changes the speed,
+and the numbers only within rounding: on some CPUs OpenBLAS's kernels add float32
+products in another order with more threads, so results are bit-identical for one
+thread count (tests/test_reproducibility.py), and provenance.json records it.
 """
 
 from __future__ import annotations

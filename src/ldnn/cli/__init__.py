@@ -57,11 +57,8 @@ def _run(args, session: Session) -> int:
         # own flush at exit does not complain about the pipe either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except LdnnError as error:
-        print(f"ldnn {args.command}: error: {error}", file=_errors(session))
-        return 2
-    except (OSError, ImportError) as error:
-        print(f"ldnn {args.command}: error: {error}", file=_errors(session))
+    except (LdnnError, OSError, ImportError) as error:
+        _error_line(session, f"ldnn {args.command}: error: {error}")
         return 2
     except KeyboardInterrupt:
         print(f"ldnn {args.command}: interrupted", file=sys.stderr)
@@ -87,9 +84,16 @@ def _ranks(command: str):
     return comm
 
 
-def _errors(session: Session):
-    """Where an error line goes: stderr, on every rank (the others' stderr is silenced)."""
-    return sys.__stderr__ if session.comm is not None else sys.stderr
+def _error_line(session: Session, line: str) -> None:
+    """An error's one line on stderr; on MPI ranks, on every rank's real stderr (the
+    others' is silenced) and naming the rank in the same write, so that the line says
+    which rank failed even when the job's end cuts off what follows."""
+    if session.comm is None:
+        print(line, file=sys.stderr)
+        return
+    comm, stream = session.comm, sys.__stderr__
+    stream.write(f"{line} [rank {comm.Get_rank()} of {comm.Get_size()}; stopping all ranks]\n")
+    stream.flush()
 
 
 def _restore_streams(session: Session) -> None:

@@ -13,14 +13,17 @@ import statistics
 import sys
 from pathlib import Path
 
+from ..base.threads import choose_threads, limited_threads
 from ..errors import ConfigurationError, LdnnError
 from ..io import text_table
 from ..runs import config as configuration
 from ..runs.folders import CHECKPOINT, RunFolder, default_run_name, run_target
+from ..runs.provenance import recorded_threads
 from ..runs.run import CHECKPOINT_SECONDS, Checkpoints, TrainingRun
 from ..runs.tracking import DEFAULT_MLFLOW_URI, MlflowTracker, TensorBoardTracker
 from ..training.history import PrintCost
 from ..training.interrupts import StopOnSignals
+from ..training.mpi import ranks_on_this_machine
 from ..training.progress import ProgressBar
 from .options import (
     add_data_options,
@@ -350,6 +353,14 @@ def resume_train(args, session) -> int:
         raise ConfigurationError(
             f"--resume continues a run with its own config.toml; it takes no {', '.join(given)}"
         )
+    threads = args.threads
+    if threads == "auto":  # the count the run began with: then it ends as if never stopped
+        threads = recorded_threads(args.resume) or threads
+    with limited_threads(choose_threads(threads, ranks_on_this_machine(session.comm))):
+        return _resume(args, session)
+
+
+def _resume(args, session) -> int:
     if not session.writer:
         return train_share(TrainingRun.resume(Path(args.resume)), session)
     folder = RunFolder.resume(args.resume)

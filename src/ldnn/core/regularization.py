@@ -35,12 +35,11 @@ def l2_cost(parameters: dict, lambd: float, m: int):
 
 
 def squared_norm(W):
-    """||W||_F^2 = sum of W_ij^2, accumulated in float64 (a 0-d array of W's module)."""
-    if get_xp(W) is np:
-        # einsum converts to float64 in small buffers: no copy of W per training step.
-        return np.einsum("ij,ij->", W, W, dtype=np.float64)
-    W64 = W.astype(np.float64)
-    return (W64 * W64).sum()
+    """||W||_F^2 = sum of W_ij^2, accumulated in float64 (a 0-d array of W's module).
+
+    One formula on every device, so that a GPU's cost adds up as the CPU's does: einsum
+    converts to float64 in small buffers, with no float64 copy of W per training step."""
+    return get_xp(W).einsum("ij,ij->", W, W, dtype=np.float64)
 
 
 def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[float, ...]:

@@ -8,6 +8,7 @@ it starts and keeps it in its model's metadata, so a model file says where it ca
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import shlex
@@ -102,3 +103,14 @@ def provenance(config: dict, dataset: Dataset, command=None, threads: int | None
         "features": list(dataset.feature_names),
         "split": dataset.split or {"built_in": True},
     }
+
+
+def recorded_threads(folder) -> int | None:
+    """The BLAS thread count a run folder's provenance.json records (None where it has
+    none): what a resumed run must use to end with the numbers of one that never stopped."""
+    try:
+        threads = json.loads((Path(folder) / FILE).read_text()).get("threads")
+    except (OSError, ValueError, AttributeError):
+        return None
+    whole = isinstance(threads, int) and not isinstance(threads, bool)
+    return threads if whole and threads > 0 else None
