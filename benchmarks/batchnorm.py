@@ -21,8 +21,15 @@ from ldnn import DeepNetwork
 
 
 def epoch_seconds(X, y, batch_norm: bool) -> float:
-    net = DeepNetwork([784, 256, 256, 10], optimizer="gd", learning_rate=0.01, epochs=1,
-                      batch_size=256, seed=0, batch_norm=batch_norm)  # fmt: skip
+    net = DeepNetwork(
+        [784, 256, 256, 10],
+        optimizer="gd",
+        learning_rate=0.01,
+        epochs=1,
+        batch_size=256,
+        seed=0,
+        batch_norm=batch_norm,
+    )
     start = time.perf_counter()
     net.fit(X, y)
     return time.perf_counter() - start

@@ -69,9 +69,17 @@ def timed(device: Device, function) -> float:
 def ldnn_epoch(device: Device, dims, batch, X, y, inference=False):
     from ldnn import DeepNetwork
 
-    net = DeepNetwork(dims, activations="relu", optimizer="gd", learning_rate=LR, epochs=1,
-                      batch_size=batch, dtype="float32", seed=0,
-                      device="gpu" if device.gpu else "cpu")  # fmt: skip
+    net = DeepNetwork(
+        dims,
+        activations="relu",
+        optimizer="gd",
+        learning_rate=LR,
+        epochs=1,
+        batch_size=batch,
+        dtype="float32",
+        seed=0,
+        device="gpu" if device.gpu else "cpu",
+    )
     net.fit(X[:, :batch], y[:batch])  # compiles nothing, but warms the device
     if inference:
         return lambda: [net.predict_proba(X[:, k : k + batch]) for k in range(0, X.shape[1], batch)]
@@ -123,9 +131,14 @@ def roofline(device: Device, dims, batch, m, inference=False):
             products.append(((n, batch), (batch, n_prev)))  # dW = dZ . A_prev^T
             if l > 1:
                 products.append(((n_prev, n), (n, batch)))  # dA_prev = W^T . dZ
-    arrays = [(xp.asarray(rng.standard_normal(a, dtype=np.float32)),
-               xp.asarray(rng.standard_normal(b, dtype=np.float32)),
-               xp.empty((a[0], b[1]), dtype=np.float32)) for a, b in products]  # fmt: skip
+    arrays = [
+        (
+            xp.asarray(rng.standard_normal(a, dtype=np.float32)),
+            xp.asarray(rng.standard_normal(b, dtype=np.float32)),
+            xp.empty((a[0], b[1]), dtype=np.float32),
+        )
+        for a, b in products
+    ]
 
     def epoch():
         for _ in range(m // batch):
@@ -167,16 +180,19 @@ def main() -> None:
                 if name != "m":
                     samples[case][name].append(runs[case]["m"] / timed(device, function))
     print(f"ldnn and PyTorch on {args.device}, medians of {args.rounds} rounds, samples/s\n")
-    print("| case | ldnn | PyTorch | roofline | ldnn CPU | ldnn / PyTorch | of roofline "
-          "| GPU / CPU |")  # fmt: skip
+    print(
+        "| case | ldnn | PyTorch | roofline | ldnn CPU | ldnn / PyTorch | of roofline | GPU / CPU |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for case in cases:
         median = {k: statistics.median(v) for k, v in samples[case].items()}
-        print(f"| {CASES[case][0]} | {median['ldnn']:,.0f} | {median['pytorch']:,.0f} "
-              f"| {median['roofline']:,.0f} | {median['ldnn CPU']:,.0f} "
-              f"| {median['ldnn'] / median['pytorch']:.2f}x "
-              f"| {median['ldnn'] / median['roofline']:.0%} "
-              f"| {median['ldnn'] / median['ldnn CPU']:.1f}x |")  # fmt: skip
+        print(
+            f"| {CASES[case][0]} | {median['ldnn']:,.0f} | {median['pytorch']:,.0f} "
+            f"| {median['roofline']:,.0f} | {median['ldnn CPU']:,.0f} "
+            f"| {median['ldnn'] / median['pytorch']:.2f}x "
+            f"| {median['ldnn'] / median['roofline']:.0%} "
+            f"| {median['ldnn'] / median['ldnn CPU']:.1f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -61,15 +61,18 @@ def numexpr_ops(Z, b, dA, theta, dtheta, scratch):
     import numexpr
 
     def forward():
-        numexpr.evaluate("where(Z + b > 0, Z + b, 0)", {"Z": Z, "b": b}, out=Z,
-                         casting="same_kind")  # fmt: skip
+        numexpr.evaluate("where(Z + b > 0, Z + b, 0)", {"Z": Z, "b": b}, out=Z, casting="same_kind")
 
     def backward():
         numexpr.evaluate("where(Z > 0, dA, 0)", {"Z": Z, "dA": dA}, out=dA, casting="same_kind")
 
     def update():
-        numexpr.evaluate("theta - 0.01 * dtheta", {"theta": theta, "dtheta": dtheta}, out=theta,
-                         casting="same_kind")  # fmt: skip
+        numexpr.evaluate(
+            "theta - 0.01 * dtheta",
+            {"theta": theta, "dtheta": dtheta},
+            out=theta,
+            casting="same_kind",
+        )
 
     return forward, backward, update
 
@@ -100,8 +103,11 @@ def numba_ops(Z, b, dA, theta, dtheta, scratch):
     start = time.perf_counter()
     bias_relu(Z, b), relu_backward(dA, Z), gd(theta, dtheta, np.float32(0.01))
     compile_seconds = time.perf_counter() - start
-    ops = (lambda: bias_relu(Z, b), lambda: relu_backward(dA, Z),
-           lambda: gd(theta, dtheta, np.float32(0.01)))  # fmt: skip
+    ops = (
+        lambda: bias_relu(Z, b),
+        lambda: relu_backward(dA, Z),
+        lambda: gd(theta, dtheta, np.float32(0.01)),
+    )
     return ops, compile_seconds
 
 
@@ -159,8 +165,10 @@ def main() -> None:
                         continue
                 first_calls.append(first)
                 step = 1e6 * (forward + backward + update)
-                print(f"| ({case}) | {threads} | {library} | {1e6 * forward:.0f} "
-                      f"| {1e6 * backward:.0f} | {1e6 * update:.0f} | {step:.0f} |")  # fmt: skip
+                print(
+                    f"| ({case}) | {threads} | {library} | {1e6 * forward:.0f} "
+                    f"| {1e6 * backward:.0f} | {1e6 * update:.0f} | {step:.0f} |"
+                )
     print(f"\nlongest first call (numba's compile, or its cache load): {max(first_calls):.2f} s")
 
 

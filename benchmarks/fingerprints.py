@@ -90,41 +90,113 @@ CASES = {
     "lbfgs": ({"optimizer": "lbfgs", "batch_size": None, "dtype": "float64"}, {}),
     "inverse time": ({"optimizer": "gd", "lr_schedule": "inverse_time", "decay_rate": 0.5}, {}),
     "exponential": ({"optimizer": "adam", "lr_schedule": "exponential", "decay_rate": 0.9}, {}),
-    "step": ({"optimizer": "adam", "lr_schedule": "step", "decay_rate": 0.5,
-              "time_interval": 2}, {}),
-    "cosine warmup": ({"optimizer": "adamw", "lr_schedule": "cosine", "warmup_epochs": 2,
-                       "min_learning_rate": 0.001}, {}),
-    "plateau": ({"optimizer": "adam", "lr_schedule": "plateau", "lr_patience": 1,
-                 "decay_rate": 0.5, "validation_split": 0.2, "learning_rate": 0.05}, {}),
+    "step": (
+        {"optimizer": "adam", "lr_schedule": "step", "decay_rate": 0.5, "time_interval": 2},
+        {},
+    ),
+    "cosine warmup": (
+        {
+            "optimizer": "adamw",
+            "lr_schedule": "cosine",
+            "warmup_epochs": 2,
+            "min_learning_rate": 0.001,
+        },
+        {},
+    ),
+    "plateau": (
+        {
+            "optimizer": "adam",
+            "lr_schedule": "plateau",
+            "lr_patience": 1,
+            "decay_rate": 0.5,
+            "validation_split": 0.2,
+            "learning_rate": 0.05,
+        },
+        {},
+    ),
     "dropout": ({"optimizer": "adam", "keep_prob": (0.7, 0.9)}, {}),
     "l2": ({"optimizer": "gd", "lambd": 0.7, "learning_rate": 0.1}, {}),
     "batch norm": ({"optimizer": "adam", "batch_norm": True}, {}),
-    "batch norm dropout l2": ({"optimizer": "momentum", "batch_norm": (True, False),
-                               "keep_prob": (0.8, 1.0), "lambd": 0.2}, {}),
+    "batch norm dropout l2": (
+        {
+            "optimizer": "momentum",
+            "batch_norm": (True, False),
+            "keep_prob": (0.8, 1.0),
+            "lambd": 0.2,
+        },
+        {},
+    ),
     "sample weights": ({"optimizer": "adam", "lambd": 0.3}, {"weights": True}),
     "smoothing clipping": ({"optimizer": "adam", "label_smoothing": 0.1, "clip_norm": 0.05}, {}),
-    "early stopping": ({"optimizer": "adam", "learning_rate": 0.05, "validation_split": 0.25,
-                        "early_stopping": 2, "epochs": 12}, {}),
+    "early stopping": (
+        {
+            "optimizer": "adam",
+            "learning_rate": 0.05,
+            "validation_split": 0.25,
+            "early_stopping": 2,
+            "epochs": 12,
+        },
+        {},
+    ),
     "validation data": ({"optimizer": "adam"}, {"validation": True}),
     "softmax labels": ({"optimizer": "adam", "keep_prob": 0.8}, {"task": "labels"}),
     "softmax labels weights": ({"optimizer": "rmsprop"}, {"task": "labels", "weights": True}),
     "regression": ({"optimizer": "adam", "activations": "tanh"}, {"task": "regression"}),
-    "regression bn weights": ({"optimizer": "adam", "batch_norm": True},
-                              {"task": "regression", "weights": True}),
-    "tanh sigmoid hidden": ({"optimizer": "gd", "activations": ("tanh", "sigmoid", "sigmoid"),
-                             "learning_rate": 0.5}, {}),
-}  # fmt: skip
+    "regression bn weights": (
+        {"optimizer": "adam", "batch_norm": True},
+        {"task": "regression", "weights": True},
+    ),
+    "tanh sigmoid hidden": (
+        {"optimizer": "gd", "activations": ("tanh", "sigmoid", "sigmoid"), "learning_rate": 0.5},
+        {},
+    ),
+}
 #: the cases also run in float64, and on the GPU stand-in
-FLOAT64 = ("gd minibatch", "adam", "dropout", "batch norm", "sample weights", "softmax labels",
-           "regression", "early stopping", "smoothing clipping")  # fmt: skip
-ON_DEVICE = ("adam", "dropout", "batch norm", "sample weights", "softmax labels", "rmsprop",
-             "smoothing clipping", "cosine warmup", "regression", "early stopping")  # fmt: skip
+FLOAT64 = (
+    "gd minibatch",
+    "adam",
+    "dropout",
+    "batch norm",
+    "sample weights",
+    "softmax labels",
+    "regression",
+    "early stopping",
+    "smoothing clipping",
+)
+ON_DEVICE = (
+    "adam",
+    "dropout",
+    "batch norm",
+    "sample weights",
+    "softmax labels",
+    "rmsprop",
+    "smoothing clipping",
+    "cosine warmup",
+    "regression",
+    "early stopping",
+)
 #: the cases stopped between two steps, saved, loaded and continued
-RESUMED = ("adam", "dropout", "batch norm", "plateau", "early stopping", "softmax labels",
-           "smoothing clipping")  # fmt: skip
+RESUMED = (
+    "adam",
+    "dropout",
+    "batch norm",
+    "plateau",
+    "early stopping",
+    "softmax labels",
+    "smoothing clipping",
+)
 #: the cases on 1, 2 and 3 MPI ranks
-ON_RANKS = ("gd minibatch", "adam", "dropout", "l2", "sample weights", "smoothing clipping",
-            "validation data", "regression", "cosine warmup")  # fmt: skip
+ON_RANKS = (
+    "gd minibatch",
+    "adam",
+    "dropout",
+    "l2",
+    "sample weights",
+    "smoothing clipping",
+    "validation data",
+    "regression",
+    "cosine warmup",
+)
 
 
 def build(name: str, **more):
@@ -228,18 +300,55 @@ def command_line(tmp: Path) -> dict:
     from ldnn.cli import main
 
     runs = {
-        "cli iris": ["iris", "--layers", "16,8", "--epochs", "30", "--optimizer", "adam",
-                     "--lr", "0.01", "--batch-size", "16", "--val-split", "0.2",
-                     "--early-stopping", "5"],
-        "cli planar": ["planar", "--layers", "6", "--activation", "tanh", "--epochs", "40",
-                       "--lr", "0.5", "--keep-prob", "0.9", "--l2", "0.1"],
-    }  # fmt: skip
+        "cli iris": [
+            "iris",
+            "--layers",
+            "16,8",
+            "--epochs",
+            "30",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+            "--batch-size",
+            "16",
+            "--val-split",
+            "0.2",
+            "--early-stopping",
+            "5",
+        ],
+        "cli planar": [
+            "planar",
+            "--layers",
+            "6",
+            "--activation",
+            "tanh",
+            "--epochs",
+            "40",
+            "--lr",
+            "0.5",
+            "--keep-prob",
+            "0.9",
+            "--l2",
+            "0.1",
+        ],
+    }
     prints = {}
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         for name, argv in runs.items():
             folder = tmp / "runs" / name.replace(" ", "-")
-            argv = ["train", *argv, "--runs-dir", str(tmp / "runs"), "--name", folder.name,
-                    "--no-plots", "--quiet", "--seed", "4"]  # fmt: skip
+            argv = [
+                "train",
+                *argv,
+                "--runs-dir",
+                str(tmp / "runs"),
+                "--name",
+                folder.name,
+                "--no-plots",
+                "--quiet",
+                "--seed",
+                "4",
+            ]
             assert main(argv) == 0, name
             metrics = json.loads((folder / "metrics.json").read_text())
             for volatile in ("train_seconds", "pictures"):
@@ -283,8 +392,11 @@ def on_ranks() -> dict:
     for ranks in (1, 2, 3):
         done = subprocess.run(
             [mpiexec, "-n", str(ranks), sys.executable, __file__, "--mpi-worker"],
-            capture_output=True, text=True, env=env, timeout=600,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
         if done.returncode:
             raise SystemExit(f"mpiexec -n {ranks} failed:\n{done.stderr[-2000:]}")
         for name, value in json.loads(done.stdout).items():
@@ -314,8 +426,11 @@ def run_tree(root: Path, threads: int) -> dict:
         env[name] = str(threads)
     done = subprocess.run(
         [sys.executable, __file__, "--emit", "--tests", str(root / "tests")],
-        capture_output=True, text=True, env=env, cwd=root,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+    )
     if done.returncode:
         raise SystemExit(f"{root}: the grid failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)

@@ -47,16 +47,24 @@ def worker(epochs: int) -> None:
     part = parallel.share(M, size, rank)
     reduce_seconds = [0.0]
     if comm is not None:  # time the Allreduce inside the step
-        original = parallel.DataParallelStep._allreduce
+        original = parallel.MPIRanks._allreduce
 
         def timed(self):
             start = time.perf_counter()
             original(self)
             reduce_seconds[0] += time.perf_counter() - start
 
-        parallel.DataParallelStep._allreduce = timed
-    net = DeepNetwork(DIMS["a"], activations="relu", optimizer="gd", learning_rate=0.01,
-                      epochs=1, batch_size=BATCH, dtype="float32", seed=0)  # fmt: skip
+        parallel.MPIRanks._allreduce = timed
+    net = DeepNetwork(
+        DIMS["a"],
+        activations="relu",
+        optimizer="gd",
+        learning_rate=0.01,
+        epochs=1,
+        batch_size=BATCH,
+        dtype="float32",
+        seed=0,
+    )
     with threadpool_limits(int(os.environ.get("BENCH_THREADS", "1"))):
         net.fit(X[:, part], y[part], comm=comm)  # warm-up
         reduce_seconds[0] = 0.0
@@ -67,8 +75,11 @@ def worker(epochs: int) -> None:
         seconds = time.perf_counter() - start
     steps = epochs * (M // BATCH)
     if rank == 0:
-        print(json.dumps({"step_ms": 1e3 * seconds / steps,
-                          "allreduce_ms": 1e3 * reduce_seconds[0] / steps}))  # fmt: skip
+        print(
+            json.dumps(
+                {"step_ms": 1e3 * seconds / steps, "allreduce_ms": 1e3 * reduce_seconds[0] / steps}
+            )
+        )
 
 
 SETTINGS = {
@@ -80,8 +91,9 @@ SETTINGS = {
 
 def run_setting(ranks: int, threads: int, epochs: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
-    env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               BENCH_THREADS=str(threads))  # fmt: skip
+    env.update(
+        OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), BENCH_THREADS=str(threads)
+    )
     command = [sys.executable, __file__, "--worker", "--epochs", str(epochs)]
     if ranks:
         mpiexec = Path(sys.executable).parent / "mpiexec"
@@ -123,8 +135,10 @@ def main() -> None:
         for name, (ranks, threads) in SETTINGS.items():
             samples[name].append(run_setting(ranks, threads, args.epochs))
     base = statistics.median(s["step_ms"] for s in samples["1 rank, 1 thread"])
-    print(f"case (a) 784-256-256-10, global batch {BATCH}, {M} examples; medians of "
-          f"{args.rounds} rounds of {args.epochs} epochs\n")  # fmt: skip
+    print(
+        f"case (a) 784-256-256-10, global batch {BATCH}, {M} examples; medians of "
+        f"{args.rounds} rounds of {args.epochs} epochs\n"
+    )
     print("| setting | ms per step | speed-up | efficiency | Allreduce ms (share) |")
     print("|---|---|---|---|---|")
     for name, (ranks, _) in SETTINGS.items():
@@ -132,11 +146,14 @@ def main() -> None:
         reduce = statistics.median(s["allreduce_ms"] for s in samples[name])
         workers = max(ranks, 1) if ranks else 2
         share = f"{reduce:.2f} ({reduce / step:.0%})" if ranks > 1 else "-"
-        print(f"| {name} | {step:.2f} | {base / step:.2f}x | {base / step / workers:.0%} "
-              f"| {share} |")  # fmt: skip
-    print(f"\nmodel: t(N) = (t1 - f) / N + f + ring Allreduce; t1 = {base:.2f} ms measured "
-          f"for (a), f = {args.fixed_ms} ms, latency 20 us per message; (b) scaled by its "
-          f"FLOPs ({parameters(DIMS['b']) / parameters(DIMS['a']):.1f}x)\n")  # fmt: skip
+        print(
+            f"| {name} | {step:.2f} | {base / step:.2f}x | {base / step / workers:.0%} | {share} |"
+        )
+    print(
+        f"\nmodel: t(N) = (t1 - f) / N + f + ring Allreduce; t1 = {base:.2f} ms measured "
+        f"for (a), f = {args.fixed_ms} ms, latency 20 us per message; (b) scaled by its "
+        f"FLOPs ({parameters(DIMS['b']) / parameters(DIMS['a']):.1f}x)\n"
+    )
     print("| case | Gbit/s | " + " | ".join(f"N={n}" for n in (2, 4, 8, 16, 32, 64)) + " |")
     print("|---|---|" + "---|" * 6)
     for case, dims in DIMS.items():

@@ -78,8 +78,12 @@ def worker(reader: str, path: str, threads: int) -> dict:
         encoding = TableEncoding.fit(features)
         X = encoding.transform(features, dtype=np.float32)
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "read": read, "peak_mb": peak_mb() - base,
-                "shape": list(X.shape)}  # fmt: skip
+        return {
+            "seconds": seconds,
+            "read": read,
+            "peak_mb": peak_mb() - base,
+            "shape": list(X.shape),
+        }
     else:
         import pandas
 
@@ -87,16 +91,29 @@ def worker(reader: str, path: str, threads: int) -> dict:
         start = time.perf_counter()
         frame = pandas.read_csv(path)
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "read": seconds, "peak_mb": peak_mb() - base,
-                "shape": list(frame.shape)}  # fmt: skip
+        return {
+            "seconds": seconds,
+            "read": seconds,
+            "peak_mb": peak_mb() - base,
+            "shape": list(frame.shape),
+        }
 
 
 def measure(reader: str, path: Path, threads: int) -> dict:
-    command = [sys.executable, __file__, "--worker", reader, "--file", str(path),
-               "--threads", str(threads)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        reader,
+        "--file",
+        str(path),
+        "--threads",
+        str(threads),
+    ]
     env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": str(threads)}
-    result = subprocess.run(command, capture_output=True, text=True, check=True,
-                            env={**os.environ, **env})  # fmt: skip
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, **env}
+    )
     return json.loads(result.stdout)
 
 
@@ -117,8 +134,10 @@ def main() -> None:
         generate(path, args.rows)
     size_mb = path.stat().st_size / 2**20
     print(f"file: {path}, {size_mb:.0f} MiB\n")
-    print("| threads | ldnn read s | ldnn read + encode s | pandas.read_csv s | read / pandas "
-          "| read + encode / pandas | ldnn peak MiB (x float32 X) | pandas peak MiB |")  # fmt: skip
+    print(
+        "| threads | ldnn read s | ldnn read + encode s | pandas.read_csv s | read / pandas "
+        "| read + encode / pandas | ldnn peak MiB (x float32 X) | pandas peak MiB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for threads in (int(t) for t in args.threads.split(",")):
         rounds = []

@@ -26,18 +26,23 @@ from ldnn.runs.run import TrainingRun
 #: The recipes each data set tries, alone and together.
 CHANGES = {
     "adamw": {"training": {"optimizer": "adamw", "weight_decay": 0.1}},
-    "cosine": {"training": {"lr_schedule": "cosine", "warmup_epochs": 5,
-                            "learning_rate": 0.003}},
+    "cosine": {"training": {"lr_schedule": "cosine", "warmup_epochs": 5, "learning_rate": 0.003}},
     "batch_norm": {"model": {"batch_norm": True}},
     "label_smoothing": {"training": {"label_smoothing": 0.1}},
-}  # fmt: skip
+}
 
 #: Per data set: the base recipe, and each change tried alone and all together.
 RECIPES = {
     "mnist1d": {
-        "base": {"model": {"layers": [768, 768, 768], "keep_prob": 0.5},
-                 "training": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 200,
-                              "batch_size": 128}},
+        "base": {
+            "model": {"layers": [768, 768, 768], "keep_prob": 0.5},
+            "training": {
+                "optimizer": "adam",
+                "learning_rate": 0.001,
+                "epochs": 200,
+                "batch_size": 128,
+            },
+        },
         "changes": {**CHANGES, "clip_norm": {"training": {"clip_norm": 5.0}}},
         # the search around the cosine schedule (--only cosine+lr5, ...)
         "sizes": {
@@ -49,9 +54,15 @@ RECIPES = {
         },
     },
     "digits": {
-        "base": {"model": {"layers": [256, 256], "keep_prob": 0.8},
-                 "training": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 100,
-                              "batch_size": 64}},
+        "base": {
+            "model": {"layers": [256, 256], "keep_prob": 0.8},
+            "training": {
+                "optimizer": "adam",
+                "learning_rate": 0.001,
+                "epochs": 100,
+                "batch_size": 64,
+            },
+        },
         "changes": CHANGES,
         # not recipes: sizes the search may also try (--only all+wide)
         "sizes": {
@@ -59,7 +70,7 @@ RECIPES = {
             "longer": {"training": {"epochs": 200}},
         },
     },
-}  # fmt: skip
+}
 
 
 def merged(*tables: dict) -> dict:
@@ -83,9 +94,9 @@ def settings_of(data: str) -> dict:
 def run_once(data: str, changes: dict, seed: int, validation_split: float, epochs) -> dict:
     config = configuration.merge(configuration.DEFAULTS, {"data": {"source": data}}, "recipes")
     config = configuration.merge(config, changes, "recipes")
-    config = configuration.merge(config, {"training": {"seed": seed,
-                                                       "validation_split": validation_split}},
-                                 "recipes")  # fmt: skip
+    config = configuration.merge(
+        config, {"training": {"seed": seed, "validation_split": validation_split}}, "recipes"
+    )
     if epochs:
         config = configuration.merge(config, {"training": {"epochs": epochs}}, "recipes")
     run = TrainingRun(config)
@@ -125,8 +136,9 @@ def cross_validated(data: str, changes: dict, seeds, folds: int, epochs) -> dict
         changes = merged(changes, {"training": {"epochs": epochs}})
     start = time.perf_counter()
     cv = cross_val_score(estimator_of(changes, seeds[0]), X_train, y_train, cv=folds)
-    tests = [estimator_of(changes, seed).fit(X_train, y_train).score(X_test, y_test)
-             for seed in seeds]  # fmt: skip
+    tests = [
+        estimator_of(changes, seed).fit(X_train, y_train).score(X_test, y_test) for seed in seeds
+    ]
     seconds = (time.perf_counter() - start) / (folds + len(seeds))
     return {"cv_accuracy": list(cv), "test_accuracy": tests, "seconds": seconds}
 
@@ -164,11 +176,16 @@ def main() -> None:
             changes = RECIPES[args.data]["changes"] | RECIPES[args.data].get("sizes", {})
             unknown = [part for part in name.split("+") if part not in changes and part != "all"]
             if unknown:
-                parser.error(f"--only: unknown setting {unknown[0]!r}; expected one of "
-                             f"{', '.join(settings)} or changes joined by '+'")  # fmt: skip
+                parser.error(
+                    f"--only: unknown setting {unknown[0]!r}; expected one of "
+                    f"{', '.join(settings)} or changes joined by '+'"
+                )
             everything = RECIPES[args.data]["changes"].values()
-            picked = [c for part in name.split("+")
-                      for c in (everything if part == "all" else [changes[part]])]  # fmt: skip
+            picked = [
+                c
+                for part in name.split("+")
+                for c in (everything if part == "all" else [changes[part]])
+            ]
             settings[name] = merged(RECIPES[args.data]["base"], *picked)
     results = {}
     score = (
@@ -182,14 +199,18 @@ def main() -> None:
                 found = cross_validated(args.data, settings[name], seeds, args.cv, args.epochs)
                 scores, tests = found["cv_accuracy"], found["test_accuracy"]
             else:
-                runs = [run_once(args.data, settings[name], seed, args.validation_split,
-                                 args.epochs) for seed in seeds]  # fmt: skip
+                runs = [
+                    run_once(args.data, settings[name], seed, args.validation_split, args.epochs)
+                    for seed in seeds
+                ]
                 found = {"runs": runs, "seconds": statistics.fmean(r["seconds"] for r in runs)}
                 scores = [r["val_accuracy"] for r in runs]
                 tests = [r["test_accuracy"] for r in runs]
             results[name] = {"changes": settings[name], **found}
-            print(f"| {name} | {summary(scores)} | {summary(tests)} | {found['seconds']:.0f} |",
-                  flush=True)  # fmt: skip
+            print(
+                f"| {name} | {summary(scores)} | {summary(tests)} | {found['seconds']:.0f} |",
+                flush=True,
+            )
             if args.out:
                 with open(args.out, "w") as file:
                     json.dump(results, file, indent=1)

@@ -15,8 +15,11 @@ from threadpoolctl import threadpool_limits
 # bit for bit, which ldnn promises for one thread count, and an in-process `ldnn ...
 # --threads auto` must get the count the library calls beside it get. Subprocesses
 # inherit the variables; this process's BLAS is loaded already, so it is limited too.
-_UNSET = [name for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-          if name not in os.environ]  # fmt: skip
+_UNSET = [
+    name
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    if name not in os.environ
+]
 for _name in _UNSET:
     os.environ[_name] = "1"
 if _UNSET:

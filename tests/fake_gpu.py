@@ -106,8 +106,11 @@ def make_module() -> types.ModuleType:
     def asarray(a, dtype=None):
         if not _on_device(a):
             COUNTS.copies += 1
-        return np.array(a, dtype=dtype, copy=None).view(DeviceArray) if not _on_device(a) \
-            else (a if dtype is None else a.astype(dtype, copy=False))  # fmt: skip
+        return (
+            np.array(a, dtype=dtype, copy=None).view(DeviceArray)
+            if not _on_device(a)
+            else (a if dtype is None else a.astype(dtype, copy=False))
+        )
 
     def asnumpy(a):
         if _on_device(a):
@@ -132,8 +135,11 @@ def make_module() -> types.ModuleType:
 
     module.__getattr__ = getattr_
     module.asarray = asarray
-    module.array = lambda a, dtype=None, copy=True: asarray(np.array(a, dtype=dtype)) if not \
-        _on_device(a) else np.array(a, dtype=dtype).view(DeviceArray)  # fmt: skip
+    module.array = lambda a, dtype=None, copy=True: (
+        asarray(np.array(a, dtype=dtype))
+        if not _on_device(a)
+        else np.array(a, dtype=dtype).view(DeviceArray)
+    )
     module.asnumpy = asnumpy
     module.get_array_module = get_array_module
     module.take = take

@@ -28,8 +28,19 @@ FLOOR_OF = {room: k for k, rooms in enumerate(FLOORS.values()) for room in rooms
 FLOOR_NAMES = list(FLOORS)
 
 #: The notes' math: these modules of core/ together stay within this many lines.
-CORE = ("activations", "losses", "initializers", "regularization", "workspace",
-        "propagation", "batchnorm", "optimizers", "schedules", "parameters", "flat")  # fmt: skip
+CORE = (
+    "activations",
+    "losses",
+    "initializers",
+    "regularization",
+    "workspace",
+    "propagation",
+    "batchnorm",
+    "optimizers",
+    "schedules",
+    "parameters",
+    "flat",
+)
 #: 1,700 for the notes' week-4 network; 400 more for what the course's next part adds
 #: (batch normalisation, Nesterov and AdamW, the schedules).
 CORE_BUDGET = 2_100
@@ -111,6 +122,20 @@ def test_the_imports_form_no_cycle():
         if module not in state:
             visit(module)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_a_chain_of_imports_climbs_few_rooms():
+    # The longest chain of imports between rooms (top-level modules and folders): as many
+    # rooms as there are floors (it was 17 when src/ldnn was one flat folder).
+    rooms = {room(m): set() for m in GRAPH if room(m) not in ("", "__main__")}
+    for module, targets in GRAPH.items():
+        if room(module) in rooms:
+            rooms[room(module)] |= {room(t) for t in targets if room(t) not in ("", room(module))}
+
+    def depth(name, seen=()):
+        return 1 + max((depth(t, (*seen, name)) for t in rooms[name] if t not in seen), default=0)
+
+    assert max(depth(name) for name in rooms) <= len(FLOORS)
 
 
 def test_the_checker_sees_lazy_and_relative_imports(tmp_path):

@@ -16,8 +16,11 @@ from ldnn.core.losses import ExampleWeights, example_weights
 from ldnn.core.workspace import Workspace
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
-OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax",
-          "mean_squared_error": "linear"}  # fmt: skip
+OUTPUT = {
+    "binary_crossentropy": "sigmoid",
+    "categorical_crossentropy": "softmax",
+    "mean_squared_error": "linear",
+}
 
 
 def case(dims, hidden, loss, m, seed):
@@ -31,8 +34,9 @@ def case(dims, hidden, loss, m, seed):
 
 def gradients(parameters, X, Y, activations, loss, workspace=None, in_place=False, **options):
     AL, caches = forward(X, parameters, activations, workspace=workspace, in_place=in_place)
-    grads = backward(AL, Y, caches, activations, loss, workspace=workspace, in_place=in_place,
-                     **options)  # fmt: skip
+    grads = backward(
+        AL, Y, caches, activations, loss, workspace=workspace, in_place=in_place, **options
+    )
     return {k: np.array(v) for k, v in grads.items()}  # copies: workspace arrays are reused
 
 
@@ -78,13 +82,15 @@ def test_whole_sample_weights_are_repeated_examples(dims, hidden, loss, m, seed,
     # An independent check of w_i / sum w: weight k on an example is that example k times.
     parameters, X, Y, activations, _ = case(classes_fit(loss, dims), hidden, loss, m, seed)
     w = np.array(counts[:m], dtype=np.float64)
-    weighted = gradients(parameters, X, Y, activations, loss, lambd=0.3,
-                         weights=example_weights(m, w))  # fmt: skip
+    weighted = gradients(
+        parameters, X, Y, activations, loss, lambd=0.3, weights=example_weights(m, w)
+    )
     repeat = np.repeat(np.arange(m), counts[:m])
     # the L2 term's lambd / m stays the batch's m: the repeats are not more examples
     same_l2 = ExampleWeights(1 / repeat.size, repeat.size, m)
-    repeated = gradients(parameters, X[:, repeat], Y[:, repeat], activations, loss, lambd=0.3,
-                         weights=same_l2)  # fmt: skip
+    repeated = gradients(
+        parameters, X[:, repeat], Y[:, repeat], activations, loss, lambd=0.3, weights=same_l2
+    )
     for key in weighted:
         if not key.startswith("dA"):
             assert_allclose(weighted[key], repeated[key], rtol=1e-10, atol=1e-13, err_msg=key)
@@ -95,8 +101,7 @@ def test_with_in_place_the_dA_arrays_are_scratch():
     parameters, X, Y, activations, _ = case([3, 4, 4, 1], "relu", "binary_crossentropy", 6, 0)
     notes = gradients(parameters, X, Y, activations, "binary_crossentropy")
     AL, caches = forward(X, parameters, activations, workspace=(ws := Workspace()), in_place=True)
-    grads = backward(AL, Y, caches, activations, "binary_crossentropy", workspace=ws,
-                     in_place=True)  # fmt: skip
+    grads = backward(AL, Y, caches, activations, "binary_crossentropy", workspace=ws, in_place=True)
     assert_allclose(grads["dA1"], notes["dA1"] * (caches[0].Z > 0), rtol=1e-12)
 
 

@@ -20,15 +20,19 @@ ACTIVATIONS = ["relu", "leaky_relu:0.1", "tanh", "sigmoid", "linear"]
 
 
 def network(dims=(5, 7, 6, 3), activation="tanh", seed=0, **settings):
-    net = DeepNetwork(list(dims), activations=activation, batch_norm=True, dtype="float64",
-                      seed=seed, **settings)  # fmt: skip
+    net = DeepNetwork(
+        list(dims), activations=activation, batch_norm=True, dtype="float64", seed=seed, **settings
+    )
     net.initialize(np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 1)
     for key in net.parameters:  # gamma, beta and the statistics away from 1 and 0
         if key[:5] in ("gamma", "beta1", "beta2") or key.startswith(("mean", "var")):
             shape = net.parameters[key].shape
-            net.parameters[key] = rng.uniform(0.5, 1.5, shape) if "gamma" in key or "var" in key \
-                else rng.normal(size=shape)  # fmt: skip
+            net.parameters[key] = (
+                rng.uniform(0.5, 1.5, shape)
+                if "gamma" in key or "var" in key
+                else rng.normal(size=shape)
+            )
     return net
 
 
@@ -61,8 +65,7 @@ def test_the_running_statistics_follow_pytorchs_convention():
     mean, var = p["mean1"].copy(), p["var1"].copy()
     for columns in (slice(0, 8), slice(8, 20)):
         batch = X[:, columns]
-        forward(batch, p, net.hyperparameters.activations, batch_statistics="update",
-                momentum=0.1)  # fmt: skip
+        forward(batch, p, net.hyperparameters.activations, batch_statistics="update", momentum=0.1)
         Z = net.parameters["W1"] @ batch
         m = Z.shape[1]
         mean = 0.9 * mean + 0.1 * Z.mean(axis=1, keepdims=True)
@@ -72,8 +75,9 @@ def test_the_running_statistics_follow_pytorchs_convention():
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("output, loss", [("softmax", "cce"), ("sigmoid", "bce"),
-                                          ("linear", "mse")])  # fmt: skip
+@pytest.mark.parametrize(
+    "output, loss", [("softmax", "cce"), ("sigmoid", "bce"), ("linear", "mse")]
+)
 def test_gradient_check_in_training_mode(activation, output, loss):
     n_out = 1 if output == "sigmoid" else 3
     net = network((5, 7, 6, n_out), activation, output=output, loss=loss, lambd=0.3)
@@ -86,8 +90,9 @@ def test_gradient_check_in_training_mode(activation, output, loss):
 
 
 def test_gradient_check_with_dropout_and_a_layer_left_alone():
-    net = DeepNetwork([5, 8, 6, 3], activations="relu", batch_norm=[True, False],
-                      keep_prob=0.7, dtype="float64")  # fmt: skip
+    net = DeepNetwork(
+        [5, 8, 6, 3], activations="relu", batch_norm=[True, False], keep_prob=0.7, dtype="float64"
+    )
     net.initialize(np.random.default_rng(0))
     assert "gamma1" in net.parameters and "b2" in net.parameters
     X, y = inputs()
@@ -100,10 +105,12 @@ def test_backward_against_pytorch_batchnorm1d():
     net = network(activation="relu")
     p = net.parameters
     X, y = inputs(m=9)
-    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()
-               if k[0] in "Wb" and not k.startswith("beta")}  # fmt: skip
-    bn = [torch.nn.BatchNorm1d(n, eps=EPSILON, momentum=0.1, dtype=torch.float64)
-          for n in (7, 6)]  # fmt: skip
+    tensors = {
+        k: torch.tensor(v, requires_grad=True)
+        for k, v in p.items()
+        if k[0] in "Wb" and not k.startswith("beta")
+    }
+    bn = [torch.nn.BatchNorm1d(n, eps=EPSILON, momentum=0.1, dtype=torch.float64) for n in (7, 6)]
     with torch.no_grad():
         for l, layer in enumerate(bn, 1):
             layer.weight.copy_(torch.tensor(p[f"gamma{l}"].ravel()))
@@ -145,22 +152,37 @@ def test_in_place_with_a_workspace_gives_the_same_gradients():
     activations = net.hyperparameters.activations
     plain = backward(*_forward(net, X), Y, _caches(net, X), activations, "cce", lambd=0.2)
     ws = Workspace()
-    AL, caches = forward(X, copy.deepcopy(net.parameters), activations, workspace=ws, in_place=True,
-                         batch_statistics="batch")  # fmt: skip
-    fast = backward(AL, Y, caches, activations, "cce", lambd=0.2, workspace=ws, in_place=True,
-                    input_gradient=False)  # fmt: skip
+    AL, caches = forward(
+        X,
+        copy.deepcopy(net.parameters),
+        activations,
+        workspace=ws,
+        in_place=True,
+        batch_statistics="batch",
+    )
+    fast = backward(
+        AL,
+        Y,
+        caches,
+        activations,
+        "cce",
+        lambd=0.2,
+        workspace=ws,
+        in_place=True,
+        input_gradient=False,
+    )
     for key in ("dW1", "dgamma1", "dbeta1", "dW2", "dgamma2", "dW3", "db3"):
         np.testing.assert_allclose(fast[key], plain[key], rtol=1e-12, atol=1e-14)
 
 
 def _forward(net, X):
-    return (forward(X, net.parameters, net.hyperparameters.activations,
-                    batch_statistics="batch")[0],)  # fmt: skip
+    return (
+        forward(X, net.parameters, net.hyperparameters.activations, batch_statistics="batch")[0],
+    )
 
 
 def _caches(net, X):
-    return forward(X, net.parameters, net.hyperparameters.activations,
-                   batch_statistics="batch")[1]  # fmt: skip
+    return forward(X, net.parameters, net.hyperparameters.activations, batch_statistics="batch")[1]
 
 
 # -- the network around it --------------------------------------------------------------------
@@ -172,8 +194,16 @@ def spirals():
 
 def test_a_network_trains_saves_and_predicts_with_its_running_statistics(tmp_path):
     X, Y = spirals()
-    net = DeepNetwork([2, 32, 32, 1], batch_norm=True, keep_prob=0.9, optimizer="adam",
-                      learning_rate=0.01, epochs=40, batch_size=32, seed=0)  # fmt: skip
+    net = DeepNetwork(
+        [2, 32, 32, 1],
+        batch_norm=True,
+        keep_prob=0.9,
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=40,
+        batch_size=32,
+        seed=0,
+    )
     net.fit(X, Y)
     assert net.evaluate(X, Y)["accuracy"] > 0.85
     assert not np.array_equal(net.parameters["mean1"], 0)  # updated by training
@@ -188,8 +218,15 @@ def test_a_network_trains_saves_and_predicts_with_its_running_statistics(tmp_pat
 def test_warm_starts_and_stops_continue_bit_for_bit(tmp_path):
     X, Y = spirals()
     validation = spirals()
-    settings = dict(batch_norm=True, optimizer="momentum", learning_rate=0.05, epochs=8,
-                    batch_size=40, early_stopping=3, seed=2)  # fmt: skip
+    settings = dict(
+        batch_norm=True,
+        optimizer="momentum",
+        learning_rate=0.05,
+        epochs=8,
+        batch_size=40,
+        early_stopping=3,
+        seed=2,
+    )
     whole = DeepNetwork([2, 16, 8, 1], **settings)
     whole.fit(X, Y, validation_data=validation)
     first = DeepNetwork([2, 16, 8, 1], **settings)
@@ -226,8 +263,9 @@ def test_the_estimators_take_batch_norm():
     from ldnn.sklearn import DNNClassifier
 
     X, Y = spirals()
-    clf = DNNClassifier(hidden_layer_sizes=(16, 16), batch_norm=True, epochs=30,
-                        learning_rate=0.01, random_state=0)  # fmt: skip
+    clf = DNNClassifier(
+        hidden_layer_sizes=(16, 16), batch_norm=True, epochs=30, learning_rate=0.01, random_state=0
+    )
     clf.fit(X.T, Y.ravel())
     assert clf.score(X.T, Y.ravel()) > 0.8 and "gamma1" in clf.network_.parameters
     assert clone(clf).get_params()["batch_norm"] is True

@@ -86,8 +86,11 @@ def test_a_traceback_never_reaches_a_real_process(files):
     """The same through a real process: what users see in a terminal."""
     process = subprocess.run(
         [sys.executable, "-m", "ldnn.cli", "train", "latin1.csv", "-q"],
-        cwd=files, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
-    )  # fmt: skip
+        cwd=files,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
     assert process.returncode == 2 and "Traceback" not in process.stderr
 
 
@@ -95,26 +98,48 @@ X = np.random.default_rng(0).normal(size=(2, 20))
 Y = (X[:1] > 0).astype(float)
 
 PYTHON_CASES = {
-    "activations=None": (lambda: DeepNetwork([2, 3, 1], activations=None), ArgumentTypeError,
-                         "activations must be a name"),
-    "activations=3": (lambda: DeepNetwork([2, 3, 1], activations=3), ArgumentTypeError,
-                      "activations must be a name"),
-    "keep_prob=None": (lambda: DeepNetwork([2, 3, 1], keep_prob=None), ConfigurationError,
-                       "keep_prob must be a number"),
-    'keep_prob="0.5"': (lambda: DeepNetwork([2, 3, 1], keep_prob="0.5"), ConfigurationError,
-                        "keep_prob must be a number"),
-    "seed=-1": (lambda: DeepNetwork([2, 3, 1], seed=-1), ConfigurationError,
-                "seed must be a whole number >= 0"),
-    "an unknown setting": (lambda: DeepNetwork([2, 3, 1], epoch=3), ConfigurationError,
-                           "unknown setting(s) ['epoch']"),
+    "activations=None": (
+        lambda: DeepNetwork([2, 3, 1], activations=None),
+        ArgumentTypeError,
+        "activations must be a name",
+    ),
+    "activations=3": (
+        lambda: DeepNetwork([2, 3, 1], activations=3),
+        ArgumentTypeError,
+        "activations must be a name",
+    ),
+    "keep_prob=None": (
+        lambda: DeepNetwork([2, 3, 1], keep_prob=None),
+        ConfigurationError,
+        "keep_prob must be a number",
+    ),
+    'keep_prob="0.5"': (
+        lambda: DeepNetwork([2, 3, 1], keep_prob="0.5"),
+        ConfigurationError,
+        "keep_prob must be a number",
+    ),
+    "seed=-1": (
+        lambda: DeepNetwork([2, 3, 1], seed=-1),
+        ConfigurationError,
+        "seed must be a whole number >= 0",
+    ),
+    "an unknown setting": (
+        lambda: DeepNetwork([2, 3, 1], epoch=3),
+        ConfigurationError,
+        "unknown setting(s) ['epoch']",
+    ),
     "beta='x'": (lambda: DeepNetwork([2, 3, 1], beta="x"), ConfigurationError, "beta must lie"),
-    "callbacks=[1]": (lambda: DeepNetwork([2, 3, 1], epochs=1).fit(X, Y, callbacks=[1]),
-                      ArgumentTypeError, "callbacks[0] must be callable"),
+    "callbacks=[1]": (
+        lambda: DeepNetwork([2, 3, 1], epochs=1).fit(X, Y, callbacks=[1]),
+        ArgumentTypeError,
+        "callbacks[0] must be callable",
+    ),
     "terabytes of parameters": (
-        lambda: DeepNetwork([10**6, 10**6, 1]).initialize(), ConfigurationError,
+        lambda: DeepNetwork([10**6, 10**6, 1]).initialize(),
+        ConfigurationError,
         "make 1,000,002,000,001 parameters",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(PYTHON_CASES))

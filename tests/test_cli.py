@@ -98,16 +98,36 @@ def test_datasets_lists_every_built_in(capsys):
 
 
 def test_train_on_csv_writes_a_complete_run_folder(work, capsys):
-    status, out, err = run(["train", "flowers.csv", "--target", "species", "--features",
-                            "petal,sepal", "--name", "r1", "--epochs", "30"], capsys)  # fmt: skip
+    status, out, err = run(
+        [
+            "train",
+            "flowers.csv",
+            "--target",
+            "species",
+            "--features",
+            "petal,sepal",
+            "--name",
+            "r1",
+            "--epochs",
+            "30",
+        ],
+        capsys,
+    )
     assert status == 0, err
     folder = work / "runs" / "r1"
     names = {p.name for p in folder.iterdir()}
     assert names == {
-        "model.npz", "config.toml", "history.csv", "metrics.json", ".ldnn-run",
-        "learning_curve.png", "confusion_matrix.png", "decision_boundary.png", "columns.csv",
+        "model.npz",
+        "config.toml",
+        "history.csv",
+        "metrics.json",
+        ".ldnn-run",
+        "learning_curve.png",
+        "confusion_matrix.png",
+        "decision_boundary.png",
+        "columns.csv",
         "provenance.json",
-    }  # fmt: skip
+    }
     assert json.loads((folder / ".ldnn-run").read_text())["status"] == "complete"
     for picture in ("learning_curve", "confusion_matrix", "decision_boundary"):
         check_png(folder / f"{picture}.png")
@@ -127,9 +147,24 @@ def test_train_on_csv_writes_a_complete_run_folder(work, capsys):
 
 def test_config_rerun_reproduces_the_history_exactly(work, capsys):
     # (the same thread count: what a rerun must match, with the seed and the data)
-    args = ["train", "binary.npz", "--layers", "5,3", "--epochs", "8", "--batch-size", "7",
-            "--keep-prob", "0.8", "--val-split", "0.2", "-q", "--no-plots",
-            "--threads", "1"]  # fmt: skip
+    args = [
+        "train",
+        "binary.npz",
+        "--layers",
+        "5,3",
+        "--epochs",
+        "8",
+        "--batch-size",
+        "7",
+        "--keep-prob",
+        "0.8",
+        "--val-split",
+        "0.2",
+        "-q",
+        "--no-plots",
+        "--threads",
+        "1",
+    ]
     assert run([*args, "--name", "a"], capsys)[0] == 0
     again = ["train", "--config", "runs/a/config.toml", "--name", "b", "-q", "--threads", "1"]
     assert run(again, capsys)[0] == 0
@@ -137,8 +172,21 @@ def test_config_rerun_reproduces_the_history_exactly(work, capsys):
     assert (work / "runs/b/history.csv").read_text() == history
     assert "val_cost" in history and ",," not in history.splitlines()[1]
     # flags override the config file
-    status, _, _ = run(["train", "--config", "runs/a/config.toml", "--epochs", "3",
-                        "--layers", "4", "--name", "c", "-q"], capsys)  # fmt: skip
+    status, _, _ = run(
+        [
+            "train",
+            "--config",
+            "runs/a/config.toml",
+            "--epochs",
+            "3",
+            "--layers",
+            "4",
+            "--name",
+            "c",
+            "-q",
+        ],
+        capsys,
+    )
     assert status == 0
     config = tomllib.loads((work / "runs/c/config.toml").read_text())
     assert config["training"]["epochs"] == 3 and config["model"]["layers"] == [4]
@@ -146,24 +194,55 @@ def test_config_rerun_reproduces_the_history_exactly(work, capsys):
 
 
 def test_progress_lines_presets_and_early_stopping(work, capsys):
-    status, out, _ = run(["train", "binary.npz", "--preset", "course-2layer", "--epochs", "5",
-                          "--print-every", "2", "--name", "p", "-q"], capsys)  # fmt: skip
+    status, out, _ = run(
+        [
+            "train",
+            "binary.npz",
+            "--preset",
+            "course-2layer",
+            "--epochs",
+            "5",
+            "--print-every",
+            "2",
+            "--name",
+            "p",
+            "-q",
+        ],
+        capsys,
+    )
     assert status == 0
     assert "Cost after iteration 0:" in out and "Cost after iteration 4:" in out
     config = tomllib.loads((work / "runs/p/config.toml").read_text())
     assert config["model"]["layers"] == [7] and config["model"]["init"] == "course"
     assert config["training"]["learning_rate"] == 0.0075 and config["training"]["batch_size"] == 0
     assert config["training"]["optimizer"] == "gd" and config["data"]["standardize"] is False
-    status, _, _ = run(["train", "binary.npz", "--val-split", "0.25", "--early-stopping", "2",
-                        "--epochs", "300", "--lr", "0.1", "--name", "e", "-q"], capsys)  # fmt: skip
+    status, _, _ = run(
+        [
+            "train",
+            "binary.npz",
+            "--val-split",
+            "0.25",
+            "--early-stopping",
+            "2",
+            "--epochs",
+            "300",
+            "--lr",
+            "0.1",
+            "--name",
+            "e",
+            "-q",
+        ],
+        capsys,
+    )
     assert status == 0
     metrics = json.loads((work / "runs/e/metrics.json").read_text())
     assert metrics["stop_reason"] in ("early stopping", "completed")
 
 
 def test_built_in_sets_and_image_weights(work, capsys):
-    status, out, _ = run(["train", "faces", "--epochs", "2", "--layers", "8", "--name", "f",
-                          "-q"], capsys)  # fmt: skip
+    status, out, _ = run(
+        ["train", "faces", "--epochs", "2", "--layers", "8", "--name", "f", "-q"], capsys
+    )
     assert status == 0
     check_png(work / "runs/f/weights.png")
     assert run(["train", "parity:3", *QUICK, "--name", "par"], capsys)[0] == 0
@@ -176,8 +255,18 @@ def test_built_in_sets_and_image_weights(work, capsys):
 
 @pytest.fixture
 def flowers_model(work, capsys):
-    argv = ["train", "flowers.csv", "--target", "species", "--features", "petal,sepal",
-            *QUICK, "--name", "m", "--no-plots"]  # fmt: skip
+    argv = [
+        "train",
+        "flowers.csv",
+        "--target",
+        "species",
+        "--features",
+        "petal,sepal",
+        *QUICK,
+        "--name",
+        "m",
+        "--no-plots",
+    ]
     assert run(argv, capsys)[0] == 0
     return "runs/m/model.npz"
 
@@ -206,8 +295,21 @@ def test_predict_writes_one_row_per_example(flowers_model, work, capsys):
 
 
 def test_regression_reports_in_the_data_units(work, capsys):
-    argv = ["train", "flowers.csv", "--target", "price", "--features", "petal,sepal",
-            "--epochs", "150", "--layers", "8", "-q", "--name", "reg"]  # fmt: skip
+    argv = [
+        "train",
+        "flowers.csv",
+        "--target",
+        "price",
+        "--features",
+        "petal,sepal",
+        "--epochs",
+        "150",
+        "--layers",
+        "8",
+        "-q",
+        "--name",
+        "reg",
+    ]
     assert run(argv, capsys)[0] == 0
     assert not (work / "runs/reg/confusion_matrix.png").exists()
     status, out, _ = run(["evaluate", "runs/reg/model.npz", "flowers.csv", "--json"], capsys)

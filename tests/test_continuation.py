@@ -98,8 +98,14 @@ def test_a_fit_stopped_between_two_steps_continues_bit_for_bit(
     X, Y = data()
     extra = {"validation_split": 0.25, "early_stopping": 3 if early_stopping else None}
     if recipes:  # clipping and the plateau schedule carry state across the stop too
-        extra.update(clip_norm=0.3, lr_schedule="plateau", decay_rate=0.5, lr_patience=0,
-                     label_smoothing=0.1, batch_norm=True)  # fmt: skip
+        extra.update(
+            clip_norm=0.3,
+            lr_schedule="plateau",
+            decay_rate=0.5,
+            lr_patience=0,
+            label_smoothing=0.1,
+            batch_norm=True,
+        )
     whole = DeepNetwork([2, 7, 1], epochs=6, **settings_for(optimizer, **extra))
     whole.fit(X, Y)
     net = DeepNetwork([2, 7, 1], epochs=6, **settings_for(optimizer, **extra))

@@ -224,8 +224,9 @@ def test_L_model_backward_passes_the_gradient_check():
     m = X.shape[1]
     for key in grads:
         per_example = m if key.startswith("dA") else 1  # the course's dA[l]: per example
-        np.testing.assert_allclose(grads[key], per_example * expected[key], rtol=1e-13,
-                                   atol=1e-16, err_msg=key)  # fmt: skip
+        np.testing.assert_allclose(
+            grads[key], per_example * expected[key], rtol=1e-13, atol=1e-16, err_msg=key
+        )
 
 
 def test_L_model_backward_against_central_differences_of_the_course_cost():
@@ -254,8 +255,9 @@ def test_L_model_backward_agrees_with_the_cores_fused_gradient():
     m = X.shape[1]
     for key in grads:
         per_example = m if key.startswith("dA") else 1  # the course's dA[l]: per example
-        np.testing.assert_allclose(grads[key], per_example * core[key], rtol=1e-10, atol=1e-14,
-                                   err_msg=key)  # fmt: skip
+        np.testing.assert_allclose(
+            grads[key], per_example * core[key], rtol=1e-10, atol=1e-14, err_msg=key
+        )
 
 
 def test_week3_backward_propagation_matches_gradcheck_and_the_core():

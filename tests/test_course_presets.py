@@ -50,8 +50,20 @@ def course_arrays(path, split):
     [("course-4layer", [20, 7, 5], L_layer_model), ("course-2layer", [7], two_layer_model)],
 )
 def test_a_course_preset_trains_what_the_course_trains(cats, capsys, preset, hidden, model):
-    argv = ["train", "train_cats.h5", "--test-data", "test_cats.h5", "--preset", preset,
-            "--epochs", "200", "--name", preset, "-q", "--no-plots"]  # fmt: skip
+    argv = [
+        "train",
+        "train_cats.h5",
+        "--test-data",
+        "test_cats.h5",
+        "--preset",
+        preset,
+        "--epochs",
+        "200",
+        "--name",
+        preset,
+        "-q",
+        "--no-plots",
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     X, Y = course_arrays(cats / "train_cats.h5", "train")
     dims = [X.shape[0], *hidden, 1]
@@ -76,8 +88,18 @@ def test_a_course_preset_trains_what_the_course_trains(cats, capsys, preset, hid
 
 
 def test_evaluate_a_run_with_a_test_file_scores_that_file(cats, capsys):
-    argv = ["train", "train_cats.h5", "--test-data", "test_cats.h5", "--epochs", "5",
-            "--name", "t", "-q", "--no-plots"]  # fmt: skip
+    argv = [
+        "train",
+        "train_cats.h5",
+        "--test-data",
+        "test_cats.h5",
+        "--epochs",
+        "5",
+        "--name",
+        "t",
+        "-q",
+        "--no-plots",
+    ]
     assert main(argv) == 0
     capsys.readouterr()
     assert main(["evaluate", "runs/t", "--json"]) == 0
@@ -104,8 +126,12 @@ def test_the_built_in_planar_set_is_the_courses_flower():
 
 def test_the_courses_predict_without_labels_raises():
     X, Y = load_planar_dataset()
-    parameters = {"W1": np.zeros((4, 2)), "b1": np.zeros((4, 1)),
-                  "W2": np.zeros((1, 4)), "b2": np.zeros((1, 1))}  # fmt: skip
+    parameters = {
+        "W1": np.zeros((4, 2)),
+        "b1": np.zeros((4, 1)),
+        "W2": np.zeros((1, 4)),
+        "b2": np.zeros((1, 1)),
+    }
     with pytest.raises(ShapeError, match="needs y, the true labels"):
         course_predict(X, parameters=parameters)
     assert course_predict(parameters, X).shape == (1, 400)  # week 3's form still works

@@ -35,10 +35,14 @@ def pair(settings, X, Y, **fit):
 CASES = {
     "adam, dropout, L2": {"optimizer": "adam", "keep_prob": (0.8, 0.9), "lambd": 0.1},
     "momentum, clipping": {"optimizer": "momentum", "nesterov": True, "clip_norm": 0.05},
-    "adamw, cosine, smoothing": {"optimizer": "adamw", "weight_decay": 0.1,
-                                 "lr_schedule": "cosine", "label_smoothing": 0.1},
+    "adamw, cosine, smoothing": {
+        "optimizer": "adamw",
+        "weight_decay": 0.1,
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.1,
+    },
     "float32 rmsprop": {"optimizer": "rmsprop", "dtype": "float32"},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -57,8 +61,14 @@ def test_the_device_path_trains_as_the_cpu_does_bit_for_bit(name):
 
 def test_host_reads_do_not_grow_with_the_steps_of_an_epoch():
     X, Y = data(m=640)
-    settings = {"epochs": 2, "seed": 0, "optimizer": "adam", "keep_prob": (0.8, 1.0),
-                "lambd": 0.1, "clip_norm": 1.0}  # fmt: skip
+    settings = {
+        "epochs": 2,
+        "seed": 0,
+        "optimizer": "adam",
+        "keep_prob": (0.8, 1.0),
+        "lambd": 0.1,
+        "clip_norm": 1.0,
+    }
     reads = {}
     for batch in (64, 8):  # 10 and 80 steps an epoch
         _, _, counts = pair({**settings, "batch_size": batch}, X, Y)
@@ -80,9 +90,14 @@ def test_the_shuffle_is_copied_once_an_epoch():
 
 def test_a_diverging_run_on_the_device_ends_as_on_the_cpu():
     X, Y = data()
-    settings = {"epochs": 4, "batch_size": 32, "seed": 0, "optimizer": "adam",
-                "learning_rate": 1e200,
-                "activations": ("leaky_relu", "leaky_relu", "sigmoid")}  # fmt: skip
+    settings = {
+        "epochs": 4,
+        "batch_size": 32,
+        "seed": 0,
+        "optimizer": "adam",
+        "learning_rate": 1e200,
+        "activations": ("leaky_relu", "leaky_relu", "sigmoid"),
+    }
     with pytest.warns(DivergenceWarning) as caught:
         cpu, gpu, _ = pair(settings, X, Y)
     messages = {str(w.message) for w in caught}

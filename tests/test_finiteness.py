@@ -26,8 +26,16 @@ def finite_predictions(net, X) -> bool:
 def exploding(epochs):
     """gd at learning rate 1000 on a regression: before this change it kept W of 1e216
     whose predictions are infinite (the first step of epoch 5 overflows)."""
-    return DeepNetwork([2, 16, 1], output="linear", loss="mse", optimizer="gd",
-                       learning_rate=1000.0, epochs=epochs, dtype="float64", seed=0)  # fmt: skip
+    return DeepNetwork(
+        [2, 16, 1],
+        output="linear",
+        loss="mse",
+        optimizer="gd",
+        learning_rate=1000.0,
+        epochs=epochs,
+        dtype="float64",
+        seed=0,
+    )
 
 
 def test_a_learning_rate_of_1000_keeps_parameters_that_predict_finite_numbers():

@@ -19,11 +19,34 @@ from ldnn import DeepNetwork, DivergenceWarning, LdnnError
 
 #: Words one of which names what was wrong in any message ldnn gives for these inputs.
 NAMES = (
-    "layer_dims", "n[", "activation", "keep_prob", "learning_rate", "epochs", "batch_size",
-    "lambd", "dtype", "seed", "optimizer", "loss", "output", "init", "validation_split",
-    "early_stopping", "X", "Y", "beta", "epsilon", "decay_rate", "lr_schedule", "setting",
-    "labels", "sample_weight", "hidden_layer_sizes", "float32",
-)  # fmt: skip
+    "layer_dims",
+    "n[",
+    "activation",
+    "keep_prob",
+    "learning_rate",
+    "epochs",
+    "batch_size",
+    "lambd",
+    "dtype",
+    "seed",
+    "optimizer",
+    "loss",
+    "output",
+    "init",
+    "validation_split",
+    "early_stopping",
+    "X",
+    "Y",
+    "beta",
+    "epsilon",
+    "decay_rate",
+    "lr_schedule",
+    "setting",
+    "labels",
+    "sample_weight",
+    "hidden_layer_sizes",
+    "float32",
+)
 
 junk = st.sampled_from([None, "x", -1, 0, math.nan, math.inf, [], [0.5, "a"], True])
 

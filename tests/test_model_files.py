@@ -165,8 +165,11 @@ def test_a_huge_declared_array_is_refused_before_any_allocation(saved, tmp_path,
     changed["hyperparameters"]["keep_prob"] = [1.0]
     changed.pop("data")
     changed["training"] = None
-    small = {"b1": np.zeros((n, 1), np.float32), "W2": np.zeros((1, n), np.float32),
-             "b2": np.zeros((1, 1), np.float32)}  # fmt: skip
+    small = {
+        "b1": np.zeros((n, 1), np.float32),
+        "W2": np.zeros((1, n), np.float32),
+        "b2": np.zeros((1, 1), np.float32),
+    }
     target = forge(tmp_path / "huge.npz", small, changed)
     # W1's header declares (n, n) float32, 4 TB, over 64 bytes of data; its checksum is
     # declared too, so that only the size gives it away.

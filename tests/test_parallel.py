@@ -64,9 +64,13 @@ def environment(**more) -> dict:
 
 def launch(ranks: int, command: list[str], *, timeout=120, **options):
     return subprocess.run(
-        [mpiexec(), "-n", str(ranks), *command], capture_output=True, text=True,
-        timeout=timeout, env=options.pop("env", environment()), **options,
-    )  # fmt: skip
+        [mpiexec(), "-n", str(ranks), *command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=options.pop("env", environment()),
+        **options,
+    )
 
 
 # -- the shares --------------------------------------------------------------------------
@@ -137,9 +141,18 @@ def test_any_network_trains_on_p_ranks_as_on_one_process(
     adam = {} if linear else {"epsilon": 1e-4}
     rng = np.random.default_rng(seed)
     X, labels = rng.normal(size=(3, m)), rng.integers(0, 3, m)
-    settings = dict(activations=("relu",) * len(hidden) + ("softmax",), optimizer=optimizer,
-                    learning_rate=0.05, batch_size=batch, epochs=3, keep_prob=keep,
-                    lambd=0.1, dtype=dtype, seed=seed, **adam)  # fmt: skip
+    settings = dict(
+        activations=("relu",) * len(hidden) + ("softmax",),
+        optimizer=optimizer,
+        learning_rate=0.05,
+        batch_size=batch,
+        epochs=3,
+        keep_prob=keep,
+        lambd=0.1,
+        dtype=dtype,
+        seed=seed,
+        **adam,
+    )
     dims = (3, *hidden, 3)
     one = DeepNetwork(dims, **settings)
     one.fit(X, labels)
@@ -191,14 +204,42 @@ def arrays(tmp_path_factory):
     return folder
 
 
-FLAGS = ["--layers", "16,8", "--keep-prob", "0.8", "--batch-size", "32", "--val-split", "0.2",
-         "--optimizer", "adam", "--lr", "0.01", "--dtype", "float64", "--no-plots",
-         "-q"]  # fmt: skip
+FLAGS = [
+    "--layers",
+    "16,8",
+    "--keep-prob",
+    "0.8",
+    "--batch-size",
+    "32",
+    "--val-split",
+    "0.2",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.01",
+    "--dtype",
+    "float64",
+    "--no-plots",
+    "-q",
+]
 
 
 def train_command(arrays, runs, name, epochs=6, *more):
-    return [*LDNN, "train", str(arrays / "X.npy"), "--labels", str(arrays / "y.npy"), *FLAGS,
-            "--epochs", str(epochs), "--runs-dir", str(runs), "--name", name, *more]  # fmt: skip
+    return [
+        *LDNN,
+        "train",
+        str(arrays / "X.npy"),
+        "--labels",
+        str(arrays / "y.npy"),
+        *FLAGS,
+        "--epochs",
+        str(epochs),
+        "--runs-dir",
+        str(runs),
+        "--name",
+        name,
+        *more,
+    ]
 
 
 def parameters_of(folder: Path) -> dict:
@@ -214,8 +255,13 @@ def assert_same_parameters(a: dict, b: dict) -> None:
 
 def test_mpiexec_ldnn_train_is_one_process_and_rank_0_alone_writes(arrays, tmp_path):
     runs = tmp_path / "runs"
-    single = subprocess.run(train_command(arrays, runs, "one"), capture_output=True,
-                            text=True, env=environment(), timeout=120)  # fmt: skip
+    single = subprocess.run(
+        train_command(arrays, runs, "one"),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=120,
+    )
     assert single.returncode == 0, single.stderr
     done = launch(3, train_command(arrays, runs, "three"))
     assert done.returncode == 0, done.stderr
@@ -252,10 +298,25 @@ def test_a_rank_that_fails_ends_the_job_naming_the_rank(arrays, tmp_path):
     command = [*LDNN, "train", "X.npy", "--labels", "y.npy", "--epochs", "2", "-q", "--no-plots"]
     start = time.monotonic()
     done = subprocess.run(
-        [mpiexec(), "-n", "1", "-wdir", str(here), *command, ":",
-         "-n", "1", "-wdir", str(elsewhere), *command],
-        capture_output=True, text=True, env=environment(), timeout=120,
-    )  # fmt: skip
+        [
+            mpiexec(),
+            "-n",
+            "1",
+            "-wdir",
+            str(here),
+            *command,
+            ":",
+            "-n",
+            "1",
+            "-wdir",
+            str(elsewhere),
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=120,
+    )
     assert done.returncode == 2  # bad input, as one process exits
     assert time.monotonic() - start < 60
     assert "X.npy" in done.stderr and "[rank 1 of 2; stopping all ranks]" in done.stderr
@@ -286,9 +347,12 @@ def rank_pids(tag: str) -> dict[int, int]:
 def start_ranks(ranks: int, command: list[str]):
     tag = uuid.uuid4().hex
     job = subprocess.Popen(
-        [mpiexec(), "-n", str(ranks), *command], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=environment(LDNN_TEST_TAG=tag),
-    )  # fmt: skip
+        [mpiexec(), "-n", str(ranks), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(LDNN_TEST_TAG=tag),
+    )
     deadline = time.monotonic() + 60
     while len(pids := rank_pids(tag)) < ranks and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -311,8 +375,9 @@ def wait_until_catching(pid: int, signum: int, timeout=60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = Path(f"/proc/{pid}/status").read_text()
-        caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))
-                     .split()[1], 16)  # fmt: skip
+        caught = int(
+            next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16
+        )
         if caught >> (signum - 1) & 1:
             return
         time.sleep(0.05)
@@ -336,8 +401,13 @@ def test_an_interrupted_job_resumes_on_other_ranks_to_the_same_numbers(arrays, t
     checkpoint; three ranks then finish it as one process trains without stopping."""
     runs = tmp_path / "runs"
     epochs = 1500  # several seconds: the signal must find the ranks training
-    whole = subprocess.run(train_command(arrays, runs, "whole", epochs), capture_output=True,
-                           text=True, env=environment(), timeout=300)  # fmt: skip
+    whole = subprocess.run(
+        train_command(arrays, runs, "whole", epochs),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=300,
+    )
     assert whole.returncode == 0, whole.stderr
     job, pids = start_ranks(2, train_command(arrays, runs, "stopped", epochs))
     wait_until_training(runs / "stopped", job)
@@ -348,8 +418,9 @@ def test_an_interrupted_job_resumes_on_other_ranks_to_the_same_numbers(arrays, t
     assert job.returncode == 130, err
     assert (runs / "stopped" / "checkpoint.npz").exists()
     assert "--resume" in err
-    resumed = launch(3, [*LDNN, "train", "--resume", str(runs / "stopped"), "-q", "--no-plots"],
-                     timeout=300)  # fmt: skip
+    resumed = launch(
+        3, [*LDNN, "train", "--resume", str(runs / "stopped"), "-q", "--no-plots"], timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert_same_parameters(parameters_of(runs / "whole"), parameters_of(runs / "stopped"))
 
@@ -358,8 +429,9 @@ def test_an_interrupted_job_resumes_on_other_ranks_to_the_same_numbers(arrays, t
 def test_mpiexec_experiment_shares_the_grid_and_writes_what_one_process_writes(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     quick = ["experiment", "depth-vs-width", "--quick", "--seed", "0", "--out"]
-    single = subprocess.run([*LDNN, *quick, str(one)], capture_output=True, text=True,
-                            env=environment(), timeout=300)  # fmt: skip
+    single = subprocess.run(
+        [*LDNN, *quick, str(one)], capture_output=True, text=True, env=environment(), timeout=300
+    )
     assert single.returncode == 0, single.stderr
     done = launch(2, [*LDNN, *quick, str(two)], timeout=300)
     assert done.returncode == 0, done.stderr
@@ -377,9 +449,26 @@ def test_mpiexec_tune_makes_every_rank_a_worker_of_one_study(tmp_path):
         "[space]\nlearning_rate = { low = 1e-3, high = 1e-1, log = true }\nhidden_layers = 1\n"
         'units = [4, 8]\nepochs = 3\n[tune]\npruner = "none"\n'
     )
-    done = launch(2, [*LDNN, "tune", "xor", "--trials", "8", "--space", str(space), "--seed", "0",
-                      "--runs-dir", str(tmp_path / "runs"), "--name", "study", "--no-plots"],
-                  timeout=300)  # fmt: skip
+    done = launch(
+        2,
+        [
+            *LDNN,
+            "tune",
+            "xor",
+            "--trials",
+            "8",
+            "--space",
+            str(space),
+            "--seed",
+            "0",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--name",
+            "study",
+            "--no-plots",
+        ],
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     rows = (tmp_path / "runs" / "study" / "trials.csv").read_text().splitlines()
     header = rows[0].split(",")

@@ -203,5 +203,6 @@ def test_learning_curve_draws_alpha_when_a_schedule_changes_it():
     np.testing.assert_allclose(rate[0].lines[0].get_ydata(), history.learning_rate)
     constant = make_history()
     constant.learning_rate = [0.1] * 30
-    assert not [a for a in plots.learning_curve_figure(constant).axes
-                if a.get_ylabel() == plots.RATE]  # fmt: skip
+    assert not [
+        a for a in plots.learning_curve_figure(constant).axes if a.get_ylabel() == plots.RATE
+    ]

@@ -16,8 +16,15 @@ def dataset(task="classification"):
     X = rng.normal(3.0, 2.0, (3, 50))
     X[2] = 5.0  # a constant feature
     Y = rng.normal(10.0, 4.0, (2, 50)) if task == "regression" else (X[:1] > 3).astype(float)
-    return Dataset("toy", X[:, :40], Y[:, :40], X[:, 40:], Y[:, 40:], task=task,
-                   classes=["no", "yes"] if task == "classification" else None)  # fmt: skip
+    return Dataset(
+        "toy",
+        X[:, :40],
+        Y[:, :40],
+        X[:, 40:],
+        Y[:, 40:],
+        task=task,
+        classes=["no", "yes"] if task == "classification" else None,
+    )
 
 
 def test_features_get_the_training_parts_mean_and_std():

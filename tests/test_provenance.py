@@ -39,8 +39,17 @@ def run(argv, capsys):
 
 # -- provenance ---------------------------------------------------------------------------
 def test_a_run_records_code_libraries_command_data_and_split(work, capsys):
-    argv = ["train", "data/titanic.csv", "--target", "Survived", "--name", "p", "--threads",
-            "1", *QUICK]  # fmt: skip
+    argv = [
+        "train",
+        "data/titanic.csv",
+        "--target",
+        "Survived",
+        "--name",
+        "p",
+        "--threads",
+        "1",
+        *QUICK,
+    ]
     assert run(argv, capsys)[0] == 0
     record = json.loads((work / "runs" / "p" / "provenance.json").read_text())
     data = (work / "data" / "titanic.csv").read_bytes()
@@ -61,8 +70,10 @@ def test_a_run_records_code_libraries_command_data_and_split(work, capsys):
 
 
 def test_config_names_the_data_as_given_and_reruns_from_elsewhere(work, capsys, monkeypatch):
-    assert run(["train", "data/titanic.csv", "--target", "Survived", "--name", "a", *QUICK],
-               capsys)[0] == 0  # fmt: skip
+    assert (
+        run(["train", "data/titanic.csv", "--target", "Survived", "--name", "a", *QUICK], capsys)[0]
+        == 0
+    )
     config = tomllib.loads((work / "runs" / "a" / "config.toml").read_text())
     assert config["data"]["source"] == "data/titanic.csv"
     assert config["data"]["target"] == "Survived"
@@ -70,8 +81,16 @@ def test_config_names_the_data_as_given_and_reruns_from_elsewhere(work, capsys, 
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # data/titanic.csv is not here: found through provenance
-    again = ["train", "--config", work / "runs" / "a" / "config.toml", "--name", "b",
-             "--runs-dir", work / "runs", *QUICK]  # fmt: skip
+    again = [
+        "train",
+        "--config",
+        work / "runs" / "a" / "config.toml",
+        "--name",
+        "b",
+        "--runs-dir",
+        work / "runs",
+        *QUICK,
+    ]
     assert run(again, capsys)[0] == 0
     first = DeepNetwork.load(work / "runs" / "a" / "model.npz").parameters
     second = DeepNetwork.load(work / "runs" / "b" / "model.npz").parameters
@@ -79,8 +98,10 @@ def test_config_names_the_data_as_given_and_reruns_from_elsewhere(work, capsys, 
 
 
 def test_evaluating_the_test_part_of_a_changed_file_warns(work, capsys):
-    assert run(["train", "data/titanic.csv", "--target", "Survived", "--name", "c", *QUICK],
-               capsys)[0] == 0  # fmt: skip
+    assert (
+        run(["train", "data/titanic.csv", "--target", "Survived", "--name", "c", *QUICK], capsys)[0]
+        == 0
+    )
     status, _, err = run(["evaluate", "runs/c"], capsys)
     assert status == 0 and "warning" not in err
     path = work / "data" / "titanic.csv"
@@ -98,15 +119,38 @@ def test_evaluating_the_test_part_of_a_changed_file_warns(work, capsys):
 # -- ldnn runs --------------------------------------------------------------------------------
 def test_runs_side_by_side_sorted_and_one_in_full(work, capsys):
     for name, epochs in (("one", "2"), ("two", "6"), ("three", "4")):
-        argv = ["train", "data/titanic.csv", "--target", "Survived", "--name", name,
-                "--val-split", "0.2", "-q", "--no-plots", "--epochs", epochs]  # fmt: skip
+        argv = [
+            "train",
+            "data/titanic.csv",
+            "--target",
+            "Survived",
+            "--name",
+            name,
+            "--val-split",
+            "0.2",
+            "-q",
+            "--no-plots",
+            "--epochs",
+            epochs,
+        ]
         assert run(argv, capsys)[0] == 0
     (work / "runs" / "not-a-run").mkdir()
     status, out, _ = run(["runs"], capsys)
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "status", "data", "layer_dims", "optimizer", "epochs",
-                                "stop", "val", "test", "seconds", "date"]  # fmt: skip
+    assert lines[0].split() == [
+        "name",
+        "status",
+        "data",
+        "layer_dims",
+        "optimizer",
+        "epochs",
+        "stop",
+        "val",
+        "test",
+        "seconds",
+        "date",
+    ]
     assert [line.split()[0] for line in lines[2:]] == ["one", "two", "three"]  # by date
     status, out, _ = run(["runs", "--sort", "epochs", "--desc", "--json"], capsys)
     rows = json.loads(out)

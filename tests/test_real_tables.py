@@ -62,8 +62,20 @@ def run(argv, capsys):
 
 # -- train: every decision printed once and stored ------------------------------------------
 def test_train_prints_each_columns_decision_and_drops_what_carries_no_signal(here, capsys):
-    status, out, _ = run(["train", "titanic.csv", "--target", "Survived", "--name", "seen",
-                          "--epochs", "2", "--no-plots"], capsys)  # fmt: skip
+    status, out, _ = run(
+        [
+            "train",
+            "titanic.csv",
+            "--target",
+            "Survived",
+            "--name",
+            "seen",
+            "--epochs",
+            "2",
+            "--no-plots",
+        ],
+        capsys,
+    )
     assert status == 0
     table = {line.split()[0]: line for line in out.splitlines()[:14] if line.strip()}
     assert "an ID" in table["PassengerId"] and "unique per row" in table["Name"]
@@ -107,8 +119,9 @@ def test_evaluate_a_run_folder_scores_its_test_part(here, capsys):
     assert 0.5 < scores["roc_auc"] <= 1 and 0 < scores["pr_auc"] <= 1
     assert set(scores["macro"]) == {"precision", "recall", "f1"}
     # The same through the model file and the file it was trained on.
-    status, out, _ = run(["evaluate", "runs/titanic/model.npz", "titanic.csv", "--part", "test",
-                          "--json"], capsys)  # fmt: skip
+    status, out, _ = run(
+        ["evaluate", "runs/titanic/model.npz", "titanic.csv", "--part", "test", "--json"], capsys
+    )
     assert json.loads(out)["accuracy"] == pytest.approx(scores["accuracy"])
     status, out, _ = run(["evaluate", "runs/titanic/model.npz", "titanic.csv", "--json"], capsys)
     assert json.loads(out)["m"] == 891  # the whole file
@@ -133,15 +146,18 @@ def test_the_areas_and_the_threshold_agree_with_scikit_learn(here, capsys):
 
 def test_evaluate_refuses_a_part_of_another_file(here, capsys):
     write_csv(here / "other.csv", passengers(100, seed=3))
-    status, _, err = run(["evaluate", "runs/titanic/model.npz", "other.csv", "--part", "test"],
-                         capsys)  # fmt: skip
+    status, _, err = run(
+        ["evaluate", "runs/titanic/model.npz", "other.csv", "--part", "test"], capsys
+    )
     assert status == 2 and "not the file the model was trained on" in err
 
 
 # -- predict: the raw file, the ID column first ---------------------------------------------
 def test_predict_takes_the_raw_file_with_its_id_column_first(here, capsys):
-    status, out, _ = run(["predict", "runs/titanic", "later.csv", "-o", "out.csv",
-                          "--id-column", "PassengerId"], capsys)  # fmt: skip
+    status, out, _ = run(
+        ["predict", "runs/titanic", "later.csv", "-o", "out.csv", "--id-column", "PassengerId"],
+        capsys,
+    )
     assert status == 0 and "wrote 60 predictions" in out
     rows = list(csv.DictReader(open(here / "out.csv")))
     assert list(rows[0]) == ["PassengerId", "prediction", "p_0", "p_1"]
@@ -166,9 +182,23 @@ def test_predict_names_a_missing_column_and_a_missing_id_column(here, capsys):
 def test_train_output_is_unambiguous(here, capsys):
     status, _, err = run(["train", "titanic.csv", "--output", "preds.csv"], capsys)
     assert status == 2 and "--output-activation" in err
-    status, _, err = run(["train", "titanic.csv", "--target", "Survived", "--output-activation",
-                          "softmax", "--name", "soft", "--epochs", "1", "-q", "--no-plots"],
-                         capsys)  # fmt: skip
+    status, _, err = run(
+        [
+            "train",
+            "titanic.csv",
+            "--target",
+            "Survived",
+            "--output-activation",
+            "softmax",
+            "--name",
+            "soft",
+            "--epochs",
+            "1",
+            "-q",
+            "--no-plots",
+        ],
+        capsys,
+    )
     assert status == 0, err
     network = DeepNetwork.load(here / "runs" / "soft" / "model.npz")
     assert network.hyperparameters.activations[-1] == "softmax" and network.layer_dims[-1] == 2
@@ -178,9 +208,11 @@ def test_a_closed_pipe_is_not_an_error(here):
     """``ldnn predict ... | head -1``: the reader goes away; no BrokenPipe traceback."""
     process = subprocess.Popen(
         [sys.executable, "-m", "ldnn.cli", "predict", "runs/titanic", "titanic.csv"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=here,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=here,
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
-    )  # fmt: skip
+    )
     process.stdout.close()  # before ldnn has started writing: every write fails
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141 and err == ""
@@ -229,8 +261,10 @@ def test_onnx_export_of_an_array_model_standardises_inside(here, tmp_path):
 
     X = np.random.default_rng(0).normal(5, 3, size=(200, 3))
     np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 5).astype(int))
-    assert main(["train", str(tmp_path / "d.npz"), "--runs-dir", str(tmp_path), "--name", "a",
-                 *QUICK]) == 0  # fmt: skip
+    assert (
+        main(["train", str(tmp_path / "d.npz"), "--runs-dir", str(tmp_path), "--name", "a", *QUICK])
+        == 0
+    )
     network = DeepNetwork.load(tmp_path / "a" / "model.npz")
     session = ort.InferenceSession(to_onnx(network).SerializeToString())
     got = session.run(["probabilities"], {"X": X.astype(np.float32)})[0]
@@ -240,24 +274,49 @@ def test_onnx_export_of_an_array_model_standardises_inside(here, tmp_path):
 
 # -- a census file: ", " separators, "?" markers, imbalanced classes --------------------------
 def test_a_census_file_with_question_marks_and_balanced_class_weights(here, capsys):
-    status, out, err = run(["train", "adult.csv", "--target", "income", "--na-values", "?",
-                            "--class-weight", "balanced", "--name", "adult", *QUICK[:4],
-                            "--no-plots"], capsys)  # fmt: skip
+    status, out, err = run(
+        [
+            "train",
+            "adult.csv",
+            "--target",
+            "income",
+            "--na-values",
+            "?",
+            "--class-weight",
+            "balanced",
+            "--name",
+            "adult",
+            *QUICK[:4],
+            "--no-plots",
+        ],
+        capsys,
+    )
     assert status == 0, err
     assert "workclass" in out and "(missing)" in out  # '?' is a missing value, not a class
     assert "fnlwgt" in out
     scores = json.loads((here / "runs" / "adult" / "metrics.json").read_text())["test"]
     rich = scores["per_class"][">50K"]
     assert rich["support"] / scores["m"] == pytest.approx(0.40, abs=0.05)
-    plain = ["train", "adult.csv", "--target", "income", "--na-values", "?", "--name", "plain",
-             *QUICK]  # fmt: skip
+    plain = [
+        "train",
+        "adult.csv",
+        "--target",
+        "income",
+        "--na-values",
+        "?",
+        "--name",
+        "plain",
+        *QUICK,
+    ]
     assert main(plain) == 0
     unweighted = json.loads((here / "runs" / "plain" / "metrics.json").read_text())["train"]
     weighted = json.loads((here / "runs" / "adult" / "metrics.json").read_text())["train"]
     # Weighing the rarer class up predicts it more often.
     assert weighted["per_class"][">50K"]["recall"] >= unweighted["per_class"][">50K"]["recall"]
-    status, out, _ = run(["train", "adult.csv", "--target", "income", "--name", "q",
-                          "--epochs", "1", "--no-plots"], capsys)  # fmt: skip
+    status, out, _ = run(
+        ["train", "adult.csv", "--target", "income", "--name", "q", "--epochs", "1", "--no-plots"],
+        capsys,
+    )
     assert status == 0 and "is '?' a missing value? --na-values '?'" in out  # a hint
 
 
@@ -265,15 +324,19 @@ def test_a_census_file_with_question_marks_and_balanced_class_weights(here, caps
     "name, text, flags",
     [
         ("semicolons.csv", "a;b;y\n" + "".join(f"{i}.5;{i % 3};{i % 2}\n" for i in range(30)), []),
-        ("commas.csv", "a;b;y\n" + "".join(f"{i},5;{i % 3};{i % 2}\n" for i in range(30)),
-         ["--decimal", ","]),
+        (
+            "commas.csv",
+            "a;b;y\n" + "".join(f"{i},5;{i % 3};{i % 2}\n" for i in range(30)),
+            ["--decimal", ","],
+        ),
         ("tabs.tsv", "a\tb\ty\n" + "".join(f"{i}.25\t{i % 3}\t{i % 2}\n" for i in range(30)), []),
     ],
-)  # fmt: skip
+)
 def test_other_separators_and_decimal_points_train(here, capsys, name, text, flags):
     (here / name).write_text(text)
-    status, out, err = run(["train", name, "--name", name, "--epochs", "2", "--no-plots", *flags],
-                           capsys)  # fmt: skip
+    status, out, err = run(
+        ["train", name, "--name", name, "--epochs", "2", "--no-plots", *flags], capsys
+    )
     assert status == 0, err
     assert re.search(r"^a\s+numbers\s", out, re.MULTILINE) and re.search(r"^b\s+numbers", out, re.M)
 
@@ -282,11 +345,41 @@ def test_a_utf16_file_and_a_parquet_file_train(here, capsys):
     pd = pytest.importorskip("pandas")
     text = (here / "titanic.csv").read_text()
     (here / "utf16.csv").write_text(text, encoding="utf-16")
-    assert main(["train", "utf16.csv", "--target", "Survived", "--name", "u", "--epochs", "2",
-                 "-q", "--no-plots"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "utf16.csv",
+                "--target",
+                "Survived",
+                "--name",
+                "u",
+                "--epochs",
+                "2",
+                "-q",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     pd.read_csv(here / "titanic.csv").to_parquet(here / "titanic.parquet")
-    assert main(["train", "titanic.parquet", "--target", "Survived", "--name", "p", "--epochs",
-                 "2", "-q", "--no-plots"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "titanic.parquet",
+                "--target",
+                "Survived",
+                "--name",
+                "p",
+                "--epochs",
+                "2",
+                "-q",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", "runs/p"]) == 0
     capsys.readouterr()
 
@@ -296,8 +389,15 @@ def test_class_weights_by_hand():
     from ldnn.data.class_weights import class_weights
     from ldnn.data.datasets import Dataset
 
-    data = Dataset("d", np.zeros((1, 4)), np.array([[0, 0, 0, 1]]), None, None,
-                   task="classification", classes=["a", "b"])  # fmt: skip
+    data = Dataset(
+        "d",
+        np.zeros((1, 4)),
+        np.array([[0, 0, 0, 1]]),
+        None,
+        None,
+        task="classification",
+        classes=["a", "b"],
+    )
     np.testing.assert_allclose(class_weights(data, "balanced"), [4 / 6] * 3 + [2])  # m/(K m_k)
     np.testing.assert_allclose(class_weights(data, {"b": 3.0}), [1, 1, 1, 3])
     assert class_weights(data, "") is None
@@ -335,6 +435,8 @@ def test_an_unexportable_preparation_is_refused(here):
 
 
 def test_predict_on_the_test_part_of_the_training_file(here, capsys):
-    status, out, _ = run(["predict", "runs/titanic", "titanic.csv", "--part", "test",
-                          "--id-column", "PassengerId"], capsys)  # fmt: skip
+    status, out, _ = run(
+        ["predict", "runs/titanic", "titanic.csv", "--part", "test", "--id-column", "PassengerId"],
+        capsys,
+    )
     assert status == 0 and len(out.splitlines()) == 1 + 178

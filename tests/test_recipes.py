@@ -75,7 +75,7 @@ def test_adamw_and_nesterov_against_pytorch():
         (
             "momentum",
             lambda p: torch.optim.SGD(p, lr=0.1 * (1 - 0.9), momentum=0.9, nesterov=True),
-        ),  # fmt: skip
+        ),
     ):
         P = params()
         tensors = {k: torch.tensor(v, requires_grad=True) for k, v in P.items()}
@@ -103,8 +103,9 @@ def test_schedules_by_their_formulas():
         for e in range(12)
     ]
     expected = [a0 * 1 / 2, a0 * 2 / 2]  # warmup: alpha0 (e + 1) / W
-    expected += [low + (a0 - low) * (1 + math.cos(math.pi * min(e - W, 8) / 8)) / 2
-                 for e in range(W, 12)]  # fmt: skip
+    expected += [
+        low + (a0 - low) * (1 + math.cos(math.pi * min(e - W, 8) / 8)) / 2 for e in range(W, 12)
+    ]
     assert cosine == pytest.approx(expected, abs=TOL)
     assert cosine[-1] == pytest.approx(low, abs=TOL)  # after the last epoch: the floor
     # warmup before any schedule, the course's decays unchanged
@@ -129,12 +130,15 @@ def test_schedules_against_pytorch():
     torch = pytest.importorskip("torch")
     a0, E = 0.1, 12
     cases = {
-        "step": (lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
-                 {"decay_rate": 0.5, "time_interval": 3}),
-        "cosine": (lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=E,
-                                                                        eta_min=0.01),
-                   {"epochs": E, "min_learning_rate": 0.01}),
-    }  # fmt: skip
+        "step": (
+            lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+            {"decay_rate": 0.5, "time_interval": 3},
+        ),
+        "cosine": (
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=E, eta_min=0.01),
+            {"epochs": E, "min_learning_rate": 0.01},
+        ),
+    }
     for schedule, (make, settings) in cases.items():
         optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=a0)
         scheduler, theirs = make(optimizer), []
@@ -168,16 +172,37 @@ def data(m=120, seed=0, classes=3):
 
 def test_a_fit_records_each_epochs_rate_and_plateau_needs_validation():
     X, y = data()
-    net = DeepNetwork([4, 8, 3], epochs=12, batch_size=40, learning_rate=0.1, optimizer="gd",
-                      lr_schedule="cosine", warmup_epochs=2, min_learning_rate=0.01,
-                      dtype="float64", seed=0)  # fmt: skip
+    net = DeepNetwork(
+        [4, 8, 3],
+        epochs=12,
+        batch_size=40,
+        learning_rate=0.1,
+        optimizer="gd",
+        lr_schedule="cosine",
+        warmup_epochs=2,
+        min_learning_rate=0.01,
+        dtype="float64",
+        seed=0,
+    )
     history = net.fit(X, y)
-    expected = [scheduled_learning_rate(0.1, e, "cosine", epochs=12, warmup_epochs=2,
-                                        min_learning_rate=0.01) for e in range(12)]  # fmt: skip
+    expected = [
+        scheduled_learning_rate(
+            0.1, e, "cosine", epochs=12, warmup_epochs=2, min_learning_rate=0.01
+        )
+        for e in range(12)
+    ]
     assert history.learning_rate == pytest.approx(expected, abs=TOL)
-    plateau = DeepNetwork([4, 8, 3], epochs=20, batch_size=30, lr_schedule="plateau",
-                          decay_rate=0.5, lr_patience=1, learning_rate=0.3,
-                          optimizer="momentum", seed=1)  # fmt: skip
+    plateau = DeepNetwork(
+        [4, 8, 3],
+        epochs=20,
+        batch_size=30,
+        lr_schedule="plateau",
+        decay_rate=0.5,
+        lr_patience=1,
+        learning_rate=0.3,
+        optimizer="momentum",
+        seed=1,
+    )
     with pytest.raises(ConfigurationError, match="plateau' watches the validation cost"):
         plateau.fit(X, y)
     history = plateau.fit(X, y, validation_data=data(40, seed=5))
@@ -191,9 +216,18 @@ def test_a_fit_records_each_epochs_rate_and_plateau_needs_validation():
 def test_plateau_and_clipping_continue_bit_for_bit_through_a_file(tmp_path):
     X, y = data()
     validation = data(40, seed=5)
-    settings = dict(epochs=20, batch_size=30, learning_rate=0.3, optimizer="momentum",
-                    nesterov=True, lr_schedule="plateau", decay_rate=0.5, lr_patience=1,
-                    clip_norm=0.2, seed=1)  # fmt: skip
+    settings = dict(
+        epochs=20,
+        batch_size=30,
+        learning_rate=0.3,
+        optimizer="momentum",
+        nesterov=True,
+        lr_schedule="plateau",
+        decay_rate=0.5,
+        lr_patience=1,
+        clip_norm=0.2,
+        seed=1,
+    )
     whole = DeepNetwork([4, 8, 3], **settings)
     whole.fit(X, y, validation_data=validation)
     first = DeepNetwork([4, 8, 3], **settings)
@@ -211,8 +245,16 @@ def test_plateau_and_clipping_continue_bit_for_bit_through_a_file(tmp_path):
 def test_clipping_scales_the_whole_gradient_to_clip_norm():
     X, y = data()
     clip = 0.05
-    net = DeepNetwork([4, 8, 3], epochs=1, batch_size=None, optimizer="gd", learning_rate=1.0,
-                      clip_norm=clip, dtype="float64", seed=0)  # fmt: skip
+    net = DeepNetwork(
+        [4, 8, 3],
+        epochs=1,
+        batch_size=None,
+        optimizer="gd",
+        learning_rate=1.0,
+        clip_norm=clip,
+        dtype="float64",
+        seed=0,
+    )
     net.initialize()
     before = copy.deepcopy(net.parameters)
     AL, caches = forward(X, before, net.hyperparameters.activations)
@@ -240,9 +282,10 @@ def test_label_smoothing_targets_cost_and_exact_output_gradient():
     labels = np.array([[0.0, 1.0, 1.0]])
     np.testing.assert_allclose(get_loss("bce").smoothed(labels, 0.2), [[0.1, 0.9, 0.9]])
     # dZ[L] = A[L] - Y_smoothed is the exact gradient: central differences on Z[L]
-    for output, loss, targets in (("softmax", "cce", smoothed),
-                                  ("sigmoid", "bce", get_loss("bce").smoothed(
-                                      (rng.random((2, 5)) > 0.5).astype(float), 0.1))):  # fmt: skip
+    for output, loss, targets in (
+        ("softmax", "cce", smoothed),
+        ("sigmoid", "bce", get_loss("bce").smoothed((rng.random((2, 5)) > 0.5).astype(float), 0.1)),
+    ):
         net = DeepNetwork([4, 6, targets.shape[0]], output=output, loss=loss, dtype="float64")
         net.initialize(np.random.default_rng(1))
         X = rng.normal(size=(4, 5))
@@ -304,13 +347,30 @@ def test_the_mnist1d_recipe_preset_is_the_measured_recipe(tmp_path, capsys):
 
     from ldnn.cli import main
 
-    argv = ["train", "xor", "--preset", "mnist1d-recipe", "--epochs", "2", "--layers", "8",
-            "--runs-dir", str(tmp_path), "--name", "r", "-q", "--no-plots"]  # fmt: skip
+    argv = [
+        "train",
+        "xor",
+        "--preset",
+        "mnist1d-recipe",
+        "--epochs",
+        "2",
+        "--layers",
+        "8",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "r",
+        "-q",
+        "--no-plots",
+    ]
     assert main(argv) == 0
     config = tomllib.loads((tmp_path / "r" / "config.toml").read_text())
     training = config["training"]
     assert (training["optimizer"], training["learning_rate"], training["lr_schedule"]) == (
-        "adam", 0.003, "cosine")  # fmt: skip
+        "adam",
+        0.003,
+        "cosine",
+    )
     assert training["warmup_epochs"] == 5 and training["batch_size"] == 128
     assert training["epochs"] == 2 and config["model"]["layers"] == [8]
     assert config["model"]["keep_prob"] == [0.5]  # one per hidden layer, resolved

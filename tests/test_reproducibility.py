@@ -51,7 +51,7 @@ print(json.dumps(found))
 
 
 def kernel_families() -> list[str]:
-    """"" (the library's own choice), and the older x86-64 families this CPU can run."""
+    """ "" (the library's own choice), and the older x86-64 families this CPU can run."""
     families = [""]
     try:
         flags = set(Path("/proc/cpuinfo").read_text().split())

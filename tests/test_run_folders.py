@@ -78,8 +78,10 @@ def test_overwrite_replaces_only_ldnn_run_folders(work, capsys):
     assert (work / "runs" / "mine" / "notes.txt").read_text() == "precious"
     assert run(["train", "data.npz", *QUICK, "--name", "r"], capsys)[0] == 0
     first = (work / "runs" / "r" / "model.npz").read_bytes()
-    assert run(["train", "data.npz", *QUICK, "--name", "r", "--overwrite", "--seed", "5"],
-               capsys)[0] == 0  # fmt: skip
+    assert (
+        run(["train", "data.npz", *QUICK, "--name", "r", "--overwrite", "--seed", "5"], capsys)[0]
+        == 0
+    )
     assert (work / "runs" / "r" / "model.npz").read_bytes() != first
     assert sorted(p.name for p in (work / "runs").iterdir()) == ["mine", "r"]  # nothing aside
 
@@ -137,8 +139,15 @@ def test_recovery_of_every_state_a_kill_can_leave(tmp_path):
     notes = recover(runs)
     assert len(notes) == 8, notes
     assert sorted(p.name for p in runs.iterdir()) == [
-        ".h.def456.tmp", "a", "b", "c", "d", "f", "live", "notes",
-    ]  # fmt: skip
+        ".h.def456.tmp",
+        "a",
+        "b",
+        "c",
+        "d",
+        "f",
+        "live",
+        "notes",
+    ]
     assert read_marker(runs / "a")["status"] == "complete"
     assert read_marker(runs / "b")["status"] == "complete"  # the old b
     assert read_marker(runs / "c")["status"] == "interrupted"
@@ -190,15 +199,36 @@ def slow_data(tmp_path_factory):
     return folder
 
 
-TRAIN = ["--layers", "256,256", "--epochs", "25", "--batch-size", "32", "--keep-prob", "0.9",
-         "--val-split", "0.1", "--early-stopping", "50", "-q", "--no-plots"]  # fmt: skip
+TRAIN = [
+    "--layers",
+    "256,256",
+    "--epochs",
+    "25",
+    "--batch-size",
+    "32",
+    "--keep-prob",
+    "0.9",
+    "--val-split",
+    "0.1",
+    "--early-stopping",
+    "50",
+    "-q",
+    "--no-plots",
+]
 
 
 def ldnn(folder, *argv, **popen):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "ldnn.cli", *map(str, argv)]
-    return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **popen)  # fmt: skip
+    return subprocess.Popen(
+        command,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def wait_for(path: Path, process, timeout=60.0) -> None:
@@ -237,8 +267,9 @@ def same_run(folder: Path, whole: Path) -> None:
 def test_a_signal_stops_training_and_resume_ends_bit_identical(slow_data, uninterrupted, sent):
     name = f"stopped-{sent.name}"
     folder = slow_data / "runs" / name
-    process = ldnn(slow_data, "train", "table.csv", *TRAIN, "--name", name,
-                   "--checkpoint-every", "1")  # fmt: skip
+    process = ldnn(
+        slow_data, "train", "table.csv", *TRAIN, "--name", name, "--checkpoint-every", "1"
+    )
     wait_for(folder / CHECKPOINT, process)
     process.send_signal(sent)
     out, err = process.communicate(timeout=120)
@@ -257,8 +288,9 @@ def test_a_signal_stops_training_and_resume_ends_bit_identical(slow_data, uninte
 
 def test_a_killed_run_resumes_from_its_last_checkpoint_bit_identical(slow_data, uninterrupted):
     folder = slow_data / "runs" / "killed"
-    process = ldnn(slow_data, "train", "table.csv", *TRAIN, "--name", "killed",
-                   "--checkpoint-every", "3")  # fmt: skip
+    process = ldnn(
+        slow_data, "train", "table.csv", *TRAIN, "--name", "killed", "--checkpoint-every", "3"
+    )
     wait_for(folder / CHECKPOINT, process)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)

@@ -19,8 +19,12 @@ def test_seeds_run_once_each_and_report_mean_and_sd(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     assert main(["train", "iris", "--seeds", "0,1,2", "--name", "s", *QUICK]) == 0
     out = capsys.readouterr().out
-    tests = [json.loads((tmp_path / "runs" / f"s-seed{k}" / "metrics.json").read_text())
-             ["test"]["accuracy"] for k in range(3)]  # fmt: skip
+    tests = [
+        json.loads((tmp_path / "runs" / f"s-seed{k}" / "metrics.json").read_text())["test"][
+            "accuracy"
+        ]
+        for k in range(3)
+    ]
     mean, sd = statistics.fmean(tests), statistics.stdev(tests)
     assert f"test accuracy: {mean:.4f} ± {sd:.4f}" in out
     assert main(["train", "iris", "--seeds", "0,x", *QUICK]) == 2
@@ -45,6 +49,7 @@ def test_predicting_one_class_everywhere_is_said(tmp_path, monkeypatch, capsys):
     [([[5, 0], [3, 0]], 1), ([[5, 1], [3, 2]], 0), ([[0, 4], [0, 4]], 1), ([[1]], 0)],
 )
 def test_one_class_rule(matrix, said):
-    scores = {"train": {"confusion_matrix": matrix, "classes": ["a", "b"][: len(matrix)],
-                        "accuracy": 0.5}}  # fmt: skip
+    scores = {
+        "train": {"confusion_matrix": matrix, "classes": ["a", "b"][: len(matrix)], "accuracy": 0.5}
+    }
     assert len(one_class_warnings(scores)) == said

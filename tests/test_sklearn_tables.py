@@ -65,9 +65,14 @@ def test_the_table_encoders_example_runs():
 
 @pytest.mark.parametrize(
     "name, ldnn_name",
-    [("max_iter", "epochs"), ("alpha", "lambd"), ("learning_rate_init", "learning_rate"),
-     ("solver", "optimizer"), ("n_iter_no_change", "patience")],
-)  # fmt: skip
+    [
+        ("max_iter", "epochs"),
+        ("alpha", "lambd"),
+        ("learning_rate_init", "learning_rate"),
+        ("solver", "optimizer"),
+        ("n_iter_no_change", "patience"),
+    ],
+)
 def test_mlp_names_are_answered_with_ldnn_names(name, ldnn_name):
     for estimator in (DNNClassifier, DNNRegressor):
         with pytest.raises(ArgumentTypeError, match=f"'{name}'.*'{ldnn_name}'"):

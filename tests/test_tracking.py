@@ -28,8 +28,17 @@ def test_mlflow_gets_parameters_metrics_per_epoch_tags_and_artifacts(work, capsy
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{work / 'mlflow.db'}"
-    argv = ["train", "iris", "--name", "m", "--mlflow", uri, "--mlflow-experiment", "flowers",
-            *QUICK]  # fmt: skip
+    argv = [
+        "train",
+        "iris",
+        "--name",
+        "m",
+        "--mlflow",
+        uri,
+        "--mlflow-experiment",
+        "flowers",
+        *QUICK,
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("flowers")

@@ -52,9 +52,14 @@ def test_a_run_writes_its_folder_and_reruns_from_its_config(table, tmp_path):
         metrics = run.write(folder, pictures=False)
     path = tmp_path / "runs" / "first"
     assert sorted(p.name for p in path.iterdir()) == [
-        ".ldnn-run", "columns.csv", "config.toml", "history.csv", "metrics.json", "model.npz",
+        ".ldnn-run",
+        "columns.csv",
+        "config.toml",
+        "history.csv",
+        "metrics.json",
+        "model.npz",
         "provenance.json",
-    ]  # fmt: skip
+    ]
     assert metrics["epochs_run"] == 4 and metrics["pictures"] == []
     again = TrainingRun(configuration.from_file(path / "config.toml"))
     again.fit()

@@ -51,8 +51,18 @@ def write_space(folder: Path, epochs: int = 6) -> Path:
 
 
 def tune_argv(tmp_path, *more, trials=4, epochs=6, quiet=True) -> list[str]:
-    return ["tune", "xor", "--trials", str(trials), "--space", str(write_space(tmp_path, epochs)),
-            "--runs-dir", str(tmp_path / "runs"), *(["-q"] if quiet else []), *more]  # fmt: skip
+    return [
+        "tune",
+        "xor",
+        "--trials",
+        str(trials),
+        "--space",
+        str(write_space(tmp_path, epochs)),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        *(["-q"] if quiet else []),
+        *more,
+    ]
 
 
 # -- the search space ---------------------------------------------------------------------
@@ -64,14 +74,28 @@ def test_space_file_changes_the_defaults_and_suggests_a_config(tmp_path):
         "leaky_relu",
     ]
     trial = optuna.trial.FixedTrial(
-        {"hidden_layers": 2, "n1": 8, "n2": 5, "learning_rate": 0.01, "activation": "tanh",
-         "optimizer": "adam", "batch_size": 32, "lambd": 0.001, "keep_prob": 0.9,
-         "batch_norm": True, "lr_schedule": "cosine", "label_smoothing": 0.1}
-    )  # fmt: skip
+        {
+            "hidden_layers": 2,
+            "n1": 8,
+            "n2": 5,
+            "learning_rate": 0.01,
+            "activation": "tanh",
+            "optimizer": "adam",
+            "batch_size": 32,
+            "lambd": 0.001,
+            "keep_prob": 0.9,
+            "batch_norm": True,
+            "lr_schedule": "cosine",
+            "label_smoothing": 0.1,
+        }
+    )
     config = space.suggest(trial)
     assert config["model"] == {
-        "layers": [8, 5], "activation": "tanh", "keep_prob": 0.9, "batch_norm": True
-    }  # fmt: skip
+        "layers": [8, 5],
+        "activation": "tanh",
+        "keep_prob": 0.9,
+        "batch_norm": True,
+    }
     assert config["training"]["epochs"] == 6 and config["training"]["batch_size"] == 32
     assert config["training"]["lr_schedule"] == "cosine"
     assert "weight_decay" not in config["training"]  # adamw's only; this trial is adam's
@@ -152,8 +176,10 @@ def test_tune_writes_a_study_a_summary_plots_and_the_retrained_best(tmp_path, ca
     assert main(tune_argv(tmp_path, "--name", "t")) == 2
     assert "--resume" in capsys.readouterr().err
     assert main(tune_argv(tmp_path, "--name", "t", "--resume", "--no-plots", trials=6)) == 0
-    assert len(optuna.load_study(study_name="t", storage=f"sqlite:///{folder / 'study.db'}")
-               .trials) == 6  # fmt: skip
+    assert (
+        len(optuna.load_study(study_name="t", storage=f"sqlite:///{folder / 'study.db'}").trials)
+        == 6
+    )
 
 
 def test_bad_storage_and_trials_are_one_line_errors(tmp_path, capsys):
@@ -175,8 +201,17 @@ def test_a_study_joined_with_the_other_objective_is_refused(tmp_path):
 def worker(tmp_path, name, *more, trials, epochs):
     # No --seed: workers with one seed would draw the same first trials. Not quiet: each
     # lists the trials it ran.
-    argv = tune_argv(tmp_path, "--name", name, "--resume", "--no-plots", *more,
-                     trials=trials, epochs=epochs, quiet=False)  # fmt: skip
+    argv = tune_argv(
+        tmp_path,
+        "--name",
+        name,
+        "--resume",
+        "--no-plots",
+        *more,
+        trials=trials,
+        epochs=epochs,
+        quiet=False,
+    )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "ldnn.cli", *argv],
@@ -193,8 +228,9 @@ def trials_listed(output: str) -> list[int]:
 
 def test_a_killed_worker_loses_only_its_running_trial(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    first = worker(tmp_path, "a", "--storage", url, "--study", "s", "--heartbeat", "1",
-                   trials=3, epochs=2000)  # fmt: skip
+    first = worker(
+        tmp_path, "a", "--storage", url, "--study", "s", "--heartbeat", "1", trials=3, epochs=2000
+    )
     # Kill it in the middle of its first trial, once that trial has drawn all its
     # parameters (lambd is drawn last) and is training.
     deadline = time.monotonic() + 60
@@ -207,14 +243,18 @@ def test_a_killed_worker_loses_only_its_running_trial(tmp_path):
             continue  # the study is not created yet
         except sqlalchemy.exc.SQLAlchemyError:
             continue  # the worker is creating the database's tables right now
-        running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-                   if "lambd" in t.params]  # fmt: skip
+        running = [
+            t
+            for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+            if "lambd" in t.params
+        ]
     first.send_signal(signal.SIGKILL)
     first.communicate()
     assert running, "the first worker never started a trial"
     time.sleep(2.5)  # past the grace period: two heartbeats missed
-    second = worker(tmp_path, "b", "--storage", url, "--study", "s", "--heartbeat", "1",
-                    trials=3, epochs=4)  # fmt: skip
+    second = worker(
+        tmp_path, "b", "--storage", url, "--study", "s", "--heartbeat", "1", trials=3, epochs=4
+    )
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     trials = optuna.load_study(study_name="s", storage=url).trials
@@ -222,8 +262,10 @@ def test_a_killed_worker_loses_only_its_running_trial(tmp_path):
     # The killed trial is failed; its parameters were queued again and ran to the end.
     assert states[0] == optuna.trial.TrialState.FAIL
     assert states.count(optuna.trial.TrialState.FAIL) == 1
-    assert sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-               for s in states) == 3  # fmt: skip
+    assert (
+        sum(s in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) for s in states)
+        == 3
+    )
     assert trials[1].params == trials[0].params
     assert trials_listed(out) == [t.number for t in trials[1:]]
 
@@ -280,8 +322,17 @@ def postgres_url():
     done = pg(str(binaries / "initdb"), "-D", str(data), "-U", "ldnn", "-A", "trust")
     assert done.returncode == 0, done.stderr
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    done = pg(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-              str(folder / "log"), "-w", "start")  # fmt: skip
+    done = pg(
+        str(binaries / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(folder / "log"),
+        "-w",
+        "start",
+    )
     assert done.returncode == 0, done.stderr + (folder / "log").read_text()
     try:
         yield f"postgresql://ldnn@127.0.0.1:{port}/postgres"
@@ -303,7 +354,7 @@ def test_two_workers_share_one_study_on_postgresql(tmp_path, postgres_url):
             study_name,
             trials=trials,
             epochs=60,
-        )  # fmt: skip
+        )
         for k in (1, 2)
     ]
     outputs = [w.communicate(timeout=300) for w in workers]
@@ -359,8 +410,10 @@ def test_cv_from_the_command_line_and_its_errors(tmp_path, capsys):
 
 def test_a_space_file_may_name_any_setting(tmp_path):
     path = tmp_path / "space.toml"
-    path.write_text("[space]\nclip_norm = [1.0, 5.0]\nwarmup_epochs = { low = 0, high = 3 }\n"
-                    "optimizer = 'adamw'\nweight_decay = 0.05\n")  # fmt: skip
+    path.write_text(
+        "[space]\nclip_norm = [1.0, 5.0]\nwarmup_epochs = { low = 0, high = 3 }\n"
+        "optimizer = 'adamw'\nweight_decay = 0.05\n"
+    )
     space = SearchSpace.from_toml(path)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     trial = study.ask()
@@ -372,8 +425,23 @@ def test_a_space_file_may_name_any_setting(tmp_path):
 
 
 def test_seeds_train_each_trial_once_per_seed(tmp_path, capsys):
-    assert main(tune_argv(tmp_path, "--seeds", "0,1", "--cv", "2", "--name", "s",
-                          "--no-retrain", "--no-plots", trials=2)) == 0  # fmt: skip
+    assert (
+        main(
+            tune_argv(
+                tmp_path,
+                "--seeds",
+                "0,1",
+                "--cv",
+                "2",
+                "--name",
+                "s",
+                "--no-retrain",
+                "--no-plots",
+                trials=2,
+            )
+        )
+        == 0
+    )
     folder = tmp_path / "runs" / "s"
     study = optuna.load_study(study_name="s", storage=f"sqlite:///{folder / 'study.db'}")
     for trial in study.trials:
@@ -397,10 +465,24 @@ def test_a_new_study_starts_from_the_measured_settings(tmp_path):
     small = SearchSpace.from_toml(write_space(tmp_path))  # units 4..16, epochs fixed
     assert small.starting_points() == []
     wide = tmp_path / "wide.toml"
-    wide.write_text('[space]\nunits = { low = 4, high = 300 }\nepochs = 2\n'
-                    'optimizer = ["adam", "rmsprop"]\n')  # fmt: skip
-    argv = ["tune", "xor", "--trials", "2", "--space", str(wide), "--runs-dir",
-            str(tmp_path / "runs"), "--name", "s", "-q", "--no-plots", "--no-retrain"]  # fmt: skip
+    wide.write_text(
+        '[space]\nunits = { low = 4, high = 300 }\nepochs = 2\noptimizer = ["adam", "rmsprop"]\n'
+    )
+    argv = [
+        "tune",
+        "xor",
+        "--trials",
+        "2",
+        "--space",
+        str(wide),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--name",
+        "s",
+        "-q",
+        "--no-plots",
+        "--no-retrain",
+    ]
     assert main(argv) == 0
     url = f"sqlite:///{tmp_path / 'runs' / 's' / 'study.db'}"
     study = optuna.load_study(study_name="s", storage=url)

@@ -17,19 +17,43 @@ CASES = {
     "minibatch": ({"optimizer": "gd", "learning_rate": 0.1, "batch_size": 8}, {}),
     "momentum": ({"optimizer": "momentum", "nesterov": True, "batch_size": 16}, {}),
     "adam": ({"optimizer": "adam", "learning_rate": 0.01, "batch_size": 7}, {}),
-    "dropout": ({"optimizer": "adam", "learning_rate": 0.01, "batch_size": 10,
-                 "keep_prob": (0.7, 0.9)}, {}),
+    "dropout": (
+        {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 10, "keep_prob": (0.7, 0.9)},
+        {},
+    ),
     "l2": ({"optimizer": "rmsprop", "learning_rate": 0.01, "batch_size": 16, "lambd": 0.7}, {}),
-    "recipes": ({"optimizer": "adamw", "weight_decay": 0.1, "learning_rate": 0.01,
-                 "batch_size": 16, "lr_schedule": "cosine", "warmup_epochs": 2,
-                 "clip_norm": 0.5, "label_smoothing": 0.1}, {}),
-    "weights": ({"optimizer": "adam", "learning_rate": 0.01, "batch_size": 4,
-                 "lambd": 0.3}, {"sample_weight": True}),
-    "validation": ({"optimizer": "adam", "learning_rate": 0.05, "batch_size": 16,
-                    "early_stopping": 3}, {"validation": True}),
-    "regression": ({"optimizer": "adam", "learning_rate": 0.01, "batch_size": 9,
-                    "activations": "tanh", "loss": "mse"}, {"regression": True}),
-}  # fmt: skip
+    "recipes": (
+        {
+            "optimizer": "adamw",
+            "weight_decay": 0.1,
+            "learning_rate": 0.01,
+            "batch_size": 16,
+            "lr_schedule": "cosine",
+            "warmup_epochs": 2,
+            "clip_norm": 0.5,
+            "label_smoothing": 0.1,
+        },
+        {},
+    ),
+    "weights": (
+        {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 4, "lambd": 0.3},
+        {"sample_weight": True},
+    ),
+    "validation": (
+        {"optimizer": "adam", "learning_rate": 0.05, "batch_size": 16, "early_stopping": 3},
+        {"validation": True},
+    ),
+    "regression": (
+        {
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "batch_size": 9,
+            "activations": "tanh",
+            "loss": "mse",
+        },
+        {"regression": True},
+    ),
+}
 
 
 def data(regression: bool = False):
@@ -51,8 +75,14 @@ def network(name: str) -> DeepNetwork:
     activations = settings.pop("activations", "relu")
     output = "linear" if options.get("regression") else "sigmoid"
     n_out = 2 if options.get("regression") else 1
-    return DeepNetwork((N0, 7, 6, n_out), activations=(activations, activations, output),
-                       epochs=6, seed=3, dtype="float64", **settings)  # fmt: skip
+    return DeepNetwork(
+        (N0, 7, 6, n_out),
+        activations=(activations, activations, output),
+        epochs=6,
+        seed=3,
+        dtype="float64",
+        **settings,
+    )
 
 
 def fit(name: str, part=slice(None), comm=None, stop=None) -> DeepNetwork:

@@ -31,9 +31,13 @@ def run(args, session) -> int:
 
     folder = Path(args.out or f"runs/{args.name}-{datetime.now():%Y%m%d-%H%M%S}")
     result = run_experiment(
-        args.name, folder, quick=args.quick, seed=args.seed, overwrite=args.overwrite,
+        args.name,
+        folder,
+        quick=args.quick,
+        seed=args.seed,
+        overwrite=args.overwrite,
         comm=session.comm,
-    )  # fmt: skip
+    )
     if not session.writer:
         return 0
     print(

@@ -144,9 +144,11 @@ def add_data_options(parser, *, training: bool) -> None:
         )
         group.add_argument("--drop", type=names, metavar="A,B", help="tables: columns to drop")
         group.add_argument(
-            "--keep", type=names, metavar="A,B", help="tables: columns to keep though they look "
-            "like IDs, free text or constants"
-        )  # fmt: skip
+            "--keep",
+            type=names,
+            metavar="A,B",
+            help="tables: columns to keep though they look like IDs, free text or constants",
+        )
         group.add_argument(
             "--impute", choices=("median", "mean"), help="missing numbers (default median)"
         )
@@ -176,15 +178,17 @@ def add_split_options(parser) -> None:
     """How a file is split and prepared: --task, --test-split, --split-seed, --standardize."""
     data = parser.add_argument_group("data")
     data.add_argument(
-        "--task", choices=("auto", "classification", "regression"),
+        "--task",
+        choices=("auto", "classification", "regression"),
         help="auto: classes for text or few whole numbers, regression otherwise",
-    )  # fmt: skip
+    )
     data.add_argument("--test-split", type=float, help="files: fraction held out (default 0.2)")
     data.add_argument("--split-seed", type=int, help="files: the seed of the test split")
     data.add_argument(
-        "--test-data", metavar="FILE",
+        "--test-data",
+        metavar="FILE",
         help="a second file for the test part (no split of DATA), read as DATA is",
-    )  # fmt: skip
+    )
     data.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,

@@ -1,6 +1,12 @@
-"""Scores as the terminal shows them."""
+"""What the commands print: scores as the terminal shows them, a training run's data and
+model, how it ended, and a spread over seeds."""
 
 from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from ..io import text_table
 
 
 def format_scores(scores: dict, title: str = "") -> str:
@@ -20,8 +26,10 @@ def format_scores(scores: dict, title: str = "") -> str:
             f"log loss = {scores['log_loss']:.4f}{areas}"
         )
         if "threshold" in scores:
-            lines.append(f"predicted {scores['classes'][1]!r} where its probability >= "
-                         f"{scores['threshold']:g}")  # fmt: skip
+            lines.append(
+                f"predicted {scores['classes'][1]!r} where its probability >= "
+                f"{scores['threshold']:g}"
+            )
         names = list(scores["per_class"])
         width = max(8, *(len(n) for n in names))
         lines.append(f"{'class':<{width}}  precision  recall  f1      support")
@@ -46,3 +54,45 @@ def format_scores(scores: dict, title: str = "") -> str:
             f"R^2 = {scores['r2']:.4f}"
         )
     return "\n".join(lines)
+
+
+def seeds_summary(seeds, metrics: list[dict]) -> str:
+    """Mean ± sd (over the seeds, sd with n - 1) of each part's headline scores."""
+    lines = [f"over seeds {', '.join(map(str, seeds))} (mean ± sd):"]
+    for part in ("train", "validation", "test"):
+        for key in ("accuracy", "roc_auc", "r2", "cost"):
+            values = [m.get(part, {}).get(key) for m in metrics]
+            if values and all(isinstance(v, int | float) for v in values):
+                sd = statistics.stdev(values) if len(values) > 1 else 0.0
+                lines.append(f"  {part} {key}: {statistics.fmean(values):.4f} ± {sd:.4f}")
+    return "\n".join(lines)
+
+
+def describe(run) -> None:
+    """The data (and what was done to each column of a table) and the model."""
+    raw, hp = run.raw, run.network.hyperparameters
+    if run.decisions():
+        print(text_table(("column", "kind", "done"), run.decisions()))
+    print(
+        f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
+        f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
+        f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
+    )
+    print(
+        f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
+        f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
+        f"batch {hp.batch_size or 'full'}"
+    )
+
+
+def report(run, target: Path) -> None:
+    """How training ended, each part's scores, and where the run folder is."""
+    history, metrics, raw = run.history, run.metrics, run.raw
+    print(f"trained {len(history)} epochs in {run.seconds:.1f} s ({history.stop_reason})")
+    for part in ("train", "test"):
+        if part in metrics:
+            line = format_scores(metrics[part]).splitlines()[0]
+            print(f"{part:>5}: {line}")
+    if raw.reference and "test" in metrics and "accuracy" in metrics["test"]:
+        print(f"test accuracy {metrics['test']['accuracy']:.1%}   ({raw.reference})")
+    print(f"run folder: {target}")

@@ -9,13 +9,11 @@ written with a checkpoint and marked interrupted, and the command exits 130.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 from ..base.threads import choose_threads, limited_threads
 from ..errors import ConfigurationError, LdnnError
-from ..io import text_table
 from ..runs import config as configuration
 from ..runs.folders import CHECKPOINT, RunFolder, default_run_name, run_target
 from ..runs.provenance import recorded_threads
@@ -35,23 +33,54 @@ from .options import (
     seed_list,
     switches,
 )
-from .printing import format_scores
+from .printing import describe, report, seeds_summary
 
 #: The flags of each config.toml table.
 FLAGS = {
     "data": (
-        "task", "test_split", "split_seed", "test_data", "standardize", "target", "features",
-        "x_key", "y_key", "labels", "delimiter", "encoding", "na_values", "decimal", "drop",
-        "keep", "impute", "missing", "class_weight",
+        "task",
+        "test_split",
+        "split_seed",
+        "test_data",
+        "standardize",
+        "target",
+        "features",
+        "x_key",
+        "y_key",
+        "labels",
+        "delimiter",
+        "encoding",
+        "na_values",
+        "decimal",
+        "drop",
+        "keep",
+        "impute",
+        "missing",
+        "class_weight",
     ),
     "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "batch_norm", "dtype"),
     "training": (
-        "optimizer", "learning_rate", "lr_schedule", "decay_rate", "time_interval",
-        "warmup_epochs", "min_learning_rate", "lr_patience", "weight_decay", "nesterov",
-        "clip_norm", "label_smoothing", "epochs", "batch_size", "lambd", "validation_split",
-        "early_stopping", "seed", "device",
+        "optimizer",
+        "learning_rate",
+        "lr_schedule",
+        "decay_rate",
+        "time_interval",
+        "warmup_epochs",
+        "min_learning_rate",
+        "lr_patience",
+        "weight_decay",
+        "nesterov",
+        "clip_norm",
+        "label_smoothing",
+        "epochs",
+        "batch_size",
+        "lambd",
+        "validation_split",
+        "early_stopping",
+        "seed",
+        "device",
     ),
-}  # fmt: skip
+}
 #: The flag that sets each hyperparameter, for the errors that name it as their field.
 FLAG_FOR = {
     "learning_rate": "--lr",
@@ -110,9 +139,11 @@ def add_parser(subparsers) -> None:
     model.add_argument("--init", help="course, scaled, xavier or he")
     model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
     model.add_argument(
-        "--batch-norm", type=switches, metavar="yes|no|yes,no,...",
+        "--batch-norm",
+        type=switches,
+        metavar="yes|no|yes,no,...",
         help="batch-normalise the hidden layers (all, or one yes/no per hidden layer)",
-    )  # fmt: skip
+    )
     model.add_argument("--dtype", choices=("float32", "float64"), help="parameters and data")
     training = p.add_argument_group("training")
     training.add_argument("--optimizer", help="gd, momentum, rmsprop, adam or lbfgs")
@@ -125,9 +156,12 @@ def add_parser(subparsers) -> None:
     )
     training.add_argument("--decay-rate", type=float, help="of the learning-rate schedule")
     training.add_argument(
-        "--decay-every", type=int, dest="time_interval", metavar="EPOCHS",
+        "--decay-every",
+        type=int,
+        dest="time_interval",
+        metavar="EPOCHS",
         help="inverse_time, exponential, step: decay every EPOCHS epochs",
-    )  # fmt: skip
+    )
     training.add_argument(
         "--warmup-epochs", type=int, help="epochs of linear warmup before the schedule"
     )
@@ -139,9 +173,11 @@ def add_parser(subparsers) -> None:
     )
     training.add_argument("--weight-decay", type=float, help="adamw: decoupled weight decay wd")
     training.add_argument(
-        "--nesterov", action=argparse.BooleanOptionalAction, default=None,
+        "--nesterov",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="momentum: Nesterov's look-ahead step",
-    )  # fmt: skip
+    )
     training.add_argument(
         "--clip-norm", type=float, help="scale the gradient down to this L2 norm (0: off)"
     )
@@ -149,19 +185,26 @@ def add_parser(subparsers) -> None:
         "--label-smoothing", type=float, help="cross-entropy: train on Y (1 - eps) + eps / K"
     )
     training.add_argument(
-        "--epochs", "--iterations", type=int, dest="epochs",
+        "--epochs",
+        "--iterations",
+        type=int,
+        dest="epochs",
         help="passes over the training part (iterations, for full-batch gradient descent)",
-    )  # fmt: skip
+    )
     training.add_argument("--batch-size", type=batch_size, help="a number, or 'full'")
     training.add_argument("--l2", type=float, dest="lambd", help="L2 strength lambda")
     training.add_argument(
-        "--val-split", type=float, dest="validation_split",
+        "--val-split",
+        type=float,
+        dest="validation_split",
         help="fraction of the training part held out to validate on (0: none)",
-    )  # fmt: skip
+    )
     training.add_argument(
-        "--early-stopping", type=int, metavar="PATIENCE",
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation cost (0: never)",
-    )  # fmt: skip
+    )
     training.add_argument(
         "--seed", type=int, help="initialisation, shuffling, dropout, validation part"
     )
@@ -173,9 +216,11 @@ def add_parser(subparsers) -> None:
     run = p.add_argument_group("run folder and output")
     run.add_argument("--name", help="the run folder's name (default <data>-<date>-<time>)")
     run.add_argument(
-        "--seeds", type=seed_list, metavar="S,S,...",
+        "--seeds",
+        type=seed_list,
+        metavar="S,S,...",
         help="one run per seed (<name>-seed<S>), then each score's mean ± sd over them",
-    )  # fmt: skip
+    )
     run.add_argument("--runs-dir", default="runs", help="where run folders go (default runs)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -329,18 +374,6 @@ def train_seeds(args, session) -> int:
     return 0
 
 
-def seeds_summary(seeds, metrics: list[dict]) -> str:
-    """Mean ± sd (over the seeds, sd with n - 1) of each part's headline scores."""
-    lines = [f"over seeds {', '.join(map(str, seeds))} (mean ± sd):"]
-    for part in ("train", "validation", "test"):
-        for key in ("accuracy", "roc_auc", "r2", "cost"):
-            values = [m.get(part, {}).get(key) for m in metrics]
-            if values and all(isinstance(v, int | float) for v in values):
-                sd = statistics.stdev(values) if len(values) > 1 else 0.0
-                lines.append(f"  {part} {key}: {statistics.fmean(values):.4f} ± {sd:.4f}")
-    return "\n".join(lines)
-
-
 def resume_train(args, session) -> int:
     """``ldnn train --resume RUN_FOLDER``: on from the checkpoint, as the run was set up."""
     given = [
@@ -450,33 +483,3 @@ def finish(run: TrainingRun, folder: RunFolder) -> int:
 def tell(notes) -> None:
     for note in notes:
         print(f"ldnn: {note}", file=sys.stderr)
-
-
-def describe(run: TrainingRun) -> None:
-    """The data (and what was done to each column of a table) and the model."""
-    raw, hp = run.raw, run.network.hyperparameters
-    if run.decisions():
-        print(text_table(("column", "kind", "done"), run.decisions()))
-    print(
-        f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
-        f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
-        f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
-    )
-    print(
-        f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
-        f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
-        f"batch {hp.batch_size or 'full'}"
-    )
-
-
-def report(run: TrainingRun, target: Path) -> None:
-    """How training ended, each part's scores, and where the run folder is."""
-    history, metrics, raw = run.history, run.metrics, run.raw
-    print(f"trained {len(history)} epochs in {run.seconds:.1f} s ({history.stop_reason})")
-    for part in ("train", "test"):
-        if part in metrics:
-            line = format_scores(metrics[part]).splitlines()[0]
-            print(f"{part:>5}: {line}")
-    if raw.reference and "test" in metrics and "accuracy" in metrics["test"]:
-        print(f"test accuracy {metrics['test']['accuracy']:.1%}   ({raw.reference})")
-    print(f"run folder: {target}")

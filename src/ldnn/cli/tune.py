@@ -19,7 +19,8 @@ from ..errors import ConfigurationError
 from ..runs import config as configuration
 from ..runs.folders import check_run_name
 from .options import add_data_options, add_split_options, seed_list
-from .train import FLAGS, report
+from .printing import report
+from .train import FLAGS
 
 EXAMPLES = """examples:
   ldnn tune mnist1d --trials 30
@@ -57,9 +58,10 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--config", help="a config.toml for the data and the fixed settings")
     p.add_argument(
-        "--objective", choices=("val_accuracy", "val_cost"),
+        "--objective",
+        choices=("val_accuracy", "val_cost"),
         help="what trials are judged by (default: the space file's, else val_accuracy)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--seeds",
         type=seed_list,
@@ -74,9 +76,10 @@ def add_parser(subparsers) -> None:
         "validation part)",
     )
     p.add_argument(
-        "--pruner", choices=("median", "halving", "none"),
+        "--pruner",
+        choices=("median", "halving", "none"),
         help="what stops unpromising trials (default: the space file's, else median)",
-    )  # fmt: skip
+    )
     p.add_argument("--seed", type=int, help="the sampler's seed (default: random)")
     p.add_argument(
         "--heartbeat",

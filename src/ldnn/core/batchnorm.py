@@ -61,8 +61,7 @@ def column(m: int, value: float, like, workspace=None):
     return get_xp(like).full((m, 1), value, dtype=like.dtype)
 
 
-def forward(Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None,
-            workspace=None):  # fmt: skip
+def forward(Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None, workspace=None):
     """Z~ = gamma * Z_norm + beta for Z (n[l], m), and the cache backward needs (None
     with ``mode`` "running").
 

@@ -279,18 +279,21 @@ class Hyperparameters:
         ):
             raise ConfigurationError(
                 f"lr_schedule {self.lr_schedule!r} multiplies alpha by decay_rate, which must "
-                f"lie in (0, 1], got {self.decay_rate}", field="decay_rate",
+                f"lie in (0, 1], got {self.decay_rate}",
+                field="decay_rate",
             )
         if self.lr_schedule == "cosine" and self.min_learning_rate > self.learning_rate:
             raise ConfigurationError(
                 f"min_learning_rate {self.min_learning_rate} is above learning_rate "
-                f"{self.learning_rate}", field="min_learning_rate",
+                f"{self.learning_rate}",
+                field="min_learning_rate",
             )
         check_non_negative(self.weight_decay, "weight_decay")
         if self.weight_decay and self.optimizer != "adamw":
             raise ConfigurationError(
                 f"weight_decay is AdamW's decoupled decay: use optimizer 'adamw' (optimizer "
-                f"{self.optimizer!r} has lambd, the course's L2)", field="weight_decay",
+                f"{self.optimizer!r} has lambd, the course's L2)",
+                field="weight_decay",
             )
         if not isinstance(self.nesterov, bool | np.bool_):
             raise ConfigurationError(
@@ -310,12 +313,14 @@ class Hyperparameters:
         ):
             raise ConfigurationError(
                 f"batch_norm must be true, false or one true/false per hidden layer (L - 1 = "
-                f"{self.L - 1}), got {bn!r}", field="batch_norm",
+                f"{self.L - 1}), got {bn!r}",
+                field="batch_norm",
             )
         if any(bn) and self.optimizer == "lbfgs":
             raise ConfigurationError(
                 "batch_norm normalises mini-batches: train it with gd, momentum, rmsprop, adam "
-                "or adamw, not lbfgs", field="batch_norm",
+                "or adamw, not lbfgs",
+                field="batch_norm",
             )
         mom = self.batch_norm_momentum
         if not _number(mom) or not 0 < mom <= 1:

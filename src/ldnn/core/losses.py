@@ -248,21 +248,14 @@ def one_hot(labels, n_classes: int, dtype, out=None):
 
 
 class ExampleWeights(NamedTuple):
-    """What each example of a mini-batch weighs in the sums over examples.
+    """What each example of a mini-batch weighs in J = sum_i per_example_i L_i +
+    (lambd / 2m) sum_l ||W[l]||^2: backward takes dZ[L] = per_example * dL/dZ[L], and the
+    notes' (1/m) sums are then plain sums.
 
-    J = sum_i per_example_i L(a(i), y(i)) + (lambd / 2m) sum_l ||W[l]||^2, so the backward
-    pass takes dZ[L] = per_example * dL/dZ[L] (column i times its weight) and then the
-    notes' (1/m) sums are plain sums.
-
-    Attributes
-    ----------
-    per_example : float or array of shape (m_r,)
-        1/m, or w_i / total for each of the m_r examples at hand (a rank's share of the
-        batch, or all of it), in the dtype of the arrays it multiplies.
-    total : float
-        m, or the sum of the whole batch's sample weights: J's data term divides by it.
-    m : int
-        The whole batch's number of examples: the L2 term's lambd / m divides by it.
+    ``per_example``: 1/m, or w_i / total for each example at hand (a rank's share of the
+    batch, or all of it), in the dtype of the arrays it multiplies; ``total``: m, or the
+    sum of the whole batch's weights (J's data term divides by it); ``m``: the whole
+    batch's number of examples (the L2 term's lambd / m).
     """
 
     per_example: object
@@ -270,8 +263,7 @@ class ExampleWeights(NamedTuple):
     m: int
 
 
-def example_weights(m: int, sample_weight=None, *, total: float | None = None,
-                    dtype=None) -> ExampleWeights:  # fmt: skip
+def example_weights(m: int, sample_weight=None, *, total=None, dtype=None) -> ExampleWeights:
     """Each example's weight: the notes' 1/m, or w_i / sum w with ``sample_weight`` w of
     shape (m_r,). For a rank's share of a batch of m examples, ``total`` is the sum of the
     whole batch's weights (default: the sum of ``sample_weight``)."""

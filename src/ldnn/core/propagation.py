@@ -19,15 +19,11 @@ out) has Z[l] = W[l] . A[l-1] without b[l], normalises it to Z~[l] = gamma * Z_n
 beta, and A[l] = g[l](Z~[l]); backward takes dZ~[l] = dA[l] * g[l]'(Z~[l]) back through
 the normalisation to dZ[l], and goes on as above.
 
-Each example's weight. The notes average over the m examples, J = (1/m) sum_i L(i), so
-each sum over examples in backward carries a 1/m. Here that weight is said once, in
-:func:`ldnn.core.losses.example_weights` (1/m, or w_i / sum_j w_j with sample weights,
-or the whole batch's 1/m for a rank's share of it), and backward multiplies dZ[L] by it.
-The chain rule carries it down: every dZ[l] and dA[l] is then the notes' one times its
-example's weight, and the notes' (1/m) sums are plain sums:
-    dW[l] = dZ[l] . A[l-1]^T        db[l] = sum over columns of dZ[l]
-(:mod:`ldnn.course` returns the notes' own, per-example dZ and dA, with the course's
-1/m on its sums.)
+Each example's weight, the notes' 1/m, is said once (:func:`ldnn.core.losses.example_weights`:
+1/m, w_i / sum w with sample weights, the whole batch's 1/m on a rank's share of it), and
+backward multiplies dZ[L] by it. The chain rule carries it down to every dZ[l] and dA[l],
+so the notes' (1/m) sums are plain sums: dW[l] = dZ[l] . A[l-1]^T, db[l] = sum of dZ[l]'s
+columns. (:mod:`ldnn.course` keeps the notes' per-example dZ and dA, 1/m on each sum.)
 
 The arrays may come from NumPy or any module with its API; no formula names ``np``.
 """
@@ -162,10 +158,16 @@ def forward(
         norm = None
         if gamma is not None:  # Z~[l] = gamma * Z_norm + beta
             Z, norm = batchnorm.forward(
-                Z, gamma, parameters[f"beta{l}"], parameters[f"mean{l}"], parameters[f"var{l}"],
-                mode=batch_statistics, momentum=momentum, out=(arrays.Z_norm, arrays.Z_tilde),
+                Z,
+                gamma,
+                parameters[f"beta{l}"],
+                parameters[f"mean{l}"],
+                parameters[f"var{l}"],
+                mode=batch_statistics,
+                momentum=momentum,
+                out=(arrays.Z_norm, arrays.Z_tilde),
                 workspace=workspace,
-            )  # fmt: skip
+            )
         g = activations[l - 1]
         A = g.forward(Z, out=Z if g.in_place and in_place else arrays.A)
         D = masks.get(l) if masks is not None and l < L else None
@@ -193,9 +195,13 @@ def forward_in_blocks(X, parameters: dict, activations, block: int = 1024, works
     for start in range(0, m, block):
         columns = slice(start, start + block)
         AL[:, columns], _ = forward(
-            X[:, columns], parameters, activations, workspace=workspace, in_place=True,
+            X[:, columns],
+            parameters,
+            activations,
+            workspace=workspace,
+            in_place=True,
             check=False,
-        )  # fmt: skip
+        )
     return AL
 
 
@@ -291,8 +297,10 @@ def backward(
     m = AL.shape[1]
     weights = example_weights(m) if weights is None else weights
     arrays_of = ALLOCATE if workspace is None else workspace
-    ones = get_xp(AL).ones((m, 1), AL.dtype) if workspace is None else workspace.filled(
-        "ones", (m, 1), 1.0, AL
+    ones = (
+        get_xp(AL).ones((m, 1), AL.dtype)
+        if workspace is None
+        else workspace.filled("ones", (m, 1), 1.0, AL)
     )  # db[l]'s sums
     grads, dA = {}, None
     for l in range(L, 0, -1):
@@ -309,9 +317,11 @@ def backward(
             dZ = g.backward(dA, cache.Z, cache.A, out=out)
             if cache.norm is not None:
                 dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = batchnorm.backward(
-                    dZ, cache.norm, out=(arrays.dZ, arrays.dZ_norm, arrays.dgamma, arrays.dbeta),
+                    dZ,
+                    cache.norm,
+                    out=(arrays.dZ, arrays.dZ_norm, arrays.dgamma, arrays.dbeta),
                     workspace=workspace,
-                )  # fmt: skip
+                )
         keep_dA = l > 1 or input_gradient
         out = (arrays.dA_prev if keep_dA else None, arrays.dW, arrays.db)
         dA, grads[f"dW{l}"], db = linear_backward(

@@ -58,12 +58,14 @@ def resolve_keep_probs(keep_prob: float | Sequence[float], L: int) -> tuple[floa
         if len(values) != L - 1:
             raise ConfigurationError(
                 f"keep_prob must be one value or one per hidden layer (L - 1 = {L - 1}), "
-                f"got {len(values)} values: {list(values)}", field="keep_prob",
+                f"got {len(values)} values: {list(values)}",
+                field="keep_prob",
             )
     else:
         raise ConfigurationError(
             f"keep_prob must be a number or a list of numbers (one per hidden layer), "
-            f"got {keep_prob!r}", field="keep_prob",
+            f"got {keep_prob!r}",
+            field="keep_prob",
         )
     for l, k in enumerate(values, start=1):
         if not 0 < k <= 1:

@@ -68,8 +68,9 @@ class Plateau:
     the count starts again.
     """
 
-    def __init__(self, learning_rate: float, decay_rate: float, patience: int,
-                 min_learning_rate: float = 0.0):  # fmt: skip
+    def __init__(
+        self, learning_rate: float, decay_rate: float, patience: int, min_learning_rate: float = 0.0
+    ):
         self.learning_rate, self.decay_rate = learning_rate, decay_rate
         self.patience, self.min_learning_rate = patience, min_learning_rate
         self.best, self.bad_epochs = math.inf, 0
@@ -85,8 +86,11 @@ class Plateau:
             self.bad_epochs = 0
 
     def state(self) -> dict:
-        return {"learning_rate": self.learning_rate, "best": self.best,
-                "bad_epochs": self.bad_epochs}  # fmt: skip
+        return {
+            "learning_rate": self.learning_rate,
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
+        }
 
     def set_state(self, state: dict) -> None:
         self.learning_rate, self.best = float(state["learning_rate"]), float(state["best"])

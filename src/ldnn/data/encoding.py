@@ -302,9 +302,11 @@ def _text_rule(name: str, values: Text, policy: str) -> ColumnRule:
         if codes.size >= _MOSTLY_DISTINCT * present_codes.size:
             share = codes.size / present_codes.size
             return ColumnRule(
-                name, "dropped", f"{share:.0%} of its values distinct (free text or an ID)",
+                name,
+                "dropped",
+                f"{share:.0%} of its values distinct (free text or an ID)",
                 missing,
-            )  # fmt: skip
+            )
     return _categories(name, values, codes, counts, missing, policy)
 
 
@@ -319,8 +321,9 @@ def _categories(name, values: Text, codes, counts, missing, policy) -> ColumnRul
             fill = values.categories[codes[np.argmax(counts)]]
     suspects = [c for c in categories if c in _LOOKS_MISSING]
     note = f"is {suspects[0]!r} a missing value? --na-values {suspects[0]!r}" if suspects else ""
-    return ColumnRule(name, "text", missing=missing, categories=categories, fill_category=fill,
-                      note=note)  # fmt: skip
+    return ColumnRule(
+        name, "text", missing=missing, categories=categories, fill_category=fill, note=note
+    )
 
 
 def _counts(codes: np.ndarray, n_categories: int) -> tuple[np.ndarray, np.ndarray]:

@@ -53,19 +53,32 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
         need(info.get(key) is None or isinstance(info[key], str), key, "text", info.get(key))
     features = info.get("feature_names")
     if features:
-        need(names(features) and len(features) == n_features, "feature_names",
-             f"a list of {n_features} names", features)  # fmt: skip
+        need(
+            names(features) and len(features) == n_features,
+            "feature_names",
+            f"a list of {n_features} names",
+            features,
+        )
     classes = info.get("classes")
     if classes is not None:
         K = 2 if n_outputs == 1 else n_outputs
         need(names(classes) and len(classes) == K, "classes", f"a list of {K} names", classes)
     shape = info.get("image_shape")
     if shape is not None:
-        need(isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)
-             and math.prod(shape) == n_features, "image_shape",
-             f"positive sizes whose product is {n_features}", shape)  # fmt: skip
-    for key, length in (("x_mean", n_features), ("x_std", n_features), ("y_mean", n_outputs),
-                        ("y_std", n_outputs)):  # fmt: skip
+        need(
+            isinstance(shape, list)
+            and all(isinstance(n, int) and n > 0 for n in shape)
+            and math.prod(shape) == n_features,
+            "image_shape",
+            f"positive sizes whose product is {n_features}",
+            shape,
+        )
+    for key, length in (
+        ("x_mean", n_features),
+        ("x_std", n_features),
+        ("y_mean", n_outputs),
+        ("y_std", n_outputs),
+    ):
         if key in info:
             need(numbers(info[key], length), key, f"a list of {length} finite numbers", info[key])
     for key in ("x_std", "y_std"):
@@ -73,16 +86,32 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
             need(all(v > 0 for v in info[key]), key, "positive", info[key])
     if "columns" in info:
         encoding = TableEncoding.from_metadata(info["columns"])
-        need(len(encoding.feature_names) == n_features, "columns",
-             f"rules making {n_features} features", len(encoding.feature_names))  # fmt: skip
+        need(
+            len(encoding.feature_names) == n_features,
+            "columns",
+            f"rules making {n_features} features",
+            len(encoding.feature_names),
+        )
     if "read" in info:
         how = info["read"]
-        need(isinstance(how, dict) and isinstance(how.get("delimiter", ""), str)
-             and isinstance(how.get("encoding", ""), str) and names(how.get("na_values", []))
-             and how.get("decimal", ".") in (".", ","),
-             "read", "a table of delimiter, encoding, na_values and decimal", how)  # fmt: skip
+        need(
+            isinstance(how, dict)
+            and isinstance(how.get("delimiter", ""), str)
+            and isinstance(how.get("encoding", ""), str)
+            and names(how.get("na_values", []))
+            and how.get("decimal", ".") in (".", ","),
+            "read",
+            "a table of delimiter, encoding, na_values and decimal",
+            how,
+        )
     if "split" in info:
         split = info["split"]
-        need(isinstance(split, dict) and isinstance(split.get("test_split"), int | float)
-             and isinstance(split.get("split_seed"), int) and isinstance(split.get("rows"), int),
-             "split", "a table of test_split, split_seed and rows", split)  # fmt: skip
+        need(
+            isinstance(split, dict)
+            and isinstance(split.get("test_split"), int | float)
+            and isinstance(split.get("split_seed"), int)
+            and isinstance(split.get("rows"), int),
+            "split",
+            "a table of test_split, split_seed and rows",
+            split,
+        )

@@ -103,9 +103,11 @@ def prepare(dataset: Dataset, standardize: bool = True) -> tuple[Dataset, dict]:
     regression = dataset.task == "regression"
     only = None if dataset.encoding is None else dataset.encoding.numeric_features
     preparation = Preparation.fit(
-        dataset.X_train, dataset.Y_train if regression else None, standardize=standardize,
+        dataset.X_train,
+        dataset.Y_train if regression else None,
+        standardize=standardize,
         only=only,
-    )  # fmt: skip
+    )
     info = {**dataset.description(), **preparation.to_metadata()}
     return preparation.transform(dataset), info
 

@@ -84,9 +84,19 @@ def load_training_data(data: dict) -> Dataset:
     # Rows are examples in files; the notes have one example per column.
     X, Y = table.X.T, Y.reshape(len(Y), -1).T
     train, test, split = split_rows(data, Y, task)
-    return file_dataset(source, X, Y, train, test, task=task, classes=classes,
-                        feature_names=table.feature_names, image_shape=table.image_shape,
-                        target=table.target, split=split)  # fmt: skip
+    return file_dataset(
+        source,
+        X,
+        Y,
+        train,
+        test,
+        task=task,
+        classes=classes,
+        feature_names=table.feature_names,
+        image_shape=table.image_shape,
+        target=table.target,
+        split=split,
+    )
 
 
 def _with_test_file(data: dict) -> Dataset:

@@ -79,9 +79,13 @@ def split_rows(data: dict, Y, task: str) -> tuple[np.ndarray, np.ndarray, dict]:
     m = Y.shape[-1]
     stratify = Y.reshape(-1) if task == "classification" else None
     train, test = split_indices(m, test_split, split_seed, stratify=stratify, name="--test-split")
-    split = {"test_split": test_split, "split_seed": split_seed, "rows": m,
-             "stratified": stratify is not None,
-             "sha256": arrays_sha256(train.astype(np.int64), test.astype(np.int64))}  # fmt: skip
+    split = {
+        "test_split": test_split,
+        "split_seed": split_seed,
+        "rows": m,
+        "stratified": stratify is not None,
+        "sha256": arrays_sha256(train.astype(np.int64), test.astype(np.int64)),
+    }
     return train, test, split
 
 
@@ -116,9 +120,20 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         missing=data.get("missing") or "category",
     )
     X = encoding.transform(table).T  # rows are examples in files; the notes' are columns
-    return file_dataset(source, X, Y, train, test, task=task, classes=classes,
-                        feature_names=encoding.feature_names, target=target,
-                        encoding=encoding, reading=how, split=split)  # fmt: skip
+    return file_dataset(
+        source,
+        X,
+        Y,
+        train,
+        test,
+        task=task,
+        classes=classes,
+        feature_names=encoding.feature_names,
+        target=target,
+        encoding=encoding,
+        reading=how,
+        split=split,
+    )
 
 
 def file_dataset(source: str, X, Y, train, test, **fields) -> Dataset:
@@ -149,8 +164,9 @@ def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, p
     if (need_target or part in ("train", "test")) and target and target in columns:
         task = info["task"]
         classes = info.get("classes") if task == "classification" else None
-        Y, _, _ = encode_targets(target_values(columns, target), task=task, classes=classes,
-                                 source=source)  # fmt: skip
+        Y, _, _ = encode_targets(
+            target_values(columns, target), task=task, classes=classes, source=source
+        )
         Y = Y.reshape(len(Y), -1).T
     X = X.T
     if part in ("train", "test"):

@@ -34,9 +34,24 @@ _DECIMAL_COMMA = r"^\s*[-+]?\d*,\d+\s*$"
 #: pyarrow's CSV reader takes by default (pyarrow.csv.ConvertOptions().null_values),
 #: written out so that every pyarrow version, and the ONNX export, agree on them.
 MISSING_MARKERS = (
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null",
-)  # fmt: skip
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "n/a",
+    "nan",
+    "null",
+)
 
 
 @dataclass
@@ -179,9 +194,12 @@ def read_columns(
     markers = missing_markers(na_values)
     # Text is dictionary-encoded as it is parsed, in parallel (what Text keeps anyway).
     convert = pa.csv.ConvertOptions(
-        null_values=markers, strings_can_be_null=True, decimal_point=decimal,
-        auto_dict_encode=True, auto_dict_max_cardinality=1 << 20,
-    )  # fmt: skip
+        null_values=markers,
+        strings_can_be_null=True,
+        decimal_point=decimal,
+        auto_dict_encode=True,
+        auto_dict_max_cardinality=1 << 20,
+    )
     # Cells spanning lines (quoted newlines) keep pyarrow from splitting the file into
     # blocks it parses in parallel: a block cut inside such a cell fails to parse, and
     # only then is the file read again, in one stream (a bad file's error is that read's).
@@ -267,8 +285,9 @@ def _column(values, name: str):
         raise DataFileError(f"column {name!r} must be one-dimensional, got shape {values.shape}")
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
-    cells = [None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
-             for v in values]  # fmt: skip
+    cells = [
+        None if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in values
+    ]
     cells = [None if c in MISSING_MARKERS else c for c in cells]
     categories = sorted({c for c in cells if c is not None})
     lookup = {c: k for k, c in enumerate(categories)}

@@ -128,11 +128,17 @@ def decode(arrays: dict, meta, hp, parameters: dict) -> TrainingState:
     plateau = meta.get("plateau", (meta.get("optimizer") or {}).get("plateau"))
     state.plateau = make_plateau(hp)
     if state.plateau is not None and plateau is not None:
-        _check(isinstance(plateau, dict) and _number(plateau.get("learning_rate"))
-               and plateau["learning_rate"] > 0 and _number(plateau.get("best"))
-               and _integer(plateau.get("bad_epochs")) and plateau["bad_epochs"] >= 0,
-               "training.plateau", "a table of learning_rate > 0, best, bad_epochs",
-               plateau)  # fmt: skip
+        _check(
+            isinstance(plateau, dict)
+            and _number(plateau.get("learning_rate"))
+            and plateau["learning_rate"] > 0
+            and _number(plateau.get("best"))
+            and _integer(plateau.get("bad_epochs"))
+            and plateau["bad_epochs"] >= 0,
+            "training.plateau",
+            "a table of learning_rate > 0, best, bad_epochs",
+            plateau,
+        )
         state.plateau.set_state(plateau)
     if meta.get("unfinished") is not None:
         state.unfinished = _unfinished(meta["unfinished"], arrays)
@@ -142,13 +148,21 @@ def decode(arrays: dict, meta, hp, parameters: dict) -> TrainingState:
 
 def _optimizer(meta: dict, arrays: dict, hp, parameters: dict):
     optimizer = make_optimizer(hp)
-    _check(meta.get("name") == optimizer.name, "training.optimizer.name",
-           f"{optimizer.name!r} (the hyperparameters' optimizer)", meta.get("name"))  # fmt: skip
+    _check(
+        meta.get("name") == optimizer.name,
+        "training.optimizer.name",
+        f"{optimizer.name!r} (the hyperparameters' optimizer)",
+        meta.get("name"),
+    )
     t = meta.get("t")
     _check(_integer(t) and t >= 0, "training.optimizer.t", "an integer >= 0", t)
     kinds = meta["kinds"]
-    _check(set(kinds) <= set(optimizer.kinds), "training.optimizer.kinds",
-           f"names among {list(optimizer.kinds)}", kinds)  # fmt: skip
+    _check(
+        set(kinds) <= set(optimizer.kinds),
+        "training.optimizer.kinds",
+        f"names among {list(optimizer.kinds)}",
+        kinds,
+    )
     vectors = {kind: arrays[f"optimizer.{kind}"].copy() for kind in kinds}
     optimizer.set_state(t, vectors, parameters)
     return optimizer
@@ -163,8 +177,12 @@ def _unfinished(meta: dict, arrays: dict) -> Unfinished:
         value = meta.get(key)
         _check(_number(value), f"{where}.{key}", "a number", value)
     best_epoch = meta.get("best_epoch")
-    _check(best_epoch is None or (_integer(best_epoch) and best_epoch >= 0),
-           f"{where}.best_epoch", "an integer >= 0 or null", best_epoch)  # fmt: skip
+    _check(
+        best_epoch is None or (_integer(best_epoch) and best_epoch >= 0),
+        f"{where}.best_epoch",
+        "an integer >= 0 or null",
+        best_epoch,
+    )
     position = LoopState(
         epoch=meta["epoch"],
         step=meta["step"],
@@ -208,14 +226,26 @@ def history_from_dict(data, where: str) -> History:
     if isinstance(columns, dict) and "clipped" not in columns and "epoch" in columns:
         # A file from before gradient clipping: no step was clipped.
         columns = {**columns, "clipped": [None] * len(columns["epoch"] or [])}
-    _check(isinstance(columns, dict) and set(columns) == set(History.COLUMNS),
-           f"{where}.columns", f"a table of {list(History.COLUMNS)}", columns)  # fmt: skip
+    _check(
+        isinstance(columns, dict) and set(columns) == set(History.COLUMNS),
+        f"{where}.columns",
+        f"a table of {list(History.COLUMNS)}",
+        columns,
+    )
     lengths = {len(v) if isinstance(v, list) else -1 for v in columns.values()}
-    _check(len(lengths) == 1 and -1 not in lengths, f"{where}.columns", "lists of one length",
-           sorted(lengths))  # fmt: skip
+    _check(
+        len(lengths) == 1 and -1 not in lengths,
+        f"{where}.columns",
+        "lists of one length",
+        sorted(lengths),
+    )
     for name, values in columns.items():
-        _check(all(v is None or _number(v) for v in values), f"{where}.columns.{name}",
-               "numbers or null", values[:3])  # fmt: skip
+        _check(
+            all(v is None or _number(v) for v in values),
+            f"{where}.columns.{name}",
+            "numbers or null",
+            values[:3],
+        )
     history = History(**{name: list(values) for name, values in columns.items()})
     for key, kind in (("stop_reason", str), ("stop_message", str)):
         value = data.get(key, getattr(history, key))

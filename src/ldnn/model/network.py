@@ -143,8 +143,10 @@ class DeepNetwork:
 
     def __repr__(self) -> str:
         hp, state = self.hyperparameters, "fitted" if self.parameters is not None else "not fitted"
-        return (f"DeepNetwork(layer_dims={list(hp.layer_dims)}, "
-                f"activations={list(hp.activations)}, loss={hp.loss!r}, {state})")  # fmt: skip
+        return (
+            f"DeepNetwork(layer_dims={list(hp.layer_dims)}, "
+            f"activations={list(hp.activations)}, loss={hp.loss!r}, {state})"
+        )
 
     def fitted_parameters(self) -> dict:
         if self.parameters is None:
@@ -165,14 +167,16 @@ class DeepNetwork:
         return self.parameters
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, X, Y, x_name="X", y_name="Y", *, keep_labels=False, with_extent=False,
-                   empty=False):  # fmt: skip
+    def check_data(
+        self, X, Y, x_name="X", y_name="Y", *, keep_labels=False, with_extent=False, empty=False
+    ):
         """X (n[0], m) and Y (n[L], m) checked and converted as training and scoring take
         them: X in the network's dtype, Y as the loss prepares it (one-hot for class
         labels, or with ``keep_labels`` the labels (m,) themselves); with
         ``with_extent`` also max |x|; m = 0 only with ``empty``."""
-        X, extent = check_X(X, self.layer_dims[0], self.dtype, x_name, with_extent=True,
-                            empty=empty)  # fmt: skip
+        X, extent = check_X(
+            X, self.layer_dims[0], self.dtype, x_name, with_extent=True, empty=empty
+        )
         Y = get_loss(self.hyperparameters.loss).prepare_targets(
             Y, self.layer_dims[-1], self.dtype, keep_labels=keep_labels
         )
@@ -246,15 +250,23 @@ class DeepNetwork:
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ShapeError("validation_data must be a pair (X_val, Y_val)")
-            validation_data = self.check_data(*validation_data, x_name="X_val",
-                                              y_name="Y_val", empty=share)  # fmt: skip
+            validation_data = self.check_data(
+                *validation_data, x_name="X_val", y_name="Y_val", empty=share
+            )
         continuing = warm_start and self.parameters is not None
         fit = Fit(
-            self.hyperparameters, X, Y, sample_weight=sample_weight, validation=validation_data,
-            callbacks=self._callbacks(callbacks, verbose, epochs), rng=rng, comm=comm,
-            x_extent=x_extent, parameters=self.parameters if continuing else None,
+            self.hyperparameters,
+            X,
+            Y,
+            sample_weight=sample_weight,
+            validation=validation_data,
+            callbacks=self._callbacks(callbacks, verbose, epochs),
+            rng=rng,
+            comm=comm,
+            x_extent=x_extent,
+            parameters=self.parameters if continuing else None,
             state=self.state if continuing else None,
-        )  # fmt: skip
+        )
         self.parameters, self._fit = fit.parameters, fit
         try:
             history = fit.run(epochs, stop)

@@ -24,9 +24,14 @@ from . import continuation
 
 #: Metadata keys the file format and the network use; a network's own metadata may not.
 RESERVED = (
-    "hyperparameters", "training", "format", "format_version", "ldnn_version", "checksums",
+    "hyperparameters",
+    "training",
+    "format",
+    "format_version",
+    "ldnn_version",
+    "checksums",
     "metadata_sha256",
-)  # fmt: skip
+)
 
 
 def save_network(network, path: str | os.PathLike) -> None:

@@ -18,9 +18,13 @@ from ..io.tables import text_table
 
 
 def shape_table(
-    layer_dims: Sequence[int], activations: Sequence[str], loss: str, dtype: str, m=1,
+    layer_dims: Sequence[int],
+    activations: Sequence[str],
+    loss: str,
+    dtype: str,
+    m=1,
     batch_norm: Sequence[bool] = (),
-):  # fmt: skip
+):
     """The table as text, with a title line and the total parameter count."""
     dims = list(layer_dims)
     normalised = tuple(batch_norm) + (False,) * len(dims)

@@ -28,8 +28,10 @@ class Graph:
     def __init__(self, dtype: str):
         onnx = import_onnx()
         self.helper, self.numpy_helper, self.TensorProto = (
-            onnx.helper, onnx.numpy_helper, onnx.TensorProto
-        )  # fmt: skip
+            onnx.helper,
+            onnx.numpy_helper,
+            onnx.TensorProto,
+        )
         self.dtype = np.dtype(dtype)
         self.elem = self.TensorProto.FLOAT if dtype == "float32" else self.TensorProto.DOUBLE
         self.nodes, self.initializers, self.inputs = [], [], []

@@ -76,8 +76,15 @@ def _text(g: Graph, rule: ColumnRule, markers: list[str]) -> str:
     M[np.arange(K), np.arange(K)] = 1.0
     if rule.fill_category is not None:
         M[K:, rule.categories.index(rule.fill_category)] = 1.0
-    g.node("OneHotEncoder", [x], [f"{x}:hot"], name=f"{x}:one_hot", domain=ML_DOMAIN,
-           cats_strings=strings, zeros=1)  # fmt: skip
+    g.node(
+        "OneHotEncoder",
+        [x],
+        [f"{x}:hot"],
+        name=f"{x}:one_hot",
+        domain=ML_DOMAIN,
+        cats_strings=strings,
+        zeros=1,
+    )
     g.constant(f"{x}:shape", [-1, len(strings)], dtype=np.int64)
     g.node("Reshape", [f"{x}:hot", f"{x}:shape"], [f"{x}:rows"], name=f"{x}:flatten")
     rows = f"{x}:rows"

@@ -84,7 +84,7 @@ DEFAULTS = {
                 "early_stopping",
                 "clip_norm",
                 "batch_norm",
-            )  # fmt: skip
+            )
         },
         "optimizer": "adam",
         "learning_rate": 0.01,
@@ -131,7 +131,7 @@ PRESETS = {
         "training": {"optimizer": "adam", "learning_rate": 0.003, "lr_schedule": "cosine",
                      "warmup_epochs": 5, "epochs": 200, "batch_size": 128},
     },
-}  # fmt: skip
+}
 
 
 def merge(config: dict, changes: dict, origin: str) -> dict:

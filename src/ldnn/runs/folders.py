@@ -139,7 +139,7 @@ def _write_marker(folder: Path, **fields) -> dict:
 _LEGACY_FILES = {
     "model.npz", "config.toml", "history.csv", "metrics.json", "learning_curve.png",
     "confusion_matrix.png", "decision_boundary.png", "weights.png",
-}  # fmt: skip
+}
 
 
 def _legacy_run(folder: Path) -> bool:
@@ -312,7 +312,7 @@ class RunFolder:
         self.status = status
         owner = _me() if status == "running" else None
         _write_marker(self.path, kind=self.kind, status=status, owner=owner,
-                      updated=datetime.now().isoformat(timespec="seconds"))  # fmt: skip
+                      updated=datetime.now().isoformat(timespec="seconds"))
 
     def finish(self, status: str = "complete") -> None:
         """Mark the run ``status`` ("complete" or "interrupted"), and remove the old run

@@ -304,6 +304,6 @@ def first_layer_weights(
         figure.text(
             0.5, 0.02, "RGB: grey = 0; each unit scaled to its own max |w|",
             ha="center", fontsize="small",
-        )  # fmt: skip
+        )
     save_png(figure, path)
     return figure

@@ -193,7 +193,7 @@ class TrainingRun:
                 self.history = network.fit(
                     callbacks=callbacks, stop=stop, warm_start=resuming,
                     epochs=self.epochs_left if resuming else None, comm=comm, **arguments,
-                )  # fmt: skip
+                )
         self.seconds = self._elapsed()
         self.test_costs = [] if self._watch is None else self._watch.costs
         self.warnings = [str(w.message) for w in caught]
@@ -332,7 +332,7 @@ class TrainingRun:
             plots.learning_curve(
                 self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}",
                 test=test, best_epoch=self.history.best_epoch,
-            )  # fmt: skip
+            )
             written.append("learning_curve.png")
         if info["task"] != "classification":
             return written

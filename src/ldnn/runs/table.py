@@ -15,7 +15,7 @@ from .folders import read_marker
 COLUMNS = (
     "name", "status", "data", "layer_dims", "optimizer", "epochs", "stop", "val", "test",
     "seconds", "date",
-)  # fmt: skip
+)
 
 
 def _json(path: Path) -> dict:

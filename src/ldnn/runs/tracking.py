@@ -44,7 +44,7 @@ ARTIFACTS = (
     "model.npz", "config.toml", "provenance.json", "metrics.json", "history.csv",
     "columns.csv", "learning_curve.png", "confusion_matrix.png", "decision_boundary.png",
     "weights.png",
-)  # fmt: skip
+)
 
 
 def flat_settings(config: dict, limit: int = 500) -> dict[str, str | float | int | bool]:
@@ -154,7 +154,7 @@ class MlflowTracker:
             self.client.log_batch(self.run_id, metrics=metrics)
         except Exception as error:
             warnings.warn(f"MLflow stopped taking the run's metrics: {error}", TrackingWarning,
-                          stacklevel=2)  # fmt: skip
+                          stacklevel=2)
             self.run_id = None
 
     def finish(self, run, folder, metrics: dict) -> None:

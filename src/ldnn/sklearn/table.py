@@ -50,9 +50,12 @@ class TableEncoder(TransformerMixin, BaseEstimator):
         """Fit the rules on X: a DataFrame, a pyarrow Table or a dict of columns."""
         columns = columns_from(X)
         self.encoding_ = TableEncoding.fit(
-            columns, drop=tuple(self.drop), keep=tuple(self.keep), impute=self.impute,
+            columns,
+            drop=tuple(self.drop),
+            keep=tuple(self.keep),
+            impute=self.impute,
             missing=self.missing,
-        )  # fmt: skip
+        )
         self.feature_names_in_ = np.array(columns.names, dtype=object)
         self.n_features_in_ = len(columns.names)
         return self

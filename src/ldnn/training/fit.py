@@ -57,8 +57,14 @@ def initial_parameters(hp: Hyperparameters, rng=None) -> dict:
 def validation_indices(hp: Hyperparameters, Y, rng: np.random.Generator):
     """(kept, held): the examples ``validation_split`` holds out of Y (as the loss prepares
     it, class labels kept), stratified by class for a classifier, drawn from ``rng``."""
-    return split_indices(Y.shape[-1], hp.validation_split, rng, minimum=1,
-                         stratify=_classes_of(hp, Y), name="validation_split")  # fmt: skip
+    return split_indices(
+        Y.shape[-1],
+        hp.validation_split,
+        rng,
+        minimum=1,
+        stratify=_classes_of(hp, Y),
+        name="validation_split",
+    )
 
 
 def _classes_of(hp: Hyperparameters, Y):
@@ -107,9 +113,21 @@ class Fit:
         What continuing needs, after :meth:`run`.
     """
 
-    def __init__(self, hp: Hyperparameters, X, Y, *, parameters=None, state=None,
-                 sample_weight=None, validation=None, callbacks=(), rng=None, comm=None,
-                 x_extent=None):  # fmt: skip
+    def __init__(
+        self,
+        hp: Hyperparameters,
+        X,
+        Y,
+        *,
+        parameters=None,
+        state=None,
+        sample_weight=None,
+        validation=None,
+        callbacks=(),
+        rng=None,
+        comm=None,
+        x_extent=None,
+    ):
         self.hp, self.callbacks, self.x_extent = hp, list(callbacks), x_extent
         self.xp = training_device(hp, X)
         check_supported(hp, comm, validation is not None)
@@ -149,22 +167,38 @@ class Fit:
         weights = None if self.sample_weight is None else move(self.sample_weight)
         if hp.optimizer == "lbfgs":
             history = train_lbfgs(
-                trained, move(self.X), move(self.Y), hp, validation=validation,
-                callbacks=self.callbacks, sample_weight=weights, epochs=epochs, stop=stop,
-            )  # fmt: skip
+                trained,
+                move(self.X),
+                move(self.Y),
+                hp,
+                validation=validation,
+                callbacks=self.callbacks,
+                sample_weight=weights,
+                epochs=epochs,
+                stop=stop,
+            )
             state.epochs_trained += len(history)
             state.unfinished = None  # L-BFGS keeps its memory inside SciPy: it starts afresh
         else:
             state.optimizer.to_module(xp, trained)
             unfinished = state.unfinished
             self.training = Training(
-                trained, move(self.X), move(self.Y), hp, rng=self.rng, validation=validation,
-                callbacks=self.callbacks, sample_weight=weights, optimizer=state.optimizer,
+                trained,
+                move(self.X),
+                move(self.Y),
+                hp,
+                rng=self.rng,
+                validation=validation,
+                callbacks=self.callbacks,
+                sample_weight=weights,
+                optimizer=state.optimizer,
                 start_epoch=state.epochs_trained,
                 resume=None if unfinished is None else unfinished.position,
                 history=None if unfinished is None else copy.deepcopy(unfinished.history),
-                x_extent=self.x_extent, plateau=state.plateau, ranks=self.ranks,
-            )  # fmt: skip
+                x_extent=self.x_extent,
+                plateau=state.plateau,
+                ranks=self.ranks,
+            )
             history = self.training.run(epochs, stop)
             state.epochs_trained += self.training.completed
             state.unfinished = None
@@ -185,10 +219,12 @@ class Fit:
             return self.parameters, copy.copy(state)
         unfinished = Unfinished(training.position, training.history, self.split_state)
         now = TrainingState(
-            optimizer=state.optimizer, generator=self.rng,
+            optimizer=state.optimizer,
+            generator=self.rng,
             epochs_trained=state.epochs_trained + training.completed,
-            unfinished=unfinished, plateau=state.plateau,
-        )  # fmt: skip
+            unfinished=unfinished,
+            plateau=state.plateau,
+        )
         return training.parameters, now
 
 

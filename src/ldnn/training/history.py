@@ -42,9 +42,7 @@ class History:
     stop_message: str = ""
     best_epoch: int | None = None
 
-    COLUMNS = (
-        "epoch", "cost", "accuracy", "val_cost", "val_accuracy", "learning_rate", "clipped"
-    )  # fmt: skip
+    COLUMNS = ("epoch", "cost", "accuracy", "val_cost", "val_accuracy", "learning_rate", "clipped")
 
     def append(self, record: dict) -> None:
         for name in self.COLUMNS:

@@ -135,9 +135,18 @@ class EarlyStopping:
 
 
 def epoch_record(
-    epoch, cost_sum, right_sum, m, lr, loss, parameters, validation, activations, clipped=None,
+    epoch,
+    cost_sum,
+    right_sum,
+    m,
+    lr,
+    loss,
+    parameters,
+    validation,
+    activations,
+    clipped=None,
     scores=None,
-):  # fmt: skip
+):
     """The History's row for an epoch: the mean batch cost and accuracy, the learning rate,
     the steps whose gradient was clipped (None without clip_norm), and the validation
     cost and accuracy (no dropout, no L2 term, no label smoothing) when there is one,
@@ -233,8 +242,9 @@ class Training:
         self.activations = resolve_activations(hp.activations, hp.L)
         self.loss = get_loss(hp.loss)
         optimizer = make_optimizer(hp) if optimizer is None else optimizer
-        self.step = TrainingStep(X, Y, self.activations, self.loss, hp, optimizer, rng,
-                                 sample_weight, ranks)  # fmt: skip
+        self.step = TrainingStep(
+            X, Y, self.activations, self.loss, hp, optimizer, rng, sample_weight, ranks
+        )
         self.step.pack(parameters)
         xp = get_xp(self.step.theta)
         self.initial = self.step.theta.copy()  # the fall-back of the finiteness check
@@ -329,10 +339,16 @@ class Training:
         hp, pos = self.hp, self.position
         m = self.step.m
         lr = scheduled_learning_rate(
-            hp.learning_rate, pos.epoch, hp.lr_schedule, hp.decay_rate, hp.time_interval,
-            epochs=hp.epochs, warmup_epochs=hp.warmup_epochs,
-            min_learning_rate=hp.min_learning_rate, plateau=self.plateau,
-        )  # fmt: skip
+            hp.learning_rate,
+            pos.epoch,
+            hp.lr_schedule,
+            hp.decay_rate,
+            hp.time_interval,
+            epochs=hp.epochs,
+            warmup_epochs=hp.warmup_epochs,
+            min_learning_rate=hp.min_learning_rate,
+            plateau=self.plateau,
+        )
         self.snapshot_epoch = pos.epoch
         if pos.step == 0:
             self.guard.remember()
@@ -341,9 +357,13 @@ class Training:
         else:  # the interrupted epoch's own shuffle, drawn again
             batches = minibatches(m, hp.batch_size, generator_at(pos.epoch_rng_state))
         cost_sum, right_sum, clipped, failed, done = self.step.epoch(
-            self.parameters, batches, lr, start=pos.step,
-            sums=(pos.cost_sum, pos.right_sum, pos.clipped), stop=stop,
-        )  # fmt: skip
+            self.parameters,
+            batches,
+            lr,
+            start=pos.step,
+            sums=(pos.cost_sum, pos.right_sum, pos.clipped),
+            stop=stop,
+        )
         if self.guard.diverged(failed):  # theta is back at the epoch's start
             self.divergence = (pos.epoch, len(batches) - 1 if failed is None else failed, lr)
             self.history.stop_reason = "diverged"
@@ -354,10 +374,18 @@ class Training:
             self.history.stop_reason = "interrupted"
             return False
         record = epoch_record(
-            pos.epoch, cost_sum, right_sum, m, lr, self.loss, self.parameters,
-            self.validation, self.activations, clipped if hp.clip_norm else None,
+            pos.epoch,
+            cost_sum,
+            right_sum,
+            m,
+            lr,
+            self.loss,
+            self.parameters,
+            self.validation,
+            self.activations,
+            clipped if hp.clip_norm else None,
             scores=self.step.scores,
-        )  # fmt: skip
+        )
         self.history.append(record)
         if self.plateau is not None:
             self.plateau.observe(record["val_cost"])

@@ -63,8 +63,9 @@ class TrainingStep:
         Whether an epoch's sums stay on a device until its end (:mod:`ldnn.training.tally`).
     """
 
-    def __init__(self, X, Y, activations, loss, hp, optimizer, rng, sample_weight=None,
-                 ranks=ONE_PROCESS):  # fmt: skip
+    def __init__(
+        self, X, Y, activations, loss, hp, optimizer, rng, sample_weight=None, ranks=ONE_PROCESS
+    ):
         self.activations, self.loss, self.hp = activations, loss, hp
         self.optimizer, self.rng, self.ranks = optimizer, rng, ranks
         self.keep_probs = hp.keep_prob if any(k < 1 for k in hp.keep_prob) else None
@@ -170,22 +171,47 @@ class TrainingStep:
             targets = self.loss.smoothed(Yb, hp.label_smoothing, out=out)
         masks = None
         if self.keep_probs is not None:
-            masks = dropout_masks(hp.layer_dims, weights.m, self.keep_probs, self.rng, Xb,
-                                  workspace=ws, columns=places)  # fmt: skip
+            masks = dropout_masks(
+                hp.layer_dims,
+                weights.m,
+                self.keep_probs,
+                self.rng,
+                Xb,
+                workspace=ws,
+                columns=places,
+            )
         AL, caches = forward(
-            Xb, parameters, activations, masks=masks, workspace=ws, in_place=True, check=False,
-            batch_statistics="update", momentum=hp.batch_norm_momentum,
-        )  # fmt: skip
-        backward(
-            AL, targets, caches, activations, self.loss, weights=weights,
-            lambd=hp.lambd if self.ranks.lead else 0.0, input_gradient=False, workspace=ws,
+            Xb,
+            parameters,
+            activations,
+            masks=masks,
+            workspace=ws,
             in_place=True,
-        )  # fmt: skip
+            check=False,
+            batch_statistics="update",
+            momentum=hp.batch_norm_momentum,
+        )
+        backward(
+            AL,
+            targets,
+            caches,
+            activations,
+            self.loss,
+            weights=weights,
+            lambd=hp.lambd if self.ranks.lead else 0.0,
+            input_gradient=False,
+            workspace=ws,
+            in_place=True,
+        )
         w = None if self.sample_weight is None else self.sample_weight[rows]
-        loss_sum, right, stopping = self.ranks.add_up(self.dtheta, (
-            self.loss.loss_sum(AL, targets, w), right_predictions(AL, Yb, activations[-1].name),
-            stopping,
-        ))  # fmt: skip
+        loss_sum, right, stopping = self.ranks.add_up(
+            self.dtheta,
+            (
+                self.loss.loss_sum(AL, targets, w),
+                right_predictions(AL, Yb, activations[-1].name),
+                stopping,
+            ),
+        )
         # J = (1/m) sum_i L_i (or sum_i w_i L_i / sum_i w_i) + (lambd / 2m) sum_l ||W[l]||^2
         cost = loss_sum / weights.total + l2_cost(parameters, hp.lambd, weights.m)
         return cost, None if right is None else right / weights.m, bool(stopping)

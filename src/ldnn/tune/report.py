@@ -80,8 +80,10 @@ def study_figures(study) -> dict:
 
     finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     figures = {}
-    plots = (("history.png", vis.plot_optimization_history), ("importance.png",
-             vis.plot_param_importances))  # fmt: skip
+    plots = (
+        ("history.png", vis.plot_optimization_history),
+        ("importance.png", vis.plot_param_importances),
+    )
     for name, plot in plots:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the matplotlib backend is "experimental"

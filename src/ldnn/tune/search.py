@@ -113,8 +113,7 @@ class Search:
         m, K = self.dataset.X_train.shape[1], self.space.settings["cv"]
         if not K:
             split = self.space.settings["validation_split"]
-            return [split_indices(m, split, seed, minimum=1, ordered=True,
-                                  name="validation_split")]  # fmt: skip
+            return [split_indices(m, split, seed, minimum=1, ordered=True, name="validation_split")]
         if K > m:
             raise TuneError(f"--cv {K} needs at least {K} training examples, got m = {m}")
         from sklearn.model_selection import KFold, StratifiedKFold
@@ -152,9 +151,16 @@ class Search:
             for k, (seed, (train_part, validation, kept)) in enumerate(runs):
                 weights = None if self.weights is None else self.weights[kept]
                 values.append(
-                    train_trial(trial, self.network(trial, seed), *train_part, validation,
-                                self.objective, sample_weight=weights, prune=k == 0)
-                )  # fmt: skip
+                    train_trial(
+                        trial,
+                        self.network(trial, seed),
+                        *train_part,
+                        validation,
+                        self.objective,
+                        sample_weight=weights,
+                        prune=k == 0,
+                    )
+                )
             if len(values) > 1:  # one per (seed, fold), seeds outermost
                 trial.set_user_attr("fold_values", values)
                 trial.set_user_attr("sd", float(np.std(values, ddof=1)))

@@ -40,13 +40,35 @@ DEFAULT_SPACE: dict = {
 #: and the cosine recipe of docs/recipes.md, 81%). A point the space cannot draw (a value
 #: outside a range or not among the choices) is left out; fixed entries are the space's.
 STARTING_POINTS: tuple[dict, ...] = (
-    {"hidden_layers": 2, "units": 256, "activation": "relu", "optimizer": "adam",
-     "learning_rate": 0.002, "batch_size": 128, "keep_prob": 0.5, "lambd": 1e-6,
-     "batch_norm": False, "lr_schedule": "constant", "label_smoothing": 0.0, "epochs": 150},
-    {"hidden_layers": 3, "units": 768, "activation": "relu", "optimizer": "adam",
-     "learning_rate": 0.003, "batch_size": 128, "keep_prob": 0.5, "lambd": 1e-6,
-     "batch_norm": False, "lr_schedule": "cosine", "label_smoothing": 0.0, "epochs": 150},
-)  # fmt: skip
+    {
+        "hidden_layers": 2,
+        "units": 256,
+        "activation": "relu",
+        "optimizer": "adam",
+        "learning_rate": 0.002,
+        "batch_size": 128,
+        "keep_prob": 0.5,
+        "lambd": 1e-6,
+        "batch_norm": False,
+        "lr_schedule": "constant",
+        "label_smoothing": 0.0,
+        "epochs": 150,
+    },
+    {
+        "hidden_layers": 3,
+        "units": 768,
+        "activation": "relu",
+        "optimizer": "adam",
+        "learning_rate": 0.003,
+        "batch_size": 128,
+        "keep_prob": 0.5,
+        "lambd": 1e-6,
+        "batch_norm": False,
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.0,
+        "epochs": 150,
+    },
+)
 #: Settings that only one optimizer takes: drawn only in trials of that optimizer.
 _ONLY_WITH = {"weight_decay": "adamw", "nesterov": "momentum"}
 
@@ -72,10 +94,14 @@ _TABLE = {
 }
 _SHAPE = ("hidden_layers", "units")
 _INTEGER = {
-    "hidden_layers", "units",
-    *(k for k, table in _TABLE.items()
-      if isinstance(DEFAULTS[table][k], int) and not isinstance(DEFAULTS[table][k], bool)),
-}  # fmt: skip
+    "hidden_layers",
+    "units",
+    *(
+        k
+        for k, table in _TABLE.items()
+        if isinstance(DEFAULTS[table][k], int) and not isinstance(DEFAULTS[table][k], bool)
+    ),
+}
 
 
 @dataclass
@@ -182,9 +208,14 @@ class SearchSpace:
             with ``layers`` = [n1, ..., n[L-1]].
         """
         depth = _suggest(trial, "hidden_layers", self.space["hidden_layers"])
-        config = {"model": {"layers": [_suggest(trial, f"n{l}", self.space["units"])
-                                       for l in range(1, depth + 1)]},
-                  "training": {}}  # fmt: skip
+        config = {
+            "model": {
+                "layers": [
+                    _suggest(trial, f"n{l}", self.space["units"]) for l in range(1, depth + 1)
+                ]
+            },
+            "training": {},
+        }
         chosen = {}
         for name in self._settings():  # the optimizer first: it decides what else is drawn
             if name in _ONLY_WITH and chosen.get("optimizer", "") != _ONLY_WITH[name]:

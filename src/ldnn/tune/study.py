@@ -51,8 +51,9 @@ def make_storage(url: str, heartbeat: int = 30):
     url = storage_url(url)
     # Several processes on one SQLite file wait for its lock instead of failing at once;
     # a server connection left idle between trials is checked before it is used.
-    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {
-        "pool_pre_ping": True}  # fmt: skip
+    engine = (
+        {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    )
     try:
         with warnings.catch_warnings():
             # Heartbeats are marked experimental; they are what a killed worker relies on.

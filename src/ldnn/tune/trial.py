@@ -13,9 +13,16 @@ from .study import need_optuna
 
 
 def train_trial(
-    trial, network, X, Y, validation: tuple, objective: str, *, sample_weight=None,
+    trial,
+    network,
+    X,
+    Y,
+    validation: tuple,
+    objective: str,
+    *,
+    sample_weight=None,
     prune: bool = True,
-) -> float:  # fmt: skip
+) -> float:
     """Train ``network`` for ``trial`` and return the last epoch's validation value.
 
     After every epoch the value of ``objective`` ("val_accuracy" or "val_cost") is
