@@ -376,7 +376,13 @@ def test_bad_data_files(work, capsys):
 def test_bad_flags_and_configs(work, capsys):
     fails(["train", "binary.npz", "--lr", "fast"], capsys, "--lr", "'fast'")
     fails(["train", "binary.npz", "--layers", "4,x"], capsys, "--layers")
-    fails(["train", "binary.npz", "--lr", "-1", "-q"], capsys, "learning_rate", "--lr")
+    fails(["train", "binary.npz", "--lr", "-1", "-q"], capsys, "learning_rate", "(flag --lr)")
+    fails(["train", "binary.npz", "--init", "zeros", "-q"], capsys, "unknown init", "(flag --init)")
+    fails(
+        ["train", "binary.npz", "--optimizer", "adam", "--nesterov", "-q"],
+        capsys,
+        "(flag --nesterov)",
+    )
     fails(["train", "binary.npz", "--early-stopping", "3", "-q"], capsys, "--val-split")
     fails(["train", "binary.npz", "--task", "regression", "--preset", "x"], capsys, "--preset")
     fails(["train", "binary.npz", "--activation", "relu6", "-q"], capsys, "relu6")

@@ -139,6 +139,25 @@ def test_bad_hyperparameters():
         DeepNetwork([2, 3, 1], activations=["relu", "relu", "relu"])
 
 
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"learning_rate": -1}, "learning_rate"),
+        ({"optimizer": "adamax"}, "optimizer"),
+        ({"init": "zeros"}, "init"),
+        ({"keep_prob": 2.0}, "keep_prob"),
+        ({"lr_schedule": "cosine", "min_learning_rate": 1.0}, "min_learning_rate"),
+        ({"optimizer": "adam", "nesterov": True}, "nesterov"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_an_error_about_a_setting_names_its_field(settings, field):
+    # The field, not the message's words, is what a caller points at (the CLI's flag).
+    with pytest.raises(LdnnError) as caught:
+        DeepNetwork([2, 3, 1], **settings)
+    assert caught.value.field == field
+
+
 def test_early_stopping_needs_validation(data):
     with pytest.raises(ConfigurationError, match="early_stopping needs validation data"):
         DeepNetwork([3, 1], early_stopping=3).fit(*data)

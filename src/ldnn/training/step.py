@@ -79,6 +79,8 @@ class TrainingStep:
         # Class labels (m,) are gathered as they are.
         self.XT = _example_major(X)
         self.YT = Y if Y.ndim == 1 else _example_major(Y)
+        # Asked once: a protocol's isinstance costs tens of microseconds.
+        self.streamed = isinstance(self.XT, RowSource), isinstance(self.YT, RowSource)
         # A GPU's steps keep the epoch's sums on the device, unless the ranks read each
         # step's sums on the host anyway.
         self.device_sums = get_xp(X) is not np and not ranks.sums_on_host
@@ -231,17 +233,17 @@ class TrainingStep:
         if isinstance(rows, slice):
             Xb, Yb = self.X[:, rows], self.Y[..., rows]
         else:
-            Xb = self._gather("X_batch", self.XT, rows).T
-            Yb = self._gather("Y_batch", self.YT, rows).T
+            Xb = self._gather("X_batch", self.XT, rows, self.streamed[0]).T
+            Yb = self._gather("Y_batch", self.YT, rows, self.streamed[1]).T
         if Yb.ndim == 1:  # class labels: their one-hot (n[L], batch), made in place
             out = self.workspace.get("Y_one_hot", (self.hp.layer_dims[-1], Yb.size), Xb)
             Yb = one_hot(Yb, self.hp.layer_dims[-1], Xb.dtype, out=out)
         return Xb, Yb
 
-    def _gather(self, name, data, rows):
-        """data[rows] (rows: examples) in a reused array."""
+    def _gather(self, name, data, rows, streamed: bool):
+        """data[rows] (rows: examples) in a reused array; ``streamed`` data read their own."""
         out = self.workspace.get(name, (len(rows), *data.shape[1:]), data)
-        if isinstance(data, RowSource):
+        if streamed:
             data.gather_rows(rows, out=out)
         elif get_xp(data) is np:
             # NumPy's take with mode="raise" (its default) first writes into a temporary
