@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ldnn.data.encoding import MISSING, TableEncoding
+from ldnn.data.limits import Limits
 from ldnn.data.tables import columns_from, read_columns
 from ldnn.errors import DataFileError
 
@@ -107,6 +108,35 @@ def test_the_rules_round_trip_as_json_and_damage_is_refused():
         TableEncoding.from_metadata(bad)
     with pytest.raises(DataFileError, match="damaged"):
         TableEncoding.from_metadata({"rules": [{"name": "a", "kind": "numbers", "evil": 1}]})
+
+
+def test_feature_names_are_unique():
+    # A column named "b=p" beside column b's category p: the second "b=p" is numbered.
+    columns = {"b": np.array(["p", "q"] * 5, dtype=object), "b=p": np.arange(10.0) % 3}
+    encoding = TableEncoding.fit(columns)
+    assert encoding.feature_names == ["b=p", "b=q", "b=p_2"]
+
+
+def test_one_hot_categories_and_x_are_bounded():
+    columns = {"c": np.array([f"k{i % 30}" for i in range(90)], dtype=object)}
+    with pytest.raises(DataFileError, match=r"column 'c' has 30 categories, over the limit of 20"):
+        TableEncoding.fit(columns, limits=Limits(max_categories=20))
+    encoding = TableEncoding.fit(columns)
+    with pytest.raises(DataFileError, match=r"X of 90 examples of 30 features would take about"):
+        encoding.transform(columns, limits=Limits(max_memory=1000))
+    assert encoding.transform(columns, limits=Limits(max_memory=90 * 30 * 8)).shape == (90, 30)
+
+
+def test_a_model_files_rules_are_held_to_its_limits():
+    data = TableEncoding.fit(passengers()).to_metadata()
+    assert TableEncoding.from_metadata(data, Limits()).feature_names
+    with pytest.raises(DataFileError, match="rule for column 'Sex' has 2 categories"):
+        TableEncoding.from_metadata(data, Limits(max_categories=1))
+    with pytest.raises(DataFileError, match="rules name 6 columns, over the limit of 5"):
+        TableEncoding.from_metadata(data, Limits(max_columns=5))
+    data["rules"][2]["categories"][0] = "x" * 100
+    with pytest.raises(DataFileError, match="holds a name of 100 bytes"):
+        TableEncoding.from_metadata(data, Limits(max_cell_bytes=50))
 
 
 @settings(max_examples=40, deadline=None)

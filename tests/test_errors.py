@@ -139,6 +139,13 @@ def test_bad_hyperparameters():
         DeepNetwork([2, 3, 1], activations=["relu", "relu", "relu"])
 
 
+@pytest.mark.parametrize("activations", [None, 3, [None, "relu"], {"relu"}])
+def test_activations_that_are_no_names_are_named(activations):
+    # Not "'NoneType' object is not iterable": the argument, and what it must be.
+    with pytest.raises(ArgumentTypeError, match="^activations must be a name or a list of names"):
+        DeepNetwork([2, 3, 1], activations=activations)
+
+
 @pytest.mark.parametrize(
     ("settings", "field"),
     [

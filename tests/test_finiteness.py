@@ -108,3 +108,46 @@ def test_the_check_runs_the_forward_pass_when_the_bound_says_nothing():
     assert finite_on(parameters, X, Y, ["relu", "sigmoid"], "bce", 0.0)
     parameters["W2"][:] = 1e3  # relu(1e36 x) then x 1e3: beyond float32
     assert not finite_on(parameters, X + 1, Y, ["relu", "linear"], "mse", 1.0)
+
+
+def regression(dtype: str) -> DeepNetwork:
+    return DeepNetwork([2, 3, 1], output="linear", loss="mse", epochs=3, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "dtype, y, expected",
+    [
+        (
+            "float64",
+            1e300,
+            r"\|y\| = 1e\+300: their squared error overflows float64 \(from "
+            r"\|y\| = 1\.34e\+154 on\)",
+        ),
+        ("float64", -1e200, r"\|y\| = 1e\+200: .*"),
+        (
+            "float32",
+            1e20,
+            r"\|y\| = 1e\+20: their squared error overflows float32 \(from "
+            r"\|y\| = 1\.84e\+19 on\)",
+        ),
+    ],
+)
+def test_regression_targets_whose_square_overflows_are_named_before_training(dtype, y, expected):
+    """A target of 1e300 ended in Python's bare OverflowError in the finiteness check's
+    bound arithmetic ((bound + |y|)^2 in Python floats)."""
+    X = np.random.default_rng(0).normal(size=(2, 20))
+    Y = np.full((1, 20), y)
+    with pytest.raises(InvalidValueError, match=f"^Y holds targets up to {expected}; rescale"):
+        regression(dtype).fit(X, Y)
+
+
+def test_the_bound_arithmetic_never_overflows_and_large_targets_still_train():
+    X = np.random.default_rng(0).normal(size=(2, 20))
+    net = regression("float64")
+    net.initialize()
+    for y in (1e150, 1e300, 1.7e308):  # (bound + |y|)^2 of the last two: past a Python float
+        Y = np.full((1, 20), y)
+        assert finite_on(net.parameters, X, Y, ("relu", "linear"), "mse", 3.0) is (y < 1e154)
+    with pytest.warns(DivergenceWarning):  # below the limit it trains: the guard reports
+        history = regression("float64").fit(X, np.full((1, 20), 1e150))
+    assert history.stop_reason == "diverged"

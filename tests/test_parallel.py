@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,8 +27,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ldnn import DeepNetwork
-from ldnn.errors import ConfigurationError
-from ldnn.training.mpi import launched_ranks, share
+from ldnn.errors import ConfigurationError, InvalidValueError, RanksDisagreeError
+from ldnn.training.mpi import MPIRanks, launched_ranks, share
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "mpi"))
@@ -92,13 +93,17 @@ def test_no_launcher_means_one_process(monkeypatch):
 
 
 class TwoRanks:
-    """A communicator's size, for the checks made before any communication."""
+    """A communicator's size, for the checks made before training: the other rank was
+    given what this one was."""
 
     def Get_size(self):
         return 2
 
     def Get_rank(self):
         return 0
+
+    def allgather(self, value):
+        return [value, value]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +119,93 @@ def test_what_several_ranks_do_not_do_is_refused_in_one_line(settings, fit_optio
     X, Y = np.ones((2, 4)), np.array([[0, 1, 0, 1]])
     with pytest.raises(ConfigurationError, match=expected):
         net.fit(X, Y, comm=TwoRanks(), **fit_options)
+
+
+# -- ranks agree or stop ----------------------------------------------------------------
+def fit_on_ranks(ranks: int, **differences):
+    """Each rank fits its share of one data set; ``differences`` are (rank, change) pairs:
+    what that rank alone is given otherwise. Each rank's History, or its error."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(4, 30)), rng.integers(0, 2, (1, 30)).astype(float)
+
+    def rank_fit(comm):
+        rank = comm.Get_rank()
+        part = share(30, comm.Get_size(), rank)
+        settings = {"epochs": 2, "learning_rate": 0.01, "optimizer": "adam"}
+        arguments = {"X": X[:, part], "Y": Y[:, part]}
+        for name, (who, value) in differences.items():
+            if who != rank:
+                continue
+            if name == "features":
+                arguments["X"] = arguments["X"][:value]
+            elif name in ("sample_weight", "rng"):
+                arguments[name] = value(part)
+            elif name != "warm_start":
+                settings[name] = value
+        net = DeepNetwork((arguments["X"].shape[0], 3, 1), **settings)
+        if differences.get("warm_start", (None,))[0] == rank:
+            net.fit(arguments["X"], arguments["Y"], comm=None)
+        try:
+            return net.fit(**arguments, comm=comm, warm_start=True)
+        except RanksDisagreeError as error:
+            return error
+
+    return run_ranks(ranks, rank_fit)
+
+
+@pytest.mark.parametrize(
+    "differences, expected",
+    [
+        ({"learning_rate": (1, 0.1)}, "rank 1 of 3 has learning_rate 0.1 where rank 0 has 0.01"),
+        ({"optimizer": (2, "gd")}, "rank 2 of 3 has optimizer gd where rank 0 has adam"),
+        ({"features": (1, 3)}, r"rank 1 of 3 has X of shape \(3, m\) where rank 0 has \(4, m\)"),
+        ({"dtype": (1, "float64")}, "rank 1 of 3 has X of dtype float64 where rank 0 has float32"),
+        (
+            {"sample_weight": (1, lambda part: np.ones(part.stop - part.start))},
+            "rank 1 of 3 has sample_weight given where rank 0 has none",
+        ),
+        ({"warm_start": (2, True)}, "rank 2 of 3 has parameters from a warm start after 2 epochs"),
+        (
+            {"rng": (1, lambda part: np.random.default_rng(99))},
+            "rank 1 of 3 has a generator of state [0-9a-f]{16} where rank 0 has",
+        ),
+    ],
+)
+def test_ranks_given_different_fits_stop_together_naming_the_rank(differences, expected):
+    """Every rank raises the same one line, before the first step: none waits."""
+    errors = fit_on_ranks(3, **differences)
+    assert all(isinstance(e, RanksDisagreeError) for e in errors)
+    assert len({str(e) for e in errors}) == 1 and "\n" not in str(errors[0])
+    assert re.match(expected, str(errors[0])), str(errors[0])
+
+
+def test_an_error_about_a_setting_that_differs_names_its_field():
+    assert {e.field for e in fit_on_ranks(2, learning_rate=(1, 0.1))} == {"learning_rate"}
+
+
+def test_ranks_given_the_same_fit_agree_and_one_process_never_asks(monkeypatch):
+    assert not any(isinstance(h, Exception) for h in fit_on_ranks(3))
+
+    def refuse(self, values, hint=""):
+        raise AssertionError("one process compared itself with other ranks")
+
+    monkeypatch.setattr(MPIRanks, "agree", refuse)
+    DeepNetwork((2, 3, 1), epochs=1).fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]))
+
+
+def test_regression_targets_are_checked_over_every_share_even_an_empty_one():
+    X, Y = np.ones((2, 2)), np.array([[0.5, 1e300]])
+
+    def rank_fit(comm):  # three ranks, two examples: rank 2's share is empty
+        part = share(2, comm.Get_size(), comm.Get_rank())
+        net = DeepNetwork((2, 3, 1), output="linear", loss="mse", epochs=1, dtype="float64")
+        try:
+            return net.fit(X[:, part], Y[:, part], comm=comm)
+        except InvalidValueError as error:
+            return str(error)
+
+    said = run_ranks(3, rank_fit)
+    assert len(set(said)) == 1 and said[0].startswith("Y holds targets up to |y| = 1e+300")
 
 
 # -- any architecture, batch size and P (ranks as threads) ------------------------------
@@ -321,6 +413,75 @@ def test_a_rank_that_fails_ends_the_job_naming_the_rank(arrays, tmp_path):
     assert time.monotonic() - start < 60
     assert "X.npy" in done.stderr and "[rank 1 of 2; stopping all ranks]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def mpmd(first: list[str], second: list[str], where=(None, None)):
+    """Rank 0 runs ``first`` and rank 1 ``second`` (mpiexec's MPMD form), each in its
+    folder of ``where``; the job may take a minute at most."""
+    command = [mpiexec()]
+    for rank, folder in zip((first, second), where, strict=True):
+        command += [":"] if len(command) > 1 else []
+        command += ["-n", "1", *(["-wdir", str(folder)] if folder else []), *rank]
+    start = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=environment(), timeout=60)
+    return done, time.monotonic() - start
+
+
+def assert_every_rank_said(done, line: str, ranks: int = 2) -> None:
+    """Exit 2 as for any bad input; each rank's one line, no MPI abort and no traceback."""
+    assert done.returncode == 2, done.stderr[-2000:]
+    said = sorted(s for s in done.stderr.splitlines() if line in s)
+    assert [s[s.rindex(" [") :] for s in said] == [f" [rank {r} of {ranks}]" for r in range(ranks)]
+    assert "Traceback" not in done.stderr and "BAD TERMINATION" not in done.stdout
+
+
+def test_ranks_started_with_another_learning_rate_stop_together(arrays, tmp_path):
+    runs = tmp_path / "runs"
+    done, seconds = mpmd(
+        train_command(arrays, runs, "lr"),
+        [*train_command(arrays, runs, "lr"), "--lr", "0.1"],
+    )
+    assert_every_rank_said(
+        done,
+        "ldnn train: error: rank 1 of 2 has [training] learning_rate 0.1 where rank 0 has 0.01: "
+        "start every rank with the same data and settings",
+    )
+    assert seconds < 60 and list(runs.iterdir()) == []  # rank 0's run folder is removed
+
+
+def test_ranks_started_on_other_data_stop_together(arrays, tmp_path):
+    """Rank 1's X.npy lacks a column (it used to end in MPICH's own error, exit 142); then
+    it has every column with other numbers: its SHA-256 differs."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir(), elsewhere.mkdir()
+    X = np.load(arrays / "X.npy")
+    for folder in (here, elsewhere):
+        shutil.copy(arrays / "y.npy", folder / "y.npy")
+    np.save(here / "X.npy", X)
+    np.save(elsewhere / "X.npy", X[:, :5])
+    command = [*LDNN, "train", "X.npy", "--labels", "y.npy", "--epochs", "2", "-q", "--no-plots"]
+    done, _ = mpmd(command, command, (here, elsewhere))
+    assert_every_rank_said(
+        done, "rank 1 of 2 has training data of shape (5, 400) where rank 0 has (6, 400)"
+    )
+    np.save(elsewhere / "X.npy", X[::-1])
+    done, _ = mpmd(command, command, (here, elsewhere))
+    assert_every_rank_said(done, "rank 1 of 2 has data of sha256 ")
+    assert list((here / "runs").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "what, expected",
+    [
+        ("lr", "has learning_rate 0.1 where rank 0 has 0.01"),
+        ("features", "has X of shape (3, m) where rank 0 has (4, m)"),
+    ],
+)
+def test_ranks_of_a_script_that_fit_differently_stop_together(what, expected):
+    done = launch(2, [sys.executable, str(HERE / "mpi" / "disagree.py"), what], timeout=60)
+    assert done.returncode == 3, done.stdout + done.stderr[-2000:]
+    for rank in (0, 1):
+        assert f"rank {rank}: rank 1 of 2 {expected}" in done.stdout
 
 
 def rank_pids(tag: str) -> dict[int, int]:

@@ -314,3 +314,102 @@ def test_overwrite_replaces_a_run_folder_of_an_ldnn_from_before_the_marker(work,
     (work / "runs" / "old" / "notes.txt").write_text("mine")
     status, _, err = run(["train", "data.npz", *QUICK, "--name", "old", "--overwrite"], capsys)
     assert status == 2 and "not a run folder ldnn made" in err
+
+
+# -- recovery acts only inside the runs folder, on what ldnn made --------------------------------
+def tree(folder: Path) -> dict:
+    """Every entry under ``folder``: a file's bytes, a link's target, or "folder"."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        name = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[name] = ("link", os.readlink(path))
+        elif path.is_dir():
+            found[name] = "folder"
+        else:
+            found[name] = path.read_bytes()
+    return found
+
+
+def forged(folder: Path, name: str, checkpoint: bool = False) -> Path:
+    """A folder outside runs/ dressed as a run killed while running: a forged marker,
+    half-written files of atomic writes, and someone's own file."""
+    marked(folder, "running", checkpoint=checkpoint)
+    marker = json.loads((folder / MARKER).read_text())
+    (folder / MARKER).write_text(json.dumps({**marker, "folder": name}))
+    (folder / ".precious.tmp").write_bytes(b"not ldnn's")
+    (folder / "keep.txt").write_text("mine")
+    return folder
+
+
+@pytest.mark.parametrize("checkpoint", [False, True], ids=["no-checkpoint", "checkpoint"])
+def test_a_planted_link_leads_recovery_nowhere_and_is_said_once(work, checkpoint):
+    outside = forged(work / "outside", "evil", checkpoint)
+    (work / "runs").mkdir()
+    os.symlink(outside, work / "runs" / "evil")
+    before = tree(outside)
+    said = []
+    for name in ("r1", "r2"):
+        process = ldnn(work, "train", "data.npz", *QUICK, "--name", name)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        said.append([line for line in err.splitlines() if "evil" in line])
+        assert tree(outside) == before
+        assert os.readlink(work / "runs" / "evil") == str(outside)
+    assert len(said[0]) == 1 and "left runs/evil alone" in said[0][0], said
+    assert "symbolic link" in said[0][0] and "removed" not in said[0][0]
+    assert said[1] == []
+    marker = read_marker(work / "runs" / "r2")
+    assert marker["status"] == "complete" and marker["folder"] == "r2"
+
+
+def test_recovery_trusts_no_marker_that_is_not_its_folders(tmp_path):
+    runs, outside = tmp_path / "runs", tmp_path / "outside"
+    pid = dead_pid()
+    # an old folder "set aside" that is a link to a folder outside
+    forged(outside / "aside", "x")
+    runs.mkdir()
+    os.symlink(outside / "aside", runs / f".x.{pid}.old")
+    # a run folder whose marker says it is another folder
+    b = marked(runs / "b", "running")
+    (b / MARKER).write_text(json.dumps({**json.loads((b / MARKER).read_text()), "folder": "a"}))
+    (b / ".model.npz.x1.tmp").write_bytes(b"half")
+    # a run folder whose marker is a link to a forged one outside
+    forged(outside / "c", "c")
+    (runs / "c").mkdir()
+    os.symlink(outside / "c" / MARKER, runs / "c" / MARKER)
+    # a half-built folder of an older ldnn, long gone, that is a link to a folder outside
+    forged(outside / "g", "g")
+    os.symlink(outside / "g", runs / ".g.abc123.tmp")
+    os.utime(runs / ".g.abc123.tmp", (time.time() - 3600,) * 2, follow_symlinks=False)
+    # a second name for a run folder of runs/ itself: nothing to say
+    os.symlink("b", runs / "also-b")
+    # and runs really killed, their markers naming their folders: recovery still works
+    for name, checkpoint in (("e", False), ("f", True)):
+        folder = marked(runs / name, "running", checkpoint=checkpoint)
+        marker = json.loads((folder / MARKER).read_text())
+        (folder / MARKER).write_text(json.dumps({**marker, "folder": name}))
+    before, inside = tree(outside), tree(runs / "b")
+    notes = recover(runs)
+    assert f"removed {runs / 'e'}: killed before its first checkpoint" in notes
+    assert read_marker(runs / "f")["status"] == "interrupted"
+    assert read_marker(runs / "f")["folder"] == "f"
+    left = [note for note in notes if note.startswith("left ")]
+    assert len(left) == 4 and len(notes) == 6, notes
+    assert all(" alone: " in note and "says this once" in note for note in left), left
+    assert any(f"{runs / 'b'}" in note and "'a'" in note for note in left), left
+    assert tree(outside) == before and tree(runs / "b") == inside
+    names = {p.name for p in runs.iterdir()}
+    assert names == {f".x.{pid}.old", ".g.abc123.tmp", ".ldnn-noted", "also-b", "b", "c", "f"}
+    assert recover(runs) == []  # said once
+    (runs / f".x.{pid}.old").unlink()  # a new link in its place is news
+    os.symlink(outside / "c", runs / f".x.{pid}.old")
+    assert len(recover(runs)) == 1 and tree(outside) == before
+
+
+def test_markers_name_their_folder(work, capsys):
+    assert run(["train", "data.npz", *QUICK, "--name", "named"], capsys)[0] == 0
+    assert read_marker(work / "runs" / "named")["folder"] == "named"
+    (work / "runs" / "named" / MARKER).rename(work / "marker")
+    os.symlink(work / "marker", work / "runs" / "named" / MARKER)
+    assert read_marker(work / "runs" / "named") is None  # a link is no marker

@@ -4,7 +4,9 @@ NaN where missing, text as codes; every problem named by file, column and row.""
 import numpy as np
 import pytest
 
-from ldnn.data.tables import Text, columns_from, read_columns, sniff_delimiter
+from ldnn.data.limits import Limits
+from ldnn.data.table_files import sniff_delimiter
+from ldnn.data.tables import Text, columns_from, read_columns, unique_names
 from ldnn.errors import DataFileError
 
 pytest.importorskip("pyarrow")
@@ -126,3 +128,56 @@ def test_quoted_newlines_across_the_readers_blocks(tmp_path):
     columns = read_columns(write(tmp_path / "n.csv", "text,n\n" + rows))
     assert columns.n_rows == 60_000 and columns["n"][-1] == 59_999
     assert columns["text"].strings()[12_345] == "line 12345\nnext, and more"
+
+
+def test_names_that_meet_once_trimmed_are_numbered_whatever_their_order(tmp_path):
+    # "a" is clean and keeps its name; " a" and "a " are numbered by their raw names,
+    # not their places, so a file with its columns in another order names them alike.
+    first = read_columns(write(tmp_path / "1.csv", "a , a,a,a_2\n1,2,3,4\n"))
+    assert first.names == ["a_4", "a_3", "a", "a_2"]  # a_2 is taken: the numbers skip it
+    second = read_columns(write(tmp_path / "2.csv", "a,a_2, a,a \n3,4,2,1\n"))
+    assert {n: second[n][0] for n in second.names} == {n: first[n][0] for n in first.names}
+    assert unique_names(["x", "x", "x", "y"]) == ["x", "x_2", "x_3", "y"]
+
+
+def test_what_a_file_may_ask_for_is_bounded(tmp_path):
+    path = write(tmp_path / "d.csv", "a,t\n1,x\n2," + "y" * 5000 + "\n")
+    with pytest.raises(DataFileError, match=r"d.csv: --na-values .* holds 3 markers"):
+        read_columns(path, na_values=["?", "-", "."], limits=Limits(max_na_values=2))
+    with pytest.raises(DataFileError, match="column 't' holds a cell of 5,000 bytes in data row 2"):
+        read_columns(path, limits=Limits(max_cell_bytes=4096))
+    with pytest.raises(DataFileError, match="the header names 2 columns, over the limit of 1"):
+        read_columns(path, limits=Limits(max_columns=1))
+    with pytest.raises(DataFileError, match="need about .* over the limit of 100 bytes"):
+        read_columns(path, limits=Limits(max_memory=100))
+    assert read_columns(path, limits=Limits(max_cell_bytes=5000)).n_rows == 2
+
+
+def test_a_row_longer_than_the_readers_block_is_read(tmp_path):
+    # pyarrow parses blocks of 4 MiB; a row longer than one is read again in one block.
+    path = write(tmp_path / "long.csv", "t,n\n" + "x" * (5 << 20) + ",1\nshort,2\n")
+    columns = read_columns(path, limits=Limits(max_cell_bytes=8 << 20))
+    assert columns["n"].tolist() == [1, 2]
+
+
+def test_columns_that_are_not_one_value_a_cell_are_refused():
+    pa = pytest.importorskip("pyarrow")
+    with pytest.raises(DataFileError, match="column 'l' holds values of type list<"):
+        columns_from(pa.table({"l": [[1, 2], [3]], "x": [1.0, 2.0]}))
+    ids = pa.array([2**64 - 1, 1], type=pa.uint64())
+    with pytest.raises(DataFileError, match=r"'id' holds whole numbers beyond 2\*\*53"):
+        columns_from(pa.table({"id": ids}))
+    fine = pa.array([2**53, 1], type=pa.uint64())  # exactly a float64
+    assert columns_from(pa.table({"id": fine}))["id"].tolist() == [2.0**53, 1.0]
+
+
+def test_parquet_metadata_are_checked_before_reading(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"x": np.zeros(100_000), "c": ["same text"] * 100_000}), path)
+    with pytest.raises(DataFileError, match="declare 100,000 rows of 2 columns"):
+        read_columns(path, limits=Limits(max_memory=1 << 20))
+    with pytest.raises(DataFileError, match="the file has 2 columns, over the limit of 1"):
+        read_columns(path, limits=Limits(max_columns=1))
+    assert read_columns(path)["c"].categories == ["same text"]  # read as codes

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
+import time
+from pathlib import Path
 
 import pytest
 
 from ldnn.cli import main
+from ldnn.errors import ConfigurationError
+from ldnn.runs.tracking import CONNECT_SECONDS, check_tracking_uri
 
 QUICK = ["--epochs", "4", "--val-split", "0.25", "-q", "--no-plots", "--threads", "1"]
 
@@ -93,3 +98,68 @@ def test_tensorboard_gets_scalars_per_epoch_and_the_hyperparameters(work, capsys
     metrics = json.loads((work / "runs" / "t" / "metrics.json").read_text())
     (final,) = hparams.Scalars("hparam/test.accuracy")
     assert final.value == pytest.approx(metrics["test"]["accuracy"], rel=1e-6)
+
+
+# -- the URI, checked before MLflow is asked (MLflow retries for minutes) ----------------
+def closed_port() -> int:
+    """A port of this machine nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    "uri, expected",
+    [
+        ("sqlite:////proc/x.db", "cannot write the database /proc/x.db in /proc ("),
+        ("sqlite:////proc/no/such/x.db", "the folder /proc/no/such of the database does not exist"),
+        ("file:///proc/mlruns", "cannot write the store /proc/mlruns in /proc ("),
+        ("http://127.0.0.1:{port}", "cannot connect to 127.0.0.1:{port} within 3 s ("),
+    ],
+)
+def test_a_tracking_uri_mlflow_cannot_use_is_one_line_in_seconds(work, capsys, uri, expected):
+    port = closed_port()
+    uri, expected = uri.format(port=port), expected.format(port=port)
+    start = time.monotonic()
+    assert main(["train", "iris", "--name", "x", "--mlflow", uri, *QUICK]) == 2
+    seconds = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert err.startswith(f"ldnn train: error: --mlflow {uri}: {expected}"), err
+    assert err.count("\n") == 1 and seconds < 10  # it took 109 s in MLflow's retries
+    assert not (work / "runs" / "x").exists()
+
+
+def test_tracking_uris_ldnn_can_use_pass_the_check(tmp_path):
+    for uri in (
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        f"file://{tmp_path / 'not' / 'yet' / 'mlruns'}",  # MLflow makes the folders
+        str(tmp_path / "mlruns"),
+        "sqlite://",  # in memory
+        "databricks",
+        "nosuch://where",  # left to MLflow, which names it
+    ):
+        check_tracking_uri(uri)
+    database = tmp_path / "kept.db"
+    database.write_bytes(b"not touched")
+    check_tracking_uri(f"sqlite:///{database}")
+    assert database.read_bytes() == b"not touched"
+
+
+def test_a_tracking_server_that_does_not_answer_is_given_seconds(monkeypatch):
+    waited = []
+
+    def silent(address, timeout):
+        waited.append(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^--mlflow https://mlflow.example:8443: "
+        r"cannot connect to mlflow.example:8443 within 3 s \(no answer\)$",
+    ):
+        check_tracking_uri("https://mlflow.example:8443")
+    with pytest.raises(ConfigurationError, match="cannot connect to db:5432"):
+        check_tracking_uri("postgresql+psycopg2://user:secret@db/mlflow")
+    assert waited == [CONNECT_SECONDS, CONNECT_SECONDS] and CONNECT_SECONDS <= 5

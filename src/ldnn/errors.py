@@ -13,6 +13,7 @@ never has to decode a NumPy broadcasting error raised deep inside the propagatio
     ├── ModelFileError       (also a ValueError)      a model file to refuse
     ├── DataFileError        (also a ValueError)      a data file to refuse
     ├── TuneError            (also a ValueError)      a study that cannot be run as asked
+    ├── RanksDisagreeError   (also a ValueError)      MPI ranks given different data or settings
     ├── MissingPackageError  (also an ImportError)    an optional package is not installed
     └── NotFittedError       (also an AttributeError) no parameters yet
     DivergenceWarning        (a RuntimeWarning)       training stopped on a NaN or inf cost
@@ -65,6 +66,12 @@ class DataFileError(LdnnError, ValueError):
 
 class TuneError(LdnnError, ValueError):
     """A study cannot be opened, created or continued as asked."""
+
+
+class RanksDisagreeError(LdnnError, ValueError):
+    """The MPI ranks of one data-parallel fit were given different data or settings.
+    Every rank raises it at once, naming the first rank that differs from rank 0 and
+    what differs, so each can stop by itself: no rank is left waiting for another."""
 
 
 class MissingPackageError(LdnnError, ImportError):

@@ -4,7 +4,13 @@ export.
 ``main(argv)`` returns the exit status: 0 on success, 1 for a failed gradient check,
 2 for bad usage or bad input (with one line on stderr naming the file, column or flag,
 never a traceback), 130 when interrupted, 141 (as a shell reports SIGPIPE) when the
-reader of its output goes away (``ldnn evaluate --json | head``), silently.
+reader of its output goes away (``ldnn evaluate --json | head``), silently. Text from
+files in an error or warning line is shown with its control characters escaped
+(:func:`ldnn.io.tables.printable`).
+
+On several MPI ranks a rank that fails ends every rank's job (MPI_Abort), so that none is
+left waiting for it; where the ranks were started with different data or settings, every
+rank finds that at once, says it in its line and exits 2 by itself.
 """
 
 from __future__ import annotations
@@ -14,7 +20,14 @@ import sys
 import warnings
 
 from ..base.threads import choose_threads, limited_threads
-from ..errors import DataChangedWarning, DivergenceWarning, LdnnError, TrackingWarning
+from ..errors import (
+    DataChangedWarning,
+    DivergenceWarning,
+    LdnnError,
+    RanksDisagreeError,
+    TrackingWarning,
+)
+from ..io.tables import printable
 from .session import Session
 
 
@@ -28,15 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse: --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
     session = Session(args.command, argv)
+    together = False  # whether every MPI rank stops with this status by itself
     try:
         status = _run(args, session)
+    except RanksDisagreeError as error:  # every rank raised it at once: none waits
+        _error_line(session, f"ldnn {args.command}: error: {error}", together=True)
+        status, together = 2, True
     except BaseException as error:  # a traceback's error, on one of several MPI ranks
         if session.comm is not None:
-            _abort(session, f"{type(error).__name__}: {error}", 1)
+            _abort(session, printable(f"{type(error).__name__}: {error}"), 1)
         raise
     finally:
         _restore_streams(session)
-    if status not in (0, 130) and session.comm is not None:
+    if status not in (0, 130) and session.comm is not None and not together:
         _abort(session, "failed", status)  # its message is printed; end every rank's job
     return status
 
@@ -57,6 +74,8 @@ def _run(args, session: Session) -> int:
         # own flush at exit does not complain about the pipe either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except RanksDisagreeError:
+        raise  # main says it: this rank ends without ending the others'
     except (LdnnError, OSError, ImportError) as error:
         _error_line(session, f"ldnn {args.command}: error: {error}")
         return 2
@@ -84,15 +103,18 @@ def _ranks(command: str):
     return comm
 
 
-def _error_line(session: Session, line: str) -> None:
-    """An error's one line on stderr; on MPI ranks, on every rank's real stderr (the
-    others' is silenced) and naming the rank in the same write, so that the line says
-    which rank failed even when the job's end cuts off what follows."""
+def _error_line(session: Session, line: str, together: bool = False) -> None:
+    """An error's one line on stderr, escaped (:func:`printable`); on MPI ranks, on every
+    rank's real stderr (the others' is silenced) and naming the rank in the same write, so
+    that the line says which rank failed even when the job's end cuts off what follows
+    (``together``: every rank stops with it by itself)."""
+    line = printable(line)
     if session.comm is None:
         print(line, file=sys.stderr)
         return
     comm, stream = session.comm, sys.__stderr__
-    stream.write(f"{line} [rank {comm.Get_rank()} of {comm.Get_size()}; stopping all ranks]\n")
+    stopping = "" if together else "; stopping all ranks"
+    stream.write(f"{line} [rank {comm.Get_rank()} of {comm.Get_size()}{stopping}]\n")
     stream.flush()
 
 
@@ -115,7 +137,7 @@ def _one_line(command: str, default):
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, DataChangedWarning | DivergenceWarning | TrackingWarning):
-            print(f"ldnn {command}: warning: {message}", file=sys.stderr)
+            print(printable(f"ldnn {command}: warning: {message}"), file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
 

@@ -13,10 +13,11 @@ from ..core.gradcheck import gradcheck
 from ..data.datasets import DATASETS, is_dataset_name
 from ..data.sources import load_for_model
 from ..errors import ConfigurationError, DataFileError
-from ..io import atomic_write_text, csv_text, text_table
+from ..io import atomic_write_text, check_output, csv_text, text_table
 from ..model.network import DeepNetwork
 from ..model.summary import cost_table
 from ..runs import config as configuration
+from ..runs.folders import run_folder_of
 from ..runs.predictions import model_info, prediction_table, score_network
 from .options import add_data_options, data_settings, int_list, name_list
 from .printing import format_scores
@@ -37,6 +38,14 @@ def add_parsers(subparsers) -> None:
         help="a built-in set (its test part) or a file (default: the run's own test part)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="write the table (or JSON) to FILE (default: stdout)",
+    )
+    add_overwrite_option(p)
     add_threshold_option(p)
     add_data_options(p, training=False)
     p.set_defaults(run=run_evaluate)
@@ -51,6 +60,7 @@ def add_parsers(subparsers) -> None:
     p.add_argument("model", help="a run folder (runs/<name>) or a model file")
     p.add_argument("data", help="a built-in set (its test part) or a file, raw as in training")
     p.add_argument("-o", "--output", default="-", help="the CSV to write (default: stdout)")
+    add_overwrite_option(p)
     p.add_argument(
         "--id-column", metavar="COL", help="tables: a column of DATA to write first, e.g. an ID"
     )
@@ -101,10 +111,11 @@ def add_parsers(subparsers) -> None:
         description="Export MODEL to ONNX: one Gemm and one activation op per layer, a "
         "dynamic batch dimension, probabilities and labels for classifiers.",
     )
-    p.add_argument("model", metavar="MODEL", help="ldnn model file (.npz)")
+    p.add_argument("model", metavar="MODEL", help="a run folder (runs/<name>) or a model file")
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="ONNX file to write (.onnx)"
     )
+    add_overwrite_option(p)
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (>= {MIN_OPSET})")
     p.add_argument(
         "--dtype", choices=("float32", "float64"), default="float32", help="of the graph's floats"
@@ -117,6 +128,14 @@ def add_parsers(subparsers) -> None:
         description="List the built-in data sets with shape, classes and source.",
     )
     p.set_defaults(run=run_datasets)
+
+
+def add_overwrite_option(parser) -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the -o file if it exists (never the model, its run folder or an input)",
+    )
 
 
 def add_threshold_option(parser) -> None:
@@ -136,6 +155,18 @@ def load_model(path: str) -> DeepNetwork:
             raise DataFileError(f"{path} is a folder without a model.npz: not a finished run")
         path = str(model)
     return DeepNetwork.load(path)
+
+
+def output_path(args, *data: str | None, stdout: bool = True) -> Path | None:
+    """The -o file of a command on MODEL and ``data``, once it may be written (it is not
+    the model, a file of its run folder or an input; it is new, or --overwrite); None for
+    stdout ("-", where ``stdout``). See :func:`ldnn.io.check_output`."""
+    if stdout and args.output in (None, "-"):
+        return None
+    reading = {run_folder_of(args.model): "the model's run folder", args.model: "the model"}
+    reading.update({source: "DATA" for source in data})
+    reading[getattr(args, "labels", None)] = "--labels"
+    return check_output(args.output, reading=reading, overwrite=args.overwrite, flag="-o")
 
 
 def own_data(args, info: dict) -> tuple[str, str]:
@@ -159,20 +190,27 @@ def run_evaluate(args, session) -> int:
     network = load_model(args.model)
     info = model_info(network)
     source, part = (args.data, args.part) if args.data else own_data(args, info)
+    output = output_path(args, source)
     data = load_for_model(source, info, data_settings(args), need_target=True, part=part)
     if data.Y is None:
         raise ConfigurationError(f"{source}: no targets to evaluate against")
     scores = score_network(network, data.X, data.Y, info, args.threshold)
     if args.json:
-        print(json.dumps(scores, indent=2))
+        text = json.dumps(scores, indent=2)
     else:
         on = source if not part else f"{source} ({part} part)"
-        print(format_scores(scores, f"{args.model} on {on}"))
+        text = format_scores(scores, f"{args.model} on {on}")
+    if output is None:
+        print(text)
+    else:
+        atomic_write_text(output, text + "\n")
+        print(f"wrote the scores to {output}")
     return 0
 
 
 def run_predict(args, session) -> int:
     network = load_model(args.model)
+    output = output_path(args, args.data)
     info = model_info(network)
     data = load_for_model(args.data, info, data_settings(args), need_target=False, part=args.part)
     ids = None
@@ -191,11 +229,11 @@ def run_predict(args, session) -> int:
         network, data.X, info, ids=ids, id_name=args.id_column or "", threshold=args.threshold
     )
     text = csv_text(header, rows)
-    if args.output == "-":
+    if output is None:
         sys.stdout.write(text)
     else:
-        atomic_write_text(args.output, text)
-        print(f"wrote {data.X.shape[1]} predictions to {args.output}")
+        atomic_write_text(output, text)
+        print(f"wrote {data.X.shape[1]} predictions to {output}")
     return 0
 
 
@@ -270,8 +308,10 @@ def _missing_package(name: str) -> bool:
 
 def run_export(args, session) -> int:
     """``ldnn export MODEL -o OUT``: the model as an ONNX graph (needs ldnn[onnx])."""
-    from ..onnx import export_file
+    from ..onnx import save_onnx
 
-    export_file(args.model, args.output, dtype=args.dtype, opset=args.opset)
-    print(f"wrote {args.output}")
+    network = load_model(args.model)
+    output = output_path(args, stdout=False)
+    save_onnx(network, output, dtype=args.dtype, opset=args.opset)
+    print(f"wrote {output}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.limits import LIMITS, format_size
+
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (plus where to find help), exit 2.
@@ -162,6 +164,7 @@ def add_data_options(parser, *, training: bool) -> None:
             choices=("balanced",),
             help="weigh each class by m / (K x its count) (a table of weights: config.toml)",
         )
+    _add_limits(parser, training)
     group.add_argument("--x-key", help=".npz: the array of inputs (default X or x)")
     group.add_argument("--y-key", help=".npz: the array of targets (default Y or y)")
     group.add_argument("--labels", help=".npy: the file of targets that goes with DATA")
@@ -171,6 +174,30 @@ def add_data_options(parser, *, training: bool) -> None:
             choices=("test", "train"),
             help="the test (or training) part of the split the model was trained with: for "
             "a built-in set (default test) or the file it was trained on (default: all rows)",
+        )
+
+
+def _add_limits(parser, training: bool) -> None:
+    """The limits of what a table may ask for (:mod:`ldnn.data.limits`), each a flag."""
+    group = parser.add_argument_group(
+        "limits", "what a table may ask for; a file over one is refused in one line"
+    )
+    helps = {
+        "max_na_values": "markers --na-values may give (at most 10,000)",
+        "max_columns": "columns of a table",
+        "max_categories": "categories of a text column, each a one-hot feature",
+        "max_cell_bytes": "bytes in one cell or column name, e.g. 4M",
+        "max_memory": "memory reading a table and holding its X may take, e.g. 16G "
+        "(estimated before reading)",
+    }
+    for key, limit in LIMITS.items():
+        default = format_size(limit.default) if limit.size else f"{limit.default:,}"
+        default += "" if training else ", or as in training"
+        group.add_argument(
+            "--" + key.replace("_", "-"),
+            type=str if limit.size else int,
+            metavar="SIZE" if limit.size else "N",
+            help=f"tables: the most {helps[key]} (default {default})",
         )
 
 
@@ -197,8 +224,18 @@ def add_split_options(parser) -> None:
     )
 
 
-#: The [data] keys that say how to read a file.
-READING = ("target", "x_key", "y_key", "labels", "delimiter", "encoding", "na_values", "decimal")
+#: The [data] keys that say how to read a file (and the limits of what it may ask for).
+READING = (
+    "target",
+    "x_key",
+    "y_key",
+    "labels",
+    "delimiter",
+    "encoding",
+    "na_values",
+    "decimal",
+    *LIMITS,
+)
 
 
 def data_settings(args) -> dict:

@@ -1,20 +1,21 @@
 """What the commands print: scores as the terminal shows them, a training run's data and
-model, how it ended, and a spread over seeds."""
+model, how it ended, and a spread over seeds. Text from files (class and column names,
+paths) is shown :func:`~ldnn.io.tables.printable`: its control characters escaped."""
 
 from __future__ import annotations
 
 import statistics
 from pathlib import Path
 
-from ..io import text_table
+from ..io.tables import printable, text_table
 
 
 def format_scores(scores: dict, title: str = "") -> str:
     """A text table of the scores, as ``ldnn evaluate`` prints it: the first line sums
     them up (accuracy and log loss, or MSE, MAE and R^2)."""
-    lines = [title] if title else []
+    lines = [printable(title)] if title else []
     if "error" in scores:  # the part could not be scored (its outputs overflow)
-        lines.append(f"m = {scores['m']}   not scored: {scores['error']}")
+        lines.append(f"m = {scores['m']}   not scored: {printable(scores['error'])}")
     elif "accuracy" in scores:
         areas = "".join(
             f"   {label} = {scores[key]:.4f}"
@@ -30,10 +31,10 @@ def format_scores(scores: dict, title: str = "") -> str:
                 f"predicted {scores['classes'][1]!r} where its probability >= "
                 f"{scores['threshold']:g}"
             )
-        names = list(scores["per_class"])
+        names = [printable(name) for name in scores["per_class"]]
         width = max(8, *(len(n) for n in names))
         lines.append(f"{'class':<{width}}  precision  recall  f1      support")
-        for name, s in scores["per_class"].items():
+        for name, s in zip(names, scores["per_class"].values(), strict=True):
             lines.append(
                 f"{name:<{width}}  {s['precision']:<9.4f}  {s['recall']:<6.4f}  {s['f1']:<6.4f}"
                 f"  {s['support']}"
@@ -74,9 +75,11 @@ def describe(run) -> None:
     if run.decisions():
         print(text_table(("column", "kind", "done"), run.decisions()))
     print(
-        f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
-        f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
-        f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
+        printable(
+            f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
+            f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
+            f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
+        )
     )
     print(
         f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
@@ -95,4 +98,4 @@ def report(run, target: Path) -> None:
             print(f"{part:>5}: {line}")
     if raw.reference and "test" in metrics and "accuracy" in metrics["test"]:
         print(f"test accuracy {metrics['test']['accuracy']:.1%}   ({raw.reference})")
-    print(f"run folder: {target}")
+    print(f"run folder: {printable(target)}")

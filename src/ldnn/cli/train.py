@@ -57,6 +57,11 @@ FLAGS = {
         "impute",
         "missing",
         "class_weight",
+        "max_na_values",
+        "max_columns",
+        "max_categories",
+        "max_cell_bytes",
+        "max_memory",
     ),
     "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "batch_norm", "dtype"),
     "training": (

@@ -14,6 +14,10 @@ its running statistics fold into, :func:`ldnn.core.batchnorm.folded`). When ever
 stays far below the dtype's largest number, no product, sum or activation can overflow.
 Otherwise (or for an activation of the user's, whose bound is inf) the forward pass
 itself is run over the data, in blocks, and its outputs and cost are checked.
+
+No parameters keep the squared error finite where a target's square already overflows
+(|y| above sqrt of the largest number: 1.3e154 in float64): :func:`check_targets` names
+such targets before training, which would otherwise read as a divergence.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import math
 import numpy as np
 
 from ..base.backend import get_xp
+from ..errors import InvalidValueError
 from .batchnorm import folded
 from .losses import get_loss
 from .parameters import number_of_layers
@@ -63,7 +68,9 @@ def finite_on(parameters: dict, X, Y, activations, loss, x_extent: float) -> boo
         return True  # cross-entropy of probabilities from finite Z: clipped, finite
     if loss.output_range is None and bound < math.sqrt(limit):
         y_extent = float(get_xp(Y).abs(Y).max()) if Y.size else 0.0
-        if (bound + y_extent * math.sqrt(Y.shape[0])) ** 2 * Y.shape[-1] < limit:
+        # (||a|| + ||y||)^2 m < limit, asked without squaring: Python's float ** raises
+        # OverflowError where NumPy's would give inf (targets of 1e300, say).
+        if bound + y_extent * math.sqrt(Y.shape[0]) < math.sqrt(limit / max(Y.shape[-1], 1)):
             return True  # (a - y)^2 summed over m columns stays finite
     with np.errstate(all="ignore"):
         AL = forward_in_blocks(X, parameters, activations)
@@ -72,3 +79,22 @@ def finite_on(parameters: dict, X, Y, activations, loss, x_extent: float) -> boo
         if loss.output_range is not None:
             return True
         return math.isfinite(compute_cost(AL, Y, loss))
+
+
+def check_targets(y_extent: float, loss, dtype, name: str = "Y") -> None:
+    """Refuse regression targets (a loss without an output range) whose largest |y|,
+    ``y_extent``, squares past ``dtype``'s largest number: their cost overflows before
+    the first step.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming ``name``, its largest |y| and the dtype's limit.
+    """
+    ceiling = math.sqrt(float(np.finfo(dtype).max))
+    if get_loss(loss).output_range is None and y_extent >= ceiling:
+        raise InvalidValueError(
+            f"{name} holds targets up to |y| = {y_extent:.3g}: their squared error overflows "
+            f"{np.dtype(dtype).name} (from |y| = {ceiling:.3g} on); rescale them (standardise "
+            "the target)"
+        )

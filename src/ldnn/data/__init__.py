@@ -1,10 +1,12 @@
 """Data sets in the notes' layout (X of shape (n[0], m), one example per column): generated
 ones (planar-style flowers, spirals, XOR, parity), bundled ones by name, file readers,
 tables of named columns (CSV, Parquet, DataFrames) and the rules that encode them
-(:class:`TableEncoding`: imputation, one-hot), seeded splits, and the preparation
-(standardisation) that travels with a model.
+(:class:`TableEncoding`: imputation, one-hot), the limits of what a table may ask for
+(:class:`Limits`), seeded splits, and the preparation (standardisation) that travels
+with a model.
 
-This floor imports nothing of ldnn but :mod:`ldnn.errors` and :mod:`ldnn.base.checks`.
+This floor imports nothing of ldnn but the foundation: :mod:`ldnn.errors`,
+:mod:`ldnn.base` and :mod:`ldnn.io`.
 """
 
 from ..errors import DataFileError, MissingPackageError
@@ -12,6 +14,7 @@ from .datasets import DATASETS, Dataset, load_dataset
 from .encoding import ColumnRule, TableEncoding
 from .files import read_table
 from .h5 import load_h5
+from .limits import LIMITS, Limits
 from .preparation import Preparation, prepare, standardize
 from .split import split_indices
 from .synthetic import make_parity, make_spirals, make_xor
@@ -19,6 +22,8 @@ from .tables import Columns, Text, columns_from, read_columns
 
 __all__ = [
     "DATASETS",
+    "LIMITS",
+    "Limits",
     "ColumnRule",
     "Columns",
     "TableEncoding",

@@ -23,12 +23,13 @@ by name in any order.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import DataFileError
-from .tables import Columns, Text, columns_from
+from .limits import Limits, shown, shown_names
+from .tables import Columns, Text, columns_from, unique_names
 
 MISSING = "(missing)"
 IMPUTE = ("median", "mean")
@@ -92,11 +93,12 @@ class ColumnRule:
             if self.missing:
                 filled = f"{self.missing} missing filled with {self.fill:g}; "
             return filled + ("standardised" if standardized else "as it is")
-        shown = ", ".join(self.categories[:6]) + (", ..." if len(self.categories) > 6 else "")
+        listed = ", ".join(_cut(c) for c in self.categories[:6])
+        listed += ", ..." if len(self.categories) > 6 else ""
         if self.missing and self.fill_category != MISSING:
-            filled = f"{self.missing} missing as {self.fill_category!r}; "
+            filled = f"{self.missing} missing as {shown(self.fill_category)}; "
         note = f" ({self.note})" if self.note else ""
-        return f"{filled}one-hot, {len(self.categories)} categories: {shown}{note}"
+        return f"{filled}one-hot, {len(self.categories)} categories: {listed}{note}"
 
 
 @dataclass
@@ -114,6 +116,7 @@ class TableEncoding:
         keep=(),
         impute: str = "median",
         missing: str = "category",
+        limits: Limits | None = None,
     ) -> TableEncoding:
         """Rules for every column of ``columns`` (the training part's feature columns).
 
@@ -126,8 +129,12 @@ class TableEncoding:
             What a missing number becomes.
         missing : {"category", "most_frequent"}
             What missing text becomes: a category of its own, or the most frequent one.
+        limits : Limits, optional
+            Its ``max_categories``: a text column with more categories is refused (one
+            feature each, a one-hot wider than the limit); default the default limits.
         """
-        columns = columns_from(columns)
+        limits = limits or Limits()
+        columns = columns_from(columns, limits=limits)
         if impute not in IMPUTE:
             raise DataFileError(f"--impute must be one of {', '.join(IMPUTE)}, got {impute!r}")
         if missing not in MISSING_POLICIES:
@@ -138,8 +145,8 @@ class TableEncoding:
             unknown = [n for n in names if n not in columns]
             if unknown:
                 raise DataFileError(
-                    f"{flag}: no column {unknown[0]!r} in {columns.source}; columns: "
-                    f"{', '.join(columns.names)}"
+                    f"{flag}: no column {shown(unknown[0])} in {columns.source}; columns: "
+                    f"{shown_names(columns.names)}"
                 )
         check_markers(columns, drop, keep)
         rules = []
@@ -154,19 +161,30 @@ class TableEncoding:
                 rule = _number_rule(name, values, impute)
             if rule.kind == "dropped" and name in keep:
                 rule = _kept(name, values, impute, missing)
+            if rule.kind == "text":
+                limits.check_count(
+                    "max_categories",
+                    len(rule.categories),
+                    f"{columns.source}: column {shown(name)} has",
+                    f"--drop {name} leaves the column out"[:80],
+                )
             rules.append(rule)
         encoding = cls(rules)
         if not encoding.feature_names:
+            reasons = "; ".join(f"{shown(r.name)}: {r.reason}" for r in rules[:8])
+            more = f"; ... ({len(rules):,} columns in all)" if len(rules) > 8 else ""
             raise DataFileError(
-                f"{columns.source}: no column is left to learn from ("
-                + "; ".join(f"{r.name}: {r.reason}" for r in rules)
-                + "); --keep keeps one"
+                f"{columns.source}: no column is left to learn from ({reasons}{more}); "
+                "--keep keeps one"
             )
         return encoding
 
     @property
     def feature_names(self) -> list[str]:
-        return [name for rule in self.rules for name in rule.features]
+        """A name per feature: the column's (numbers), or column=category (one-hot); a
+        name that comes again (a column "a=b" beside column a's category b) numbered, as
+        "a=b_2"."""
+        return unique_names(name for rule in self.rules for name in rule.features)
 
     @property
     def columns(self) -> list[str]:
@@ -180,21 +198,33 @@ class TableEncoding:
             [rule.kind == "numbers" for rule in self.rules for _ in rule.features], dtype=bool
         )
 
-    def transform(self, columns, dtype=np.float64) -> np.ndarray:
+    def transform(self, columns, dtype=np.float64, limits: Limits | None = None) -> np.ndarray:
         """X of shape (m, n[0]): one example per row, as the table has them. ``columns``
-        as for :meth:`fit`, in any column order.
+        as for :meth:`fit`, in any column order; an X of more bytes than ``limits``'
+        ``max_memory`` is refused before it is allocated.
 
         The array is Fortran-ordered: its transpose, the notes' X of shape (n[0], m),
         is contiguous, one feature per row, and is written a feature at a time.
         """
-        columns = columns_from(columns)
+        limits = limits or Limits()
+        columns = columns_from(columns, limits=limits)
         missing = [name for name in self.columns if name not in columns]
         if missing:
             raise DataFileError(
-                f"{columns.source}: no column {missing[0]!r}, which the model was trained on; "
-                f"it needs {', '.join(self.columns)}"
+                f"{columns.source}: no column {shown(missing[0])}, which the model was "
+                f"trained on; it needs {shown_names(self.columns)}"
             )
-        XT = np.empty((len(self.feature_names), columns.n_rows), dtype=dtype)
+        n0, m = sum(len(rule.features) for rule in self.rules), columns.n_rows
+        limits.check_memory(
+            n0 * m * np.dtype(dtype).itemsize,
+            f"{columns.source}: its X of {m:,} examples of {n0:,} features would take",
+        )
+        try:
+            XT = np.empty((n0, m), dtype=dtype)
+        except MemoryError:
+            raise DataFileError(
+                f"{columns.source}: no memory for its X of {m:,} examples of {n0:,} features"
+            ) from None
         start = 0
         for rule in self.rules:  # each feature's row of the notes' X, written once
             if rule.kind == "numbers":
@@ -212,13 +242,18 @@ class TableEncoding:
         return [(r.name, r.kind, r.describe(standardized)) for r in self.rules]
 
     def to_metadata(self) -> dict:
-        return {"rules": [asdict(rule) for rule in self.rules]}
+        # vars, not dataclasses.asdict: asdict deep-copies, 50 us a rule (5 s for 100,000).
+        return {"rules": [{**vars(r), "categories": list(r.categories)} for r in self.rules]}
 
     @classmethod
-    def from_metadata(cls, data) -> TableEncoding:
-        """The inverse of :meth:`to_metadata`, checked (a file's claim, not a fact)."""
+    def from_metadata(cls, data, limits: Limits | None = None) -> TableEncoding:
+        """The inverse of :meth:`to_metadata`, checked (a file's claim, not a fact); with
+        ``limits`` (those the model was trained with), its columns, categories and the
+        bytes of their names too."""
         if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
             raise DataFileError("the model's column rules are damaged (not a list of rules)")
+        if limits is not None:
+            limits.check_count("max_columns", len(data["rules"]), "the model's rules name")
         rules = []
         for raw in data["rules"]:
             try:
@@ -235,9 +270,28 @@ class TableEncoding:
             if rule.kind == "numbers":
                 ok = ok and isinstance(rule.fill, int | float) and np.isfinite(rule.fill)
             if not ok:
-                raise DataFileError(f"the model's rule for column {raw.get('name')!r} is damaged")
+                name = raw.get("name") if isinstance(raw, dict) else None
+                raise DataFileError(f"the model's rule for column {shown(name)} is damaged")
+            if limits is not None:
+                _within(rule, limits)
             rules.append(rule)
         return cls(rules)
+
+
+def _within(rule: ColumnRule, limits: Limits) -> None:
+    """Refuse a rule of a model file beyond the limits it was trained with."""
+    where = f"the model's rule for column {shown(rule.name)}"
+    limits.check_count("max_categories", len(rule.categories), f"{where} has")
+    longest = max(len(t.encode("utf-8", "replace")) for t in (rule.name, *rule.categories))
+    if longest > limits.max_cell_bytes:
+        raise DataFileError(
+            f"{where} holds a name of {longest:,} bytes, {limits.over('max_cell_bytes')}"
+        )
+
+
+def _cut(text: str, width: int = 40) -> str:
+    """A category as the printed table shows it: cut to ``width`` characters."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _number_rule(name: str, values: np.ndarray, impute: str) -> ColumnRule:
@@ -293,7 +347,9 @@ def _text_rule(name: str, values: Text, policy: str) -> ColumnRule:
         return ColumnRule(name, "dropped", "empty", missing)
     codes, counts = _counts(present_codes, len(values.categories))
     if codes.size == 1:
-        return ColumnRule(name, "dropped", f"constant ({values.categories[codes[0]]!r})", missing)
+        return ColumnRule(
+            name, "dropped", f"constant ({shown(values.categories[codes[0]])})", missing
+        )
     if present_codes.size >= _FEW_ROWS:
         if codes.size == present_codes.size:
             return ColumnRule(

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DataFileError
 from .h5 import load_h5
+from .limits import shown
 
 #: A numeric target with at most this many distinct integer values is taken as classes.
 MAX_INTEGER_CLASSES = 20
@@ -251,18 +252,22 @@ def _name(value, numeric: bool) -> str:
 
 
 def _encode_classes(y, numeric, classes, source):
-    names = [_name(v, numeric is not None) for v in y]
+    # The distinct values are named, once each: not the m values (16 million targets
+    # would be a gigabyte of Python strings).
+    values, inverse = np.unique(y if numeric is None else numeric, return_inverse=True)
+    names = [_name(v, numeric is not None) for v in values]
     if classes is None:
-        unique = sorted(set(names), key=(lambda s: float(s)) if numeric is not None else None)
-        classes = unique
+        classes = names  # sorted, by value for numbers
         if len(classes) < 2:
             raise DataFileError(
-                f"{source}: the target has one class only ({classes[0]!r}); need two or more"
+                f"{source}: the target has one class only ({shown(classes[0])}); need two or more"
             )
     lookup = {c: i for i, c in enumerate(classes)}
-    unknown = sorted(set(names) - set(lookup))
+    unknown = [n for n in names if n not in lookup]
     if unknown:
         raise DataFileError(
-            f"{source}: target values {unknown[:5]} are not among the model's classes {classes}"
+            f"{source}: target values {sorted(unknown)[:5]} are not among the model's classes "
+            f"{classes}"[:400]
         )
-    return np.array([lookup[n] for n in names], dtype=np.float64), "classification", classes
+    index = np.array([lookup[n] for n in names], dtype=np.float64)
+    return index[inverse.reshape(-1)], "classification", classes

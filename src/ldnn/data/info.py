@@ -7,6 +7,7 @@ import math
 
 from ..errors import InvalidValueError
 from .encoding import TableEncoding
+from .limits import LIMITS, Limits
 
 
 def complete_info(info: dict, n_features: int, n_outputs: int, classifier: bool) -> dict:
@@ -29,6 +30,8 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
     ------
     InvalidValueError
         Naming the field that is of the wrong type, length or value.
+    DataFileError, ConfigurationError
+        For markers, column rules or limits beyond the limits (:mod:`ldnn.data.limits`).
     """
 
     def need(condition: bool, field: str, expected: str, actual) -> None:
@@ -84,14 +87,10 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
     for key in ("x_std", "y_std"):
         if key in info:
             need(all(v > 0 for v in info[key]), key, "positive", info[key])
-    if "columns" in info:
-        encoding = TableEncoding.from_metadata(info["columns"])
-        need(
-            len(encoding.feature_names) == n_features,
-            "columns",
-            f"rules making {n_features} features",
-            len(encoding.feature_names),
-        )
+    # How the file was read, before the rules: its markers are handed to pyarrow's CSV
+    # reader, which crashes on 32,767 of them; the rules are checked within the limits
+    # the model was trained with (one from before the limits: its W1 bounds its rules).
+    limits = None
     if "read" in info:
         how = info["read"]
         need(
@@ -103,6 +102,18 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
             "read",
             "a table of delimiter, encoding, na_values and decimal",
             how,
+        )
+        limits = Limits.of(how, origin="data.read")
+        limits.check_na_values(how.get("na_values", []), "data.read.na_values")
+        if not any(key in how for key in LIMITS):
+            limits = None
+    if "columns" in info:
+        encoding = TableEncoding.from_metadata(info["columns"], limits)
+        need(
+            len(encoding.feature_names) == n_features,
+            "columns",
+            f"rules making {n_features} features",
+            len(encoding.feature_names),
         )
     if "split" in info:
         split = info["split"]

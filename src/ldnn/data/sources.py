@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import ConfigurationError, DataFileError
 from .datasets import Dataset, is_dataset_name, load_dataset
 from .files import encode_targets, read_table
+from .limits import memory_named
 from .preparation import Preparation
 from .table_source import (
     file_dataset,
@@ -54,6 +55,13 @@ def _read(source: str, data: dict, *, need_target: bool):
 
 
 def load_training_data(data: dict) -> Dataset:
+    """The train/test data a [data] table describes (:func:`_training_data`); running out
+    of memory on the way is an error naming the file."""
+    with memory_named(str(data.get("source") or "the data")):
+        return _training_data(data)
+
+
+def _training_data(data: dict) -> Dataset:
     """The train/test data a [data] table describes, before standardisation.
 
     A built-in set comes with its own fixed split. A file is split by ``test_split``
@@ -107,7 +115,7 @@ def _with_test_file(data: dict) -> Dataset:
             f"--test-data: {missing!r} is not a file (a training file and a test file are "
             "both needed)"
         )
-    dataset = load_training_data({**data, "test_data": "", "test_split": 0.0})
+    dataset = _training_data({**data, "test_data": "", "test_split": 0.0})
     info = dataset.description() | {"feature_names": dataset.feature_names}
     if dataset.task == "regression" and not info.get("classes"):
         info["classes"] = None
@@ -137,6 +145,13 @@ class ModelData:
 
 
 def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, part=None):
+    """Data for a trained model (:func:`_model_data`); running out of memory on the way is
+    an error naming the file."""
+    with memory_named(str(source)):
+        return _model_data(source, info, data, need_target=need_target, part=part)
+
+
+def _model_data(source: str, info: dict, data: dict, *, need_target: bool, part=None):
     """Data for a trained model (a :class:`ModelData`).
 
     For a built-in set: its test part (or ``part="train"``). For a file: all its rows, or

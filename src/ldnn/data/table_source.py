@@ -23,17 +23,27 @@ from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding, check_markers
 from .files import encode_targets
+from .limits import LIMITS, Limits, shown, shown_names
 from .split import split_indices
 from .tables import Columns, Text, read_columns
 
-#: The [data] keys that say how a table is read, and their defaults.
-READING = {"delimiter": "", "encoding": "", "na_values": [], "decimal": "."}
+#: The [data] keys that say how a table is read, and their defaults: the file's format,
+#: and the limits of what it may ask for (:mod:`ldnn.data.limits`).
+READING = {
+    "delimiter": "",
+    "encoding": "",
+    "na_values": [],
+    "decimal": ".",
+    **{key: limit.default for key, limit in LIMITS.items()},
+}
 
 
 def reading(data: dict, info: dict | None = None) -> dict:
-    """How to read the table: the [data] table's settings, else those of training."""
+    """How to read the table: the [data] table's settings, else those of training (the
+    limits as whole numbers, checked)."""
     remembered = (info or {}).get("read", {})
-    return {k: data.get(k) or remembered.get(k) or default for k, default in READING.items()}
+    how = {k: data.get(k) or remembered.get(k) or default for k, default in READING.items()}
+    return how | Limits.of(how).settings()
 
 
 def read(source: str, how: dict) -> Columns:
@@ -43,6 +53,7 @@ def read(source: str, how: dict) -> Columns:
         encoding=how["encoding"] or None,
         na_values=how["na_values"],
         decimal=how["decimal"],
+        limits=Limits.of(how),
     )
 
 
@@ -53,7 +64,7 @@ def target_values(columns: Columns, target: str) -> np.ndarray:
     if missing.any():
         row = int(np.flatnonzero(missing)[0]) + 1
         raise DataFileError(
-            f"{columns.source}: target column {target!r} is missing in data row {row} "
+            f"{columns.source}: target column {shown(target)} is missing in data row {row} "
             f"({int(missing.sum())} rows in all)"
         )
     return values.strings() if isinstance(values, Text) else values
@@ -96,13 +107,14 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
     target = data.get("target") or columns.names[-1]
     if target not in columns:
         raise DataFileError(
-            f"{source}: no target column {target!r}; columns: {', '.join(columns.names)}"
+            f"{source}: no target column {shown(target)}; columns: {shown_names(columns.names)}"
         )
     features = data.get("features") or [n for n in columns.names if n != target]
     unknown = [n for n in features if n not in columns]
     if unknown:
         raise DataFileError(
-            f"{source}: no feature column {unknown[0]!r}; columns: {', '.join(columns.names)}"
+            f"{source}: no feature column {shown(unknown[0])}; columns: "
+            f"{shown_names(columns.names)}"
         )
     if target in features:
         raise DataFileError(f"{source}: the target column {target!r} cannot be a feature too")
@@ -112,14 +124,16 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
     table = columns.only(features)
     drop, keep = data.get("drop") or (), data.get("keep") or ()
     check_markers(table, drop, keep)  # before the split: its rows are the file's
+    limits = Limits.of(how)
     encoding = TableEncoding.fit(
         table.rows(train),
         drop=drop,
         keep=keep,
         impute=data.get("impute") or "median",
         missing=data.get("missing") or "category",
+        limits=limits,
     )
-    X = encoding.transform(table).T  # rows are examples in files; the notes' are columns
+    X = encoding.transform(table, limits=limits).T  # rows are examples; the notes' are columns
     return file_dataset(
         source,
         X,
@@ -153,10 +167,11 @@ def file_dataset(source: str, X, Y, train, test, **fields) -> Dataset:
 
 def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, part=None):
     """(X of shape (n[0], m) before standardisation, Y or None, the columns read)."""
-    columns = read(source, reading(data, info))
+    how = reading(data, info)
+    columns = read(source, how)
     if "columns" in info:
         encoding = TableEncoding.from_metadata(info["columns"])
-        X = encoding.transform(columns)
+        X = encoding.transform(columns, limits=Limits.of(how))
     else:  # a model from before the column rules: its features are columns of numbers
         X = _numbers(columns, info["feature_names"])
     target = data.get("target") or info.get("target")

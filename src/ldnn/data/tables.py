@@ -18,14 +18,17 @@ Empty cells (and NA, NaN, null, ..., :data:`MISSING_MARKERS`) are always missing
 
 from __future__ import annotations
 
+import collections
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..base.threads import arrow_threads
-from ..errors import DataFileError, MissingPackageError
+from ..errors import DataFileError
+from .arrow import arrow, cell_kind, first_line, refuse_kind
+from .limits import Limits, memory_named, shown
+from .table_files import read_csv, read_parquet
 
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -117,20 +120,6 @@ class Columns:
         return Columns({k: self.data[k] for k in names}, self.source)
 
 
-def _arrow():
-    try:
-        import pyarrow
-        import pyarrow.compute
-        import pyarrow.csv
-        import pyarrow.parquet  # noqa: F401
-    except ImportError:
-        raise MissingPackageError(
-            "reading CSV and Parquet files needs pyarrow: pip install 'ldnn[tables]'"
-        ) from None
-    arrow_threads(pyarrow)
-    return pyarrow
-
-
 def is_table_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in TABLE_FORMATS
 
@@ -142,6 +131,7 @@ def read_columns(
     encoding: str | None = None,
     na_values=(),
     decimal: str = ".",
+    limits: Limits | None = None,
 ) -> Columns:
     """Read a CSV (or TSV) file with a header row, or a Parquet file.
 
@@ -155,78 +145,25 @@ def read_columns(
         Markers of a missing value besides the empty cell (and NaN, NA, null, ...).
     decimal : str
         The decimal point of the file's numbers: "." or "," (as in ``1,5;2,25``).
+    limits : Limits, optional
+        What the file may ask for (:mod:`ldnn.data.limits`; default its defaults): the
+        markers, the columns, a cell's bytes and the memory the file needs, each
+        checked before it is allocated for.
     """
-    pa = _arrow()
+    limits = limits or Limits()
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"data file {str(path)!r} does not exist")
     if not path.is_file():
         raise DataFileError(f"data file {str(path)!r} is not a file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            table = pa.parquet.read_table(path)
-        except (pa.ArrowException, OSError) as error:
-            raise DataFileError(f"{path}: cannot be read as Parquet: {error}") from None
-        return _from_arrow(table, str(path), missing_markers(na_values))
-    with open(path, "rb") as file:
-        head = file.read(1 << 16)
-    if encoding is None:
-        encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
-    if b"\0" in head and not encoding.lower().replace("-", "").startswith("utf16"):
-        raise DataFileError(f"{path}: is not a text file (it holds NUL bytes)")
-    try:
-        text = head.decode(encoding)
-    except LookupError:
-        raise DataFileError(f"--encoding {encoding!r} is not an encoding Python knows") from None
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a character cut at the end of the head
-            raise DataFileError(
-                f"{path}: is not {encoding.upper()} text (byte {head[error.start]:#04x} at "
-                f"offset {error.start}); pass its --encoding, e.g. --encoding latin-1"
-            ) from None
-        text = head[: error.start].decode(encoding)
-    if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
-    if len(delimiter) != 1:
-        raise DataFileError(f"--delimiter must be one character, got {delimiter!r}")
-    if decimal not in (".", ","):
-        raise DataFileError(f"--decimal must be '.' or ',', got {decimal!r}")
+    limits.check_na_values(list(na_values), f"{path}: --na-values ([data] na_values)")
     markers = missing_markers(na_values)
-    # Text is dictionary-encoded as it is parsed, in parallel (what Text keeps anyway).
-    convert = pa.csv.ConvertOptions(
-        null_values=markers,
-        strings_can_be_null=True,
-        decimal_point=decimal,
-        auto_dict_encode=True,
-        auto_dict_max_cardinality=1 << 20,
-    )
-    # Cells spanning lines (quoted newlines) keep pyarrow from splitting the file into
-    # blocks it parses in parallel: a block cut inside such a cell fails to parse, and
-    # only then is the file read again, in one stream (a bad file's error is that read's).
-    for newlines in (False, True):
-        try:
-            table = pa.csv.read_csv(
-                path,
-                read_options=pa.csv.ReadOptions(
-                    encoding=encoding, block_size=1 << 22, use_threads=pa.cpu_count() > 1
-                ),
-                parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines),
-                convert_options=convert,
-                # The system allocator: on a fresh process, measured faster here than
-                # pyarrow's default (mimalloc) at reading a large file.
-                memory_pool=pa.system_memory_pool(),
-            )
-            break
-        except pa.ArrowInvalid as error:
-            if not newlines:
-                continue
-            raise DataFileError(_explain(path, str(error), encoding)) from None
-        except (pa.ArrowException, OSError, UnicodeError) as error:
-            raise DataFileError(f"{path}: cannot be read as CSV: {error}") from None
-    if table.num_columns == 0 or table.num_rows == 0:
-        what = "is empty (a header row is needed)" if table.num_columns == 0 else "has no data rows"
-        raise DataFileError(f"{path}: the file {what}")
-    return _from_arrow(table, str(path), markers)
+    with memory_named(str(path)):
+        if path.suffix.lower() in (".parquet", ".pq"):
+            table = read_parquet(path, limits)
+        else:
+            table = read_csv(path, delimiter, encoding, markers, decimal, limits)
+        return _from_arrow(table, str(path), markers, limits)
 
 
 def missing_markers(na_values=()) -> list[str]:
@@ -234,46 +171,35 @@ def missing_markers(na_values=()) -> list[str]:
     return sorted({*MISSING_MARKERS, *na_values})
 
 
-def _explain(path: Path, message: str, encoding: str) -> str:
-    first = message.strip().splitlines()[0]
-    if "utf8" in first.lower().replace("-", ""):
-        return (
-            f"{path}: is not {encoding.upper()} text ({first}); pass its --encoding, e.g. "
-            "--encoding latin-1"
-        )
-    if "Empty CSV file" in first:
-        return f"{path}: the file is empty (a header row is needed)"
-    return f"{path}: cannot be read as CSV: {first}"
-
-
-def sniff_delimiter(text: str) -> str:
-    """The most frequent of , ; tab | in the first non-empty line (default ,)."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {c: header.count(c) for c in ",;\t|"}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
-def columns_from(table, source: str = "") -> Columns:
-    """:class:`Columns` from a pandas DataFrame, a pyarrow Table or a dict of columns."""
+def columns_from(table, source: str = "", limits: Limits | None = None) -> Columns:
+    """:class:`Columns` from a pandas DataFrame, a pyarrow Table or a dict of columns
+    (within ``limits``' columns and cell bytes; default :mod:`ldnn.data.limits`')."""
     if isinstance(table, Columns):
         return table
+    limits = limits or Limits()
     module = type(table).__module__.split(".")[0]
     if module == "pyarrow":
-        return _from_arrow(table, source or "the table")
+        return _from_arrow(table, source or "the table", limits=limits)
     if module == "pandas" and hasattr(table, "columns"):
-        pa = _arrow()
+        pa = arrow()
+        source = source or "the DataFrame"
+        limits.check_count("max_columns", len(table.columns), f"{source} has")
         try:
-            arrow = pa.Table.from_pandas(table, preserve_index=False)
+            frame = pa.Table.from_pandas(table, preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError) as error:
-            raise DataFileError(f"the DataFrame cannot be read as columns: {error}") from None
-        return _from_arrow(arrow, source or "the DataFrame")
+            raise DataFileError(
+                f"the DataFrame cannot be read as columns: {first_line(error)}"
+            ) from None
+        return _from_arrow(frame, source, limits=limits)
     if isinstance(table, dict) and table:
-        data = {str(name): _column(values, str(name)) for name, values in table.items()}
+        source = source or "the columns"
+        limits.check_count("max_columns", len(table), f"{source} are")
+        names = _clean_names([str(n) for n in table])
+        data = {n: _column(v, n) for n, v in zip(names, table.values(), strict=True)}
         lengths = {len(v) for v in data.values()}
         if len(lengths) > 1:
             raise DataFileError(f"the columns have different lengths: {sorted(lengths)}")
-        return _checked(Columns(data, source or "the columns"))
+        return _checked(Columns(data, source))
     raise DataFileError(
         f"expected a DataFrame, a pyarrow Table or a dict of columns, got {type(table).__name__}"
     )
@@ -282,7 +208,7 @@ def columns_from(table, source: str = "") -> Columns:
 def _column(values, name: str):
     values = np.asarray(values)
     if values.ndim != 1:
-        raise DataFileError(f"column {name!r} must be one-dimensional, got shape {values.shape}")
+        raise DataFileError(f"column {shown(name)} must be one-dimensional, got {values.shape}")
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
     cells = [
@@ -295,56 +221,113 @@ def _column(values, name: str):
     return Text(codes, categories)
 
 
-def _from_arrow(table, source: str, markers=MISSING_MARKERS) -> Columns:
-    pa = _arrow()
+def unique_names(names) -> list[str]:
+    """``names`` with each name that comes again numbered: a, a, b -> a, a_2, b (with a
+    number no other name has taken: a, a, a_2 -> a, a_3, a_2)."""
+    names = list(names)
+    taken, seen, next_number, result = set(names), set(), {}, []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            result.append(name)
+            continue
+        k = next_number.get(name, 2)
+        while f"{name}_{k}" in taken:
+            k += 1
+        next_number[name] = k + 1
+        taken.add(f"{name}_{k}")
+        result.append(f"{name}_{k}")
+    return result
+
+
+def _clean_names(raw: list[str]) -> list[str]:
+    """Column names trimmed of surrounding spaces; two that meet once trimmed ("a" and
+    "a ") are told apart by a number: the one that was already clean keeps its name,
+    the others are numbered in the order of their raw names (not of their places, so
+    that a file with its columns in another order gets the same names)."""
+    cleaned = [name.strip() for name in raw]
+    order = sorted(range(len(raw)), key=lambda i: (raw[i] != cleaned[i], raw[i]))
+    result = [""] * len(raw)
+    for i, name in zip(order, unique_names(cleaned[i] for i in order), strict=True):
+        result[i] = name
+    return result
+
+
+def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | None = None):
+    pa, limits = arrow(), limits or Limits()
+    limits.check_count("max_columns", table.num_columns, f"{source}: the table has")
     try:
-        names = [str(n).strip() for n in table.column_names]
+        raw = [str(n) for n in table.column_names]
     except UnicodeDecodeError:
         raise DataFileError(
             f"{source}: its header is not UTF-8 text; pass its --encoding, e.g. --encoding latin-1"
         ) from None
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(n for n, k in collections.Counter(raw).items() if k > 1)
     if twice:
-        raise DataFileError(f"{source}: more than one column is named {twice[0]!r}; rename them")
+        raise DataFileError(
+            f"{source}: more than one column is named {shown(twice[0].strip())}; rename them"
+        )
+    for name in raw:
+        size = len(name.encode("utf-8", "replace"))
+        if size > limits.max_cell_bytes:
+            raise DataFileError(
+                f"{source}: a column's name ({shown(name)}) is {size:,} bytes, "
+                f"{limits.over('max_cell_bytes')}"
+            )
+    names = _clean_names(raw)
     if table.num_rows == 0:
         raise DataFileError(f"{source}: the table has no rows")
+    for name, kind in zip(names, table.schema.types, strict=True):
+        if cell_kind(pa, kind) is None:
+            refuse_kind(name, kind, source)
     if any(pa.types.is_dictionary(t) for t in table.schema.types):
         table = table.unify_dictionaries()  # one dictionary per column, for all its chunks
-    data = {}
+    data, missing = {}, set(markers)
     for name, column in zip(names, table.columns, strict=True):
         kind = column.type
-        if pa.types.is_dictionary(kind):
-            if _is_text(pa, kind.value_type):  # text, already as codes: kept so
-                data[name] = _text_column(pa, column, set(markers))
-                continue
+        if pa.types.is_dictionary(kind) and not _is_text(pa, kind.value_type):
             column, kind = column.cast(kind.value_type), kind.value_type
-        numeric = (
-            pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-        )
-        if numeric or pa.types.is_boolean(kind) or pa.types.is_null(kind):
-            values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-            data[name] = np.asarray(values, dtype=np.float64)
+        if cell_kind(pa, kind) == "numbers":
+            data[name] = _numbers(pa, column, name, source)
             continue
-        if not _is_text(pa, kind):
+        if not pa.types.is_dictionary(kind) and not _is_text(pa, kind):
             try:
                 column = column.cast(pa.string())  # dates, times, binary as their text
             except pa.ArrowInvalid:  # what the CSV reader found not to be UTF-8
                 raise DataFileError(
-                    f"{source}: column {name!r} is not UTF-8 text; pass the file's "
+                    f"{source}: column {shown(name)} is not UTF-8 text; pass the file's "
                     "--encoding, e.g. --encoding latin-1"
                 ) from None
-        data[name] = _text_column(pa, column, set(markers))
+        # Text, already as codes (dictionary-encoded) or encoded now.
+        where = f"{source}: column {shown(name)}"
+        data[name] = _text_column(pa, column, missing, limits, where)
     return _checked(Columns(data, source))
+
+
+def _numbers(pa, column, name: str, source: str) -> np.ndarray:
+    """A column of numbers as float64, NaN where missing; whole numbers beyond 2**53
+    (a uint64 ID) are refused: float64 cannot hold them exactly."""
+    try:
+        values = column.cast(pa.float64())
+    except pa.ArrowInvalid:
+        low, high = (v.as_py() for v in pa.compute.min_max(column).values())
+        raise DataFileError(
+            f"{source}: column {shown(name)} holds whole numbers beyond 2**53 (e.g. "
+            f"{high if abs(high) >= abs(low) else low}), which float64 cannot hold exactly "
+            "(an ID? write the file without it)"
+        ) from None
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _is_text(pa, kind) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _text_column(pa, column, markers: set):
+def _text_column(pa, column, markers: set, limits: Limits, where: str):
     """A column of text as a Text (with which categories look like numbers), or as
     numbers where, once trimmed and without its missing-value markers, it holds only
-    numbers (as ``a, ?, 3`` does: " ?" is not "?" until trimmed)."""
+    numbers (as ``a, ?, 3`` does: " ?" is not "?" until trimmed). A cell of more bytes
+    than the limit is refused (``where`` names the column)."""
     pc = pa.compute
     if pa.types.is_dictionary(column.type):  # chunks sharing one dictionary (unified)
         indices = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
@@ -354,6 +337,16 @@ def _text_column(pa, column, markers: set):
         indices, dictionary = encoded.indices, encoded.dictionary
     codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
     codes = codes.astype(np.int32, copy=False)
+    if len(dictionary):
+        lengths = pc.binary_length(dictionary).to_numpy(zero_copy_only=False)
+        longest = int(np.argmax(lengths))
+        if lengths[longest] > limits.max_cell_bytes:
+            row = int(np.flatnonzero(codes == longest)[0]) + 1 if (codes == longest).any() else 0
+            raise DataFileError(
+                f"{where} holds a cell of {int(lengths[longest]):,} bytes"
+                + (f" in data row {row}" if row else "")
+                + f", {limits.over('max_cell_bytes')}"
+            )
     # Cells are trimmed: after ", " separators (a census file's) " Private" is "Private".
     # Trimming the distinct values, not the m cells, and merging those that meet.
     trimmed = pc.utf8_trim_whitespace(dictionary)

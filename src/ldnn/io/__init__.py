@@ -1,4 +1,5 @@
-"""Files and text: atomic writes, model files, config.toml, CSV and text tables.
+"""Files and text: atomic writes and where they may go, model files, config.toml, CSV and
+text tables.
 
 Nothing here knows about training; every module above writes through these.
 """
@@ -6,6 +7,7 @@ Nothing here knows about training; every module above writes through these.
 from .atomic import atomic_write, atomic_write_text
 from .hashing import arrays_sha256, file_sha256
 from .model_file import FORMAT_VERSION, load_model, save_model
+from .outputs import check_output
 from .tables import csv_text, markdown_table, text_table
 from .toml import dumps_toml, read_toml
 
@@ -15,6 +17,7 @@ __all__ = [
     "file_sha256",
     "atomic_write",
     "atomic_write_text",
+    "check_output",
     "csv_text",
     "dumps_toml",
     "load_model",

@@ -7,8 +7,9 @@ import os
 
 from .._version import __version__
 from ..errors import ConfigurationError, NotFittedError, OnnxExportError
-from ..io import atomic_write
+from ..io import atomic_write, check_output
 from ..model.network import DeepNetwork
+from ..runs.folders import run_folder_of
 from .graph import ML_DOMAIN, ML_OPSET, Graph, import_onnx
 from .layers import class_outputs, layer_nodes
 from .preparation import check_names, feature_inputs, target_units
@@ -148,13 +149,25 @@ def export_file(
     *,
     dtype: str = "float32",
     opset: int = DEFAULT_OPSET,
+    overwrite: bool = True,
 ) -> None:
     """Read an ldnn model file (:meth:`DeepNetwork.save`) and write it as ONNX.
 
     Parameters
     ----------
     model_path : path of the ``.npz`` model file
-    out_path : path of the ``.onnx`` file to write
+    out_path : path of the ``.onnx`` file to write; never the model file or a file of the
+        run folder it is in (:func:`ldnn.io.check_output`)
     dtype, opset : see :func:`to_onnx`
+    overwrite : bool, default True
+        Whether an existing ``out_path`` may be replaced (its permission bits are kept).
+
+    Raises
+    ------
+    ConfigurationError
+        If ``out_path`` is the model file, is inside its run folder, or exists and
+        ``overwrite`` is False.
     """
+    reading = {run_folder_of(model_path): "the model's run folder", model_path: "the model"}
+    check_output(out_path, reading=reading, overwrite=overwrite, flag="out_path")
     save_onnx(DeepNetwork.load(model_path), out_path, dtype=dtype, opset=opset)

@@ -5,7 +5,9 @@ The configuration has three tables, as config.toml shows them:
 
 ``[data]``      source, target, features, test_split, split_seed, standardize, how a table
                 is read (delimiter, encoding, na_values, decimal) and prepared (drop, keep,
-                impute, missing), class_weight, ...
+                impute, missing), class_weight, the limits of what a table may ask for
+                (max_na_values, max_columns, max_categories, max_cell_bytes, max_memory:
+                ``ldnn.data.limits``), ...
 ``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob,
                 batch_norm, dtype
 ``[training]``  optimizer, learning_rate, epochs, batch_size, lambd, seed, ...
@@ -26,6 +28,7 @@ from typing import NamedTuple
 
 from ..core.hyperparameters import Hyperparameters
 from ..data.datasets import Dataset
+from ..data.limits import LIMITS
 from ..data.preparation import prepare
 from ..data.sources import load_training_data
 from ..errors import ConfigurationError
@@ -61,6 +64,7 @@ DEFAULTS = {
         "impute": "median",
         "missing": "category",
         "class_weight": "",
+        **{key: limit.default for key, limit in LIMITS.items()},
     },
     "model": {
         "layers": [32, 16],
@@ -192,6 +196,10 @@ _KINDS = {
         lambda v: isinstance(v, list) and all(_integer(n) and n > 0 for n in v),
     ),
     "weights": ("'balanced' or a table of class = weight > 0", _weights),
+    "size": (
+        "a number of bytes, or text such as '512M' or '8G'",
+        lambda v: _integer(v) or isinstance(v, str),
+    ),
     "switches": (
         "true, false or a list of them (one per hidden layer)",
         lambda v: (
@@ -212,6 +220,7 @@ def _kind(table: str, key: str) -> str:
         "drop": "texts",
         "keep": "texts",
         "class_weight": "weights",
+        **{key: "size" for key, limit in LIMITS.items() if limit.size},
         "standardize": "boolean",
         "split_seed": "seed",
         "seed": "seed",

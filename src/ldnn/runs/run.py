@@ -117,6 +117,7 @@ class TrainingRun:
                 target=self.raw.target, features=[r.name for r in self.raw.encoding.rules]
             )
         self.provenance = provenance(config, self.raw, command)
+        self._data = self.provenance["data"]  # the data as found now (start() may replace it)
         self.history: History | None = None
         self.seconds = 0.0
         self.test_costs: list[float] = []
@@ -178,6 +179,11 @@ class TrainingRun:
         data, network = self.dataset, self.network
         callbacks = list(callbacks)
         self._watch = None
+        if comm is not None:  # every rank stops, at once, where they were given different runs
+            from ..training.mpi import MPIRanks
+
+            hint = ": start every rank with the same data and settings"
+            MPIRanks(comm).agree(self.alike(), hint)
         resuming = network.epochs_trained > 0 or network.unfinished is not None
         arguments = self.shares(comm, resuming)
         if data.X_test is not None and (comm is None or comm.Get_rank() == 0):
@@ -199,6 +205,24 @@ class TrainingRun:
         self.warnings = [str(w.message) for w in caught]
         self._started = None
         return self.history
+
+    def alike(self) -> dict:
+        """What every MPI rank of this run must hold alike, in the order it is compared:
+        the prepared training part's shape, the data's (and labels') SHA-256, then the
+        resolved configuration but for where the data files are (ranks on other machines
+        may find the same files at other paths; only rank 0 reads a test file)."""
+        data = self._data
+        alike = {
+            "training data of shape": tuple(self.dataset.X_train.shape),
+            "data of sha256": data["sha256"][:16],
+        }
+        if "labels" in data:
+            alike["labels of sha256"] = data["labels"]["sha256"][:16]
+        for table, values in self.config.items():
+            for key, value in values.items() if isinstance(values, dict) else ():
+                if table != "data" or key not in ("source", "labels", "test_data"):
+                    alike[f"[{table}] {key}"] = value
+        return alike
 
     def shares(self, comm, resuming: bool) -> dict:
         """network.fit's data: the training part (X, Y, sample_weight) for one process;

@@ -22,15 +22,22 @@ artifacts: the model, config, provenance, metrics, history and pictures.
 from __future__ import annotations
 
 import logging
+import socket
+import tempfile
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError, MissingPackageError, TrackingWarning
 
 #: Where ``--mlflow`` without a URI logs: MLflow's own default local store (a SQLite
 #: file in the current directory; artifacts under ./mlruns).
 DEFAULT_MLFLOW_URI = "sqlite:///mlflow.db"
+#: How long :func:`check_tracking_uri` waits for a tracking server to answer, in seconds.
+CONNECT_SECONDS = 3.0
+#: The ports of the servers a tracking URI may name, where it names none.
+_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
 #: The epoch record's fields, and what MLflow and TensorBoard call them.
 EPOCH_METRICS = {
     "cost": ("train_cost", "cost/train"),
@@ -83,18 +90,88 @@ def _epoch_values(record: dict, which: int) -> dict[str, float]:
     }
 
 
+def check_tracking_uri(uri: str, timeout: float = CONNECT_SECONDS) -> None:
+    """Refuse, in one line and within ``timeout`` seconds, a tracking URI MLflow would
+    take minutes to give up on (it retries): a SQLite file whose folder is missing or
+    takes no files, a file store in such a folder, a server that does not answer. Other
+    URIs are left to MLflow.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the URI and what is wrong with it.
+    """
+    scheme = urlsplit(uri).scheme.split("+")[0].lower()  # postgresql+psycopg2: postgresql
+    problem = None
+    if scheme == "sqlite":
+        path = uri.split("?")[0][len("sqlite:///") :]
+        if path and path != ":memory:":
+            problem = _unwritable(Path(path), "the database")
+    elif scheme == "file" or (scheme == "" and uri != "databricks"):
+        problem = _unwritable(Path(urlsplit(uri).path if scheme else uri), "the store", folder=True)
+    elif scheme in _PORTS:
+        problem = _unanswered(uri, _PORTS[scheme], timeout)
+    if problem:
+        raise ConfigurationError(f"--mlflow {uri}: {problem}")
+
+
+def _unwritable(path: Path, what: str, folder: bool = False) -> str | None:
+    """What keeps MLflow from writing the file ``path``, or (``folder``) from making the
+    folder ``path`` where it is missing and writing in it; None when nothing does."""
+    path = path.absolute()
+    try:
+        if folder:
+            where = next(p for p in (path, *path.parents) if p.exists())  # "/" exists
+        else:
+            where = path.parent
+            if not where.is_dir():
+                return f"the folder {where} of {what} does not exist"
+            if path.exists() and not path.is_file():
+                return f"{what} {path} is not a file"
+        if not where.is_dir():
+            return f"{what} {path} cannot be made: {where} is not a folder"
+        # The one sure test (access() says yes to root): a file made and removed there.
+        with tempfile.TemporaryFile(dir=where):
+            pass
+        if path.is_file():
+            with open(path, "ab"):  # opened to append, left as it was
+                pass
+    except OSError as error:
+        return f"cannot write {what} {path} in {where} ({error.strerror or error})"
+    return None
+
+
+def _unanswered(uri: str, default_port: int, timeout: float) -> str | None:
+    """Why the server of ``uri`` did not take a connection within ``timeout`` seconds."""
+    parts = urlsplit(uri)
+    try:
+        host, port = parts.hostname, parts.port or default_port
+    except ValueError as error:  # a port that is no number
+        return str(error)
+    if not host:
+        return "it names no host"
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else error.strerror or error
+        return f"cannot connect to {host}:{port} within {timeout:g} s ({reason})"
+    return None
+
+
 class MlflowTracker:
     """Log a run to MLflow through its client (no global MLflow state is touched).
 
     Parameters
     ----------
     uri : str
-        A tracking URI: ``sqlite:///mlflow.db`` (the default), ``http://host:5000``, ...
+        A tracking URI: ``sqlite:///mlflow.db`` (the default), ``http://host:5000``, ...;
+        checked first (:func:`check_tracking_uri`).
     experiment : str
         The MLflow experiment, created when missing.
     """
 
     def __init__(self, uri: str = DEFAULT_MLFLOW_URI, experiment: str = "ldnn"):
+        check_tracking_uri(uri)  # in seconds, before MLflow retries for minutes
         try:
             from mlflow.entities import Metric
             from mlflow.tracking import MlflowClient

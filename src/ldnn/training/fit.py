@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 
 import numpy as np
 
 from ..base.backend import device_module, host_copies, to_device, to_numpy
+from ..core.finiteness import check_targets
 from ..core.hyperparameters import Hyperparameters
 from ..core.initializers import initialize_parameters
-from ..core.losses import one_hot
+from ..core.losses import get_loss, one_hot
 from ..core.metrics import is_classifier
 from ..core.parameters import check_fits_in_memory
 from ..data.split import split_columns, split_indices
 from ..errors import ConfigurationError
+from ..io.hashing import arrays_sha256
 from .history import History
 from .lbfgs import train_lbfgs
 from .loop import Training
@@ -129,13 +132,20 @@ class Fit:
         x_extent=None,
     ):
         self.hp, self.callbacks, self.x_extent = hp, list(callbacks), x_extent
+        continuing = state is not None
+        self.rng = _generator(hp, rng, state if continuing else None)
+        self.ranks = ONE_PROCESS
+        if comm is not None:  # before anything one rank could refuse alone
+            self.ranks = MPIRanks(comm)
+            alike = _alike(hp, X, Y, sample_weight, validation, self.rng, parameters, state)
+            self.ranks.agree(alike, ": every rank must fit the same network on its share")
         self.xp = training_device(hp, X)
         check_supported(hp, comm, validation is not None)
-        self.ranks = ONE_PROCESS if comm is None else MPIRanks(comm)
-        continuing = state is not None
+        if get_loss(hp.loss).output_range is None:  # every rank asks: a share may be empty
+            extent = self.ranks.maximum(max(-float(Y.min()), float(Y.max())) if Y.size else 0.0)
+            check_targets(extent, hp.loss, hp.dtype)
         state = TrainingState() if state is None else copy.copy(state)
         unfinished = state.unfinished
-        self.rng = _generator(hp, rng, state if continuing else None)
         # The validation part is drawn first: an interrupted fit's is drawn again.
         self.split_state = (
             self.rng.bit_generator.state if unfinished is None else unfinished.split_rng_state
@@ -226,6 +236,32 @@ class Fit:
             plateau=state.plateau,
         )
         return training.parameters, now
+
+
+def _alike(hp, X, Y, sample_weight, validation, rng, parameters, state) -> dict:
+    """What every MPI rank of one fit must hold alike, in the order it is compared: its
+    share's n[0], n[L] and dtype, which arguments it was given, a warm start's parameters
+    and how far they were trained, the hyperparameters and the generator."""
+    alike = {
+        "X of shape": f"({X.shape[0]}, m)",
+        "Y of shape": f"({Y.shape[0]}, m)" if Y.ndim == 2 else "(m,) of class labels",
+        "X of dtype": str(X.dtype),
+        "sample_weight": "given" if sample_weight is not None else "none",
+        "validation_data": "given" if validation is not None else "none",
+        "parameters from": (
+            "the seed" if state is None else f"a warm start after {state.epochs_trained} epochs"
+        ),
+    }
+    if state is not None:
+        theta = (to_numpy(parameters[k]) for k in sorted(parameters))
+        alike["parameters of sha256"] = arrays_sha256(*theta)[:16]
+    alike.update(hp.to_dict())
+    alike["a generator of state"] = _digest(repr(rng.bit_generator.state).encode())
+    return alike
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def training_device(hp: Hyperparameters, X):

@@ -27,6 +27,12 @@ What makes the result independent of P:
 Only the order of the sums changes, so float64 results agree with one process within
 rounding (1e-12 and better in the tests). Validation scores are reduced the same way.
 
+All of that holds only when the ranks were started alike: the same hyperparameters, the
+same generator, shares of the same data. Before the first step they compare what they
+were given (:meth:`MPIRanks.agree`: one allgather), and on any difference every rank
+stops at once with the same one line naming the first rank that differs and what
+differs, rather than training on to a silent mixture or to a raw MPI error.
+
 :class:`MPIRanks` is all the training step and loop see of it (the protocol of
 :mod:`ldnn.training.ranks`). The communicator is an ``mpi4py`` communicator
 (``MPI.COMM_WORLD``): mpi4py is imported only here and only when a communicator is used.
@@ -43,7 +49,12 @@ import sys
 import numpy as np
 
 from ..base.backend import get_xp, to_numpy
-from ..errors import ConfigurationError, InvalidValueError, MissingPackageError
+from ..errors import (
+    ConfigurationError,
+    InvalidValueError,
+    MissingPackageError,
+    RanksDisagreeError,
+)
 
 
 def share(m: int, size: int, rank: int) -> slice:
@@ -101,6 +112,29 @@ class MPIRanks:
         self.lead = self.rank == 0  # rank 0 adds the L2 term, once for all
         self.sums_on_host = True  # each step's sums are read: the ranks must agree on them
         self.buffer = None
+
+    def agree(self, values: dict, hint: str = "") -> None:
+        """Go on only if every rank holds the same ``values`` ({what: value}, compared in
+        their order; a value is shown as is when it is text, else as its repr).
+
+        Raises
+        ------
+        RanksDisagreeError
+            On every rank at once, naming the first rank that differs from rank 0 and the
+            first thing that differs, then ``hint``; ``field`` names the setting that
+            differs, where it is one ("learning_rate" of "[training] learning_rate").
+        """
+        everyone = self.comm.allgather(values)
+        ours = everyone[0]
+        for rank, theirs in enumerate(everyone[1:], 1):
+            for what in [*ours, *(w for w in theirs if w not in ours)]:
+                mine, other = ours.get(what, _NOTHING), theirs.get(what, _NOTHING)
+                if not _same(mine, other):
+                    raise RanksDisagreeError(
+                        f"rank {rank} of {len(everyone)} has {what} {_shown(other)} where "
+                        f"rank 0 has {_shown(mine)}{hint}",
+                        field=_field(what),
+                    )
 
     def examples(self, m_here: int) -> tuple[int, int]:
         counts = self.comm.allgather(int(m_here))
@@ -160,6 +194,32 @@ class MPIRanks:
             host = get_xp(buffer).asnumpy(buffer)
             self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
             buffer.set(host)
+
+
+class _Nothing:
+    """What a rank holds of a thing only another rank was given."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+_NOTHING = _Nothing()
+
+
+def _same(a, b) -> bool:
+    if a is _NOTHING or b is _NOTHING:
+        return a is b
+    return a == b or repr(a) == repr(b)  # repr: a NaN is the same NaN
+
+
+def _field(what: str) -> str | None:
+    """The setting a difference is about: "learning_rate" of "[training] learning_rate"."""
+    name = what.rsplit("] ", 1)[-1]
+    return name if name.isidentifier() else None
+
+
+def _shown(value) -> str:
+    return value if isinstance(value, str) else repr(value)
 
 
 #: Where MPI launchers say how many ranks they started: MPICH's and Intel's Hydra (and

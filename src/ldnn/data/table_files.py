@@ -1,0 +1,179 @@
+"""Table files read by pyarrow within the limits (:mod:`ldnn.data.limits`): a CSV file's
+header is counted and its size weighed before pyarrow parses a row; a Parquet file's
+metadata (its columns, their types, its rows and row groups) are checked before its data
+are read, and its text is read as codes into its distinct values."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..errors import DataFileError
+from .arrow import arrow, cell_kind, first_line, refuse_kind, row_bytes
+from .limits import Limits, format_size, shown
+
+
+def read_csv(path: Path, delimiter, encoding, markers, decimal: str, limits: Limits):
+    """A CSV file as a pyarrow Table (text dictionary-encoded), after its header's
+    columns and the memory its size needs were checked; ``markers``: the cells that are
+    missing values."""
+    pa = arrow()
+    with open(path, "rb") as file:
+        head = file.read(1 << 16)
+    if encoding is None:
+        encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
+    if b"\0" in head and not encoding.lower().replace("-", "").startswith("utf16"):
+        raise DataFileError(f"{path}: is not a text file (it holds NUL bytes)")
+    try:
+        text = head.decode(encoding)
+    except LookupError:
+        raise DataFileError(f"--encoding {encoding!r} is not an encoding Python knows") from None
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a character cut at the end of the head
+            raise DataFileError(
+                f"{path}: is not {encoding.upper()} text (byte {head[error.start]:#04x} at "
+                f"offset {error.start}); pass its --encoding, e.g. --encoding latin-1"
+            ) from None
+        text = head[: error.start].decode(encoding)
+    if delimiter is None:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
+    if len(delimiter) != 1 or not delimiter.isascii() or delimiter in '"\r\n':
+        raise DataFileError(
+            f"--delimiter must be one character (ASCII, not a quote or a line break), "
+            f"got {delimiter!r}"
+        )
+    if decimal not in (".", ","):
+        raise DataFileError(f"--decimal must be '.' or ',', got {decimal!r}")
+    columns = _header_width(path, encoding, delimiter)
+    limits.check_count("max_columns", columns, f"{path}: the header names")
+    need, rows = _csv_memory(path, head, columns)
+    limits.check_memory(
+        need, f"{path}: its {format_size(path.stat().st_size)} (about {rows:,} rows) need"
+    )
+    # Text is dictionary-encoded as it is parsed, in parallel (what Text keeps anyway).
+    convert = pa.csv.ConvertOptions(
+        null_values=markers,
+        strings_can_be_null=True,
+        decimal_point=decimal,
+        auto_dict_encode=True,
+        auto_dict_max_cardinality=1 << 20,
+    )
+    # Cells spanning lines (quoted newlines) keep pyarrow from splitting the file into
+    # blocks it parses in parallel: a block cut inside such a cell fails to parse, and
+    # only then is the file read again, in one stream (a bad file's error is that read's).
+    # A row longer than a block (a cell of megabytes) is read again in one block.
+    block = 1 << 22
+    attempts = [(False, block), (True, block), (True, min(path.stat().st_size + 1, 2**31 - 1))]
+    for attempt, (newlines, size) in enumerate(attempts):
+        try:
+            table = pa.csv.read_csv(
+                path,
+                read_options=pa.csv.ReadOptions(
+                    encoding=encoding, block_size=size, use_threads=pa.cpu_count() > 1
+                ),
+                parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines),
+                convert_options=convert,
+                # The system allocator: on a fresh process, measured faster here than
+                # pyarrow's default (mimalloc) at reading a large file.
+                memory_pool=pa.system_memory_pool(),
+            )
+            break
+        except MemoryError:
+            raise
+        except pa.ArrowInvalid as error:
+            if attempt == 0 or (attempt == 1 and "straddl" in str(error) and size < attempts[2][1]):
+                continue
+            raise DataFileError(_explain(path, str(error), encoding)) from None
+        except (pa.ArrowException, OSError, UnicodeError) as error:
+            raise DataFileError(f"{path}: cannot be read as CSV: {first_line(error)}") from None
+    if table.num_columns == 0 or table.num_rows == 0:
+        what = "is empty (a header row is needed)" if table.num_columns == 0 else "has no data rows"
+        raise DataFileError(f"{path}: the file {what}")
+    return table
+
+
+def _header_width(path: Path, encoding: str, delimiter: str) -> int:
+    """How many columns the header line names (a name holding a line break ends the
+    count there): its separators outside quotes, the even pieces between the quotes
+    (a doubled quote is an empty piece). 100,000 names are counted in milliseconds,
+    before pyarrow parses a row; the table it reads is counted again."""
+    with open(path, encoding=encoding, errors="replace", newline="") as file:
+        line = file.readline(1 << 24)
+    return 1 + sum(piece.count(delimiter) for piece in line.split('"')[::2])
+
+
+def _csv_memory(path: Path, head: bytes, columns: int) -> tuple[int, int]:
+    """(about the bytes reading a CSV file needs, about its rows): its rows (the file's
+    size over the head's bytes a row) times its columns, 16 bytes a cell (Arrow's value
+    and ldnn's), and the file's text once. A cell takes a byte of the file at least, its
+    separator: the cells are never more than the file's bytes."""
+    size = path.stat().st_size
+    rows_in_head = head.count(b"\n") - 1
+    rows = math.ceil(size * rows_in_head / len(head)) if rows_in_head > 0 else size
+    cells = min(size, rows * max(columns, 1))
+    return 16 * cells + size, min(rows, size)
+
+
+def _explain(path: Path, message: str, encoding: str) -> str:
+    first = message.strip().splitlines()[0]
+    if "utf8" in first.lower().replace("-", ""):
+        return (
+            f"{path}: is not {encoding.upper()} text ({first}); pass its --encoding, e.g. "
+            "--encoding latin-1"
+        )
+    if "Empty CSV file" in first:
+        return f"{path}: the file is empty (a header row is needed)"
+    return f"{path}: cannot be read as CSV: {first}"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The most frequent of , ; tab | in the first non-empty line (default ,)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {c: header.count(c) for c in ",;\t|"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_parquet(path: Path, limits: Limits):
+    """A Parquet file as a pyarrow Table, its text columns dictionary-encoded (what
+    :class:`~ldnn.data.tables.Text` keeps), after its metadata were checked: the number
+    of columns, their types and the memory its declared rows need."""
+    pa = arrow()
+    try:
+        file = pa.parquet.ParquetFile(path)
+        schema, metadata = file.schema_arrow, file.metadata
+    except MemoryError:
+        raise
+    except (pa.ArrowException, OSError) as error:
+        raise DataFileError(f"{path}: cannot be read as Parquet: {first_line(error)}") from None
+    limits.check_count("max_columns", len(schema), f"{path}: the file has")
+    for field in schema:
+        if cell_kind(pa, field.type) is None:
+            refuse_kind(field.name, field.type, str(path))
+    rows = max(metadata.num_rows, 0)
+    widths = [row_bytes(pa, field.type) for field in schema]
+    stored = sum(
+        max(metadata.row_group(i).total_byte_size, 0) for i in range(metadata.num_row_groups)
+    )
+    if widths:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        limits.check_memory(
+            rows * sum(widths) + stored,
+            f"{path}: its metadata declare {rows:,} rows of {len(schema):,} columns (the "
+            f"widest, {shown(schema[widest].name)}, {widths[widest]} bytes a row) and "
+            f"{format_size(stored)} of values, which need",
+        )
+    text = [i for i, field in enumerate(schema) if _read_as_dictionary(pa, field.type)]
+    try:
+        return pa.parquet.ParquetFile(path, metadata=metadata, read_dictionary=text).read()
+    except MemoryError:
+        raise
+    except (pa.ArrowException, OSError) as error:
+        raise DataFileError(f"{path}: cannot be read as Parquet: {first_line(error)}") from None
+
+
+def _read_as_dictionary(pa, kind) -> bool:
+    """Strings and bytes are read as codes into their distinct values: a file that
+    repeats one long value a million times does not become a million copies of it."""
+    t = pa.types
+    return t.is_string(kind) or t.is_large_string(kind) or t.is_binary(kind)
