@@ -456,3 +456,25 @@ def test_console_script_end_to_end(work):
     assert "nowhere.csv" in done.stderr
     done = console("train", "binary.npz", "--epochs", "many", cwd=work)
     assert done.returncode == 2 and "--epochs" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unwritable_tracking_store_is_refused_before_a_run_folder_is_made(work, capsys):
+    argv = ["train", "binary.npz", *QUICK, "--name", "t", "--mlflow", "sqlite:////proc/x.db"]
+    fails(argv, capsys, "--mlflow", "/proc")
+    assert not (work / "runs" / "t").exists()
+
+
+def test_running_out_of_memory_is_one_line(work, capsys, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("ldnn.runs.run.TrainingRun.fit", exhausted)
+    fails(["train", "binary.npz", *QUICK, "--name", "oom"], capsys, "out of memory")
+
+
+def test_notes_from_run_folders_reach_the_terminal_escaped(capsys):
+    from ldnn.cli.train import tell
+
+    tell(["a folder named \x1b[31mred\x1b[0m"])
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[31mred" in err

@@ -199,3 +199,10 @@ def test_forward_checks_parameter_shapes():
         forward(np.zeros((2, 5)), params, ["relu", "sigmoid"])
     with pytest.raises(ShapeError, match=r"one activation per layer \(L = 2\)"):
         forward(np.zeros((2, 5)), {**params, "b2": np.zeros((1, 1))}, ["relu"])
+
+
+def test_targets_beyond_float32_are_named_before_the_cast():
+    # 1e39 is finite in float64 and infinite in float32: said, not turned into inf.
+    net = DeepNetwork([2, 3, 1], output="linear", loss="mse", epochs=1)
+    with pytest.raises(InvalidValueError, match=r"Y holds values up to 1e\+39.*float32"):
+        net.fit(np.ones((2, 4)), np.full((1, 4), 1e39))

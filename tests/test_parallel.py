@@ -636,3 +636,18 @@ def test_mpiexec_tune_makes_every_rank_a_worker_of_one_study(tmp_path):
     workers = {row.split(",")[header.index("worker")] for row in rows[1:]}
     assert len(rows) - 1 >= 8 and len(workers) == 2
     assert done.stdout.count("tune folder:") == 1
+
+
+def test_a_share_that_fails_its_checks_stops_every_rank_naming_it():
+    """Rank 1's X has 4 features where the network takes 5: rank 1's own check would
+    stop it alone, and rank 0 would wait for it in the first collective."""
+
+    def rank_fit(comm):
+        X = np.ones((5 if comm.Get_rank() == 0 else 4, 10))
+        net = DeepNetwork((5, 3, 1), epochs=1, seed=0)
+        said = r"rank 1 of 2: X must have shape .*got \(4, 10\)"
+        with pytest.raises(RanksDisagreeError, match=said):
+            net.fit(X, np.ones((1, 10)), comm=comm)
+        return True
+
+    assert run_ranks(2, rank_fit) == [True, True]

@@ -71,3 +71,33 @@ def test_standardize_scales_features_only():
     assert mean.shape == std.shape == (3, 1)
     assert np.array_equal(scaled.Y_train, data.Y_train)
     assert_allclose(scaled.X_train[:2].std(axis=1), 1, atol=1e-12)
+
+
+def test_huge_values_standardise_without_overflow():
+    # (x - mean)^2 overflows beyond |x| ~ 1e154: the statistics of A / max|a|, scaled back,
+    # equal c times those of B for A = c B (an independent computation).
+    B = np.random.default_rng(3).normal(size=(2, 50))
+    c = 1e300
+    mean, std = _stats(c * B)
+    assert_allclose(mean, c * B.mean(axis=1, keepdims=True), rtol=1e-12)
+    assert_allclose(std, c * B.std(axis=1, keepdims=True), rtol=1e-12)
+    ordinary = np.random.default_rng(4).normal(size=(3, 40))
+    plain = (ordinary.mean(axis=1, keepdims=True), ordinary.std(axis=1, keepdims=True))
+    assert all(np.array_equal(a, b) for a, b in zip(_stats(ordinary), plain, strict=True))
+
+
+def _stats(A):
+    from ldnn.data.preparation import mean_and_std
+
+    return mean_and_std(A)
+
+
+def test_targets_whose_squares_overflow_are_named():
+    import pytest
+
+    from ldnn.errors import InvalidValueError
+
+    X = np.random.default_rng(0).normal(size=(2, 30))
+    data = Dataset("big", X, 1e300 * X[:1], None, None, task="regression", target="y")
+    with pytest.raises(InvalidValueError, match=r"the target 'y' holds targets up to"):
+        prepare(data)

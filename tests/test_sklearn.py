@@ -322,3 +322,11 @@ def test_a_pickled_estimator_warm_starts_like_one_never_pickled(blobs):
     for key, value in kept.network_.parameters.items():
         assert np.array_equal(copied.network_.parameters[key], value), key
     assert kept.loss_curve_ == copied.loss_curve_
+
+
+def test_an_activation_that_is_no_name_is_said_so():
+    from ldnn.errors import ArgumentTypeError
+
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    with pytest.raises(ArgumentTypeError, match="activation must be a name or a list"):
+        DNNClassifier(activation=None, epochs=1).fit(X, y)

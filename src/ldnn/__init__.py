@@ -16,6 +16,7 @@ from .errors import (
     LdnnError,
     ModelFileError,
     NotFittedError,
+    RanksDisagreeError,
     ShapeError,
 )
 from .model.network import DeepNetwork
@@ -36,6 +37,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "PrintCost",
+    "RanksDisagreeError",
     "ShapeError",
     "available_activations",
     "available_losses",

@@ -77,14 +77,24 @@ def check_X(X, n0: int, dtype, name: str = "X", *, with_extent: bool = False, em
     extent = finite_extent(X, name) if X.dtype.kind == "f" else 0.0
     if X.dtype.kind != "f" and X.size:
         extent = max(abs(float(X.min())), abs(float(X.max())))
+    X = in_dtype(X, dtype, name, extent)
+    return (X, extent) if with_extent else X
+
+
+def in_dtype(A, dtype, name: str, extent: float | None = None):
+    """A in ``dtype``, refused in one line when its largest |value| (``extent``, computed
+    when not given) is finite but beyond the dtype's range, which the cast would turn
+    into infinities."""
+    xp = get_xp(A)
+    if extent is None:
+        extent = float(xp.abs(A).max()) if A.size and A.dtype.kind in "fiu" else 0.0
     limit = float(np.finfo(dtype).max)
-    if extent > limit:  # finite here, infinite after the cast
+    if math.isfinite(extent) and extent > limit:
         raise InvalidValueError(
             f"{name} holds values up to {extent:.3g}, beyond {np.dtype(dtype)}'s range "
             f"(+-{limit:.3g}): use dtype='float64' or rescale {name}"
         )
-    X = X.astype(dtype, copy=False)
-    return (X, extent) if with_extent else X
+    return A.astype(dtype, copy=False)
 
 
 def check_same_m(X, Y, x_name: str = "X", y_name: str = "Y") -> None:
@@ -139,3 +149,21 @@ def check_sample_weight(sample_weight, m: int):
     if not w.sum() > 0:
         raise InvalidValueError("sample_weight must have a positive sum; all weights are 0")
     return w
+
+
+def check_targets(y_extent: float, dtype, name: str = "Y") -> None:
+    """Refuse regression targets whose largest |y|, ``y_extent``, squares past ``dtype``'s
+    largest number: their cost, and their squared errors in reports, overflow.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming ``name``, its largest |y| and the dtype's limit.
+    """
+    ceiling = math.sqrt(float(np.finfo(dtype).max))
+    if y_extent >= ceiling:
+        raise InvalidValueError(
+            f"{name} holds targets up to |y| = {y_extent:.3g}: their squared error overflows "
+            f"{np.dtype(dtype).name} (from |y| = {ceiling:.3g} on); rescale them (standardise "
+            "the target)"
+        )

@@ -76,6 +76,13 @@ def _run(args, session: Session) -> int:
         return 141
     except RanksDisagreeError:
         raise  # main says it: this rank ends without ending the others'
+    except MemoryError:
+        _error_line(
+            session,
+            f"ldnn {args.command}: error: out of memory: use a smaller --batch-size or "
+            "network, or a machine with more memory",
+        )
+        return 2
     except (LdnnError, OSError, ImportError) as error:
         _error_line(session, f"ldnn {args.command}: error: {error}")
         return 2

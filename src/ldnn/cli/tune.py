@@ -20,7 +20,7 @@ from ..runs import config as configuration
 from ..runs.folders import check_run_name
 from .options import add_data_options, add_split_options, seed_list
 from .printing import report
-from .train import FLAGS
+from .train_flags import FLAGS
 
 EXAMPLES = """examples:
   ldnn tune mnist1d --trials 30

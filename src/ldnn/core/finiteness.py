@@ -16,8 +16,9 @@ Otherwise (or for an activation of the user's, whose bound is inf) the forward p
 itself is run over the data, in blocks, and its outputs and cost are checked.
 
 No parameters keep the squared error finite where a target's square already overflows
-(|y| above sqrt of the largest number: 1.3e154 in float64): :func:`check_targets` names
-such targets before training, which would otherwise read as a divergence.
+(|y| above sqrt of the largest number: 1.3e154 in float64):
+:func:`ldnn.base.checks.check_targets` names such targets before training, which would
+otherwise read as a divergence.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import math
 import numpy as np
 
 from ..base.backend import get_xp
-from ..errors import InvalidValueError
 from .batchnorm import folded
 from .losses import get_loss
 from .parameters import number_of_layers
@@ -79,22 +79,3 @@ def finite_on(parameters: dict, X, Y, activations, loss, x_extent: float) -> boo
         if loss.output_range is not None:
             return True
         return math.isfinite(compute_cost(AL, Y, loss))
-
-
-def check_targets(y_extent: float, loss, dtype, name: str = "Y") -> None:
-    """Refuse regression targets (a loss without an output range) whose largest |y|,
-    ``y_extent``, squares past ``dtype``'s largest number: their cost overflows before
-    the first step.
-
-    Raises
-    ------
-    InvalidValueError
-        Naming ``name``, its largest |y| and the dtype's limit.
-    """
-    ceiling = math.sqrt(float(np.finfo(dtype).max))
-    if get_loss(loss).output_range is None and y_extent >= ceiling:
-        raise InvalidValueError(
-            f"{name} holds targets up to |y| = {y_extent:.3g}: their squared error overflows "
-            f"{np.dtype(dtype).name} (from |y| = {ceiling:.3g} on); rescale them (standardise "
-            "the target)"
-        )

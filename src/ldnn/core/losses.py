@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..base.backend import get_xp
-from ..base.checks import check_columns
+from ..base.checks import check_columns, in_dtype
 from ..errors import ConfigurationError, InvalidValueError
 
 
@@ -225,7 +225,7 @@ class MeanSquaredError(Loss):
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(1, -1)
         _check_target_shape(Y, n_out, self.name)
-        return Y.astype(dtype, copy=False)
+        return in_dtype(Y, dtype, "Y")
 
 
 def one_hot(labels, n_classes: int, dtype, out=None):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..base.checks import check_targets
 from .datasets import Dataset
 
 _KEYS = ("x_mean", "x_std", "y_mean", "y_std")
@@ -24,8 +25,16 @@ def mean_and_std(A) -> tuple[np.ndarray, np.ndarray]:
 
     A constant row gets standard deviation 1, so it maps to 0 instead of NaN.
     """
-    mean = A.mean(axis=1, keepdims=True)
-    std = A.std(axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = A.mean(axis=1, keepdims=True)
+        std = A.std(axis=1, keepdims=True)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        # Values so large (|a| > 1e154) that their squares overflow: the same statistics of
+        # A / max|a|, scaled back. (Only then: ordinary rows keep the plain formula's bits.)
+        scale = np.abs(A).max(axis=1, keepdims=True)
+        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        mean = (A / scale).mean(axis=1, keepdims=True) * scale
+        std = (A / scale).std(axis=1, keepdims=True) * scale
     return mean, np.where(std > 0, std, 1.0)
 
 
@@ -101,6 +110,10 @@ def prepare(dataset: Dataset, standardize: bool = True) -> tuple[Dataset, dict]:
     (:meth:`Dataset.description` and the preparation's statistics), JSON-able.
     """
     regression = dataset.task == "regression"
+    if regression:  # scores are reported in the target's units: their squares must fit
+        parts = [Y for Y in (dataset.Y_train, dataset.Y_test) if Y is not None and Y.size]
+        extent = max((float(np.abs(Y).max()) for Y in parts), default=0.0)
+        check_targets(extent, np.float64, f"the target {dataset.target or 'Y'!r}")
     only = None if dataset.encoding is None else dataset.encoding.numeric_features
     preparation = Preparation.fit(
         dataset.X_train,

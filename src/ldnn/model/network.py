@@ -26,6 +26,7 @@ from ..core.workspace import Workspace
 from ..errors import ArgumentTypeError, InvalidValueError, NotFittedError, ShapeError
 from ..training.fit import Fit, initial_parameters
 from ..training.history import Callback, History, PrintCost
+from ..training.mpi import on_every_rank
 from ..training.state import TrainingState
 from .saving import load_network, save_network
 from .summary import shape_table
@@ -240,19 +241,28 @@ class DeepNetwork:
         History
             Continuing an interrupted fit, its history goes on in the same History.
         """
-        # Class labels stay labels (m,): training makes each mini-batch's one-hot.
         share = comm is not None  # one MPI rank's share of the examples may be none
-        X, Y, x_extent = self.check_data(X, Y, keep_labels=True, with_extent=True, empty=share)
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X.shape[1])
-        if epochs is not None:
-            check_positive(epochs, "epochs", integer=True)
-        if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ShapeError("validation_data must be a pair (X_val, Y_val)")
-            validation_data = self.check_data(
-                *validation_data, x_name="X_val", y_name="Y_val", empty=share
-            )
+
+        def checked():
+            # Class labels stay labels (m,): training makes each mini-batch's one-hot.
+            X_, Y_, extent = self.check_data(X, Y, keep_labels=True, with_extent=True, empty=share)
+            weights = sample_weight
+            if weights is not None:
+                weights = check_sample_weight(weights, X_.shape[1])
+            if epochs is not None:
+                check_positive(epochs, "epochs", integer=True)
+            validation = validation_data
+            if validation is not None:
+                if len(validation) != 2:
+                    raise ShapeError("validation_data must be a pair (X_val, Y_val)")
+                validation = self.check_data(
+                    *validation, x_name="X_val", y_name="Y_val", empty=share
+                )
+            return X_, Y_, extent, weights, validation
+
+        # On MPI ranks, a rank whose share fails a check stops every rank, naming itself.
+        checks = checked() if comm is None else on_every_rank(comm, checked)
+        X, Y, x_extent, sample_weight, validation_data = checks
         continuing = warm_start and self.parameters is not None
         fit = Fit(
             self.hyperparameters,

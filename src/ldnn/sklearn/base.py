@@ -103,6 +103,11 @@ class DNNBase(BaseEstimator):
             # No hidden layer: logistic / softmax / linear regression, activations unused.
             activation = []
         elif not isinstance(activation, str):
+            if not isinstance(activation, list | tuple):
+                raise ArgumentTypeError(
+                    "activation must be a name or a list of names (one per hidden layer), "
+                    f"got {activation!r}"
+                )
             activation = list(activation)
         return network_for(
             n_features,

@@ -19,7 +19,7 @@ import hashlib
 import numpy as np
 
 from ..base.backend import device_module, host_copies, to_device, to_numpy
-from ..core.finiteness import check_targets
+from ..base.checks import check_targets
 from ..core.hyperparameters import Hyperparameters
 from ..core.initializers import initialize_parameters
 from ..core.losses import get_loss, one_hot
@@ -143,7 +143,7 @@ class Fit:
         check_supported(hp, comm, validation is not None)
         if get_loss(hp.loss).output_range is None:  # every rank asks: a share may be empty
             extent = self.ranks.maximum(max(-float(Y.min()), float(Y.max())) if Y.size else 0.0)
-            check_targets(extent, hp.loss, hp.dtype)
+            check_targets(extent, hp.dtype)
         state = TrainingState() if state is None else copy.copy(state)
         unfinished = state.unfinished
         # The validation part is drawn first: an interrupted fit's is drawn again.

@@ -52,6 +52,7 @@ from ..base.backend import get_xp, to_numpy
 from ..errors import (
     ConfigurationError,
     InvalidValueError,
+    LdnnError,
     MissingPackageError,
     RanksDisagreeError,
 )
@@ -220,6 +221,21 @@ def _field(what: str) -> str | None:
 
 def _shown(value) -> str:
     return value if isinstance(value, str) else repr(value)
+
+
+def on_every_rank(comm, check):
+    """``check()`` on every rank of ``comm``, and its result; when it raises an ldnn error
+    on any rank, every rank raises, naming the first rank that failed and why: no rank is
+    left waiting in a collective for one that stopped alone (its data's own checks, say)."""
+    try:
+        result, failure = check(), None
+    except LdnnError as error:
+        result, failure = None, str(error)
+    failures = comm.allgather(failure)
+    for rank, failed in enumerate(failures):
+        if failed is not None:
+            raise RanksDisagreeError(f"rank {rank} of {len(failures)}: {failed}")
+    return result
 
 
 #: Where MPI launchers say how many ranks they started: MPICH's and Intel's Hydra (and

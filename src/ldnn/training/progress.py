@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from ..io.tables import printable
+
 
 class ProgressBar:
     """A tqdm bar advanced once per epoch; call :meth:`close` when training ends."""
@@ -22,7 +24,7 @@ class ProgressBar:
         self.bar = tqdm(
             total=total,
             initial=initial,
-            desc=description,
+            desc=printable(description),  # a data set's name may come from a file
             unit="epoch",
             file=file or sys.stderr,
             dynamic_ncols=True,

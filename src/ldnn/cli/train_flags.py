@@ -1,0 +1,290 @@
+"""The flags of ``ldnn train`` and how they become a configuration: which flag sets which
+setting of config.toml's tables, and which flag an error about a setting points at."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..runs import config as configuration
+from ..runs.run import CHECKPOINT_SECONDS
+from ..runs.tracking import DEFAULT_MLFLOW_URI
+from .options import (
+    add_data_options,
+    add_split_options,
+    batch_size,
+    float_list,
+    int_list,
+    name_list,
+    seed_list,
+    switches,
+)
+
+#: The flags of each config.toml table.
+FLAGS = {
+    "data": (
+        "task",
+        "test_split",
+        "split_seed",
+        "test_data",
+        "standardize",
+        "target",
+        "features",
+        "x_key",
+        "y_key",
+        "labels",
+        "delimiter",
+        "encoding",
+        "na_values",
+        "decimal",
+        "drop",
+        "keep",
+        "impute",
+        "missing",
+        "class_weight",
+        "max_na_values",
+        "max_columns",
+        "max_categories",
+        "max_cell_bytes",
+        "max_memory",
+    ),
+    "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "batch_norm", "dtype"),
+    "training": (
+        "optimizer",
+        "learning_rate",
+        "lr_schedule",
+        "decay_rate",
+        "time_interval",
+        "warmup_epochs",
+        "min_learning_rate",
+        "lr_patience",
+        "weight_decay",
+        "nesterov",
+        "clip_norm",
+        "label_smoothing",
+        "epochs",
+        "batch_size",
+        "lambd",
+        "validation_split",
+        "early_stopping",
+        "seed",
+        "device",
+    ),
+}
+#: The flag that sets each hyperparameter, for the errors that name it as their field.
+FLAG_FOR = {
+    "learning_rate": "--lr",
+    "lambd": "--l2",
+    "validation_split": "--val-split",
+    "early_stopping": "--early-stopping",
+    "batch_size": "--batch-size",
+    "keep_prob": "--keep-prob",
+    "batch_norm": "--batch-norm",
+    "epochs": "--epochs",
+    "decay_rate": "--decay-rate",
+    "lr_schedule": "--lr-schedule",
+    "time_interval": "--decay-every",
+    "warmup_epochs": "--warmup-epochs",
+    "min_learning_rate": "--min-lr",
+    "lr_patience": "--lr-patience",
+    "weight_decay": "--weight-decay",
+    "nesterov": "--nesterov",
+    "clip_norm": "--clip-norm",
+    "label_smoothing": "--label-smoothing",
+    "seed": "--seed",
+    "device": "--device",
+    "dtype": "--dtype",
+    "init": "--init",
+    "optimizer": "--optimizer",
+}
+
+
+def add_arguments(p) -> None:
+    """``ldnn train``'s arguments, on its parser ``p``."""
+    p.add_argument("data", nargs="?", help="built-in set name (e.g. iris, parity:8) or file")
+    p.add_argument("--config", help="a config.toml (e.g. from an earlier run); flags override it")
+    p.add_argument(
+        "--resume",
+        metavar="RUN_FOLDER",
+        help="continue an interrupted run from its checkpoint, with its own config.toml",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(configuration.PRESETS),
+        help="the course application's models (course-*), or the recipe docs/recipes.md chose "
+        "for MNIST-1D",
+    )
+    model = p.add_argument_group("model (hyperparameters)")
+    model.add_argument("--layers", type=int_list, help="hidden sizes n[1..L-1], e.g. 20,7,5")
+    model.add_argument("--activation", type=name_list, help="hidden activation(s): relu, tanh, ...")
+    model.add_argument("--output-activation", dest="output", help="g[L] (default from the target)")
+    model.add_argument("--output", action=_Ambiguous, help=argparse.SUPPRESS)
+    model.add_argument("--loss", help="bce, cce or mse (default from the output)")
+    model.add_argument("--init", help="course, scaled, xavier or he")
+    model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
+    model.add_argument(
+        "--batch-norm",
+        type=switches,
+        metavar="yes|no|yes,no,...",
+        help="batch-normalise the hidden layers (all, or one yes/no per hidden layer)",
+    )
+    model.add_argument("--dtype", choices=("float32", "float64"), help="parameters and data")
+    training = p.add_argument_group("training")
+    training.add_argument("--optimizer", help="gd, momentum, rmsprop, adam or lbfgs")
+    training.add_argument(
+        "--lr", "--learning-rate", type=float, dest="learning_rate", help="alpha, the step size"
+    )
+    training.add_argument(
+        "--lr-schedule",
+        help="constant, inverse_time, exponential, step, cosine or plateau (docs/recipes.md)",
+    )
+    training.add_argument("--decay-rate", type=float, help="of the learning-rate schedule")
+    training.add_argument(
+        "--decay-every",
+        type=int,
+        dest="time_interval",
+        metavar="EPOCHS",
+        help="inverse_time, exponential, step: decay every EPOCHS epochs",
+    )
+    training.add_argument(
+        "--warmup-epochs", type=int, help="epochs of linear warmup before the schedule"
+    )
+    training.add_argument(
+        "--min-lr", type=float, dest="min_learning_rate", help="cosine and plateau: the floor"
+    )
+    training.add_argument(
+        "--lr-patience", type=int, help="plateau: epochs without a better validation cost"
+    )
+    training.add_argument("--weight-decay", type=float, help="adamw: decoupled weight decay wd")
+    training.add_argument(
+        "--nesterov",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="momentum: Nesterov's look-ahead step",
+    )
+    training.add_argument(
+        "--clip-norm", type=float, help="scale the gradient down to this L2 norm (0: off)"
+    )
+    training.add_argument(
+        "--label-smoothing", type=float, help="cross-entropy: train on Y (1 - eps) + eps / K"
+    )
+    training.add_argument(
+        "--epochs",
+        "--iterations",
+        type=int,
+        dest="epochs",
+        help="passes over the training part (iterations, for full-batch gradient descent)",
+    )
+    training.add_argument("--batch-size", type=batch_size, help="a number, or 'full'")
+    training.add_argument("--l2", type=float, dest="lambd", help="L2 strength lambda")
+    training.add_argument(
+        "--val-split",
+        type=float,
+        dest="validation_split",
+        help="fraction of the training part held out to validate on (0: none)",
+    )
+    training.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation cost (0: never)",
+    )
+    training.add_argument(
+        "--seed", type=int, help="initialisation, shuffling, dropout, validation part"
+    )
+    training.add_argument(
+        "--device", choices=("cpu", "gpu"), help="where to compute: cpu (NumPy) or gpu (CuPy)"
+    )
+    add_split_options(p)
+    add_data_options(p, training=True)
+    run = p.add_argument_group("run folder and output")
+    run.add_argument("--name", help="the run folder's name (default <data>-<date>-<time>)")
+    run.add_argument(
+        "--seeds",
+        type=seed_list,
+        metavar="S,S,...",
+        help="one run per seed (<name>-seed<S>), then each score's mean ± sd over them",
+    )
+    run.add_argument("--runs-dir", default="runs", help="where run folders go (default runs)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--print-every", type=int, metavar="N", help='print "Cost after iteration i: J"'
+    )
+    run.add_argument("--no-plots", action="store_true", help="write no pictures")
+    track = p.add_argument_group("tracking (optional extras)")
+    track.add_argument(
+        "--mlflow",
+        nargs="?",
+        const=DEFAULT_MLFLOW_URI,
+        metavar="URI",
+        help=f"log the run to MLflow: a tracking URI (default {DEFAULT_MLFLOW_URI}, artifacts "
+        "in ./mlruns) or a server's http://host:port; needs ldnn[mlflow]",
+    )
+    track.add_argument(
+        "--mlflow-experiment", default="ldnn", help="the MLflow experiment (default: ldnn)"
+    )
+    track.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="write TensorBoard event files to DIR (default: the run folder's tensorboard/); "
+        "needs ldnn[tensorboard]",
+    )
+    run.add_argument(
+        "--plot-test",
+        action="store_true",
+        help="also draw the test cost per epoch on the learning curve (labelled for reporting "
+        "only: choose epochs on the validation part)",
+    )
+    run.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="write checkpoint.npz into the run folder every N epochs",
+    )
+    run.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=CHECKPOINT_SECONDS,
+        metavar="S",
+        help="and at the end of an epoch S seconds after the last checkpoint "
+        f"(default {CHECKPOINT_SECONDS:g}; 0: never by time)",
+    )
+
+
+class _Ambiguous(argparse.Action):
+    """``train --output`` said two things: the output layer or a file of predictions."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(
+            "train has no --output: --output-activation sets g[L], the output layer; "
+            "predictions go to a file with `ldnn predict MODEL DATA -o FILE`"
+        )
+
+
+def build_config(args) -> dict:
+    """Defaults, then --preset, then --config, then the flags given on the command line."""
+    config = configuration.DEFAULTS
+    if args.preset:
+        config = configuration.merge(
+            config, configuration.preset(args.preset), f"--preset {args.preset}"
+        )
+    if args.config:
+        config = configuration.from_file(args.config, config)
+    flags = {
+        table: {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+        for table, keys in FLAGS.items()
+    }
+    if args.data:
+        flags["data"]["source"] = args.data
+    if "layers" in flags["model"]:
+        # A new depth makes per-layer lists from a config stale: keep them if uniform.
+        for key in ("activation", "keep_prob"):
+            value = config["model"][key]
+            if key not in flags["model"] and isinstance(value, list):
+                same = len(set(value)) == 1
+                flags["model"][key] = value[0] if same else configuration.DEFAULTS["model"][key]
+    # DATA stays as given (a path relative to here); provenance.json says where here was.
+    return configuration.merge(config, flags, "command line")
