@@ -4,6 +4,7 @@ forward pass within 1e-5 (float32), for every activation and every kind of outpu
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -264,3 +265,70 @@ def test_ldnn_export_command(tmp_path, capsys):
     np.testing.assert_allclose(probabilities, net.predict_proba(X.T).T, rtol=1e-5, atol=1e-6)
     assert main(["export", str(tmp_path / "missing.npz"), "-o", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# -- a table's categories: layer 1 gathers W[1]'s columns --------------------------------------
+def high_cardinality_csv(path, m, seed, categories=1500, unseen=0):
+    """Rows of a table with a text column of many categories (a few rare), a second text
+    column, and numbers with missing values; ``unseen`` rows hold cities training never saw."""
+    rng = np.random.default_rng(seed)
+    city = rng.integers(0, categories, m)
+    x = rng.normal(size=m)
+    lines = ["city,x,port,fare,y"]
+    for i in range(m):
+        name = f"new{i}" if i < unseen else f"c{city[i]}"
+        cell = "" if i % 17 == 3 else f"{x[i]:.5f}"
+        port = "" if i % 23 == 5 else "CQS"[i % 3]
+        y = int((city[i] % 5 < 2) ^ (x[i] > 0.3))
+        lines.append(f"{name},{cell},{port},{abs(x[i]) * 30:.3f},{y}")
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def test_a_table_of_many_categories_exports_gathers_that_match_ldnn_predict(tmp_path):
+    """1,500 categories (the rare ones pooled into "(other)"), batch norm on layer 1, and
+    a later file with categories training never saw and missing values: onnxruntime's
+    probabilities are ldnn's to 1e-6."""
+    import copy
+
+    from ldnn.data import TableEncoding
+    from ldnn.data.sources import load_for_model
+    from ldnn.runs.config import DEFAULTS, data_and_network
+    from ldnn.runs.predictions import model_info
+
+    high_cardinality_csv(tmp_path / "t.csv", 6000, seed=0)
+    config = copy.deepcopy(DEFAULTS)
+    config["data"].update(
+        source=str(tmp_path / "t.csv"), target="y", max_categories=2000, min_category_count=3
+    )
+    config["model"].update(layers=[16], batch_norm=True)
+    _, dataset, info, net = data_and_network(config)
+    rule = TableEncoding.from_metadata(info["columns"]).rules[0]
+    assert rule.pooled > 0 and "(other)" in rule.categories
+    net.fit(dataset.X_train, dataset.Y_train, epochs=2)
+    net.metadata = {"data": info}
+    model = to_onnx(net)
+    ops = [n.op_type for n in model.graph.node]
+    assert "Gather" in ops and "LabelEncoder" in ops and "OneHotEncoder" not in ops
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    # One row per category, per missing-value marker, and one for a city not seen.
+    assert weights["city:W1"].shape[1] == 16 and weights["city:W1"].shape[0] > len(rule.categories)
+    assert weights["W1"].shape == (16, 2)  # the numbers' columns of W[1] only
+
+    later = tmp_path / "later.csv"
+    high_cardinality_csv(later, 500, seed=1, unseen=40)
+    rows = [line.split(",") for line in later.read_text().split("\n")[1:] if line]
+    data = load_for_model(str(later), model_info(net), {}, need_target=False)
+    unseen = sum(row[0] not in rule.categories for row in rows)
+    assert data.unexpected["unseen"]["city"] == unseen >= 40
+    expected = net.predict_proba(data.X).ravel()
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = {}
+    for spec in session.get_inputs():
+        cells = [row[["city", "x", "port", "fare"].index(spec.name)] for row in rows]
+        if spec.type == "tensor(string)":
+            feed[spec.name] = np.array(cells, dtype=object).reshape(-1, 1)
+        else:
+            numbers = [float(c) if c else np.nan for c in cells]
+            feed[spec.name] = np.array(numbers, dtype=np.float32).reshape(-1, 1)
+    probabilities = session.run(["probabilities"], feed)[0]
+    np.testing.assert_allclose(probabilities[:, 1], expected, atol=1e-6, rtol=0)

@@ -206,3 +206,65 @@ def test_learning_curve_draws_alpha_when_a_schedule_changes_it():
     assert not [
         a for a in plots.learning_curve_figure(constant).axes if a.get_ylabel() == plots.RATE
     ]
+
+
+# -- regression: the cost's units, predicted against actual, the residuals ------------------------
+def test_learning_curve_says_the_units_of_its_cost(tmp_path):
+    history = make_history(accuracy=False)
+    (axes,) = panels(plots.learning_curve_figure(history))
+    assert axes.get_ylabel() == "cost J"
+    path = tmp_path / "curve.png"
+    figure = plots.learning_curve(history, path, cost_label=plots.STANDARDISED_COST)
+    check_png(path)
+    (axes,) = panels(figure)
+    assert axes.get_ylabel() == "cost J (standardised units)"
+
+
+def test_predicted_vs_actual_draws_the_line_y_equals_x(tmp_path):
+    rng = np.random.default_rng(0)
+    actual = rng.normal(23, 7, size=80)
+    predicted = actual + rng.normal(0, 3, size=80)
+    figure = plots.predicted_vs_actual(actual, predicted, tmp_path / "p.png", names=["mpg"])
+    check_png(tmp_path / "p.png")
+    (axes,) = panels(figure)
+    (points,) = axes.collections
+    np.testing.assert_array_equal(points.get_offsets(), np.column_stack([actual, predicted]))
+    (line,) = axes.get_lines()
+    assert line.get_label() == "y = x (perfect prediction)"
+    np.testing.assert_array_equal(line.get_xdata(), line.get_ydata())
+    # Both axes span the same range, which holds every point: the line is the diagonal.
+    assert axes.get_xlim() == axes.get_ylim() == (line.get_xdata()[0], line.get_xdata()[1])
+    low, high = axes.get_xlim()
+    assert low < min(actual.min(), predicted.min()) and max(actual.max(), predicted.max()) < high
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("actual mpg", "predicted mpg")
+
+
+def test_residuals_are_actual_minus_predicted_about_zero(tmp_path):
+    rng = np.random.default_rng(1)
+    actual = rng.normal(size=(2, 30))  # two outputs: one colour and legend entry each
+    predicted = actual + rng.normal(0, 0.2, size=(2, 30))
+    figure = plots.residuals(actual, predicted, tmp_path / "r.png")
+    check_png(tmp_path / "r.png")
+    (axes,) = panels(figure)
+    assert len(axes.collections) == 2
+    for k, points in enumerate(axes.collections):
+        np.testing.assert_allclose(
+            points.get_offsets(), np.column_stack([predicted[k], actual[k] - predicted[k]])
+        )
+    (zero,) = axes.get_lines()
+    assert list(zero.get_ydata()) == [0, 0]
+    assert legend_labels(axes) == ["output 0", "output 1", "residual 0"]
+    with pytest.raises(ValueError, match="differ in shape"):
+        plots.residuals(actual, predicted[:, :5], tmp_path / "x.png")
+
+
+def test_names_from_files_are_drawn_as_they_are(tmp_path):
+    # Two "$" would make matplotlib read what lies between them as mathematics, and fail.
+    name = "cost $x^$ (US$)"
+    path = tmp_path / "p.png"
+    figure = plots.predicted_vs_actual([1.0, 2.0], [1.1, 1.9], path, name, names=[name])
+    check_png(tmp_path / "p.png")
+    (axes,) = panels(figure)
+    assert axes.get_xlabel() == f"actual {plots.literal(name)}"
+    plots.confusion_matrix(np.eye(2, dtype=int), ["$a$", "b$^"], tmp_path / "c.png", "$$")
+    check_png(tmp_path / "c.png")

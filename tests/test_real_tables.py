@@ -215,7 +215,9 @@ def test_a_closed_pipe_is_not_an_error(here):
     )
     process.stdout.close()  # before ldnn has started writing: every write fails
     err = process.stderr.read().decode()
-    assert process.wait(timeout=120) == 141 and err == ""
+    # Only the line that counts what the file holds that training did not (ages missing).
+    assert process.wait(timeout=120) == 141
+    assert err.startswith("titanic.csv: missing values: Age ") and err.count("\n") == 1
 
 
 # -- the ONNX export holds the preparation --------------------------------------------------

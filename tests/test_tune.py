@@ -1,5 +1,6 @@
-"""``ldnn tune``: the search space, pruning, the SQLite default, resume, a killed worker,
-and two workers sharing one study on a real PostgreSQL server."""
+"""``ldnn tune``: the search space and its sizing to the data, regression, pruning,
+early stopping, the time budget, the SQLite default, resume, a killed worker, and two
+workers sharing one study on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -44,20 +45,20 @@ warmup_epochs = 1
 """
 
 
-def write_space(folder: Path, epochs: int = 6) -> Path:
+def write_space(folder: Path, epochs: int = 6, tune: str = "") -> Path:
     path = folder / "space.toml"
-    path.write_text(SPACE % epochs)
+    path.write_text(SPACE % epochs + tune)
     return path
 
 
-def tune_argv(tmp_path, *more, trials=4, epochs=6, quiet=True) -> list[str]:
+def tune_argv(tmp_path, *more, trials=4, epochs=6, quiet=True, tune="") -> list[str]:
     return [
         "tune",
         "xor",
         "--trials",
         str(trials),
         "--space",
-        str(write_space(tmp_path, epochs)),
+        str(write_space(tmp_path, epochs, tune)),
         "--runs-dir",
         str(tmp_path / "runs"),
         *(["-q"] if quiet else []),
@@ -109,7 +110,8 @@ def test_space_file_changes_the_defaults_and_suggests_a_config(tmp_path):
         ("[space]\nalpha = 1\n", "unknown key 'alpha'"),
         ("[space]\ndevice = 'gpu'\n", "unknown key 'device'"),
         ("[space]\nlearning_rate = { low = 0, high = 1, log = true }\n", "0 < low"),
-        ("[tune]\nobjective = 'accuracy'\n", "objective must be one of"),
+        ("[tune]\nobjective = 'accuracy'\n", "objective must be auto or one of"),
+        ("[tune]\nearly_stopping = -1\n", "early_stopping must be auto or a patience"),
         ("[searchspace]\n", "unknown table"),
         ("[space]\nactivation = []\n", "are empty"),
     ],
@@ -198,7 +200,7 @@ def test_a_study_joined_with_the_other_objective_is_refused(tmp_path):
 
 
 # -- workers in other processes --------------------------------------------------------
-def worker(tmp_path, name, *more, trials, epochs):
+def worker(tmp_path, name, *more, trials, epochs, tune=""):
     # No --seed: workers with one seed would draw the same first trials. Not quiet: each
     # lists the trials it ran.
     argv = tune_argv(
@@ -211,6 +213,7 @@ def worker(tmp_path, name, *more, trials, epochs):
         trials=trials,
         epochs=epochs,
         quiet=False,
+        tune=tune,
     )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     return subprocess.Popen(
@@ -228,8 +231,19 @@ def trials_listed(output: str) -> list[int]:
 
 def test_a_killed_worker_loses_only_its_running_trial(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
+    # No early stopping: the first trial must still be training when it is killed.
     first = worker(
-        tmp_path, "a", "--storage", url, "--study", "s", "--heartbeat", "1", trials=3, epochs=2000
+        tmp_path,
+        "a",
+        "--storage",
+        url,
+        "--study",
+        "s",
+        "--heartbeat",
+        "1",
+        trials=3,
+        epochs=2000,
+        tune="early_stopping = 0\n",
     )
     # Kill it in the middle of its first trial, once that trial has drawn all its
     # parameters (lambd is drawn last) and is training.
@@ -454,13 +468,15 @@ def test_seeds_train_each_trial_once_per_seed(tmp_path, capsys):
 
 
 def test_a_new_study_starts_from_the_measured_settings(tmp_path):
-    """The default space's first trials are the demo's network and the cosine recipe;
-    a space that cannot draw a point leaves it out, and a joined study enqueues nothing."""
+    """Without data, the first trials are MNIST-1D's measured settings; on data, ldnn
+    train's defaults, then the demo's network and the cosine recipe scaled to the table.
+    A space that cannot draw a point leaves it out, --trials bounds how many are queued,
+    and a joined study enqueues nothing."""
     from ldnn.tune.space import STARTING_POINTS
 
     default = SearchSpace()
     points = default.starting_points()
-    assert [p["hidden_layers"] for p in points] == [p["hidden_layers"] for p in STARTING_POINTS]
+    assert [p["hidden_layers"] for p in points] == [len(p["layers"]) for p in STARTING_POINTS]
     assert points[1]["n3"] == 768 and points[1]["lr_schedule"] == "cosine"
     small = SearchSpace.from_toml(write_space(tmp_path))  # units 4..16, epochs fixed
     assert small.starting_points() == []
@@ -486,9 +502,207 @@ def test_a_new_study_starts_from_the_measured_settings(tmp_path):
     assert main(argv) == 0
     url = f"sqlite:///{tmp_path / 'runs' / 's' / 'study.db'}"
     study = optuna.load_study(study_name="s", storage=url)
-    first = study.trials[0].params
-    assert (first["hidden_layers"], first["n1"], first["n2"]) == (2, 256, 256)
-    assert first["learning_rate"] == 0.002 and first["keep_prob"] == 0.5
+    first, second = (t.params for t in study.trials[:2])
+    # ldnn train's defaults: 32,16, alpha 0.01, batches of 64, no dropout
+    assert (first["hidden_layers"], first["n1"], first["n2"]) == (2, 32, 16)
+    assert first["learning_rate"] == 0.01 and first["keep_prob"] == 1.0
+    # the demo's network at half the widest width xor allows (32): 16-16, dropout 0.5
+    assert (second["hidden_layers"], second["n1"], second["n2"]) == (2, 16, 16)
+    assert second["learning_rate"] == 0.002 and second["keep_prob"] == 0.5
+    assert len(study.trials) == 2  # the third point waits for no one: --trials 2
     assert main([*argv, "--trials", "3", "--resume"]) == 0  # joined: nothing enqueued again
     study = optuna.load_study(study_name="s", storage=url)
     assert len(study.trials) == 3 and [t.params for t in study.trials].count(first) == 1
+
+
+# -- a space sized to the data -----------------------------------------------------------
+def test_the_default_space_is_sized_to_the_table():
+    """More examples and more features allow wider layers, until an epoch's work caps
+    them; batches grow with m; the epochs cap is about the same number of steps."""
+    from ldnn.tune import sizing
+
+    passengers, census = sizing.sized_space(570, 11), sizing.sized_space(20839, 30)
+    assert passengers["units"]["high"] == 128 and census["units"]["high"] == 256
+    assert passengers["batch_size"] == [16, 32, 64, 128]
+    assert census["batch_size"] == [64, 128, 256, 512]
+    assert sizing.widest(3200, 40) == 512  # MNIST-1D: near its 768-wide recipe
+    assert sizing.widest(10**6, 1000) == 32  # a million rows: an epoch's work bounds it
+    assert passengers["epochs"] == 200 and 40 <= census["epochs"] <= 60
+    assert sizing.patience(200) == 20 and sizing.patience(49) == 5
+    widths = [sizing.widest(m, 20) for m in (50, 500, 5000, 50000, 500000)]
+    assert widths == [32, 128, 512, 128, 32]  # up with the data, then down with the work
+    batches = [sizing.batch_size(m) for m in (50, 500, 5000, 50000, 500000)]
+    assert batches == sorted(batches) and batches[-1] == 1024
+
+
+def test_a_space_file_keeps_what_it_names(tmp_path):
+    space = SearchSpace.from_toml(write_space(tmp_path, epochs=7))
+    sized = space.for_data(20839, 30, scores={"val_cost", "val_accuracy"}, cross_entropy=True)
+    assert sized.space["units"] == {"low": 4, "high": 16}  # named: kept
+    assert sized.space["batch_size"] == [32, 64] and sized.space["epochs"] == 7
+    assert sized.space["learning_rate"] == SearchSpace().space["learning_rate"]
+    assert sized.settings["objective"] == "val_accuracy"
+    assert sized.settings["early_stopping"] == 5  # a tenth of 7 epochs, at least 5
+    assert space.settings["objective"] == "auto"  # the space itself is unchanged
+
+
+# -- regression ------------------------------------------------------------------------------
+def fares_table(tmp_path, m=200) -> Path:
+    """The passengers' table with the fare, a number, as the target."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from public_tables import passengers, write_csv
+
+    path = tmp_path / "fares.csv"
+    write_csv(path, passengers(m))
+    return path
+
+
+def test_tune_on_a_regression_table_completes(tmp_path, capsys):
+    """The default space and objective work for mean squared error: no label smoothing
+    is drawn, the objective is the validation R^2, and the best trial is retrained."""
+    path = fares_table(tmp_path)
+    argv = ["tune", str(path), "--target", "Fare", "--runs-dir", str(tmp_path / "runs")]
+    assert main([*argv, "--trials", "4", "--name", "r", "--seed", "0", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "val_r2" in out and "R^2" in out
+    folder = tmp_path / "runs" / "r"
+    study = optuna.load_study(study_name="r", storage=f"sqlite:///{folder / 'study.db'}")
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+    assert all("label_smoothing" not in t.params for t in study.trials)
+    assert any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    model = DeepNetwork.load(folder / f"best-trial-{study.best_trial.number}" / "model.npz")
+    assert model.hyperparameters.loss == "mean_squared_error"
+    assert "label_smoothing = 0.0\n" in (folder / "best-config.toml").read_text()
+    # val_cost works too; accuracy, and label smoothing named in a space file, are
+    # refused at once, before any trial trains.
+    cost = ["--trials", "1", "--name", "c", "--objective", "val_cost", "--no-plots"]
+    assert main([*argv, *cost, "--no-retrain"]) == 0
+    assert main([*argv, "--name", "a", "--objective", "val_accuracy"]) == 2
+    assert "objective val_accuracy needs classes" in capsys.readouterr().err
+    smoothing = tmp_path / "smoothing.toml"
+    smoothing.write_text("[space]\nlabel_smoothing = [0.0, 0.1]\n")
+    assert main([*argv, "--name", "b", "--space", str(smoothing)]) == 2
+    assert "label_smoothing is for the cross-entropy losses" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "b" / "study.db").exists()
+
+
+def test_val_r2_is_the_validation_parts_r2():
+    from sklearn.metrics import r2_score
+
+    from ldnn.tune.trial import objective_value, target_spread
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 80))
+    Y = np.vstack([X[0] - 2 * X[1], X[2] ** 2]) + 0.1 * rng.standard_normal((2, 80))
+    network = DeepNetwork([3, 8, 2], output="linear", loss="mean_squared_error", epochs=5)
+    network.fit(X, Y, validation_data=(X, Y))
+    record = network.history.rows()[-1]
+    A = network.predict(X).reshape(2, -1)
+    expected = r2_score(Y.T, A.T, multioutput="variance_weighted")
+    assert objective_value(record, "val_r2", target_spread(Y)) == pytest.approx(expected, 1e-5)
+
+
+# -- pruning, early stopping and the time budget -------------------------------------------
+#: Every setting fixed but alpha: a good one (0.05) and one too small to learn (1e-6).
+FIXED = """
+[space]
+learning_rate = [0.05, 1e-6]
+hidden_layers = 1
+units = 8
+activation = "tanh"
+optimizer = "adam"
+batch_size = 32
+lambd = 1e-6
+keep_prob = 1.0
+batch_norm = false
+lr_schedule = "constant"
+label_smoothing = 0.0
+epochs = %d
+
+[tune]
+pruner = "median"
+startup_trials = 2
+warmup_epochs = 2
+early_stopping = %d
+"""
+
+
+def xor_search(tmp_path, epochs: int, patience: int, name: str = "s"):
+    from ldnn.runs import config as configuration
+    from ldnn.tune import Search
+
+    path = tmp_path / f"{name}.toml"
+    path.write_text(FIXED % (epochs, patience))
+    config = configuration.merge(configuration.DEFAULTS, {"data": {"source": "xor"}}, "test")
+    space = SearchSpace.from_toml(path)
+    return Search(config, space, tmp_path / name, study_name=name, seed=0)
+
+
+def test_the_pruner_cuts_a_bad_trial_on_the_value_of_every_epoch(tmp_path):
+    search = xor_search(tmp_path, epochs=20, patience=0)
+    assert search.space.starting_points() == []  # none of them has alpha 0.05 or 1e-6
+    for alpha in (0.05, 0.05, 1e-6):
+        search.study.enqueue_trial({"learning_rate": alpha})
+    search.run(3)
+    good, again, bad = search.study.trials
+    assert good.state == again.state == optuna.trial.TrialState.COMPLETE
+    # Every epoch reported its validation accuracy, the value the trial is judged by.
+    assert sorted(good.intermediate_values) == list(range(20))
+    assert good.value == good.intermediate_values[19] == good.user_attrs["val_accuracy"]
+    # The trial that cannot learn stopped at the first epoch past the warmup.
+    assert bad.state == optuna.trial.TrialState.PRUNED
+    assert sorted(bad.intermediate_values) == [0, 1, 2] and bad.user_attrs["epochs_run"] == 3
+    assert max(bad.intermediate_values.values()) < good.intermediate_values[2]
+
+
+def test_every_trial_stops_early_and_keeps_its_best_epoch(tmp_path):
+    """A trial stops `early_stopping` epochs after its lowest validation cost and is
+    judged there; the best trial is retrained for the epochs it kept."""
+    search = xor_search(tmp_path, epochs=400, patience=10)
+    search.study.enqueue_trial({"learning_rate": 0.05})
+    search.run(1)
+    (trial,) = search.study.trials
+    run, kept = trial.user_attrs["epochs_run"], trial.user_attrs["kept_epochs"]
+    assert kept + 10 == run < 400  # stopped 10 epochs after the best one
+    values = trial.intermediate_values
+    assert trial.value == values[kept - 1] == trial.user_attrs["val_accuracy"]
+    search.write_best(pictures=False)
+    best = (search.folder / "best-config.toml").read_text()
+    assert f"epochs = {kept}\n" in best and "early_stopping = 0\n" in best
+    assert search.reserve(retrain=False) < search.reserve()  # the retraining's time too
+
+
+def test_a_time_budget_ends_the_search_and_the_trial_under_way(tmp_path, capsys):
+    """With --time and no --trials, trials run until the time left is what the
+    retraining needs; the trial under way stops there and keeps its best epoch."""
+    space = write_space(tmp_path, epochs=10**6, tune="early_stopping = 0\n")
+    argv = ["tune", "xor", "--space", str(space), "--runs-dir", str(tmp_path / "runs")]
+    started = time.monotonic()
+    assert main([*argv, "--time", "4s", "--name", "t", "--no-plots"]) == 0
+    elapsed = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert "stopped by --time" in out and "--time: no more trials after" in out
+    assert elapsed < 4 + 6  # near the budget (slack for a busy machine)
+    folder = tmp_path / "runs" / "t"
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{folder / 'study.db'}")
+    cut = study.trials[-1]
+    assert cut.state == optuna.trial.TrialState.COMPLETE and cut.user_attrs["out_of_time"]
+    assert cut.user_attrs["epochs_run"] < 10**6
+    assert (folder / f"best-trial-{study.best_trial.number}" / "model.npz").is_file()
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("90s", 90), ("5m", 300), ("1h30m", 5400), ("2m30s", 150), ("300", 300), ("0.5h", 1800)],
+)
+def test_time_budgets_are_read_as_durations(text, seconds):
+    from ldnn.cli.tune import duration
+
+    assert duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5 minutes", "1h30", "0s", "-5m"])
+def test_a_bad_time_budget_is_a_one_line_error(tmp_path, capsys, text):
+    assert main(tune_argv(tmp_path, "--time", text)) == 2
+    err = capsys.readouterr().err
+    assert "--time" in err and err.count("\n") == 1

@@ -14,6 +14,7 @@ from ..data.datasets import DATASETS, is_dataset_name
 from ..data.sources import load_for_model
 from ..errors import ConfigurationError, DataFileError
 from ..io import atomic_write_text, check_output, csv_text, text_table
+from ..io.tables import printable
 from ..model.network import DeepNetwork
 from ..model.summary import cost_table
 from ..runs import config as configuration
@@ -194,8 +195,12 @@ def run_evaluate(args, session) -> int:
     data = load_for_model(source, info, data_settings(args), need_target=True, part=part)
     if data.Y is None:
         raise ConfigurationError(f"{source}: no targets to evaluate against")
+    report_unexpected(source, data.unexpected)
     scores = score_network(network, data.X, data.Y, info, args.threshold)
     if args.json:
+        if data.unexpected is not None:  # a table: what it holds that training did not
+            scores["unseen_categories"] = data.unexpected["unseen"]
+            scores["missing_values"] = data.unexpected["missing"]
         text = json.dumps(scores, indent=2)
     else:
         on = source if not part else f"{source} ({part} part)"
@@ -213,6 +218,7 @@ def run_predict(args, session) -> int:
     output = output_path(args, args.data)
     info = model_info(network)
     data = load_for_model(args.data, info, data_settings(args), need_target=False, part=args.part)
+    report_unexpected(args.data, data.unexpected)
     ids = None
     if args.id_column:
         if data.columns is None:
@@ -235,6 +241,24 @@ def run_predict(args, session) -> int:
         atomic_write_text(output, text)
         print(f"wrote {data.X.shape[1]} predictions to {output}")
     return 0
+
+
+def report_unexpected(source: str, unexpected: dict | None) -> None:
+    """One stderr line saying what a table holds that the model's training part did not,
+    per column: categories it has not seen and missing values (nothing when it holds
+    neither, or is not a table)."""
+    parts = []
+    for kind, what, done in (
+        ("unseen", "categories outside the model's", "all zeros, or (other) where pooled"),
+        ("missing", "missing values", "filled as in training"),
+    ):
+        counts = (unexpected or {}).get(kind) or {}
+        if counts:
+            listed = ", ".join(f"{printable(name)} {n:,}" for name, n in list(counts.items())[:8])
+            more = f", ... ({len(counts):,} columns)" if len(counts) > 8 else ""
+            parts.append(f"{what}: {listed}{more} ({done})")
+    if parts:
+        print(f"{printable(source)}: " + "; ".join(parts), file=sys.stderr)
 
 
 def run_summary(args, session) -> int:

@@ -160,6 +160,13 @@ def add_data_options(parser, *, training: bool) -> None:
             help="missing text: a category of its own (default) or the most frequent one",
         )
         group.add_argument(
+            "--min-category-count",
+            type=int,
+            metavar="N",
+            help="text seen fewer than N times in training pooled into one (other) category "
+            "(default 1: none)",
+        )
+        group.add_argument(
             "--class-weight",
             choices=("balanced",),
             help="weigh each class by m / (K x its count) (a table of weights: config.toml)",

@@ -12,7 +12,7 @@ from ..io.tables import printable, text_table
 
 def format_scores(scores: dict, title: str = "") -> str:
     """A text table of the scores, as ``ldnn evaluate`` prints it: the first line sums
-    them up (accuracy and log loss, or MSE, MAE and R^2)."""
+    them up (accuracy and log loss, or MSE, RMSE, MAE and R^2, in the target's units)."""
     lines = [printable(title)] if title else []
     if "error" in scores:  # the part could not be scored (its outputs overflow)
         lines.append(f"m = {scores['m']}   not scored: {printable(scores['error'])}")
@@ -51,8 +51,8 @@ def format_scores(scores: dict, title: str = "") -> str:
             lines.append(f"{name:<{width}}  " + "".join(f"{v:>{cell}}" for v in row))
     else:
         lines.append(
-            f"m = {scores['m']}   MSE = {scores['mse']:.6g}   MAE = {scores['mae']:.6g}   "
-            f"R^2 = {scores['r2']:.4f}"
+            f"m = {scores['m']}   MSE = {scores['mse']:.6g}   RMSE = {scores['rmse']:.6g}   "
+            f"MAE = {scores['mae']:.6g}   R^2 = {scores['r2']:.4f}"
         )
     return "\n".join(lines)
 

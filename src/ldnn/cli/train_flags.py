@@ -40,6 +40,7 @@ FLAGS = {
         "keep",
         "impute",
         "missing",
+        "min_category_count",
         "class_weight",
         "max_na_values",
         "max_columns",

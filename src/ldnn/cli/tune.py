@@ -5,7 +5,8 @@ One process is one worker. The same command started on several processes (or
 machines) with the same ``--storage`` and ``--study`` shares one study: each asks the
 storage for the next trial, so trials are split between the workers and none runs twice.
 ``--trials N`` is the size of the whole study, not of one worker's share, so that a
-``--resume`` after a stop, or an extra worker, only runs what is missing.
+``--resume`` after a stop, or an extra worker, only runs what is missing. ``--time``
+bounds this worker's whole command, the retraining included.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from pathlib import Path
 
 from ..errors import ConfigurationError
@@ -24,6 +26,7 @@ from .train_flags import FLAGS
 
 EXAMPLES = """examples:
   ldnn tune mnist1d --trials 30
+  ldnn tune census.csv --time 5m              (as many trials as fit, retraining included)
   ldnn tune data.csv --target y --trials 50 --space space.toml --resume
   ldnn tune mnist1d --trials 200 --study big --storage postgresql://user:pw@host/db --resume
       (start the last one on as many processes and machines as you like)
@@ -35,15 +38,28 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "tune",
         help="search hyperparameters with Optuna and train the best",
-        description="Search alpha, L, n[l], activation, optimizer, batch size, L2, keep_prob\n"
-        "and epochs on DATA's training part (a validation part split off it), prune\n"
-        "unpromising trials, then retrain the best trial on the whole training part as a\n"
-        "run folder. See docs/scale.md.",
+        description="Search alpha, L, n[l], activation, optimizer, batch size, L2, keep_prob,\n"
+        "... on DATA's training part (a validation part split off it), in a space sized to\n"
+        "DATA; every trial stops early at its best epoch, unpromising trials are pruned,\n"
+        "then the best is retrained on the whole training part, for the epochs it kept,\n"
+        "as a run folder. See docs/cli.md and docs/scale.md.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", help="built-in set name (e.g. mnist1d) or file")
-    p.add_argument("--trials", type=int, default=20, help="trials in the study (default 20)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        help="trials in the study (default 20; with --time, as many as fit)",
+    )
+    p.add_argument(
+        "--time",
+        type=duration,
+        metavar="DURATION",
+        help="a time budget for the whole command, such as 90s, 5m or 1h30m: no trial "
+        "starts once the time left is what the retraining needs, and the one under way "
+        "stops there, keeping its best epoch",
+    )
     p.add_argument(
         "--storage",
         help="Optuna storage URL, e.g. postgresql://user:pw@host/db (default: sqlite "
@@ -59,8 +75,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--config", help="a config.toml for the data and the fixed settings")
     p.add_argument(
         "--objective",
-        choices=("val_accuracy", "val_cost"),
-        help="what trials are judged by (default: the space file's, else val_accuracy)",
+        choices=("val_accuracy", "val_cost", "val_r2"),
+        help="what trials are judged by (default: the space file's, else val_accuracy "
+        "for classes and val_r2 for a regression)",
     )
     p.add_argument(
         "--seeds",
@@ -110,13 +127,34 @@ def base_config(args) -> dict:
     return configuration.with_absolute_paths(config)
 
 
+def duration(text: str) -> float:
+    """ "90s", "5m", "1.5h", "1h30m", "2m30s" or "300" (seconds) -> seconds, more than 0."""
+    number = r"(\d+(?:\.\d*)?|\.\d+)"
+    words = text.strip().lower()
+    match = re.fullmatch(number, words) or re.fullmatch(
+        rf"(?:{number}h)?(?:{number}m)?(?:{number}s)?", words
+    )
+    if not words or match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 90s, 5m, 1h30m or 300 (seconds), got {text!r}"
+        )
+    parts = [float(part or 0) for part in match.groups()]
+    total = parts[0] if len(parts) == 1 else 3600 * parts[0] + 60 * parts[1] + parts[2]
+    if total <= 0:
+        raise argparse.ArgumentTypeError(f"a time budget must be more than 0, got {text!r}")
+    return total
+
+
 def run_tune(args, session) -> int:
     """Run one tuning worker; returns the exit status."""
     from ..tune import Search, SearchSpace, format_table, need_optuna, redact
 
+    started = time.monotonic()
+    until = None if args.time is None else started + args.time
     need_optuna()
-    if args.trials < 1:
-        raise ConfigurationError(f"--trials must be positive, got {args.trials}")
+    trials = args.trials if args.trials is not None or args.time else 20
+    if trials is not None and trials < 1:
+        raise ConfigurationError(f"--trials must be positive, got {trials}")
     if args.heartbeat < 1:
         raise ConfigurationError(
             f"--heartbeat must be a positive number of seconds, got {args.heartbeat}"
@@ -139,6 +177,7 @@ def run_tune(args, session) -> int:
             resume=resume,
             seed=args.seed,
             heartbeat=args.heartbeat,
+            trials=trials,
         )
 
     # Under mpiexec every rank is one worker of the same study: rank 0 opens (or makes)
@@ -156,10 +195,17 @@ def run_tune(args, session) -> int:
     def said(study, trial) -> None:
         if not args.quiet:
             value = "" if trial.value is None else f" {objective} {trial.value:.4f}"
-            epochs = trial.user_attrs.get("epochs_run")
-            print(f"trial {trial.number} {trial.state.name.lower()}{value} ({epochs} epochs)")
+            attrs = trial.user_attrs
+            epochs = f"{attrs.get('epochs_run')} epochs"
+            if attrs.get("kept_epochs") is not None:
+                epochs += f", kept {attrs['kept_epochs']}"
+            if attrs.get("out_of_time"):
+                epochs += ", stopped by --time"
+            print(f"trial {trial.number} {trial.state.name.lower()}{value} ({epochs})")
 
-    search.run(args.trials, callbacks=[said])
+    out_of_time = search.run(trials, callbacks=[said], until=until, retrain=not args.no_retrain)
+    if out_of_time and not args.quiet:
+        print(f"--time: no more trials after {time.monotonic() - started:.0f} s")
     if comm is not None:
         comm.barrier()  # every worker is done: rank 0 reports the study and retrains
         if not writer:
@@ -181,7 +227,7 @@ def run_tune(args, session) -> int:
         print(f"pictures: {', '.join(pictures)}")
     if not args.no_retrain:
         retrain(search, best.number, pictures=not args.no_plots)
-    print(f"tune folder: {search.folder}")
+    print(f"tune folder: {search.folder} ({time.monotonic() - started:.0f} s)")
     return 0
 
 

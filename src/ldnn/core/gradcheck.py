@@ -10,7 +10,9 @@ and the check compares the vectors with the relative difference
 
 Everything runs in float64 whatever the model's dtype, because with eps = 1e-7 float32
 cannot resolve the change in J. With dropout the masks are drawn once and held fixed,
-so J is a deterministic function of theta.
+so J is a deterministic function of theta. X may keep a table's categories as codes
+(:class:`~ldnn.data.compact.CompactX`): layer 1 is then the gather and the scatter-add of
+:mod:`ldnn.core.categorical`, checked the same way.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..base.checks import as_array, check_same_m
+from ..base.checks import as_array, check_same_m, check_sample_weight
 from ..errors import ShapeError
+from .categorical import holds_categories
 from .flat import gradients_to_vector, locate
-from .losses import get_loss
+from .losses import example_weights, get_loss
 from .parameters import batch_normed, check_parameters, parameter_names
 from .propagation import backward, compute_cost, forward, resolve_activations
 from .regularization import dropout_mask, resolve_keep_probs
@@ -73,6 +76,7 @@ def gradcheck(
     lambd: float | None = None,
     keep_prob=None,
     masks: dict | None = None,
+    sample_weight=None,
     epsilon: float = 1e-7,
     threshold: float = 1e-7,
     seed: int = 0,
@@ -85,13 +89,16 @@ def gradcheck(
     model_or_parameters : DeepNetwork or dict
         A network (its parameters, activations, loss, lambd and keep_prob are used) or a
         parameters dict ``W{l}`` (n[l], n[l-1]), ``b{l}`` (n[l], 1).
-    X : array of shape (n[0], m)
+    X : array of shape (n[0], m), or a CompactX (a table's categories as codes)
     Y : array of shape (n[L], m) (or labels, as the loss accepts them)
     activations, loss, lambd, keep_prob
         Required with a parameters dict (lambd defaults to 0, keep_prob to 1);
         override the network's with a network.
     masks : dict {l: D[l]}, optional
         Fixed dropout masks; drawn once from ``seed`` when keep_prob < 1 and none given.
+    sample_weight : array of shape (m,), optional
+        Each example's weight: J = sum_i w_i L_i / sum_i w_i, and backward weighs dZ[L]
+        by w_i / sum w.
     epsilon : float
         The step of the central differences.
 
@@ -115,9 +122,10 @@ def gradcheck(
     activations = resolve_activations(activations, L)
     loss = get_loss(loss)
     lambd = lambd or 0.0
-    X = as_array(X, "X").astype(np.float64)
+    X = (X if holds_categories(X) else as_array(X, "X")).astype(np.float64)
     Y = loss.prepare_targets(as_array(Y, "Y"), dims[-1], np.float64)
     check_same_m(X, Y)
+    w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[1])
     if masks is None and keep_prob is not None:
         keep = resolve_keep_probs(keep_prob, L)
         rng = np.random.default_rng(seed)
@@ -131,10 +139,11 @@ def gradcheck(
     # own statistics (the running ones are left as they are).
     def cost(params):
         AL, _ = forward(X, params, activations, masks=masks, batch_statistics="batch")
-        return compute_cost(AL, Y, loss, params, lambd)
+        return compute_cost(AL, Y, loss, params, lambd, sample_weight=w)
 
     AL, caches = forward(X, parameters, activations, masks=masks, batch_statistics="batch")
-    grads = backward(AL, Y, caches, activations, loss, lambd=lambd)
+    weights = example_weights(X.shape[1], w)
+    grads = backward(AL, Y, caches, activations, loss, weights=weights, lambd=lambd)
     g = gradients_to_vector(grads, L, np.float64)
 
     g_approx = np.empty_like(g)

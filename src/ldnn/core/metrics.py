@@ -5,8 +5,8 @@ accuracy of A[L] against the loss-prepared Y, and (cost, accuracy) of parameters
 data set; these are NumPy (or CuPy) one-liners on the training path. For reports
 (``ldnn evaluate``, metrics.json, the estimators' validation scores): per-class
 precision, recall and F1 and their macro means, ROC-AUC and PR-AUC, the confusion
-matrix, log loss, MSE, MAE and R^2, computed with scikit-learn's metrics where it has
-them.
+matrix, log loss, MSE, RMSE, MAE and R^2, computed with scikit-learn's metrics where it
+has them.
 """
 
 from __future__ import annotations
@@ -185,13 +185,15 @@ def r2(targets, predicted) -> float:
 
 
 def regression_scores(predicted, targets) -> dict:
-    """MSE, MAE and R^2 of predictions against targets, both (k, m), in the data's units."""
+    """MSE, RMSE, MAE and R^2 of predictions against targets, both (k, m), in the data's
+    units: the errors over all k * m values (RMSE = sqrt(MSE), in the target's units)."""
     metrics = _sklearn_metrics()
     A = np.asarray(predicted, dtype=np.float64)
     Y = np.asarray(targets, dtype=np.float64)
     return {
         "m": int(Y.shape[1]),
         "mse": float(metrics.mean_squared_error(Y.ravel(), A.ravel())),
+        "rmse": float(metrics.root_mean_squared_error(Y.ravel(), A.ravel())),
         "mae": float(metrics.mean_absolute_error(Y.ravel(), A.ravel())),
         "r2": r2(Y, A),
     }

@@ -17,7 +17,9 @@ Backward, for l = L..1:
 A batch-normalised layer (one with gamma[l]; :mod:`ldnn.core.batchnorm` writes its formulas
 out) has Z[l] = W[l] . A[l-1] without b[l], normalises it to Z~[l] = gamma * Z_norm +
 beta, and A[l] = g[l](Z~[l]); backward takes dZ~[l] = dA[l] * g[l]'(Z~[l]) back through
-the normalisation to dZ[l], and goes on as above.
+the normalisation to dZ[l], and goes on as above. A table's text columns are one-hot rows
+of A[0], kept as codes (a CompactX): there W[1] . A[0] is a gather of W[1]'s columns and
+dZ[1] . A[0]^T a scatter-add into them (:mod:`ldnn.core.categorical` sets them side by side).
 
 Each example's weight, the notes' 1/m, is said once (:func:`ldnn.core.losses.example_weights`:
 1/m, w_i / sum w with sample weights, the whole batch's 1/m on a rank's share of it), and
@@ -36,7 +38,7 @@ from typing import NamedTuple
 from ..base.backend import get_xp
 from ..base.checks import check_columns
 from ..errors import ShapeError
-from . import batchnorm
+from . import batchnorm, categorical
 from .activations import Activation, get_activation
 from .losses import ExampleWeights, Loss, example_weights, get_loss
 from .parameters import check_parameters, layer_names, number_of_layers
@@ -91,6 +93,8 @@ def resolve_activations(activations, L: int) -> tuple[Activation, ...]:
 def linear_forward(A_prev, W, b, out=None):
     """Z[l] = W[l] . A[l-1] + b[l], shape (n[l], m) (no b[l]: None); written into ``out``
     if given."""
+    if categorical.holds_categories(A_prev):  # Z[1] of categories: W[1]'s columns gathered
+        return categorical.linear_forward(A_prev, W, b, out)
     Z = get_xp(W).matmul(W, A_prev, out=out)
     if b is not None:
         # + b[l], broadcast over the m columns, added in place into the product: the same
@@ -220,8 +224,11 @@ def linear_backward(dZ, linear_cache, *, input_gradient=True, out=None, ones=Non
     A_prev, W, b = linear_cache
     xp = get_xp(dZ)
     dA_out, dW_out, db_out = (None, None, None) if out is None else out
-    # dW[l] = dZ[l] . A[l-1]^T
-    dW = xp.matmul(dZ, A_prev.T, out=dW_out)
+    # dW[l] = dZ[l] . A[l-1]^T (of categories: a scatter-add into W[1]'s columns; no dA[0])
+    if categorical.holds_categories(A_prev):
+        dW, input_gradient = categorical.weight_gradient(dZ, A_prev, out=dW_out), False
+    else:
+        dW = xp.matmul(dZ, A_prev.T, out=dW_out)
     db = None  # a batch-normalised layer has no b[l]
     if b is not None:
         # db[l] = sum over the columns of dZ[l] (the notes' np.sum(dZ, axis=1,
@@ -297,11 +304,7 @@ def backward(
     m = AL.shape[1]
     weights = example_weights(m) if weights is None else weights
     arrays_of = ALLOCATE if workspace is None else workspace
-    ones = (
-        get_xp(AL).ones((m, 1), AL.dtype)
-        if workspace is None
-        else workspace.filled("ones", (m, 1), 1.0, AL)
-    )  # db[l]'s sums
+    ones = None if workspace is None else workspace.filled("ones", (m, 1), 1.0, AL)  # db[l]'s
     grads, dA = {}, None
     for l in range(L, 0, -1):
         cache, g = caches[l - 1], activations[l - 1]

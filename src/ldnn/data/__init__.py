@@ -10,6 +10,7 @@ This floor imports nothing of ldnn but the foundation: :mod:`ldnn.errors`,
 """
 
 from ..errors import DataFileError, MissingPackageError
+from .compact import CompactX
 from .datasets import DATASETS, Dataset, load_dataset
 from .encoding import ColumnRule, TableEncoding
 from .files import read_table
@@ -21,6 +22,7 @@ from .synthetic import make_parity, make_spirals, make_xor
 from .tables import Columns, Text, columns_from, read_columns
 
 __all__ = [
+    "CompactX",
     "DATASETS",
     "LIMITS",
     "Limits",

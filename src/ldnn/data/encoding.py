@@ -7,8 +7,9 @@ numbers        one feature; a missing value is filled with the training part's m
                (``impute="mean"``: its mean); standardised later with the rest of X
 text           one 0/1 feature per category seen in the training part (one-hot); a
                missing value is a category of its own, "(missing)", or with
-               ``missing="most_frequent"`` the most frequent one; a category not seen in
-               training gives all zeros
+               ``missing="most_frequent"`` the most frequent one; with ``min_count`` k,
+               the categories seen fewer than k times are one, "(other)"; a category
+               not seen in training gives all zeros (or "(other)", where there is one)
 =============  =====================================================================
 
 Columns that carry no signal are dropped, and the reason is kept: empty or constant
@@ -18,87 +19,36 @@ unique per row, or distinct in at least half of the rows (names, tickets, free t
 
 The rules are plain data (:meth:`TableEncoding.to_metadata`), saved with a model, so a
 raw file given to ``ldnn predict`` is encoded exactly as in training, its columns found
-by name in any order.
+by name in any order; :meth:`TableEncoding.unexpected` counts what it holds that training
+did not (categories not seen, missing values). :meth:`TableEncoding.encode` gives the
+notes' X, its one-hot rows kept as codes (:class:`~ldnn.data.compact.CompactX`);
+:meth:`TableEncoding.transform` writes them out, as scikit-learn's transformers do.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DataFileError
+from .compact import CompactX
 from .limits import Limits, shown, shown_names
+from .rules import (
+    MISSING,
+    OTHER,
+    ColumnRule,
+    check_markers,
+    kept_rule,
+    number_rule,
+    text_rule,
+)
 from .tables import Columns, Text, columns_from, unique_names
 
-MISSING = "(missing)"
+__all__ = ["MISSING", "OTHER", "ColumnRule", "TableEncoding", "check_markers"]
+
 IMPUTE = ("median", "mean")
 MISSING_POLICIES = ("category", "most_frequent")
-#: Text with at least this share of distinct values among its rows is taken as free text.
-_MOSTLY_DISTINCT = 0.5
-#: Below this many rows in the training part, no column is judged an ID or free text.
-_FEW_ROWS = 20
-#: Categories that often mark a missing value in files (UCI's "?", a dash, ...).
-_LOOKS_MISSING = ("?", "-", "--", ".", "unknown", "Unknown", "UNKNOWN", "none", "None", "missing")
-#: Text that is numbers in at least this share of its cells, the rest one or two other
-#: values, is taken as numbers with a missing-value marker among them: an error.
-_MOSTLY_NUMBERS, _FEW_MARKERS = 0.9, 2
-
-
-@dataclass
-class ColumnRule:
-    """What is done to one column.
-
-    Attributes
-    ----------
-    name : str
-    kind : "numbers", "text" or "dropped"
-    reason : str
-        Why a column is dropped.
-    missing : int
-        Missing values in the training part.
-    fill : float or None
-        numbers: the value a missing one becomes.
-    categories : list of str
-        text: the categories of the one-hot features, in their order.
-    fill_category : str or None
-        text: the category a missing value becomes.
-    note : str
-        What the user may want to know (a category that looks like a missing marker).
-    """
-
-    name: str
-    kind: str
-    reason: str = ""
-    missing: int = 0
-    fill: float | None = None
-    categories: list = field(default_factory=list)
-    fill_category: str | None = None
-    note: str = ""
-
-    @property
-    def features(self) -> list[str]:
-        """The names of the features this column gives."""
-        if self.kind == "numbers":
-            return [self.name]
-        if self.kind == "text":
-            return [f"{self.name}={c}" for c in self.categories]
-        return []
-
-    def describe(self, standardized: bool) -> str:
-        if self.kind == "dropped":
-            return self.reason
-        filled = ""
-        if self.kind == "numbers":
-            if self.missing:
-                filled = f"{self.missing} missing filled with {self.fill:g}; "
-            return filled + ("standardised" if standardized else "as it is")
-        listed = ", ".join(_cut(c) for c in self.categories[:6])
-        listed += ", ..." if len(self.categories) > 6 else ""
-        if self.missing and self.fill_category != MISSING:
-            filled = f"{self.missing} missing as {shown(self.fill_category)}; "
-        note = f" ({self.note})" if self.note else ""
-        return f"{filled}one-hot, {len(self.categories)} categories: {listed}{note}"
 
 
 @dataclass
@@ -117,6 +67,7 @@ class TableEncoding:
         impute: str = "median",
         missing: str = "category",
         limits: Limits | None = None,
+        min_count: int = 1,
     ) -> TableEncoding:
         """Rules for every column of ``columns`` (the training part's feature columns).
 
@@ -132,6 +83,9 @@ class TableEncoding:
         limits : Limits, optional
             Its ``max_categories``: a text column with more categories is refused (one
             feature each, a one-hot wider than the limit); default the default limits.
+        min_count : int, default 1
+            The categories of a text column seen fewer times than this become one,
+            "(other)" (1: none do).
         """
         limits = limits or Limits()
         columns = columns_from(columns, limits=limits)
@@ -140,6 +94,11 @@ class TableEncoding:
         if missing not in MISSING_POLICIES:
             raise DataFileError(
                 f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}"
+            )
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise DataFileError(
+                f"min_count (min_category_count) must be a whole number >= 1, got {min_count!r}",
+                field="min_category_count",
             )
         for flag, names in (("--drop", drop), ("--keep", keep)):
             unknown = [n for n in names if n not in columns]
@@ -156,11 +115,11 @@ class TableEncoding:
                 rules.append(ColumnRule(name, "dropped", "asked for (--drop)"))
                 continue
             if isinstance(values, Text):
-                rule = _text_rule(name, values, missing)
+                rule = text_rule(name, values, missing, min_count)
             else:
-                rule = _number_rule(name, values, impute)
+                rule = number_rule(name, values, impute)
             if rule.kind == "dropped" and name in keep:
-                rule = _kept(name, values, impute, missing)
+                rule = kept_rule(name, values, impute, missing, min_count)
             if rule.kind == "text":
                 limits.check_count(
                     "max_categories",
@@ -207,18 +166,9 @@ class TableEncoding:
         is contiguous, one feature per row, and is written a feature at a time.
         """
         limits = limits or Limits()
-        columns = columns_from(columns, limits=limits)
-        missing = [name for name in self.columns if name not in columns]
-        if missing:
-            raise DataFileError(
-                f"{columns.source}: no column {shown(missing[0])}, which the model was "
-                f"trained on; it needs {shown_names(self.columns)}"
-            )
+        columns = self._columns_of(columns, limits)
         n0, m = sum(len(rule.features) for rule in self.rules), columns.n_rows
-        limits.check_memory(
-            n0 * m * np.dtype(dtype).itemsize,
-            f"{columns.source}: its X of {m:,} examples of {n0:,} features would take",
-        )
+        self.check_memory(m, columns.source, limits, compact=False, dtype=dtype)
         try:
             XT = np.empty((n0, m), dtype=dtype)
         except MemoryError:
@@ -237,13 +187,106 @@ class TableEncoding:
             start += len(rule.features)
         return XT.T
 
+    def check_memory(
+        self, m: int, source: str, limits: Limits, *, compact: bool = True, dtype=np.float64
+    ) -> None:
+        """Refuse an X of ``m`` examples over ``limits``' ``max_memory``, before it is
+        allocated: :meth:`encode`'s (8 bytes a number, 4 a text column, per example; with
+        ``compact`` False, or no text column, :meth:`transform`'s, n[0] values of
+        ``dtype`` per example)."""
+        n_numbers = sum(rule.kind == "numbers" for rule in self.rules)
+        n_text = sum(rule.kind == "text" for rule in self.rules)
+        if compact and n_text:
+            limits.check_memory(
+                (8 * n_numbers + 4 * n_text) * m,
+                f"{source}: its X of {m:,} examples of {n_numbers:,} numbers and "
+                f"{n_text:,} text columns would take",
+            )
+            return
+        n0 = sum(len(rule.features) for rule in self.rules)
+        limits.check_memory(
+            n0 * m * np.dtype(dtype).itemsize,
+            f"{source}: its X of {m:,} examples of {n0:,} features would take",
+        )
+
+    def _columns_of(self, columns, limits: Limits) -> Columns:
+        """``columns`` as Columns, holding every column the rules read."""
+        columns = columns_from(columns, limits=limits)
+        missing = [name for name in self.columns if name not in columns]
+        if missing:
+            raise DataFileError(
+                f"{columns.source}: no column {shown(missing[0])}, which the model was "
+                f"trained on; it needs {shown_names(self.columns)}"
+            )
+        return columns
+
+    def encode(self, columns, limits: Limits | None = None):
+        """The notes' X of shape (n[0], m) of ``columns`` (as for :meth:`transform`): the
+        dense one when every kept column is numbers; with text columns a
+        :class:`~ldnn.data.compact.CompactX`, whose one-hot rows stay codes (4 bytes an
+        example and column, where the one-hot takes K floats), within ``limits``'
+        ``max_memory``."""
+        if not any(rule.kind == "text" for rule in self.rules):
+            return self.transform(columns, limits=limits).T
+        limits = limits or Limits()
+        columns = self._columns_of(columns, limits)
+        m = columns.n_rows
+        n_numbers = sum(rule.kind == "numbers" for rule in self.rules)
+        n_text = sum(rule.kind == "text" for rule in self.rules)
+        self.check_memory(m, columns.source, limits)
+        try:
+            numbers = np.empty((m, n_numbers))
+            codes = np.empty((m, n_text), dtype=np.int32)
+        except MemoryError:
+            raise DataFileError(
+                f"{columns.source}: no memory for its X of {m:,} examples"
+            ) from None
+        numeric_rows, blocks, start = [], [], 0
+        for rule in self.rules:  # rows start.. of X are this rule's features
+            if rule.kind == "numbers":
+                numbers[:, len(numeric_rows)] = _numbers_of(
+                    columns[rule.name], rule, columns.source
+                )
+                numeric_rows.append(start)
+            elif rule.kind == "text":
+                index = _categories_of(columns[rule.name], rule)
+                # The row of X that holds the example's 1: the column's first row + k.
+                codes[:, len(blocks)] = np.where(index >= 0, index + start, -1)
+                blocks.append((start, len(rule.categories)))
+            start += len(rule.features)
+        return CompactX(numbers, codes, numeric_rows, blocks)
+
+    def unexpected(self, columns) -> dict:
+        """What ``columns`` hold that the training part did not, per column:
+        {"unseen": {column: count}, "missing": {column: count}}: values of a text column
+        that are none of its categories (all zeros, or "(other)" where the column has
+        one), and missing values (filled as in training); columns with none left out."""
+        columns = columns_from(columns)
+        found = {"unseen": {}, "missing": {}}
+        for rule in self.rules:
+            if rule.kind == "dropped" or rule.name not in columns:
+                continue
+            values = columns[rule.name]
+            if rule.kind == "numbers" and not isinstance(values, Text):
+                missing, unseen = int(np.isnan(values).sum()), 0
+            else:
+                values = _as_text(values)
+                categories = set(rule.categories)
+                known = np.array([c in categories for c in values.categories], dtype=bool)
+                present = values.codes[values.codes >= 0]
+                missing, unseen = len(values.codes) - len(present), int((~known[present]).sum())
+            for kind, count in (("unseen", unseen), ("missing", missing)):
+                if count:
+                    found[kind][rule.name] = count
+        return found
+
     def decisions(self, standardized: bool = True) -> list[tuple[str, str, str]]:
         """(column, kind, what was done), a row per column, for the printed table."""
         return [(r.name, r.kind, r.describe(standardized)) for r in self.rules]
 
     def to_metadata(self) -> dict:
         # vars, not dataclasses.asdict: asdict deep-copies, 50 us a rule (5 s for 100,000).
-        return {"rules": [{**vars(r), "categories": list(r.categories)} for r in self.rules]}
+        return {"rules": [_rule_metadata(r) for r in self.rules]}
 
     @classmethod
     def from_metadata(cls, data, limits: Limits | None = None) -> TableEncoding:
@@ -265,8 +308,10 @@ class TableEncoding:
             ok = ok and all(isinstance(c, str) for c in rule.categories)
             ok = ok and isinstance(rule.reason, str) and isinstance(rule.note, str)
             ok = ok and len(set(rule.categories)) == len(rule.categories)
+            ok = ok and type(rule.pooled) is int and rule.pooled >= 0
             if rule.kind == "text":
                 ok = ok and rule.fill_category in (None, *rule.categories)
+                ok = ok and (not rule.pooled or OTHER in rule.categories)
             if rule.kind == "numbers":
                 ok = ok and isinstance(rule.fill, int | float) and np.isfinite(rule.fill)
             if not ok:
@@ -276,6 +321,13 @@ class TableEncoding:
                 _within(rule, limits)
             rules.append(rule)
         return cls(rules)
+
+
+def _rule_metadata(rule: ColumnRule) -> dict:
+    data = {**vars(rule), "categories": list(rule.categories)}
+    if not rule.pooled:  # written as before categories could be pooled
+        del data["pooled"]
+    return data
 
 
 def _within(rule: ColumnRule, limits: Limits) -> None:
@@ -289,118 +341,6 @@ def _within(rule: ColumnRule, limits: Limits) -> None:
         )
 
 
-def _cut(text: str, width: int = 40) -> str:
-    """A category as the printed table shows it: cut to ``width`` characters."""
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _number_rule(name: str, values: np.ndarray, impute: str) -> ColumnRule:
-    present = values[~np.isnan(values)]
-    missing = values.size - present.size
-    if not present.size:
-        return ColumnRule(name, "dropped", "empty", missing)
-    low, high = present.min(), present.max()
-    if low == high:
-        return ColumnRule(name, "dropped", f"constant ({low:g})", missing)
-    # An ID: whole numbers, none missing, over a dense range, each once. (Sorting, for
-    # the last test, is left to the few columns that pass the others.)
-    could_be_id = not missing and values.size >= _FEW_ROWS and high - low + 1 <= 2 * values.size
-    if could_be_id and np.array_equal(present, np.round(present)):
-        if np.unique(present).size == values.size:
-            return ColumnRule(name, "dropped", "an ID (a distinct integer per row)", missing)
-    fill = float(np.median(present) if impute == "median" else present.mean())
-    return ColumnRule(name, "numbers", missing=missing, fill=fill)
-
-
-def check_markers(columns: Columns, drop=(), keep=()) -> None:
-    """Numbers with a stray token or two among them ("?", "-") hold a marker of missing
-    values the reader was not told of: say so (naming the data row), rather than one-hot
-    encode the numbers. Columns in ``drop`` or ``keep`` are left alone."""
-    for name in columns.names:
-        values = columns[name]
-        if isinstance(values, Text) and name not in drop and name not in keep:
-            _refuse_a_marker(name, values, columns.source)
-
-
-def _refuse_a_marker(name: str, values: Text, source: str) -> None:
-    number_like = values.numbers_among()
-    present = values.codes[values.codes >= 0]
-    if not present.size or number_like.all() or not number_like.any():
-        return
-    numbers = number_like[present]
-    others = np.unique(present[~numbers])
-    if numbers.mean() >= _MOSTLY_NUMBERS and others.size <= _FEW_MARKERS:
-        row = int(np.flatnonzero(values.codes == others[0])[0])
-        cell = values.categories[others[0]]
-        shown = cell if len(cell) <= 40 else cell[:37] + "..."
-        raise DataFileError(
-            f"{source}: column {name!r} holds numbers, but data row {row + 1} holds "
-            f"{shown!r}: if that marks a missing value, pass --na-values {shown!r} (or "
-            f"--drop {name}, --keep {name} for text)"
-        )
-
-
-def _text_rule(name: str, values: Text, policy: str) -> ColumnRule:
-    present_codes = values.codes[values.codes >= 0]
-    missing = values.codes.size - present_codes.size
-    if not present_codes.size:
-        return ColumnRule(name, "dropped", "empty", missing)
-    codes, counts = _counts(present_codes, len(values.categories))
-    if codes.size == 1:
-        return ColumnRule(
-            name, "dropped", f"constant ({shown(values.categories[codes[0]])})", missing
-        )
-    if present_codes.size >= _FEW_ROWS:
-        if codes.size == present_codes.size:
-            return ColumnRule(
-                name, "dropped", "unique per row (an ID, names or free text)", missing
-            )
-        if codes.size >= _MOSTLY_DISTINCT * present_codes.size:
-            share = codes.size / present_codes.size
-            return ColumnRule(
-                name,
-                "dropped",
-                f"{share:.0%} of its values distinct (free text or an ID)",
-                missing,
-            )
-    return _categories(name, values, codes, counts, missing, policy)
-
-
-def _categories(name, values: Text, codes, counts, missing, policy) -> ColumnRule:
-    categories = sorted(values.categories[k] for k in codes)
-    fill = None
-    if missing:
-        if policy == "category":
-            categories.append(MISSING)
-            fill = MISSING
-        else:
-            fill = values.categories[codes[np.argmax(counts)]]
-    suspects = [c for c in categories if c in _LOOKS_MISSING]
-    note = f"is {suspects[0]!r} a missing value? --na-values {suspects[0]!r}" if suspects else ""
-    return ColumnRule(
-        name, "text", missing=missing, categories=categories, fill_category=fill, note=note
-    )
-
-
-def _counts(codes: np.ndarray, n_categories: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the codes that occur, how often), by counting (np.unique would sort m values)."""
-    counts = np.bincount(codes, minlength=n_categories)
-    present = np.flatnonzero(counts)
-    return present, counts[present]
-
-
-def _kept(name: str, values, impute: str, missing: str) -> ColumnRule:
-    """The rule of a column that --keep keeps though the rules would drop it."""
-    if isinstance(values, Text):
-        codes, counts = _counts(values.codes[values.codes >= 0], len(values.categories))
-        return _categories(name, values, codes, counts, int((values.codes < 0).sum()), missing)
-    present = values[~np.isnan(values)]
-    fill = (
-        float(np.median(present) if impute == "median" else present.mean()) if present.size else 0.0
-    )
-    return ColumnRule(name, "numbers", missing=int(values.size - present.size), fill=fill)
-
-
 def _numbers_of(values, rule: ColumnRule, source: str) -> np.ndarray:
     if isinstance(values, Text):
         raise DataFileError(
@@ -410,17 +350,25 @@ def _numbers_of(values, rule: ColumnRule, source: str) -> np.ndarray:
     return np.where(np.isnan(values), rule.fill, values)
 
 
+def _as_text(values) -> Text:
+    """A text column as it is; numbers where training saw text, matched as text."""
+    if isinstance(values, Text):
+        return values
+    strings = [None if v != v else (f"{v:g}" if v != int(v) else str(int(v))) for v in values]
+    categories = sorted({s for s in strings if s is not None})
+    lookup = {c: k for k, c in enumerate(categories)}
+    codes = np.array([-1 if s is None else lookup[s] for s in strings], dtype=np.int32)
+    return Text(codes, categories)
+
+
 def _categories_of(values, rule: ColumnRule) -> np.ndarray:
-    """Each row's index among the rule's categories (-1: unseen, all-zero features)."""
-    if not isinstance(values, Text):  # numbers where training saw text: match as text
-        strings = [None if v != v else (f"{v:g}" if v != int(v) else str(int(v))) for v in values]
-        categories = sorted({s for s in strings if s is not None})
-        lookup = {c: k for k, c in enumerate(categories)}
-        values = Text(
-            np.array([-1 if s is None else lookup[s] for s in strings], dtype=np.int32), categories
-        )
+    """Each row's index among the rule's categories (-1: unseen, all-zero features; or
+    "(other)"'s, where rare categories were pooled)."""
+    values = _as_text(values)
     position = {c: k for k, c in enumerate(rule.categories)}
-    mapping = np.array([position.get(c, -1) for c in values.categories] + [-1], dtype=np.int64)
+    unseen = position[OTHER] if rule.pooled else -1
+    mapping = [position.get(c, unseen) for c in values.categories]
+    mapping = np.array([*mapping, -1], dtype=np.int64)
     index = mapping[values.codes]  # codes of -1 (missing) pick the last entry: -1
     if rule.fill_category is not None:
         index[values.codes < 0] = position[rule.fill_category]

@@ -1,7 +1,7 @@
 """How much a table may ask of ldnn, said before ldnn allocates for it.
 
 What a file declares is a claim, not a fact: a 2 MB Parquet file can declare gigabytes of
-columns, a 3 MB CSV 100,000 categories (a dense one-hot of hundreds of GiB), a header
+columns, a 3 MB CSV 100,000 categories (100,000 columns of W[1]), a header
 100,000 columns, a model file or a config.toml 40,000 markers of a missing value
 (pyarrow's CSV reader crashes at 32,767). Each limit has a default, a ``[data]`` key of
 the same name and a flag (``max_memory``: ``--max-memory``) that raises it; an error
@@ -12,7 +12,7 @@ names the file, the column, the limit and the flag, in one line.
 ===============  =========  ===================================================
 max_na_values    1,000      markers of a missing value (at most 10,000)
 max_columns      50,000     columns of a table
-max_categories   1,000      one-hot categories of one text column
+max_categories   1,000      categories of one text column (a column of W[1] each)
 max_cell_bytes   1 MiB      bytes of one cell or column name
 max_memory       8 GiB      memory to read a table, and to hold its X
 ===============  =========  ===================================================
@@ -43,8 +43,9 @@ class Limit:
 
 #: The limits, by their [data] key. Why these defaults: 1,000 markers is far more than a
 #: file needs and far below the 32,767 that crash pyarrow (the ceiling keeps a setting
-#: there too); 50,000 columns hold gene-expression tables, and take seconds; 1,000
-#: categories is already a wide one-hot, and a column with more is an ID or free text;
+#: there too); 50,000 columns hold gene-expression tables, and take seconds; a column
+#: of more than 1,000 categories is an ID or free text more often than a feature (the
+#: one-hot is never written out, :mod:`ldnn.data.compact`, but each is a column of W[1]);
 #: a cell of 1 MiB is a document, not a value; 8 GiB is what a laptop can give.
 LIMITS = {
     "max_na_values": Limit(1_000, "markers of a missing value", ceiling=10_000),

@@ -20,22 +20,36 @@ from .datasets import Dataset
 _KEYS = ("x_mean", "x_std", "y_mean", "y_std")
 
 
-def mean_and_std(A) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row mean and standard deviation of A (n, m), each (n, 1).
+def mean_and_std(A, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row mean and standard deviation of A (n, m), each (n, 1); with ``weights`` w
+    (m,), the weighted ones, sum w a / sum w and the root of sum w (a - mean)^2 / sum w,
+    so that an integer weight counts as that many copies of the example.
 
     A constant row gets standard deviation 1, so it maps to 0 instead of NaN.
     """
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        scale = _row_scale(A)  # the statistics of A / max|a|, scaled back: no square overflows
+        B = A / scale
+        mean = B @ w[:, None]
+        std = np.sqrt(((B - mean) ** 2) @ w[:, None])
+        return mean * scale, np.where(std > 0, std * scale, 1.0)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = A.mean(axis=1, keepdims=True)
         std = A.std(axis=1, keepdims=True)
     if not (np.isfinite(mean).all() and np.isfinite(std).all()):
         # Values so large (|a| > 1e154) that their squares overflow: the same statistics of
         # A / max|a|, scaled back. (Only then: ordinary rows keep the plain formula's bits.)
-        scale = np.abs(A).max(axis=1, keepdims=True)
-        scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        scale = _row_scale(A)
         mean = (A / scale).mean(axis=1, keepdims=True) * scale
         std = (A / scale).std(axis=1, keepdims=True) * scale
     return mean, np.where(std > 0, std, 1.0)
+
+
+def _row_scale(A) -> np.ndarray:
+    """max |a| of each row (n, 1); 1 where that is 0 or not finite."""
+    scale = np.abs(A).max(axis=1, keepdims=True)
+    return np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
 
 
 @dataclass

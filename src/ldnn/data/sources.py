@@ -133,15 +133,21 @@ class ModelData:
 
     Attributes
     ----------
-    X : ndarray of shape (n[0], m), prepared as in training
+    X : ndarray of shape (n[0], m), prepared as in training (a table with text columns:
+        a :class:`~ldnn.data.compact.CompactX`)
     Y : ndarray of shape (n[L], m) (class indices (1, m), or prepared targets), or None
     columns : Columns or None
         The table as read (for a table file), to take an ID column from.
+    unexpected : dict or None
+        For a table: what it holds that the training part did not, per column,
+        {"unseen": {column: count}, "missing": {column: count}}
+        (:meth:`~ldnn.data.encoding.TableEncoding.unexpected`).
     """
 
     X: np.ndarray
     Y: np.ndarray | None
     columns: Columns | None = None
+    unexpected: dict | None = None
 
 
 def load_for_model(source: str, info: dict, data: dict, *, need_target: bool, part=None):
@@ -161,7 +167,7 @@ def _model_data(source: str, info: dict, data: dict, *, need_target: bool, part=
     check_source(source)
     preparation = Preparation.from_metadata(info)
     n0 = len(info["feature_names"])
-    columns = None
+    columns = unexpected = None
     if not Path(source).exists():
         dataset = load_dataset(source)
         if dataset.classes != info.get("classes") or dataset.task != info["task"]:
@@ -174,7 +180,9 @@ def _model_data(source: str, info: dict, data: dict, *, need_target: bool, part=
             X, Y = dataset.X_train, dataset.Y_train
         where = f"data set {source!r}"
     elif is_table_file(source):
-        X, Y, columns = table_for_model(source, info, data, need_target=need_target, part=part)
+        X, Y, columns, unexpected = table_for_model(
+            source, info, data, need_target=need_target, part=part
+        )
         where = source
     else:
         table = _read(source, data, need_target=need_target)
@@ -197,7 +205,7 @@ def _model_data(source: str, info: dict, data: dict, *, need_target: bool, part=
         )
     if Y is not None and info["task"] == "regression":
         Y = preparation.transform_y(Y)
-    return ModelData(preparation.transform_x(X), Y, columns)
+    return ModelData(preparation.transform_x(X), Y, columns, unexpected)
 
 
 def _describe(info: dict) -> str:

@@ -5,15 +5,19 @@ regression targets, the rows are split into training and test parts (stratified 
 class for classification), the :class:`~ldnn.data.encoding.TableEncoding` is fitted on
 the training part alone and turns both parts into X. What the model must remember (how
 the file was read, the rules of every column, the split) goes into its description.
+X is the notes' (n[0], m); a table with text columns gives a
+:class:`~ldnn.data.compact.CompactX`, its one-hot rows kept as codes.
 
 For a model: the file is read as in training, its columns are found by name and encoded
-by the model's rules; with ``part="test"`` (or "train") on the file the model was
-trained on, the same split gives the same rows.
+by the model's rules (and what they hold that training did not, counted); with
+``part="test"`` (or "train") on the file the model was trained on, the same split gives
+the same rows.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +25,10 @@ import numpy as np
 from ..errors import ConfigurationError, DataChangedWarning, DataFileError
 from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
-from .encoding import TableEncoding, check_markers
+from .encoding import TableEncoding
 from .files import encode_targets
 from .limits import LIMITS, Limits, shown, shown_names
+from .rules import check_markers
 from .split import split_indices
 from .tables import Columns, Text, read_columns
 
@@ -126,20 +131,26 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
     check_markers(table, drop, keep)  # before the split: its rows are the file's
     limits = Limits.of(how)
     encoding = TableEncoding.fit(
-        table.rows(train),
+        rows_of(table, train),
         drop=drop,
         keep=keep,
         impute=data.get("impute") or "median",
         missing=data.get("missing") or "category",
         limits=limits,
+        min_count=data.get("min_category_count") or 1,
     )
-    X = encoding.transform(table, limits=limits).T  # rows are examples; the notes' are columns
-    return file_dataset(
-        source,
-        X,
-        Y,
-        train,
-        test,
+    encoding.check_memory(table.n_rows, source, limits)
+    # Each part's X, the notes' (n[0], m), from the file's rows: no X of all rows to split.
+    X_train = encoding.encode(rows_of(table, train), limits=limits)
+    X_test = encoding.encode(rows_of(table, test), limits=limits) if test.size else None
+    return Dataset(
+        Path(source).name,
+        X_train,
+        Y[:, train],
+        X_test,
+        Y[:, test] if test.size else None,
+        source=str(Path(source).resolve()),
+        sha256=file_sha256(source),
         task=task,
         classes=classes,
         feature_names=encoding.feature_names,
@@ -148,6 +159,32 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         reading=how,
         split=split,
     )
+
+
+class _Rows(Mapping):
+    """The columns of a table at some rows, each taken when it is asked for."""
+
+    def __init__(self, data, rows):
+        self.data, self.rows = data, rows
+
+    def __getitem__(self, name):
+        return self.data[name][self.rows]
+
+    def __contains__(self, name) -> bool:
+        return name in self.data
+
+    def __iter__(self):
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def rows_of(table: Columns, rows) -> Columns:
+    """``table.rows(rows)`` without its copy: each column is taken at ``rows`` when read
+    (the rules and the encoding read a column at a time, so a part of a large table is
+    never held twice)."""
+    return Columns(_Rows(table.data, rows), table.source)
 
 
 def file_dataset(source: str, X, Y, train, test, **fields) -> Dataset:
@@ -166,14 +203,16 @@ def file_dataset(source: str, X, Y, train, test, **fields) -> Dataset:
 
 
 def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, part=None):
-    """(X of shape (n[0], m) before standardisation, Y or None, the columns read)."""
+    """(X of shape (n[0], m) before standardisation, Y or None, the columns read, what
+    they hold that training did not: :meth:`TableEncoding.unexpected`'s counts)."""
     how = reading(data, info)
     columns = read(source, how)
+    encoding = None
     if "columns" in info:
         encoding = TableEncoding.from_metadata(info["columns"])
-        X = encoding.transform(columns, limits=Limits.of(how))
+        X = encoding.encode(columns, limits=Limits.of(how))
     else:  # a model from before the column rules: its features are columns of numbers
-        X = _numbers(columns, info["feature_names"])
+        X = _numbers(columns, info["feature_names"]).T
     target = data.get("target") or info.get("target")
     Y = None
     if (need_target or part in ("train", "test")) and target and target in columns:
@@ -183,12 +222,12 @@ def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, p
             target_values(columns, target), task=task, classes=classes, source=source
         )
         Y = Y.reshape(len(Y), -1).T
-    X = X.T
     if part in ("train", "test"):
         rows = _part(source, info, Y, part)
         X, columns = X[:, rows], columns.rows(rows)
         Y = None if Y is None else Y[:, rows]
-    return X, Y, columns
+    unexpected = None if encoding is None else encoding.unexpected(columns)
+    return X, Y, columns, unexpected
 
 
 def _part(source: str, info: dict, Y, part: str) -> np.ndarray:

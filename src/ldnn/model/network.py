@@ -23,7 +23,14 @@ from ..core.metrics import accuracy, is_classifier, mean_squared_error, predicti
 from ..core.parameters import check_parameters
 from ..core.propagation import compute_cost, forward_in_blocks
 from ..core.workspace import Workspace
-from ..errors import ArgumentTypeError, InvalidValueError, NotFittedError, ShapeError
+from ..data.compact import CompactX
+from ..errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    InvalidValueError,
+    NotFittedError,
+    ShapeError,
+)
 from ..training.fit import Fit, initial_parameters
 from ..training.history import Callback, History, PrintCost
 from ..training.mpi import on_every_rank
@@ -175,15 +182,20 @@ class DeepNetwork:
         them: X in the network's dtype, Y as the loss prepares it (one-hot for class
         labels, or with ``keep_labels`` the labels (m,) themselves); with
         ``with_extent`` also max |x|; m = 0 only with ``empty``."""
-        X, extent = check_X(
-            X, self.layer_dims[0], self.dtype, x_name, with_extent=True, empty=empty
-        )
+        X, extent = self._checked_X(X, x_name, empty)
         Y = get_loss(self.hyperparameters.loss).prepare_targets(
             Y, self.layer_dims[-1], self.dtype, keep_labels=keep_labels
         )
         check_finite(Y, y_name)
         check_same_m(X, Y, x_name, y_name)
         return (X, Y, extent) if with_extent else (X, Y)
+
+    def _checked_X(self, X, name: str = "X", empty: bool = False):
+        """(X in the network's dtype, max |x|): a dense X, or a table's categories kept as
+        codes (:class:`~ldnn.data.compact.CompactX`, which trains and predicts on the CPU)."""
+        if isinstance(X, CompactX):
+            return X.checked(self.layer_dims[0], self.dtype, name, empty=empty)
+        return check_X(X, self.layer_dims[0], self.dtype, name, with_extent=True, empty=empty)
 
     # -- training ----------------------------------------------------------------------
     def fit(
@@ -246,6 +258,12 @@ class DeepNetwork:
         def checked():
             # Class labels stay labels (m,): training makes each mini-batch's one-hot.
             X_, Y_, extent = self.check_data(X, Y, keep_labels=True, with_extent=True, empty=share)
+            if isinstance(X_, CompactX) and self.hyperparameters.device != "cpu":
+                raise ConfigurationError(
+                    "a table with text columns (X as categories' codes) trains on the CPU "
+                    "only: use device='cpu' (--device cpu)",
+                    field="device",
+                )
             weights = sample_weight
             if weights is not None:
                 weights = check_sample_weight(weights, X_.shape[1])
@@ -316,7 +334,8 @@ class DeepNetwork:
         InvalidValueError
             If A[L] overflows (NaN or inf): parameters too large for these inputs.
         """
-        xp = device_module(self.hyperparameters.device)
+        # A table's categories (a CompactX) are gathered on the CPU.
+        xp = np if isinstance(X, CompactX) else device_module(self.hyperparameters.device)
         resident = self.__dict__.setdefault("_resident", Resident())  # kept on the device
         parameters = resident.of(self.fitted_parameters(), xp)
         with np.errstate(all="ignore"):  # an overflow is said once, below
@@ -346,7 +365,7 @@ class DeepNetwork:
 
     def predict_proba(self, X):
         """A[L] = the forward pass without dropout, shape (n[L], m)."""
-        return self._output(check_X(X, self.layer_dims[0], self.dtype))
+        return self._output(self._checked_X(X)[0])
 
     def predict(self, X):
         """0/1 per sigmoid unit (n[L], m); class index (1, m) for softmax; A[L] otherwise."""

@@ -3,8 +3,9 @@
 One graph from the data a user has to what ``ldnn predict`` says:
 
 - the preparation the model remembers (:mod:`.preparation`): a table's raw columns as
-  inputs, missing values filled, text one-hot encoded, features standardised;
-- the notes' layers (:mod:`.layers`): one Gemm and one activation op per layer;
+  inputs, missing values filled, numbers standardised, text as each string's index;
+- the notes' layers (:mod:`.layers`): one Gemm and one activation op per layer (a
+  table's text columns: layer 1 gathers W[1]'s columns of their categories);
 - the outputs: ``probabilities`` and ``label`` for classifiers, ``Y`` (in the target's
   units) otherwise.
 

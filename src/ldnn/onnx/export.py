@@ -42,8 +42,8 @@ def _unwrap(model) -> tuple[DeepNetwork, str, list | None, dict]:
     if isinstance(network, DeepNetwork):
         # The estimator's task shows in its output layer (see ldnn.model.build).
         output, n_out = network.hyperparameters.activations[-1], network.layer_dims[-1]
-        if not hasattr(model, "classes_"):
-            return network, "regression", None, {}
+        if not hasattr(model, "classes_"):  # its target's mean and std, if it standardised it
+            return network, "regression", None, network.metadata.get("data") or {}
         if output == "sigmoid" and n_out > 1:
             return network, "multilabel", None, {}
         return network, "binary" if n_out == 1 else "multiclass", model.classes_, {}

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..errors import MissingPackageError
 
-#: The ONNX-ML operator set the preparation's OneHotEncoder needs (unchanged since 1).
+#: The ONNX-ML operator set of the preparation's LabelEncoder (its version 1 maps strings to
+#: their indices).
 ML_DOMAIN, ML_OPSET = "ai.onnx.ml", 1
 
 

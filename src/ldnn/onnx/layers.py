@@ -9,6 +9,12 @@ Z[l] = W[l] A[l-1] + b[l] gives Z[l]^T = A[l-1]^T W[l]^T + b[l]^T, which is exac
 with B = W[l] and transB = 1, so W[l] is stored as is, in the notes' shape
 (n[l], n[l-1]); b[l] is flattened to (n[l],) because Gemm broadcasts C over the rows. For
 the same reason softmax runs over axis 1.
+
+A model of a table with text columns takes A[0] as its numbers and, per text column, an
+index per example (:class:`ldnn.onnx.preparation.TableInputs`): layer 1 is then a Gemm
+over the numeric features plus, per text column, a Gather of W[1]'s columns, as
+:mod:`ldnn.core.categorical` computes it (W[1] . e_r = W[1][:, r]); the layers above are
+as before.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from ..core.activations import get_activation
 from ..core.batchnorm import folded
 from ..errors import OnnxExportError
 from .graph import Graph
+from .preparation import TableInputs
 
 EXPORT_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softmax", "linear")
 
 
-def layer_nodes(g: Graph, parameters: dict, activations, X: str) -> str:
-    """Z[l] and A[l] for l = 1..L from the tensor ``X`` (batch, n[0]); returns A[L].
+def layer_nodes(g: Graph, parameters: dict, activations, X: str | TableInputs) -> str:
+    """Z[l] and A[l] for l = 1..L from the tensor ``X`` (batch, n[0]) or a table's
+    :class:`~ldnn.onnx.preparation.TableInputs`; returns A[L].
 
     A batch-normalised layer is folded into its Gemm, exactly what it computes at
     inference: Z~ = gamma (W A - mean) / sqrt(var + eps) + beta = W' A + b' with
@@ -34,12 +42,39 @@ def layer_nodes(g: Graph, parameters: dict, activations, X: str) -> str:
     A = X
     for l in range(1, len(activations) + 1):
         W, b = folded({k: np.asarray(v, dtype=np.float64) for k, v in parameters.items()}, l)
-        g.constant(f"W{l}", W)
-        g.constant(f"b{l}", b.reshape(-1))
-        g.node("Gemm", [A, f"W{l}", f"b{l}"], [f"Z{l}"], name=f"layer{l}", transB=1)
+        if isinstance(A, TableInputs):
+            first_layer_of_table(g, W, b, A)
+        else:
+            g.constant(f"W{l}", W)
+            g.constant(f"b{l}", b.reshape(-1))
+            g.node("Gemm", [A, f"W{l}", f"b{l}"], [f"Z{l}"], name=f"layer{l}", transB=1)
         activation_node(g, activations[l - 1], l, f"Z{l}", f"A{l}")
         A = f"A{l}"
     return A
+
+
+def first_layer_of_table(g: Graph, W, b, inputs: TableInputs) -> None:
+    """Z1 = W[1] . A[0] + b[1] for A[0] with categories (W, b: layer 1's, batch norm
+    folded): Gemm(numbers, W[1][:, N], b[1]) plus, per text column, Gather(T, index), T's
+    row k holding W[1]'s column of the row of X index k stands for (zeros for none)."""
+    terms = []
+    g.constant("b1", b.reshape(-1))
+    if inputs.numbers is not None:
+        g.constant("W1", W[:, inputs.numeric_rows])
+        g.node("Gemm", [inputs.numbers, "W1", "b1"], ["Z1:numbers"], name="layer1", transB=1)
+        terms.append("Z1:numbers")
+    else:
+        terms.append("b1")
+    for index, rows in inputs.texts:
+        column = index.removesuffix(":index")
+        table = np.zeros((len(rows), W.shape[0]))
+        for k, row in enumerate(rows):
+            if row is not None:
+                table[k] = W[:, row]
+        g.constant(f"{column}:W1", table)
+        g.node("Gather", [f"{column}:W1", index], [f"{column}:Z1"], name=f"{column}:layer1", axis=0)
+        terms.append(f"{column}:Z1")
+    g.node("Sum", terms, ["Z1"], name="layer1_sum")
 
 
 def activation_node(g: Graph, name: str, layer: int, Z: str, A: str) -> None:

@@ -63,6 +63,7 @@ DEFAULTS = {
         "keep": [],
         "impute": "median",
         "missing": "category",
+        "min_category_count": 1,
         "class_weight": "",
         **{key: limit.default for key, limit in LIMITS.items()},
     },

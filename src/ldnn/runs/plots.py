@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ..errors import MissingPackageError
+from ..errors import MissingPackageError, ShapeError
 from ..io import atomic_write
 
 FIGSIZE = (6.4, 4.8)
@@ -36,6 +36,10 @@ def save_png(figure, path: str | os.PathLike) -> str:
 
 
 TRAINING_COST = "training cost (mini-batch mean, with any dropout and L2)"
+COST = "cost J"
+#: The cost axis of a regression trained on the standardised target, (y - mean) / std:
+#: J = (1/2m) sum (a - y)^2 is then in those units, not in the target's.
+STANDARDISED_COST = "cost J (standardised units)"
 TRAINING_ACCURACY = "training accuracy (mini-batches, with any dropout)"
 RATE = "learning rate α (the schedule)"
 #: Test curves are grey and dashed, to read as "for reporting, not for choosing epochs".
@@ -43,6 +47,12 @@ TEST_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
 BEST_STYLE = {"color": "tab:green", "linestyle": ":", "linewidth": 1.5}
 #: The share of a learning-curve panel the curves fill, leaving the rest to the legend.
 DATA_SHARE = 0.65
+
+
+def literal(text) -> str:
+    """``text`` drawn as it is: a "$" from a file or column name escaped, so that
+    matplotlib does not read what lies between two of them as mathematics (and fail)."""
+    return str(text).replace("$", r"\$")
 
 
 def _floats(values) -> np.ndarray:
@@ -96,7 +106,9 @@ def _panel(axes, epochs, curves, tests, best_epoch, ylabel: str, cost: bool) -> 
     axes.legend(fontsize="small", framealpha=0.85)
 
 
-def learning_curve_figure(history, title: str = "Learning curve", *, test=None, best_epoch=None):
+def learning_curve_figure(
+    history, title: str = "Learning curve", *, test=None, best_epoch=None, cost_label=COST
+):
     """The Figure :func:`learning_curve` writes, without writing it (see there)."""
     get = history.get if isinstance(history, dict) else lambda k: getattr(history, k, None)
     epochs = np.asarray(get("epoch"), dtype=float)
@@ -128,7 +140,7 @@ def learning_curve_figure(history, title: str = "Learning curve", *, test=None, 
             if _has_values(get(name))
         ]
         tests = test_cost if key == "cost" else test_accuracy
-        ylabel = "cost J" if key == "cost" else "accuracy"
+        ylabel = cost_label if key == "cost" else "accuracy"
         _panel(axes, epochs, curves, tests, best_epoch, ylabel, cost=key == "cost")
     rates = get("learning_rate")
     if _has_values(rates) and np.ptp(_floats(rates)) > 0:  # a schedule: draw alpha too
@@ -136,14 +148,20 @@ def learning_curve_figure(history, title: str = "Learning curve", *, test=None, 
         rate_axes.plot(epochs, _floats(rates), color="tab:green", linestyle=":", label=RATE)
         rate_axes.set_ylabel(RATE)
         rate_axes.legend(loc="center right")
-    cost_axes.set_title(title)
+    cost_axes.set_title(literal(title))
     (accuracy_axes or cost_axes).set_xlabel("epoch (iteration for full-batch gradient descent)")
     figure.tight_layout()
     return figure
 
 
 def learning_curve(
-    history, path: str | os.PathLike, title: str = "Learning curve", *, test=None, best_epoch=None
+    history,
+    path: str | os.PathLike,
+    title: str = "Learning curve",
+    *,
+    test=None,
+    best_epoch=None,
+    cost_label: str = COST,
 ):
     """Cost, and accuracy where there is one, per epoch: the course's "cost per iteration".
 
@@ -169,6 +187,9 @@ def learning_curve(
     best_epoch : int, optional
         The epoch (as in ``history["epoch"]``) whose parameters early stopping restored:
         a vertical line in each panel.
+    cost_label : str, default "cost J"
+        The cost axis's label: say the units the cost is in where they are not the
+        data's (:data:`STANDARDISED_COST` for a regression on the standardised target).
 
     Returns
     -------
@@ -177,7 +198,100 @@ def learning_curve(
         was recorded. The cost axis is logarithmic when the costs drawn span more than a
         factor of 20.
     """
-    figure = learning_curve_figure(history, title, test=test, best_epoch=best_epoch)
+    figure = learning_curve_figure(
+        history, title, test=test, best_epoch=best_epoch, cost_label=cost_label
+    )
+    save_png(figure, path)
+    return figure
+
+
+IDENTITY_STYLE = {"color": "0.3", "linestyle": "--", "linewidth": 1.2}
+POINT_STYLE = {"s": 14, "alpha": 0.7, "edgecolors": "none"}
+
+
+def _outputs(actual, predicted, names) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """actual and predicted as float (k, m) arrays, and a name for each of the k outputs."""
+    Y = np.atleast_2d(np.asarray(actual, dtype=np.float64))
+    A = np.atleast_2d(np.asarray(predicted, dtype=np.float64))
+    if Y.shape != A.shape:
+        raise ShapeError(f"actual {Y.shape} and predicted {A.shape} differ in shape")
+    names = [literal(n) for n in names] if names else [f"output {i}" for i in range(len(Y))]
+    return Y, A, names
+
+
+def predicted_vs_actual(
+    actual, predicted, path: str | os.PathLike, title="Predicted vs actual", *, names=()
+):
+    """Each example's prediction against its target, in the target's units, with the
+    line y = x where a perfect model puts every point.
+
+    Parameters
+    ----------
+    actual, predicted : ndarray of shape (k, m) or (m,)
+        The targets and the predictions of the m examples, for k outputs (each drawn in
+        a colour of its own).
+    path : str or path-like
+        Where the PNG goes.
+    names : sequence of str, optional
+        The outputs' names (the target's), for the axes or the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel, square in data units: both axes span the same range.
+    """
+    Y, A, names = _outputs(actual, predicted, names)
+    figure = new_figure()
+    axes = figure.add_subplot()
+    for k, name in enumerate(names):
+        axes.scatter(Y[k], A[k], label=name, **POINT_STYLE)
+    values = np.concatenate([Y.ravel(), A.ravel()])
+    values = values[np.isfinite(values)]
+    low, high = (values.min(), values.max()) if values.size else (0.0, 1.0)
+    pad = 0.05 * ((high - low) or 1.0)
+    low, high = low - pad, high + pad
+    axes.plot([low, high], [low, high], label="y = x (perfect prediction)", **IDENTITY_STYLE)
+    axes.set_xlim(low, high)
+    axes.set_ylim(low, high)
+    axes.set_aspect("equal", adjustable="box")
+    what = names[0] if len(names) == 1 else "target"
+    axes.set_xlabel(f"actual {what}")
+    axes.set_ylabel(f"predicted {what}")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", loc="upper left")
+    axes.set_title(literal(title))
+    figure.tight_layout()
+    save_png(figure, path)
+    return figure
+
+
+def residuals(actual, predicted, path: str | os.PathLike, title="Residuals", *, names=()):
+    """The residuals y - ŷ against the predictions ŷ, in the target's units, with the
+    line at 0: a good fit leaves a band around it with no trend or funnel.
+
+    Parameters
+    ----------
+    actual, predicted : ndarray of shape (k, m) or (m,)
+    path : str or path-like
+    names : sequence of str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    Y, A, names = _outputs(actual, predicted, names)
+    figure = new_figure()
+    axes = figure.add_subplot()
+    for k, name in enumerate(names):
+        axes.scatter(A[k], Y[k] - A[k], label=name, **POINT_STYLE)
+    axes.axhline(0.0, label="residual 0", **IDENTITY_STYLE)
+    what = names[0] if len(names) == 1 else "target"
+    axes.set_xlabel(f"predicted {what}")
+    axes.set_ylabel(f"residual: actual - predicted {what}")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    axes.set_title(literal(title))
+    figure.tight_layout()
     save_png(figure, path)
     return figure
 
@@ -211,10 +325,11 @@ def decision_boundary(
     scatter = axes.scatter(X[0], X[1], c=labels, s=12, cmap="Spectral", edgecolors="k", lw=0.3)
     if classes is not None:
         handles, _ = scatter.legend_elements()
-        axes.legend(handles, classes[: len(handles)], loc="best", fontsize="small")
+        names = [literal(c) for c in classes[: len(handles)]]
+        axes.legend(handles, names, loc="best", fontsize="small")
     axes.set_xlabel("x1")
     axes.set_ylabel("x2")
-    axes.set_title(title)
+    axes.set_title(literal(title))
     figure.tight_layout()
     save_png(figure, path)
 
@@ -234,7 +349,7 @@ def confusion_matrix(matrix, classes, path: str | os.PathLike, title="Confusion 
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes)
     ticks = np.arange(K)
-    names = [str(c) for c in classes]
+    names = [literal(c) for c in classes]
     tilt = K > 4 and max(len(n) for n in names) > 3
     axes.set_xticks(ticks, names, rotation=45 if tilt else 0, ha="right" if tilt else "center")
     axes.set_yticks(ticks, names)
@@ -246,7 +361,7 @@ def confusion_matrix(matrix, classes, path: str | os.PathLike, title="Confusion 
                 axes.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color)
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
-    axes.set_title(title)
+    axes.set_title(literal(title))
     figure.tight_layout()
     save_png(figure, path)
 
@@ -286,7 +401,7 @@ def first_layer_weights(
     rows = int(np.ceil(units / cols))
     limit = float(np.abs(W1[:units]).max(initial=0.0)) or 1.0
     figure = new_figure()
-    figure.suptitle(title)
+    figure.suptitle(literal(title))
     grid, image = [], None
     for k in range(units):
         axes = figure.add_subplot(rows, cols, k + 1)
@@ -302,8 +417,11 @@ def first_layer_weights(
         figure.colorbar(image, ax=grid, label="weight", fraction=0.05, pad=0.03)
     else:
         figure.text(
-            0.5, 0.02, "RGB: grey = 0; each unit scaled to its own max |w|",
-            ha="center", fontsize="small",
+            0.5,
+            0.02,
+            "RGB: grey = 0; each unit scaled to its own max |w|",
+            ha="center",
+            fontsize="small",
         )
     save_png(figure, path)
     return figure

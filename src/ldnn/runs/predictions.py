@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.metrics import (
+    class_probabilities,
+    classification_scores,
+    is_classifier,
+    predicted_classes,
+    regression_scores,
+)
 from ..data.info import complete_info
 from ..data.preparation import Preparation
 from ..data.tables import Text
 from ..errors import ConfigurationError
-from ..core.metrics import class_probabilities, classification_scores, is_classifier, predicted_classes, regression_scores
 
 
 def model_info(network) -> dict:
@@ -37,8 +43,16 @@ def score_network(network, X, Y, info: dict, threshold: float | None = None) -> 
         return classification_scores(class_probabilities(AL), Y, info["classes"], threshold)
     if threshold is not None:
         raise ConfigurationError("--threshold is for classifiers; this model is a regression")
+    return regression_scores(*in_target_units(AL, Y, info))
+
+
+def in_target_units(AL, Y, info: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A regression's outputs A[L] and prepared targets Y, both (n[L], m), back in the
+    target's units (y = a * std + mean, with the training part's statistics), as float64:
+    what its scores and pictures are computed on."""
     preparation = Preparation.from_metadata(info)
-    return regression_scores(preparation.inverse_y(AL), preparation.inverse_y(Y))
+    to_units = preparation.inverse_y
+    return to_units(np.asarray(AL, dtype=np.float64)), to_units(np.asarray(Y, dtype=np.float64))
 
 
 def prediction_table(

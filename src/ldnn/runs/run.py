@@ -22,19 +22,19 @@ from pathlib import Path
 import numpy as np
 
 from ..base.backend import get_xp, to_device
-from .config import data_and_network, from_file, resolved
+from ..core.losses import get_loss
+from ..core.metrics import class_probabilities, cost_and_accuracy
 from ..data.class_weights import class_weights
 from ..data.preparation import Preparation
 from ..errors import DivergenceWarning, InvalidValueError, ModelFileError
-from ..training.history import History
 from ..io import atomic_write_text, csv_text, dumps_toml
-from ..core.losses import get_loss
-from ..core.metrics import class_probabilities, cost_and_accuracy
 from ..model.network import DeepNetwork
-from .predictions import score_network
+from ..training.history import History
+from .config import data_and_network, from_file, resolved
+from .folders import CHECKPOINT, RunFolder
+from .predictions import in_target_units, score_network
 from .provenance import FILE as PROVENANCE
 from .provenance import provenance
-from .folders import CHECKPOINT, RunFolder
 
 MODEL_FILE = "model.npz"
 CONFIG_FILE = "config.toml"
@@ -197,8 +197,12 @@ class TrainingRun:
             warnings.simplefilter("always", DivergenceWarning)
             if self.epochs_left > 0:
                 self.history = network.fit(
-                    callbacks=callbacks, stop=stop, warm_start=resuming,
-                    epochs=self.epochs_left if resuming else None, comm=comm, **arguments,
+                    callbacks=callbacks,
+                    stop=stop,
+                    warm_start=resuming,
+                    epochs=self.epochs_left if resuming else None,
+                    comm=comm,
+                    **arguments,
                 )
         self.seconds = self._elapsed()
         self.test_costs = [] if self._watch is None else self._watch.costs
@@ -353,13 +357,19 @@ class TrainingRun:
         if len(self.history):  # an interrupted run may not have finished an epoch
             # The test cost is drawn only when asked: epochs are not chosen on the test set.
             test = {"test cost": self.test_costs} if test_curve and self.test_costs else None
+            # A regression trains on the standardised target: its cost is in those units.
+            standardised = info["task"] == "regression" and "y_std" in info
             plots.learning_curve(
-                self.history, folder / "learning_curve.png", f"Learning curve: {raw.name}",
-                test=test, best_epoch=self.history.best_epoch,
+                self.history,
+                folder / "learning_curve.png",
+                f"Learning curve: {raw.name}",
+                test=test,
+                best_epoch=self.history.best_epoch,
+                cost_label=plots.STANDARDISED_COST if standardised else plots.COST,
             )
             written.append("learning_curve.png")
-        if info["task"] != "classification":
-            return written
+        if info["task"] == "regression":
+            return written + self._regression_pictures(folder, scores)
         name = "test" if "test" in scores else "train"
         plots.confusion_matrix(
             np.array(scores[name]["confusion_matrix"]),
@@ -390,6 +400,30 @@ class TrainingRun:
             )
             written.append("weights.png")
         return written
+
+    def _regression_pictures(self, folder: Path, scores: dict) -> list[str]:
+        """Predicted against actual and the residuals, in the target's units, on the test
+        part when it was scored (else the training part)."""
+        from . import plots
+
+        data, info = self.dataset, self.info
+        tested = "test" in scores and "error" not in scores["test"]
+        name = "test" if tested else "training"
+        X, Y = (data.X_test, data.Y_test) if tested else (data.X_train, data.Y_train)
+        predicted, actual = in_target_units(self.network.predict_proba(X), Y, info)
+        names = [info["target"]] if info.get("target") and len(actual) == 1 else ()
+        where = f"{self.raw.name} ({name} part, m = {actual.shape[1]})"
+        plots.predicted_vs_actual(
+            actual,
+            predicted,
+            folder / "predicted_vs_actual.png",
+            f"Predicted vs actual: {where}",
+            names=names,
+        )
+        plots.residuals(
+            actual, predicted, folder / "residuals.png", f"Residuals: {where}", names=names
+        )
+        return ["predicted_vs_actual.png", "residuals.png"]
 
 
 def one_class_warnings(scores: dict) -> list[str]:

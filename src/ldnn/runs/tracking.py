@@ -50,7 +50,7 @@ EPOCH_METRICS = {
 ARTIFACTS = (
     "model.npz", "config.toml", "provenance.json", "metrics.json", "history.csv",
     "columns.csv", "learning_curve.png", "confusion_matrix.png", "decision_boundary.png",
-    "weights.png",
+    "weights.png", "predicted_vs_actual.png", "residuals.png",
 )
 
 

@@ -54,7 +54,7 @@ class DNNBase(BaseEstimator):
 
     Subclasses define ``_task`` (the task and its number of classes or targets, as
     :func:`ldnn.model.build.network_for` takes them), ``_encode_targets`` and
-    ``_validation_score``.
+    ``_validation_score``, and may define ``_scale_targets``.
     """
 
     def __new__(cls, *args, **params):
@@ -153,6 +153,7 @@ class DNNBase(BaseEstimator):
             y = column_or_1d(y, warn=True)
         Y = self._encode_targets(y, first_call=first_call, incremental=incremental, classes=classes)
         sample_weight = self._sample_weight(y, sample_weight, X, check_classes=not incremental)
+        Y = self._scale_targets(Y, sample_weight, first_call=first_call)
         m = X.shape[0]
         if first_call:
             self._seed_ = self._seed()
@@ -198,6 +199,10 @@ class DNNBase(BaseEstimator):
         self.stop_reason_ = history.stop_reason
         self.validation_scores_ = scores if validation_data is not None else None
         return self
+
+    def _scale_targets(self, Y, sample_weight, *, first_call: bool):
+        """The targets in the units the network learns (the regressor standardises them)."""
+        return Y
 
     def _sample_weight(self, y, sample_weight, X, *, check_classes: bool):
         if sample_weight is None:

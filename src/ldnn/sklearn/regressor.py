@@ -1,13 +1,17 @@
-"""The regressor: linear output units and the notes' squared error."""
+"""The regressor: linear output units and the notes' squared error, learned on the
+standardised target as ``ldnn train`` learns it (:mod:`ldnn.data.preparation`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from sklearn.base import RegressorMixin
 
+from ..base.checks import check_targets
 from ..core.metrics import r2
 from ..core.propagation import forward_in_blocks
+from ..data.preparation import Preparation, mean_and_std
 from .base import COMMON_ATTRIBUTES, COMMON_PARAMETERS, DNNBase
 
 
@@ -15,13 +19,29 @@ class DNNRegressor(RegressorMixin, DNNBase):
     __doc__ = f"""An L-layer neural network regressor: linear output units, squared error.
 
     The cost is the notes' J = (1/2m) sum_i ||a(i) - y(i)||^2; y may have several outputs.
+    Like ``ldnn train``, the network learns the standardised target (y - mean) / std of
+    each output (a constant output's std taken as 1), with the mean and std of the
+    training set (weighted by ``sample_weight`` where given), and ``predict`` maps its
+    outputs back, y = a * std + mean: the initialisers and the learning rate then suit
+    any target's scale. ``loss_curve_`` and ``best_loss_`` are in those standardised
+    units; ``predict``, ``score`` and ``validation_scores_`` are in the target's.
 
     Parameters
     ----------
-{COMMON_PARAMETERS}
+{COMMON_PARAMETERS}    standardize_target : bool, default=True
+        Learn (y - mean) / std and map predictions back. False learns y as it is (the
+        network's outputs are then the predictions). The statistics are those of the
+        first ``fit`` or ``partial_fit`` of a network; warm starts and later
+        ``partial_fit`` calls keep them, as they keep the network.
+
     Attributes
     ----------
     n_outputs_ : int
+    y_mean_, y_std_ : ndarray of shape (n_outputs,), or None
+        The statistics the target was standardised with (None with
+        ``standardize_target=False``). ``network_.metadata["data"]`` holds them too, as
+        ``ldnn train``'s models do, so that the saved network (``network_.save``) gives
+        ``ldnn predict`` and ``ldnn evaluate`` the target's units.
 {COMMON_ATTRIBUTES}
     Examples
     --------
@@ -61,6 +81,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         dtype: str = "float64",
         warm_start: bool = False,
         verbose: int = 0,
+        standardize_target: bool = True,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -85,6 +106,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         self.dtype = dtype
         self.warm_start = warm_start
         self.verbose = verbose
+        self.standardize_target = standardize_target
 
     def fit(self, X, y, sample_weight=None):
         """Train for ``epochs`` epochs (more epochs on the same network with warm_start).
@@ -127,21 +149,64 @@ class DNNRegressor(RegressorMixin, DNNBase):
             )
         return y.reshape(1, -1) if y.ndim == 1 else y.T
 
+    # -- the target's units ----------------------------------------------------------------
+    def _scale_targets(self, Y, sample_weight, *, first_call: bool):
+        """Y (n_outputs, m) -> (Y - mean) / std; the statistics are fitted on a first call."""
+        if first_call:
+            self.y_mean_ = self.y_std_ = None
+            if self.standardize_target:
+                # Scores are computed in the target's units: their squares must fit.
+                check_targets(float(np.abs(Y).max(initial=0.0)), np.float64, "y")
+                mean, std = target_statistics(Y, sample_weight)
+                self.y_mean_, self.y_std_ = mean.ravel(), std.ravel()
+        return self._target_preparation().transform_y(Y)
+
+    def _target_preparation(self) -> Preparation:
+        """The target's standardisation as ``ldnn train``'s models keep it."""
+        # getattr: an estimator pickled before the target was standardised has none.
+        mean, std = getattr(self, "y_mean_", None), getattr(self, "y_std_", None)
+        if mean is None:
+            return Preparation()
+        return Preparation(y_mean=mean.reshape(-1, 1), y_std=std.reshape(-1, 1))
+
+    def _build_network(self, n_features: int, m: int):
+        network = super()._build_network(n_features, m)
+        # What a model of `ldnn train` remembers of a regression target: its task and
+        # statistics, so that the saved network predicts in the target's units.
+        info = {"task": "regression", **self._target_preparation().to_metadata()}
+        network.metadata = {**network.metadata, "data": info}
+        return network
+
     def _validation_score(self, parameters, record, validation) -> float:
-        """R^2 of the held-out part (X_val (n[0], m), Y_val (n_outputs, m)) after an epoch."""
+        """R^2, in the target's units, of the held-out part after an epoch: X_val (n[0], m)
+        and Y_val (n_outputs, m) in the units the network learns."""
         X_val, Y_val = validation
         network = self.network_
         A = forward_in_blocks(
             X_val.astype(network.dtype), parameters, network.hyperparameters.activations
         )
-        return r2(Y_val, A)
+        to_units = self._target_preparation().inverse_y
+        return r2(to_units(np.asarray(Y_val, dtype=np.float64)), to_units(A))
 
     def predict(self, X):
-        """Predictions of shape (n_samples,) for 1-D y, else (n_samples, n_outputs)."""
-        A = self._forward(X)
+        """Predictions in the target's units: shape (n_samples,) for 1-D y, else
+        (n_samples, n_outputs)."""
+        A = self._target_preparation().inverse_y(self._forward(X).T).T
         return A[:, 0] if self._y_ndim_ == 1 else A
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def target_statistics(Y, sample_weight=None) -> tuple[np.ndarray, np.ndarray]:
+    """Each output's mean and std over the m examples of Y (n_outputs, m), each
+    (n_outputs, 1): :func:`ldnn.data.preparation.mean_and_std`, as ``ldnn train`` takes
+    them; with ``sample_weight`` (m,), the weighted ones, sum w y / sum w and the root of
+    sum w (y - mean)^2 / sum w, so that an integer weight counts as that many copies of
+    the example (a constant output's std is 1 either way)."""
+    Y = np.asarray(Y, dtype=np.float64)
+    if sample_weight is None or not np.sum(sample_weight) > 0:
+        return mean_and_std(Y)  # all-zero weights: training refuses them, with its message
+    return mean_and_std(Y, sample_weight)

@@ -26,6 +26,7 @@ from ..core.parameters import names_of
 from ..core.propagation import backward, forward
 from ..core.regularization import dropout_masks, l2_cost
 from ..core.workspace import Workspace
+from ..data.compact import CompactX
 from .ranks import ONE_PROCESS
 from .tally import DeviceTally, HostTally
 
@@ -77,7 +78,9 @@ class TrainingStep:
         # columns is fast when each is contiguous in memory: X.T C-contiguous, which is
         # what X = rows.T gives for data stored one example per row. Otherwise copy once.
         # Class labels (m,) are gathered as they are.
-        self.XT = _example_major(X)
+        # A table's categories (a CompactX) keep their examples as rows already.
+        self.categories = isinstance(X, CompactX)
+        self.XT = X if self.categories else _example_major(X)
         self.YT = Y if Y.ndim == 1 else _example_major(Y)
         # Asked once: a protocol's isinstance costs tens of microseconds.
         self.streamed = isinstance(self.XT, RowSource), isinstance(self.YT, RowSource)
@@ -233,12 +236,23 @@ class TrainingStep:
         if isinstance(rows, slice):
             Xb, Yb = self.X[:, rows], self.Y[..., rows]
         else:
-            Xb = self._gather("X_batch", self.XT, rows, self.streamed[0]).T
+            if self.categories:
+                Xb = self._gather_categories(rows)
+            else:
+                Xb = self._gather("X_batch", self.XT, rows, self.streamed[0]).T
             Yb = self._gather("Y_batch", self.YT, rows, self.streamed[1]).T
         if Yb.ndim == 1:  # class labels: their one-hot (n[L], batch), made in place
             out = self.workspace.get("Y_one_hot", (self.hp.layer_dims[-1], Yb.size), Xb)
             Yb = one_hot(Yb, self.hp.layer_dims[-1], Xb.dtype, out=out)
         return Xb, Yb
+
+    def _gather_categories(self, rows):
+        """X[:, rows] of a table's categories (a CompactX): its numbers and codes gathered
+        into reused arrays."""
+        X, ws = self.X, self.workspace
+        numbers = ws.get("X_numbers", (len(rows), X.numbers.shape[1]), X.numbers)
+        codes = ws.get("X_codes", (len(rows), X.codes.shape[1]), X.codes)
+        return X.take(rows, out=(numbers, codes))
 
     def _gather(self, name, data, rows, streamed: bool):
         """data[rows] (rows: examples) in a reused array; ``streamed`` data read their own."""

@@ -12,7 +12,8 @@ from .study import need_optuna
 
 
 def summary_rows(study, space: SearchSpace) -> list[dict]:
-    """One row per trial: number, state, value, worker, seconds, epochs and the params."""
+    """One row per trial: number, state, value, the epochs run and kept (up to the best
+    one), seconds, worker and the params."""
     names = [n for n in space.space if n != "units"]
     max_depth = max((t.params.get("hidden_layers", 0) for t in study.trials), default=0)
     names += [f"n{l}" for l in range(1, max_depth + 1)]
@@ -26,6 +27,7 @@ def summary_rows(study, space: SearchSpace) -> list[dict]:
             "state": trial.state.name.lower(),
             "value": trial.value,
             "epochs_run": trial.user_attrs.get("epochs_run"),
+            "kept_epochs": trial.user_attrs.get("kept_epochs"),
             "seconds": None if seconds is None else round(seconds, 2),
             "worker": trial.user_attrs.get("worker", ""),
         }

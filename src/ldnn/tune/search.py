@@ -6,14 +6,24 @@ The tune folder ``runs/<name>/`` holds ``study.db`` (the default SQLite storage)
 ``trials.csv`` (the summary table), ``history.png`` and ``importance.png``,
 ``best-config.toml`` and ``best-trial-<k>/``, a normal ``ldnn train`` run folder.
 Workers sharing a folder rewrite the summary files; every file is written atomically.
+
+The space is fitted to the data first (:meth:`SearchSpace.for_data`): sized to the
+table, with the objective and the settings its loss can take. Every trial stops early at
+its best epoch on the validation part, and the best trial is retrained for the epochs it
+kept. With a time budget (``until``), no trial starts once the time left is what the
+summary and the retraining need, and the trial under way stops there.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from pathlib import Path
 
 import numpy as np
 
+from ..core.losses import get_loss
+from ..core.metrics import is_classifier
 from ..data.class_weights import class_weights
 from ..data.split import split_columns, split_indices
 from ..errors import TuneError
@@ -34,6 +44,9 @@ from .study import counted_trials, make_pruner, make_storage, need_optuna, open_
 from .trial import train_trial
 
 BEST_CONFIG = "best-config.toml"
+#: Seconds kept at the end of a time budget for the summary, the pictures and the
+#: retraining's scores and files, besides its epochs.
+WRAP_UP = 3.0
 
 
 class Search:
@@ -56,9 +69,14 @@ class Search:
         The sampler's seed.
     heartbeat : int
         Seconds between a running trial's heartbeats (see :func:`make_storage`).
+    trials : int, optional
+        The study's size, when it has one: a new study queues at most that many of the
+        space's starting points.
 
-    Every trial trains on the training part less a validation part, the same for every
-    trial (``validation_split`` of the [tune] settings, drawn with ``split_seed + 1``).
+    The space is fitted to the data (``self.space``: :meth:`SearchSpace.for_data`, with
+    m the examples a trial trains on). Every trial trains on the training part less a
+    validation part, the same for every trial (``validation_split`` of the [tune]
+    settings, drawn with ``split_seed + 1``), and stops early at its best epoch there.
     With ``cv`` = K in the [tune] settings, a trial trains K networks instead, one per
     fold of the training part (stratified by class for classification, drawn with
     ``split_seed + 1``), and its value is the mean of the K validation values; the
@@ -78,41 +96,47 @@ class Search:
         resume: bool = False,
         seed: int | None = None,
         heartbeat: int = 30,
+        trials: int | None = None,
     ):
         optuna = need_optuna()
-        self.config, self.space, self.folder = config, space, Path(folder)
+        self.config, self.folder = config, Path(folder)
         if storage is None and (self.folder / "study.db").exists() and not resume:
             raise TuneError(
                 f"run folder {str(self.folder)!r} holds a study already; pass --resume to "
                 "continue it, or choose another --name"
             )
-        self.dataset = data_and_network(config).dataset
+        built = data_and_network(config)
+        self.dataset = built.dataset
         self.weights = class_weights(self.dataset, config["data"].get("class_weight"))
         self.parts = [
             (*split_columns(self.dataset.X_train, self.dataset.Y_train, kept, held), kept)
-            for kept, held in self._folds(config["data"]["split_seed"] + 1)
+            for kept, held in self._folds(config["data"]["split_seed"] + 1, space.settings)
         ]
+        self.space = space.for_data(
+            len(self.parts[0][2]), self.dataset.X_train.shape[0], **_scores(built.network)
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         self.url = storage or f"sqlite:///{(self.folder / 'study.db').resolve()}"
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = open_study(
             make_storage(self.url, heartbeat),
             study_name,
-            space.direction,
-            make_pruner(space.settings),
+            self.space.direction,
+            make_pruner(self.space.settings),
             resume=resume,
             seed=seed,
         )
         self.worker = worker_name()
         if not self.study.trials:  # a new study starts from the measured settings
-            for params in space.starting_points():
+            for params in self.space.starting_points()[:trials]:
                 self.study.enqueue_trial(params, skip_if_exists=True)
 
-    def _folds(self, seed: int) -> list[tuple]:
-        """(kept, held) index pairs of the training part: one, or one per fold."""
-        m, K = self.dataset.X_train.shape[1], self.space.settings["cv"]
+    def _folds(self, seed: int, settings: dict) -> list[tuple]:
+        """(kept, held) index pairs of the training part: one, or one per fold (the
+        [tune] ``settings``' validation_split or cv)."""
+        m, K = self.dataset.X_train.shape[1], settings["cv"]
         if not K:
-            split = self.space.settings["validation_split"]
+            split = settings["validation_split"]
             return [split_indices(m, split, seed, minimum=1, ordered=True, name="validation_split")]
         if K > m:
             raise TuneError(f"--cv {K} needs at least {K} training examples, got m = {m}")
@@ -132,46 +156,99 @@ class Search:
     def network(self, trial, seed: int | None = None) -> DeepNetwork:
         """The network a trial's choices describe (with ``seed``, that seed's)."""
         changes = self.space.suggest(trial)
-        # Validation is the fixed split above, the same for every trial.
-        changes["training"].update(validation_split=0.0, early_stopping=0)
+        # Validation is the fixed split above, the same for every trial; early stopping
+        # watches it and keeps the best epoch.
+        patience = self.space.settings["early_stopping"]
+        changes["training"].update(validation_split=0.0, early_stopping=patience)
         if seed is not None:
             changes["training"]["seed"] = seed
         return network_from_config(merge(self.config, changes, "search space"), self.dataset)
 
-    def run(self, trials: int, callbacks=()) -> None:
-        """Run trials until the study counts ``trials`` (finished, pruned, running or
-        queued), or 3 x ``trials`` attempts were made (a space that always diverges).
-        ``callbacks`` are Optuna's ``(study, trial)`` callbacks, called after each."""
+    def run(self, trials: int | None, callbacks=(), until: float | None = None, retrain=True):
+        """Run trials until the study counts ``trials`` (finished, pruned or running;
+        None: no limit), or 3 x ``trials`` attempts were made (a space that always
+        diverges), or, with ``until`` (a :func:`time.monotonic` time), until the time
+        left is what the summary and, with ``retrain``, the best trial's retraining need
+        (:meth:`reserve`, at most half the budget): no trial starts after that, and the
+        one under way stops there.
+        ``callbacks`` are Optuna's ``(study, trial)`` callbacks, called after each.
 
-        def objective(trial) -> float:
-            trial.set_user_attr("worker", self.worker)
-            values = []
-            seeds = self.space.settings["seeds"] or [None]
-            runs = [(seed, part) for seed in seeds for part in self.parts]
-            for k, (seed, (train_part, validation, kept)) in enumerate(runs):
-                weights = None if self.weights is None else self.weights[kept]
-                values.append(
-                    train_trial(
-                        trial,
-                        self.network(trial, seed),
-                        *train_part,
-                        validation,
-                        self.objective,
-                        sample_weight=weights,
-                        prune=k == 0,
-                    )
-                )
-            if len(values) > 1:  # one per (seed, fold), seeds outermost
-                trial.set_user_attr("fold_values", values)
-                trial.set_user_attr("sd", float(np.std(values, ddof=1)))
-            return float(np.mean(values))
-
-        ran = 0
-        while counted_trials(self.study) < trials and ran < 3 * trials:
+        Returns
+        -------
+        bool
+            Whether the time budget ended the search.
+        """
+        if trials is None and until is None:
+            raise TuneError("a search needs a number of trials or a time budget")
+        ran, budget = 0, None if until is None else until - time.monotonic()
+        while trials is None or (counted_trials(self.study) < trials and ran < 3 * trials):
+            # half the budget at least is the trials', however long the retraining
+            stop_at = None if until is None else until - min(self.reserve(retrain), budget / 2)
+            if stop_at is not None and time.monotonic() >= stop_at:
+                return True
             self.study.optimize(
-                objective, n_trials=1, catch=(TuneError,), callbacks=list(callbacks)
+                functools.partial(self.objective_of, stop_at=stop_at),
+                n_trials=1,
+                catch=(TuneError,),
+                callbacks=list(callbacks),
             )
             ran += 1
+        return False
+
+    def objective_of(self, trial, stop_at: float | None = None) -> float:
+        """Train ``trial``'s networks (one per fold and seed) and return its value: the
+        mean of their values at their kept epochs. Training stops at ``stop_at``; a
+        trial of one training cut there keeps its best epoch so far, one of several is
+        pruned."""
+        optuna = need_optuna()
+        trial.set_user_attr("worker", self.worker)
+        seeds = self.space.settings["seeds"] or [None]
+        runs = [(seed, part) for seed in seeds for part in self.parts]
+        results = []
+        for k, (seed, (train_part, validation, kept)) in enumerate(runs):
+            if k and stop_at is not None and time.monotonic() >= stop_at:
+                trial.set_user_attr("out_of_time", True)
+                raise optuna.TrialPruned("the time budget ran out")
+            weights = None if self.weights is None else self.weights[kept]
+            result = train_trial(
+                trial,
+                self.network(trial, seed),
+                *train_part,
+                validation,
+                self.objective,
+                sample_weight=weights,
+                prune=k == 0,
+                deadline=stop_at,
+            )
+            results.append(result)
+            if result.out_of_time:
+                trial.set_user_attr("out_of_time", True)
+                if len(runs) > 1:
+                    raise optuna.TrialPruned("the time budget ran out")
+        values = [r.value for r in results]
+        trial.set_user_attr("kept_epochs", int(round(np.median([r.kept_epochs for r in results]))))
+        trial.set_user_attr("seconds_per_epoch", results[0].seconds_per_epoch)
+        if len(values) > 1:  # one per (seed, fold), seeds outermost
+            trial.set_user_attr("fold_values", values)
+            trial.set_user_attr("sd", float(np.std(values, ddof=1)))
+        return float(np.mean(values))
+
+    def reserve(self, retrain: bool = True) -> float:
+        """Seconds a time budget keeps for what follows the trials: ``WRAP_UP``, and with
+        ``retrain`` the best trial's epochs on the whole training part at the speed its
+        first training measured."""
+        seconds = WRAP_UP
+        if not retrain:
+            return seconds
+        try:
+            best = self.study.best_trial
+        except ValueError:  # no trial completed yet
+            return seconds
+        per_epoch, kept = (best.user_attrs.get(k) for k in ("seconds_per_epoch", "kept_epochs"))
+        if per_epoch and kept:
+            m_trial = self.parts[0][0][0].shape[1]
+            seconds += per_epoch * kept * self.dataset.X_train.shape[1] / max(m_trial, 1)
+        return seconds
 
     def summary(self) -> tuple[list[dict], list[dict]]:
         """(every trial's row, the finished ones best first); writes trials.csv."""
@@ -195,6 +272,9 @@ class Search:
         written = write_plots(self.study, self.folder) if pictures else []
         best = self.study.best_trial
         best_config = merge(self.config, self.space.config_of(best.params), "best trial")
+        kept = best.user_attrs.get("kept_epochs")
+        if kept:  # the epochs up to its best one: trained on the whole part, no more
+            best_config["training"]["epochs"] = int(kept)
         comment = f"ldnn tune: best trial {best.number} of {self.study.study_name!r}"
         atomic_write_text(self.folder / BEST_CONFIG, dumps_toml(best_config, comment))
         return best, written
@@ -204,7 +284,8 @@ class Search:
 
     def retrain(self, number: int, pictures: bool = True) -> TrainingRun:
         """Train the best trial's configuration on the whole training part, as
-        ``ldnn train --config best-config.toml`` does, into ``best-trial-<number>/``."""
+        ``ldnn train --config best-config.toml`` does, into ``best-trial-<number>/``, for
+        the epochs the trial kept (up to its best epoch)."""
         config = with_absolute_paths(from_file(self.folder / BEST_CONFIG))
         run = TrainingRun(config)
         with RunFolder.create(self.retrain_folder(number)) as folder:
@@ -212,3 +293,16 @@ class Search:
             run.fit()
             run.write(folder, pictures=pictures)
         return run
+
+
+def _scores(network: DeepNetwork) -> dict:
+    """What :meth:`SearchSpace.for_data` needs to know of the data's network: the
+    objectives its output has and whether its loss is a cross-entropy."""
+    hp = network.hyperparameters
+    loss = get_loss(hp.loss)
+    scores = {"val_cost"}
+    if is_classifier(hp.activations[-1]):
+        scores.add("val_accuracy")
+    elif loss.name == "mean_squared_error":
+        scores.add("val_r2")
+    return {"scores": scores, "cross_entropy": loss.output_range is not None}

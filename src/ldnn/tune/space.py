@@ -3,6 +3,11 @@
 A suggestion comes back as the ``[model]`` and ``[training]`` tables of a run's
 config.toml, so a trial, and the retrained best, are built by the same code as
 ``ldnn train`` (:func:`ldnn.runs.config.network_from_config`).
+
+A search fits its space to the data (:meth:`SearchSpace.for_data`): what a space file
+does not name is sized to the table (:mod:`ldnn.tune.sizing`), label smoothing is drawn
+only for a cross-entropy loss, and the objective is the validation accuracy of a
+classifier or the validation R^2 of a regression.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ from dataclasses import dataclass, field
 from ..errors import ConfigurationError
 from ..io.toml import read_toml
 from ..runs.config import DEFAULTS
+from .sizing import patience, sized_space, sized_starting_points
 
 #: The default search space. Each entry is a fixed value, a list of choices, or a range
 #: ``{low, high, log}`` (integers when low and high are integers). Wide enough to reach
-#: the recipes that win on real data (dropout to 0.6, wide layers, cosine schedules,
-#: batch norm, label smoothing, AdamW), with epochs searched too. Any setting of a run's
-#: [model] or [training] table may be named in a space file.
+#: the recipes that win on real data (dropout to 0.4, wide layers, cosine schedules,
+#: batch norm, label smoothing, AdamW). A search on data sizes the units, the batch
+#: sizes and the epochs to the table (:mod:`ldnn.tune.sizing`) where a space file does
+#: not name them. Any setting of a run's [model] or [training] table may be named in a
+#: space file.
 DEFAULT_SPACE: dict = {
     "learning_rate": {"low": 1e-4, "high": 3e-2, "log": True},
     "hidden_layers": {"low": 1, "high": 3},  # L - 1
@@ -32,17 +40,19 @@ DEFAULT_SPACE: dict = {
     "keep_prob": {"low": 0.4, "high": 1.0},
     "batch_norm": [False, True],
     "lr_schedule": ["constant", "cosine"],
-    "label_smoothing": [0.0, 0.1],
-    "epochs": {"low": 30, "high": 150},
+    "label_smoothing": [0.0, 0.1],  # cross-entropy's only
+    "epochs": 150,  # a cap: every trial stops early at its best epoch
 }
 #: Where a new study starts: measured settings that trials 0, 1, ... try first, so that
-#: even a short search begins from good models (MNIST-1D: the demo's network, 75% test,
-#: and the cosine recipe of docs/recipes.md, 81%). A point the space cannot draw (a value
-#: outside a range or not among the choices) is left out; fixed entries are the space's.
+#: even a short search begins from good models. Without data, MNIST-1D's: the demo's
+#: network (75% test) and the cosine recipe of docs/recipes.md (81%); a search on data
+#: starts from ``ldnn train``'s defaults and those two scaled to the table
+#: (:func:`ldnn.tune.sizing.sized_starting_points`). A point the space cannot draw (a
+#: value outside a range or not among the choices) is left out; fixed entries are the
+#: space's.
 STARTING_POINTS: tuple[dict, ...] = (
     {
-        "hidden_layers": 2,
-        "units": 256,
+        "layers": [256, 256],
         "activation": "relu",
         "optimizer": "adam",
         "learning_rate": 0.002,
@@ -52,11 +62,9 @@ STARTING_POINTS: tuple[dict, ...] = (
         "batch_norm": False,
         "lr_schedule": "constant",
         "label_smoothing": 0.0,
-        "epochs": 150,
     },
     {
-        "hidden_layers": 3,
-        "units": 768,
+        "layers": [768, 768, 768],
         "activation": "relu",
         "optimizer": "adam",
         "learning_rate": 0.003,
@@ -66,7 +74,6 @@ STARTING_POINTS: tuple[dict, ...] = (
         "batch_norm": False,
         "lr_schedule": "cosine",
         "label_smoothing": 0.0,
-        "epochs": 150,
     },
 )
 #: Settings that only one optimizer takes: drawn only in trials of that optimizer.
@@ -74,16 +81,19 @@ _ONLY_WITH = {"weight_decay": "adamw", "nesterov": "momentum"}
 
 #: Settings of the search itself: the [tune] table of a space file.
 DEFAULT_SETTINGS: dict = {
-    "objective": "val_accuracy",  # or "val_cost"
+    "objective": "auto",  # val_accuracy for classes, val_r2 for regression; or val_cost
     "pruner": "median",  # median, halving or none
     "validation_split": 0.2,  # of the training part, fixed for every trial
     "cv": 0,  # K >= 2: the objective is the mean over K folds of the training part
     "seeds": [],  # several: each trial trains once per seed, the objective their mean
     "startup_trials": 5,  # trials the pruner lets finish before it compares
     "warmup_epochs": 3,  # epochs of each trial before it may be pruned
+    "early_stopping": "auto",  # patience of every trial in epochs (0: off); auto: sized
 }
 
-OBJECTIVES = {"val_accuracy": "maximize", "val_cost": "minimize"}
+#: What a trial may be judged by, and which way is better. val_r2 is the validation
+#: part's R^2 (1 - SS_res / SS_tot, over all outputs together) for regression.
+OBJECTIVES = {"val_accuracy": "maximize", "val_cost": "minimize", "val_r2": "maximize"}
 PRUNERS = ("median", "halving", "none")
 #: Where each searchable name lands in a run's config.toml: every key of its [model] and
 #: [training] tables but the layer sizes (hidden_layers and units draw those) and where
@@ -115,11 +125,19 @@ class SearchSpace:
         hidden_layers, units, and any key of a run's [model] and [training] tables.
     settings : dict
         The [tune] table: objective, pruner, validation_split, cv, seeds,
-        startup_trials, warmup_epochs.
+        startup_trials, warmup_epochs, early_stopping.
+    given : set of str
+        The names a space file (or the command line) set, in either table: a search on
+        data sizes the others (:meth:`for_data`).
+    points : tuple of dict
+        The settings a new study tries first, each with its hidden ``layers``
+        (:data:`STARTING_POINTS`, or the data's after :meth:`for_data`).
     """
 
     space: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_SPACE))
     settings: dict = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    given: set = field(default_factory=set)
+    points: tuple = STARTING_POINTS
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike | None) -> SearchSpace:
@@ -144,6 +162,7 @@ class SearchSpace:
                         f"{', '.join(sorted(known))}"
                     )
                 target[key] = value
+                result.given.add(key)
         result.check(str(path))
         return result
 
@@ -167,9 +186,10 @@ class SearchSpace:
             elif isinstance(spec, list) and not spec:
                 raise ConfigurationError(f"{origin}: the choices for {name!r} are empty")
         objective, pruner = self.settings["objective"], self.settings["pruner"]
-        if objective not in OBJECTIVES:
+        if objective != "auto" and objective not in OBJECTIVES:
             raise ConfigurationError(
-                f"{origin}: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}"
+                f"{origin}: objective must be auto or one of {', '.join(OBJECTIVES)}, "
+                f"got {objective!r}"
             )
         if pruner not in PRUNERS:
             raise ConfigurationError(
@@ -193,10 +213,73 @@ class SearchSpace:
                 f"{origin}: cv must be 0 (one validation part) or a number of folds >= 2, "
                 f"got {cv!r}"
             )
+        patience = self.settings["early_stopping"]
+        if patience != "auto" and (
+            isinstance(patience, bool) or not isinstance(patience, int) or patience < 0
+        ):
+            raise ConfigurationError(
+                f"{origin}: early_stopping must be auto or a patience in epochs >= 0 "
+                f"(0: off), got {patience!r}"
+            )
 
     @property
     def direction(self) -> str:
+        """maximize or minimize: the way the objective improves (once it is resolved from
+        auto by :meth:`for_data`)."""
         return OBJECTIVES[self.settings["objective"]]
+
+    def for_data(self, m: int, n0: int, *, scores, cross_entropy: bool) -> SearchSpace:
+        """This space fitted to data: what it does not name (:attr:`given`) sized to m
+        and n0 (:mod:`ldnn.tune.sizing`), the starting points scaled, early stopping's
+        patience and the objective chosen, and label smoothing drawn only for a
+        cross-entropy loss.
+
+        Parameters
+        ----------
+        m : int
+            The examples a trial trains on (the training part less the validation part).
+        n0 : int
+            The features, n[0].
+        scores : collection of str
+            The objectives the network's output has: val_cost, val_accuracy for classes,
+            val_r2 for a regression.
+        cross_entropy : bool
+            Whether the network's loss is a cross-entropy (label smoothing applies).
+
+        Raises
+        ------
+        ConfigurationError
+            For an objective the output has not, or label smoothing named for another
+            loss: refused before any trial trains.
+        """
+        result = copy.deepcopy(self)
+        for name, value in sized_space(m, n0).items():
+            if name not in self.given:
+                result.space[name] = value
+        result.points = sized_starting_points(m, n0)
+        settings = result.settings
+        if settings["early_stopping"] == "auto":
+            settings["early_stopping"] = patience(_largest(result.space["epochs"]))
+        if not cross_entropy:
+            if "label_smoothing" in self.given and _nonzero(self.space["label_smoothing"]):
+                raise ConfigurationError(
+                    "search space: label_smoothing is for the cross-entropy losses of "
+                    "classes; this data's network has none: remove it from the space",
+                    field="label_smoothing",
+                )
+            result.space.pop("label_smoothing", None)
+        objective = settings["objective"]
+        if objective == "auto":
+            preferred = ("val_accuracy", "val_r2", "val_cost")
+            settings["objective"] = next(name for name in preferred if name in scores)
+        elif objective not in scores:
+            raise ConfigurationError(
+                f"objective {objective} needs "
+                + ("classes" if objective == "val_accuracy" else "a regression")
+                + f"; this data's network has {', '.join(sorted(scores))}",
+                field="objective",
+            )
+        return result
 
     def suggest(self, trial) -> dict:
         """Draw one configuration for ``trial``.
@@ -224,17 +307,19 @@ class SearchSpace:
         return _tables(config, chosen)
 
     def starting_points(self) -> list[dict]:
-        """The :data:`STARTING_POINTS` this space can draw, as trial parameters
-        (``n1``, ``n2``, ... for the units), for a new study to enqueue; what the space
-        fixes, or draws only with another optimizer, is left to the trial."""
+        """The :attr:`points` this space can draw, as trial parameters (``hidden_layers``
+        and ``n1``, ``n2``, ... for the layers), for a new study to enqueue; what the
+        space fixes, or draws only with another optimizer, is left to the trial."""
         points = []
-        for point in STARTING_POINTS:
-            depth = range(1, point["hidden_layers"] + 1)
-            values = {**point, **{f"n{l}": point["units"] for l in depth}}
+        for point in self.points:
+            layers = point["layers"]
+            values = {name: value for name, value in point.items() if name != "layers"}
+            values["hidden_layers"] = len(layers)
+            values.update({f"n{l}": n for l, n in enumerate(layers, 1)})
             params = {}
             for name, value in values.items():
                 spec = self.space.get("units" if name[:1] == "n" and name[1:].isdigit() else name)
-                if name == "units" or not isinstance(spec, list | dict):
+                if not isinstance(spec, list | dict):
                     continue
                 if name in _ONLY_WITH and point["optimizer"] != _ONLY_WITH[name]:
                     continue
@@ -259,11 +344,11 @@ class SearchSpace:
             name: spec for name, spec in self.space.items() if not isinstance(spec, dict | list)
         }
         values.update(params)
-        depth = values["hidden_layers"]
-        config = {
-            "model": {"layers": [int(values[f"n{l}"]) for l in range(1, depth + 1)]},
-            "training": {},
-        }
+        # n1, n2, ... as drawn, or the space's fixed units
+        units = [
+            values.get(f"n{l}", values.get("units")) for l in range(1, values["hidden_layers"] + 1)
+        ]
+        config = {"model": {"layers": [int(n) for n in units]}, "training": {}}
         optimizer = values.get("optimizer")
         chosen = {
             name: values[name]
@@ -271,6 +356,20 @@ class SearchSpace:
             if name in values and (name not in _ONLY_WITH or optimizer == _ONLY_WITH[name])
         }
         return _tables(config, chosen)
+
+
+def _largest(spec) -> int:
+    """The most epochs a space entry allows: its value, its largest choice or its high."""
+    if isinstance(spec, dict):
+        return int(spec["high"])
+    return int(max(spec) if isinstance(spec, list) else spec)
+
+
+def _nonzero(spec) -> bool:
+    """Whether a space entry can draw anything but 0."""
+    if isinstance(spec, dict):
+        return spec["high"] > 0
+    return any(spec) if isinstance(spec, list) else bool(spec)
 
 
 def _tables(config: dict, chosen: dict) -> dict:

@@ -103,10 +103,12 @@ def open_study(storage, name: str, direction: str, pruner, *, resume: bool, seed
 
 
 def counted_trials(study) -> int:
-    """Trials that count towards --trials: finished, pruned, running or queued (not failed)."""
+    """Trials that count towards --trials: finished, pruned or running. Not failed ones,
+    and not queued ones (the starting points, a dead worker's trial queued again): a
+    worker runs those first, and they count once they run."""
     from optuna.trial import TrialState
 
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     return len(study.get_trials(deepcopy=False, states=states))
 
 

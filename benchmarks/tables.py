@@ -1,0 +1,250 @@
+"""Tables a practitioner brings, and the one-line alternatives, on the same splits.
+
+    python benchmarks/tables.py                         # every table, 3 seeds, the peers too
+    python benchmarks/tables.py --tables passengers,cars --seeds 0,1 --methods ldnn,hgb
+    python benchmarks/tables.py --config my.toml        # ldnn with a config.toml's settings
+
+The suite: three generated tables with the properties of well-known public ones (a
+Titanic-like passenger list, 891 rows; an Adult-like census extract, 32,561 rows with
+"?" for missing text; an auto-mpg-like car fuel use table, 398 rows, a regression), and
+the real tables scikit-learn ships (breast cancer, wine, digits; diabetes, a regression).
+Each seed splits each table once (stratified for classes, 25% test) and writes the two
+parts as CSV files; every method trains on the first and is scored on the second:
+
+- ``ldnn``: ``ldnn train TRAIN --test-data TEST`` with the defaults (or ``--config``), as a
+  user runs it (the library's TrainingRun, in this process);
+- ``mlp``: scikit-learn's MLPClassifier / MLPRegressor in a pipeline that imputes (median)
+  and standardises the numbers and one-hot encodes the text (most frequent for missing),
+  the regressor's target standardised too (TransformedTargetRegressor);
+- ``hgb``: HistGradientBoostingClassifier / Regressor, text columns as categories.
+
+Accuracy for classes, R^2 for regression, on the test part; mean and sd over the seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from public_tables import census, passengers, write_csv  # noqa: E402
+
+
+def cars(m: int = 398, seed: int = 0) -> dict:
+    """Columns of an auto-mpg-like table (UCI "Auto MPG": 398 cars of 1970-82, mpg the
+    target, horsepower missing for 6), ``m`` rows: heavier cars with more cylinders burn
+    more fuel, later years less."""
+    rng = np.random.default_rng(seed)
+    cylinders = rng.choice([4, 6, 8, 3, 5], m, p=[0.51, 0.21, 0.26, 0.01, 0.01])
+    weight = np.round(rng.normal(1300 + 420 * cylinders, 330)).clip(1613, 5140)
+    displacement = np.round(weight * 0.06 + 18 * cylinders + rng.normal(0, 25, m)).clip(68, 455)
+    horsepower = np.round(displacement * 0.32 + 30 + rng.normal(0, 12, m)).clip(46, 230)
+    year = rng.integers(70, 83, m)
+    origin = np.where(cylinders >= 6, 1, rng.choice([1, 2, 3], m, p=[0.4, 0.3, 0.3]))
+    acceleration = np.round(24 - horsepower * 0.05 + rng.normal(0, 1.8, m), 1).clip(8, 24.8)
+    mpg = 58 - 0.0072 * weight + 0.75 * (year - 76) - 0.03 * horsepower + 1.2 * (origin > 1)
+    mpg = np.round(mpg + rng.normal(0, 2.8, m), 1).clip(9, 46.6)
+    hp = horsepower.astype(float)
+    hp[rng.choice(m, 6 * m // 398, replace=False)] = np.nan
+    makers = ["ford", "chevrolet", "plymouth", "dodge", "toyota", "datsun", "vw", "honda"]
+    names = [f"{makers[i % 8]} model{rng.integers(1, 60)}" for i in range(m)]
+    return {
+        "mpg": mpg,
+        "cylinders": cylinders,
+        "displacement": displacement,
+        "horsepower": hp,
+        "weight": weight,
+        "acceleration": acceleration,
+        "model year": year,
+        "origin": origin,
+        "car name": names,
+    }
+
+
+def bundled(name: str) -> dict:
+    """A table scikit-learn ships (no download), target last."""
+    from sklearn import datasets
+
+    load = {
+        "breast_cancer": datasets.load_breast_cancer,
+        "wine": datasets.load_wine,
+        "digits": datasets.load_digits,
+        "diabetes": datasets.load_diabetes,
+    }[name]
+    data = load(as_frame=True)
+    frame = data.frame
+    return {column: frame[column].to_numpy() for column in frame.columns}
+
+
+#: name: (columns, target, task, na marker)
+TABLES = {
+    "passengers": (lambda: passengers(891, seed=0), "Survived", "classification", ""),
+    "census": (lambda: census(32_561, seed=0), "income", "classification", "?"),
+    "cars": (lambda: cars(398, seed=0), "mpg", "regression", ""),
+    "breast_cancer": (lambda: bundled("breast_cancer"), "target", "classification", ""),
+    "wine": (lambda: bundled("wine"), "target", "classification", ""),
+    "digits": (lambda: bundled("digits"), "target", "classification", ""),
+    "diabetes": (lambda: bundled("diabetes"), "target", "regression", ""),
+}
+
+
+def split(columns: dict, target: str, task: str, seed: int, test: float = 0.25):
+    """(train, test) columns: a seeded split, stratified by class for classification."""
+    from sklearn.model_selection import train_test_split
+
+    m = len(columns[target])
+    y = np.asarray(columns[target])
+    strata = y if task == "classification" else None
+    train, held = train_test_split(np.arange(m), test_size=test, random_state=seed, stratify=strata)
+    pick = lambda rows: {k: np.asarray(v)[rows] for k, v in columns.items()}  # noqa: E731
+    return pick(np.sort(train)), pick(np.sort(held))
+
+
+def run_ldnn(train_csv, test_csv, target, task, na, seed, config_file=None) -> float:
+    from ldnn.runs import config as configuration
+    from ldnn.runs.run import TrainingRun
+
+    config = configuration.DEFAULTS
+    if config_file:
+        config = configuration.from_file(config_file, config)
+    data = {"source": str(train_csv), "test_data": str(test_csv), "target": target, "task": task}
+    if na:
+        data["na_values"] = [na]
+    config = configuration.merge(config, {"data": data, "training": {"seed": seed}}, "suite")
+    run = TrainingRun(config)
+    run.fit()
+    scores = run.scores()["test"]
+    return scores["accuracy"] if task == "classification" else scores["r2"]
+
+
+def run_peer(method, train_csv, test_csv, target, task, na, seed) -> float:
+    import pandas as pd
+    from sklearn.compose import (
+        ColumnTransformer,
+        TransformedTargetRegressor,
+        make_column_selector,
+    )
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    read = lambda path: pd.read_csv(path, na_values=[na] if na else None)  # noqa: E731
+    train, test = read(train_csv), read(test_csv)
+    y_train, y_test = train.pop(target), test.pop(target)
+    numbers, text = (
+        make_column_selector(dtype_include="number"),
+        make_column_selector(dtype_exclude="number"),
+    )
+    classes = task == "classification"
+    if method == "mlp":
+        prepare = ColumnTransformer(
+            [
+                (
+                    "numbers",
+                    make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                    numbers,
+                ),
+                (
+                    "text",
+                    make_pipeline(
+                        SimpleImputer(strategy="most_frequent"),
+                        OneHotEncoder(handle_unknown="ignore"),
+                    ),
+                    text,
+                ),
+            ]
+        )
+        model = (MLPClassifier if classes else MLPRegressor)(random_state=seed, max_iter=500)
+        if not classes:  # the target standardised too, as a practitioner would
+            model = TransformedTargetRegressor(model, transformer=StandardScaler())
+    else:  # boosting takes text columns as pandas categories
+        boosting = HistGradientBoostingClassifier if classes else HistGradientBoostingRegressor
+        model = boosting(random_state=seed, categorical_features="from_dtype")
+        train, test = _categories_as_dtype(train, test)
+        prepare = None
+    pipeline = model if prepare is None else make_pipeline(prepare, model)
+    pipeline.fit(train, y_train)
+    predicted = pipeline.predict(test)
+    return accuracy_score(y_test, predicted) if classes else r2_score(y_test, predicted)
+
+
+def _categories_as_dtype(train, test):
+    """Text columns as pandas categories (one set for both parts), as boosting takes
+    them; one of more than 255 values (boosting's limit: names, tickets) as its codes."""
+    import pandas as pd
+
+    for column in train.columns:
+        if not pd.api.types.is_numeric_dtype(train[column]):
+            categories = sorted(set(train[column].dropna()) | set(test[column].dropna()))
+            for part in (train, test):
+                coded = part[column].astype("category").cat.set_categories(categories)
+                part[column] = coded if len(categories) <= 255 else coded.cat.codes
+    return train, test
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tables", default=",".join(TABLES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--methods", default="ldnn,mlp,hgb")
+    parser.add_argument("--config", help="a config.toml whose settings ldnn uses")
+    parser.add_argument("--csv", help="also write every score to this CSV")
+    args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
+    found = {}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.tables.split(","):
+            make, target, task, na = TABLES[name]
+            columns = make()
+            for seed in seeds:
+                train, test = split(columns, target, task, seed)
+                train_csv, test_csv = (
+                    Path(tmp) / f"{name}-train.csv",
+                    Path(tmp) / f"{name}-test.csv",
+                )
+                write_csv(train_csv, train), write_csv(test_csv, test)
+                for method in methods:
+                    start = time.perf_counter()
+                    if method == "ldnn":
+                        score = run_ldnn(train_csv, test_csv, target, task, na, seed, args.config)
+                    else:
+                        score = run_peer(method, train_csv, test_csv, target, task, na, seed)
+                    seconds = time.perf_counter() - start
+                    found.setdefault((name, method), []).append(score)
+                    rows.append((name, method, seed, score, seconds))
+                    print(f"{name} seed {seed} {method}: {score:.4f} ({seconds:.1f} s)", flush=True)
+    print("\n| table | metric | " + " | ".join(methods) + " |")
+    print("|---|---|" + "---|" * len(methods))
+    for name in args.tables.split(","):
+        metric = "accuracy" if TABLES[name][2] == "classification" else "R²"
+        cells = []
+        for method in methods:
+            values = found[(name, method)]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.fmean(values):.3f} ± {sd:.3f}")
+        print(f"| {name} | {metric} | " + " | ".join(cells) + " |")
+    if args.csv:
+        with open(args.csv, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["table", "method", "seed", "score", "seconds"])
+            writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

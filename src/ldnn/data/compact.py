@@ -1,0 +1,248 @@
+"""X = A[0] of a table with text columns, kept without its one-hot rows.
+
+A text column of K categories is K rows of the notes' X, one-hot: example i holds a 1 in
+the row of its category and 0 in the other K - 1. Written out, those rows are m K floats
+of which m are not 0 (a 5,000-category column of 200,000 rows: 8 GB in float64); and
+W[1] times a one-hot column is a column of W[1], so layer 1 needs only which row holds
+the 1 (:mod:`ldnn.core.categorical`). A :class:`CompactX` keeps
+
+    numbers  (m, n_num)    X's numeric rows, at ``numeric_rows`` of X, one example per
+                           row (so that a mini-batch is a gather of rows)
+    codes    (m, n_text)   for each text column, the row of X holding the example's 1:
+                           the column's first row (its offset into W[1]'s columns) plus its
+                           category's index; -1 where no row does (a category the model
+                           has not seen: an all-zero one-hot column)
+
+and is the notes' X of shape (n[0], m) for what the data, the split, the preparation and
+training ask of an X: ``X[:, examples]`` (a mini-batch, a split, a rank's share),
+``X[i]`` (row i), ``X.mean(axis=1)`` and ``X.std(axis=1)`` (each row's statistics),
+``X.min()``, ``X.max()``, and ``(X - mean) / std``, which standardises the numeric rows
+(the one-hot rows keep mean 0 and std 1, as :class:`~ldnn.data.preparation.Preparation`
+leaves them). That standardisation is kept as a shift and a scale until :meth:`astype`
+writes the numbers in the network's dtype: the raw X and the prepared one share their
+numbers. :meth:`dense` builds the one-hot X, for tests and small tables; training and
+prediction never do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..base.checks import check_columns, finite_extent, in_dtype
+from ..errors import InvalidValueError, ShapeError
+from .preparation import mean_and_std
+
+#: Examples written at a time when the numbers are standardised into a new dtype: the
+#: float64 intermediate of a block, not of the whole X.
+_BLOCK = 1 << 16
+
+
+class CompactX:
+    """The notes' X of shape (n[0], m), its one-hot rows kept as codes (see the module).
+
+    Parameters
+    ----------
+    numbers : ndarray of shape (m, n_num)
+        The numeric rows of X, example-major.
+    codes : ndarray of shape (m, n_text), integers
+        Per text column, the row of X that holds each example's 1, or -1 for none.
+    numeric_rows : sequence of int, n_num of them
+        The row of X of each column of ``numbers``.
+    blocks : sequence of (offset, K), one per text column
+        The column's first row of X and its number of categories (rows).
+    shift, scale : ndarray of shape (n_num,), optional
+        X's numeric rows are (numbers - shift) / scale (a standardisation not yet written).
+    """
+
+    ndim = 2
+
+    def __init__(self, numbers, codes, numeric_rows, blocks, shift=None, scale=None):
+        self.numbers, self.codes = numbers, codes
+        self.numeric_rows = np.asarray(numeric_rows, dtype=np.intp)
+        self.blocks = tuple((int(offset), int(K)) for offset, K in blocks)
+        self.shift, self.scale = shift, scale
+        n0 = len(self.numeric_rows) + sum(K for _, K in self.blocks)
+        self.shape = (n0, numbers.shape[0])
+
+    def _with(self, numbers, codes, shift=None, scale=None) -> CompactX:
+        """The same rows of X for other examples (or another standardisation)."""
+        affine = (shift, scale) if shift is not None else (self.shift, self.scale)
+        return CompactX(numbers, codes, self.numeric_rows, self.blocks, *affine)
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        if self.shift is None:
+            return self.numbers.dtype
+        return np.result_type(self.numbers.dtype, self.shift.dtype, self.scale.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numbers.nbytes + self.codes.nbytes
+
+    def __repr__(self) -> str:
+        return (
+            f"CompactX(shape={self.shape}, {len(self.numeric_rows)} numeric rows, "
+            f"{len(self.blocks)} text columns, dtype={self.dtype})"
+        )
+
+    # -- the rows of X ---------------------------------------------------------------------
+    def numeric(self, examples=slice(None), columns=slice(None)):
+        """X's numeric rows X_N, of shape (n_num, m): the numbers, standardised if asked
+        (of some ``examples`` and some ``columns`` of the numbers: slices give views)."""
+        numbers = self.numbers[examples, columns]
+        if self.shift is not None:
+            numbers = (numbers - self.shift[columns]) / self.scale[columns]
+        return numbers.T
+
+    def __getitem__(self, key):
+        """``X[:, examples]`` (a slice, indices or a mask): a CompactX of those examples;
+        ``X[i]``: row i of X, shape (m,)."""
+        if isinstance(key, int | np.integer):
+            return self.row(int(key))
+        if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
+            examples = key[1]
+            if key[0] == slice(None) and not isinstance(examples, int | np.integer):
+                return self._with(self.numbers[examples], self.codes[examples])
+        raise ShapeError(
+            f"a CompactX (X with categories) takes X[:, examples] or X[row], got X[{key!r}]"
+        )
+
+    def take(self, examples, out=None) -> CompactX:
+        """X[:, examples] for an index array, written into ``out`` (numbers, codes) if
+        given: a mini-batch gathered into reused arrays."""
+        numbers_out, codes_out = (None, None) if out is None else out
+        # mode="clip": NumPy's default "raise" first writes into a temporary copy; the
+        # indices are valid, so "clip" changes nothing else.
+        numbers = np.take(self.numbers, examples, axis=0, out=numbers_out, mode="clip")
+        codes = np.take(self.codes, examples, axis=0, out=codes_out, mode="clip")
+        return self._with(numbers, codes)
+
+    def row(self, i: int):
+        """Row i of X, shape (m,)."""
+        i = i + self.shape[0] if i < 0 else i
+        where = np.flatnonzero(self.numeric_rows == i)
+        if where.size:
+            return self.numeric(columns=slice(where[0], where[0] + 1))[0]
+        for c, (offset, K) in enumerate(self.blocks):
+            if offset <= i < offset + K:
+                return (self.codes[:, c] == i).astype(self.dtype)
+        raise ShapeError(f"X has {self.shape[0]} rows; no row {i}")
+
+    def dense(self, dtype=None) -> np.ndarray:
+        """The notes' X of shape (n[0], m) with its one-hot rows written out (small X)."""
+        X = np.zeros(self.shape, dtype=dtype or self.dtype)
+        X[self.numeric_rows] = self.numeric()
+        examples = np.arange(self.shape[1])
+        for r in self.codes.T:
+            X[r[r >= 0], examples[r >= 0]] = 1
+        return X
+
+    # -- what the preparation and the checks ask of an X ----------------------------------
+    def _one_hot_values(self) -> list:
+        """The values the one-hot rows hold: 1 where an example has a category, 0 where
+        a row does not hold an example's 1."""
+        values = []
+        if self.shape[1] and self.blocks:
+            if (self.codes >= 0).any():
+                values.append(1.0)
+            if any(K > 1 for _, K in self.blocks) or (self.codes < 0).any():
+                values.append(0.0)
+        return values
+
+    def min(self):
+        numbers = self.numeric()
+        return np.min([*self._one_hot_values(), *([numbers.min()] if numbers.size else [])])
+
+    def max(self):
+        numbers = self.numeric()
+        return np.max([*self._one_hot_values(), *([numbers.max()] if numbers.size else [])])
+
+    def _statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's mean and standard deviation, (n[0], 1) each, as
+        :func:`~ldnn.data.preparation.mean_and_std` gives them (a constant row's std: 1);
+        a numeric row at a time, so that no (n_num, m) intermediate is made."""
+        mean, std = np.zeros((self.shape[0], 1)), np.ones((self.shape[0], 1))
+        for j, row in enumerate(self.numeric_rows):
+            mean[row], std[row] = mean_and_std(self.numeric(columns=slice(j, j + 1)))
+        m = max(self.shape[1], 1)
+        for r, (offset, K) in zip(self.codes.T, self.blocks, strict=True):
+            p = np.bincount(r[r >= 0] - offset, minlength=K) / m
+            mean[offset : offset + K, 0] = p
+            std[offset : offset + K, 0] = np.where(p * (1 - p) > 0, np.sqrt(p * (1 - p)), 1.0)
+        return mean, std
+
+    def mean(self, axis=None, keepdims=False):
+        """The mean of each row of X, shape (n[0], 1) (``axis=1, keepdims=True``)."""
+        _one_axis(axis, keepdims)
+        return self._statistics()[0]
+
+    def std(self, axis=None, keepdims=False):
+        """The standard deviation of each row of X, shape (n[0], 1) (``axis=1,
+        keepdims=True``); a constant row's is 1, as the standardisation takes it."""
+        _one_axis(axis, keepdims)
+        return self._statistics()[1]
+
+    def _numeric_part(self, value, one_hot: float, operation: str) -> np.ndarray:
+        """The numeric rows' entries of ``value`` (n[0], 1), whose one-hot rows must hold
+        ``one_hot`` (0 to subtract, 1 to divide by), which leaves those rows as they are."""
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != (self.shape[0], 1):
+            raise ShapeError(
+                f"X {operation} takes an array of shape ({self.shape[0]}, 1), got {value.shape}"
+            )
+        one_hot_rows = np.ones(self.shape[0], dtype=bool)
+        one_hot_rows[self.numeric_rows] = False
+        if not (value[one_hot_rows] == one_hot).all():
+            raise InvalidValueError(
+                f"X {operation} needs {one_hot:g} in X's one-hot rows (a CompactX keeps them "
+                "as codes, 0 or 1)"
+            )
+        return value[self.numeric_rows, 0]
+
+    def __sub__(self, mean) -> CompactX:
+        """X - mean: the numeric rows shifted (the one-hot rows' means must be 0)."""
+        a = self._numeric_part(mean, 0.0, "- mean")
+        if self.shift is None:  # (numbers - a) / 1
+            return self._with(self.numbers, self.codes, a, np.ones_like(a))
+        return self._with(self.numbers, self.codes, self.shift + a * self.scale, self.scale)
+
+    def __truediv__(self, std) -> CompactX:
+        """X / std: the numeric rows scaled (the one-hot rows' stds must be 1)."""
+        s = self._numeric_part(std, 1.0, "/ std")
+        if self.shift is None:  # (numbers - 0) / s
+            return self._with(self.numbers, self.codes, np.zeros_like(s), s)
+        return self._with(self.numbers, self.codes, self.shift, self.scale * s)
+
+    def astype(self, dtype, copy: bool = True) -> CompactX:
+        """X with its numbers in ``dtype``, standardised ((numbers - shift) / scale in
+        float64, then cast, as the dense X would be), a block of examples at a time."""
+        dtype = np.dtype(dtype)
+        if self.shift is None and self.numbers.dtype == dtype and not copy:
+            return self
+        numbers = np.empty(self.numbers.shape, dtype=dtype)
+        for start in range(0, self.shape[1], _BLOCK):
+            block = slice(start, start + _BLOCK)
+            numbers[block] = self.numeric(block).T
+        return CompactX(numbers, self.codes, self.numeric_rows, self.blocks)
+
+    def checked(self, n0: int, dtype, name: str = "X", *, empty: bool = False):
+        """(X in ``dtype``, max |x|): X checked as :func:`ldnn.base.checks.check_X` checks a
+        dense one (its shape (n[0], m), finite numbers within the dtype's range, m = 0
+        only with ``empty``)."""
+        check_columns(self, n0, name, "n[0]")
+        if self.shape[1] == 0 and not empty:
+            raise InvalidValueError(f"{name} has no examples (m = 0)")
+        extent = max([0.0, *self._one_hot_values()])
+        for start in range(0, self.shape[1], _BLOCK):  # a block of examples at a time
+            numbers = self.numeric(slice(start, start + _BLOCK))
+            extent = max(extent, finite_extent(numbers, f"{name}'s numeric rows"))
+        return in_dtype(self, dtype, name, extent), extent
+
+
+def _one_axis(axis, keepdims) -> None:
+    if axis != 1 or not keepdims:
+        raise ShapeError("a CompactX gives the statistics of its rows: axis=1, keepdims=True")
