@@ -51,6 +51,12 @@ RECIPES = {
             "epochs300": {"training": {"epochs": 300}},
             "keep40": {"model": {"keep_prob": 0.4}},
             "keep60": {"model": {"keep_prob": 0.6}},
+            # initialisation under batch norm (--only all+he,all+scaled,all+uniform), and at
+            # the smaller alpha where rows' lengths matter more (all+lr1+he, all+lr1+uniform)
+            "lr1": {"training": {"learning_rate": 0.001}},
+            "he": {"model": {"init": "he"}},
+            "scaled": {"model": {"init": "scaled"}},
+            "uniform": {"model": {"init": "uniform"}},
         },
     },
     "digits": {
@@ -92,7 +98,10 @@ def settings_of(data: str) -> dict:
 
 
 def run_once(data: str, changes: dict, seed: int, validation_split: float, epochs) -> dict:
-    config = configuration.merge(configuration.DEFAULTS, {"data": {"source": data}}, "recipes")
+    # The recipes were measured without L2 and with every epoch run (ldnn train's defaults
+    # before issue 25): their base pins both, whatever the defaults are now.
+    base = {"data": {"source": data}, "training": {"lambd": 0.0, "early_stopping": 0}}
+    config = configuration.merge(configuration.DEFAULTS, base, "recipes")
     config = configuration.merge(config, changes, "recipes")
     config = configuration.merge(
         config, {"training": {"seed": seed, "validation_split": validation_split}}, "recipes"

@@ -3,6 +3,7 @@
     python benchmarks/tables.py                         # every table, 3 seeds, the peers too
     python benchmarks/tables.py --tables passengers,cars --seeds 0,1 --methods ldnn,hgb
     python benchmarks/tables.py --config my.toml        # ldnn with a config.toml's settings
+    python benchmarks/tables.py --methods tune,hgb --seeds 0 --tune-time 5m
 
 The suite: three generated tables with the properties of well-known public ones (a
 Titanic-like passenger list, 891 rows; an Adult-like census extract, 32,561 rows with
@@ -16,7 +17,14 @@ parts as CSV files; every method trains on the first and is scored on the second
 - ``mlp``: scikit-learn's MLPClassifier / MLPRegressor in a pipeline that imputes (median)
   and standardises the numbers and one-hot encodes the text (most frequent for missing),
   the regressor's target standardised too (TransformedTargetRegressor);
-- ``hgb``: HistGradientBoostingClassifier / Regressor, text columns as categories.
+- ``hgb``: HistGradientBoostingClassifier / Regressor, text columns as categories;
+- ``ldnn-ple``, ``ldnn-periodic``: ``ldnn`` on the tables with each numeric column
+  replaced by an encoding of it (fitted on the training part; Gorishniy et al. 2022),
+  to measure whether such an option would pay before ldnn grows one: piecewise-linear
+  over 8 quantile bins, or the standardised value beside sin and cos of 2 pi c z for 8
+  frequencies c ~ N(0, 1) (fixed, not learned: the "lite" form);
+- ``tune``: ``ldnn tune TRAIN --test-data TEST --time 5m`` (``--tune-time``) at one
+  thread, in a child process, scored by its retrained best trial.
 
 Accuracy for classes, R^2 for regression, on the test part; mean and sd over the seeds.
 """
@@ -108,21 +116,165 @@ def split(columns: dict, target: str, task: str, seed: int, test: float = 0.25):
     return pick(np.sort(train)), pick(np.sort(held))
 
 
-def run_ldnn(train_csv, test_csv, target, task, na, seed, config_file=None) -> float:
+#: Candidate settings for tables' defaults ([model] and [training] changes), compared by
+#: ``--select`` on validation parts of the training parts only.
+#: The previous defaults (before issue 25), written out so the candidates below do not
+#: move when DEFAULTS does: layers 32-16, Adam 0.01, batch 64, no validation part.
+PREVIOUS = {
+    "model": {"layers": [32, 16], "keep_prob": 1.0, "batch_norm": False},
+    "training": {
+        "learning_rate": 0.01,
+        "batch_size": 64,
+        "lambd": 0.0,
+        "epochs": 200,
+        "validation_split": 0.0,
+        "early_stopping": 0,
+    },
+}
+
+
+def _candidate(model=None, training=None) -> dict:
+    return {
+        "model": {**PREVIOUS["model"], **(model or {})},
+        "training": {**PREVIOUS["training"], **(training or {})},
+    }
+
+
+_ES = {"validation_split": 0.2, "early_stopping": 10}
+#: What --select scores (the defaults of issue 25 were chosen among these: wide+es+l2).
+CANDIDATES = {
+    "defaults": {},  # whatever DEFAULTS are now
+    "previous": _candidate(),
+    "small+es": _candidate(training=_ES),
+    "wide+es": _candidate(
+        {"layers": [256, 256], "keep_prob": 0.8},
+        {"learning_rate": 0.001, "batch_size": 128, **_ES},
+    ),
+    "wide+es+l2": _candidate(
+        {"layers": [256, 256], "keep_prob": 0.8},
+        {"learning_rate": 0.001, "batch_size": 128, "lambd": 0.01, **_ES},
+    ),
+    "wide+es20+l2": _candidate(
+        {"layers": [256, 256], "keep_prob": 0.8},
+        {
+            "learning_rate": 0.001,
+            "batch_size": 128,
+            "lambd": 0.01,
+            "validation_split": 0.2,
+            "early_stopping": 20,
+        },
+    ),
+    "wide+es+l2+lr3": _candidate(
+        {"layers": [256, 256], "keep_prob": 0.8},
+        {"learning_rate": 0.003, "batch_size": 128, "lambd": 0.01, **_ES},
+    ),
+    "wide+es+l2+refit": {
+        **_candidate(
+            {"layers": [256, 256], "keep_prob": 0.8},
+            {"learning_rate": 0.001, "batch_size": 128, "lambd": 0.01, **_ES},
+        ),
+        "refit": True,
+    },
+    "mid+es": _candidate(
+        {"layers": [128, 64], "keep_prob": 0.9},
+        {"learning_rate": 0.003, "batch_size": 64, **_ES},
+    ),
+    "mid+es+bn": _candidate(
+        {"layers": [128, 64], "keep_prob": 0.9, "batch_norm": True},
+        {"learning_rate": 0.003, "batch_size": 64, **_ES},
+    ),
+    "wide+adamw+cosine": _candidate(
+        {"layers": [256, 256], "keep_prob": 0.8},
+        {
+            "optimizer": "adamw",
+            "weight_decay": 0.01,
+            "learning_rate": 0.002,
+            "lr_schedule": "cosine",
+            "warmup_epochs": 5,
+            "epochs": 100,
+            "batch_size": 128,
+            "validation_split": 0.2,
+            "early_stopping": 15,
+        },
+    ),
+}
+
+
+def run_ldnn(train_csv, test_csv, target, task, na, seed, config_file=None, changes=None):
     from ldnn.runs import config as configuration
     from ldnn.runs.run import TrainingRun
 
     config = configuration.DEFAULTS
     if config_file:
         config = configuration.from_file(config_file, config)
+    changes = dict(changes or {})
+    refit = changes.pop("refit", False)
+    if changes:
+        config = configuration.merge(config, changes, "candidate")
     data = {"source": str(train_csv), "test_data": str(test_csv), "target": target, "task": task}
     if na:
         data["na_values"] = [na]
     config = configuration.merge(config, {"data": data, "training": {"seed": seed}}, "suite")
     run = TrainingRun(config)
     run.fit()
+    if refit and run.history.best_epoch is not None:
+        # the whole training part again, from the start, for the epochs the first kept
+        whole = {"validation_split": 0.0, "early_stopping": 0}
+        whole["epochs"] = run.history.best_epoch + 1
+        run = TrainingRun(configuration.merge(config, {"training": whole}, "refit"))
+        run.fit()
     scores = run.scores()["test"]
     return scores["accuracy"] if task == "classification" else scores["r2"]
+
+
+def run_tune(train_csv, test_csv, target, task, na, seed, budget: str) -> float:
+    """``ldnn tune`` with a time budget, as a user runs it; its retrained best's test score."""
+    import json
+    import os
+    import subprocess
+
+    folder = Path(train_csv).parent / f"tune-{Path(train_csv).stem}-{seed}"
+    command = [sys.executable, "-m", "ldnn.cli", "tune", str(train_csv), "--target", target]
+    command += ["--task", task, "--test-data", str(test_csv), "--time", budget]
+    command += ["--seed", str(seed), "--name", folder.name, "--runs-dir", str(folder.parent)]
+    command += ["--no-plots", "--quiet", "--threads", "1"]
+    if na:
+        command += ["--na-values", na]
+    subprocess.run(command, check=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    (best,) = folder.glob("best-trial-*")
+    scores = json.loads((best / "metrics.json").read_text())["test"]
+    return scores["accuracy"] if task == "classification" else scores["r2"]
+
+
+def encoded(train_csv, test_csv, target, na, how: str, seed: int) -> tuple[Path, Path]:
+    """The two CSVs with every numeric column (not the target) encoded ``how``: "ple"
+    (piecewise-linear, 8 quantile bins) or "periodic"; fitted on the training part."""
+    import pandas as pd
+
+    read = lambda path: pd.read_csv(path, na_values=[na] if na else None)  # noqa: E731
+    train, test = read(train_csv), read(test_csv)
+    for column in [c for c in train.columns if c != target]:
+        x = train[column]
+        if not pd.api.types.is_numeric_dtype(x) or x.nunique() <= 2:
+            continue
+        for part in (train, test):
+            values = part.pop(column).to_numpy(dtype=float)
+            if how == "ple":
+                edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 9)))
+                for t in range(1, len(edges)):
+                    share = (values - edges[t - 1]) / (edges[t] - edges[t - 1])
+                    part[f"{column}_ple{t}"] = np.clip(share, 0, 1)
+            else:
+                z = (values - np.nanmean(x)) / (np.nanstd(x) or 1.0)
+                part[f"{column}_z"] = z
+                for j, c in enumerate(np.random.default_rng([seed, len(column)]).normal(size=8)):
+                    part[f"{column}_sin{j}"] = np.sin(2 * np.pi * c * z)
+                    part[f"{column}_cos{j}"] = np.cos(2 * np.pi * c * z)
+    paths = []
+    for part, path in ((train, train_csv), (test, test_csv)):
+        paths.append(Path(path).with_name(f"{Path(path).stem}-{how}.csv"))
+        part.to_csv(paths[-1], index=False)
+    return paths[0], paths[1]
 
 
 def run_peer(method, train_csv, test_csv, target, task, na, seed) -> float:
@@ -197,10 +349,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", default=",".join(TABLES))
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--methods", default="ldnn,mlp,hgb")
+    parser.add_argument(
+        "--methods", default="ldnn,mlp,hgb", help="ldnn, mlp, hgb, tune, ldnn-ple, ldnn-periodic"
+    )
+    parser.add_argument("--tune-time", default="5m", help="ldnn tune's --time budget")
     parser.add_argument("--config", help="a config.toml whose settings ldnn uses")
     parser.add_argument("--csv", help="also write every score to this CSV")
+    parser.add_argument(
+        "--select",
+        help="candidates (names of CANDIDATES, comma-separated) scored on a validation part "
+        "of each training part (a fifth of it): the test parts are not used",
+    )
     args = parser.parse_args()
+    if args.select:
+        return select(
+            args.tables.split(","), [int(s) for s in args.seeds.split(",")], args.select.split(",")
+        )
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
@@ -222,6 +386,13 @@ def main() -> int:
                     start = time.perf_counter()
                     if method == "ldnn":
                         score = run_ldnn(train_csv, test_csv, target, task, na, seed, args.config)
+                    elif method in ("ldnn-ple", "ldnn-periodic"):
+                        how = method.split("-")[1]
+                        parts = encoded(train_csv, test_csv, target, na, how, seed)
+                        score = run_ldnn(*parts, target, task, na, seed, args.config)
+                    elif method == "tune":
+                        budget = args.tune_time
+                        score = run_tune(train_csv, test_csv, target, task, na, seed, budget)
                     else:
                         score = run_peer(method, train_csv, test_csv, target, task, na, seed)
                     seconds = time.perf_counter() - start
@@ -243,6 +414,48 @@ def main() -> int:
             writer = csv.writer(file)
             writer.writerow(["table", "method", "seed", "score", "seconds"])
             writer.writerows(rows)
+    return 0
+
+
+def select(tables, seeds, candidates) -> int:
+    """Each candidate's validation score on every table and seed, and their mean rank."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    found = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in tables:
+            make, target, task, na = TABLES[name]
+            columns = make()
+            for seed in seeds:
+                train, _ = split(columns, target, task, seed)
+                inner, held = split(train, target, task, seed + 100, test=0.2)
+                inner_csv, held_csv = Path(tmp) / "inner.csv", Path(tmp) / "held.csv"
+                write_csv(inner_csv, inner), write_csv(held_csv, held)
+                for candidate in candidates:
+                    start = time.perf_counter()
+                    score = run_ldnn(
+                        inner_csv, held_csv, target, task, na, seed, changes=CANDIDATES[candidate]
+                    )
+                    found.setdefault((name, candidate), []).append(score)
+                    print(
+                        f"{name} seed {seed} {candidate}: {score:.4f} "
+                        f"({time.perf_counter() - start:.1f} s)",
+                        flush=True,
+                    )
+    print("\n| table | " + " | ".join(candidates) + " |")
+    print("|---|" + "---|" * len(candidates))
+    ranks = {c: [] for c in candidates}
+    for name in tables:
+        means = {c: statistics.fmean(found[(name, c)]) for c in candidates}
+        for rank, c in enumerate(sorted(candidates, key=lambda c: -means[c]), 1):
+            ranks[c].append(rank)
+        print(f"| {name} | " + " | ".join(f"{means[c]:.3f}" for c in candidates) + " |")
+    print(
+        "| mean rank | "
+        + " | ".join(f"{statistics.fmean(ranks[c]):.2f}" for c in candidates)
+        + " |"
+    )
     return 0
 
 

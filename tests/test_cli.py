@@ -306,6 +306,12 @@ def test_regression_reports_in_the_data_units(work, capsys):
         "150",
         "--layers",
         "8",
+        "--lr",
+        "0.01",
+        "--keep-prob",
+        "1",
+        "--val-split",
+        "0",
         "-q",
         "--name",
         "reg",
@@ -383,7 +389,12 @@ def test_bad_flags_and_configs(work, capsys):
         capsys,
         "(flag --nesterov)",
     )
-    fails(["train", "binary.npz", "--early-stopping", "3", "-q"], capsys, "--val-split")
+    fails(
+        ["train", "binary.npz", "--val-split", "0", "--early-stopping", "3", "-q"],
+        capsys,
+        "--val-split",
+    )
+    fails(["train", "binary.npz", "--early-stopping", "-2", "-q"], capsys, "whole epochs")
     fails(["train", "binary.npz", "--task", "regression", "--preset", "x"], capsys, "--preset")
     fails(["train", "binary.npz", "--activation", "relu6", "-q"], capsys, "relu6")
     Path("bad.toml").write_text("[training]\nlearnin_rate = 0.1\n")

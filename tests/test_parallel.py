@@ -305,6 +305,7 @@ FLAGS = [
     "32",
     "--val-split",
     "0.2",
+    "--no-early-stopping",  # every epoch runs: the signal below must find them training
     "--optimizer",
     "adam",
     "--lr",

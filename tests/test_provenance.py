@@ -158,7 +158,7 @@ def test_runs_side_by_side_sorted_and_one_in_full(work, capsys):
     status, out, _ = run(["runs", "--sort", "epochs", "--desc", "--json"], capsys)
     rows = json.loads(out)
     assert [r["name"] for r in rows] == ["two", "three", "one"]
-    assert rows[0]["layer_dims"] == [11, 32, 16, 1] and rows[0]["data"] == "titanic.csv"
+    assert rows[0]["layer_dims"] == [11, 256, 256, 1] and rows[0]["data"] == "titanic.csv"
     metrics = json.loads((work / "runs" / "two" / "metrics.json").read_text())
     assert rows[0]["test"] == metrics["test"]["accuracy"]
     assert rows[0]["val"] == metrics["validation"]["accuracy"]
@@ -183,7 +183,7 @@ def test_every_argument_has_help_and_every_default_is_shown():
             if action.option_strings and action.nargs != 0 and action.default is not None:
                 assert "default" in action.help, f"ldnn {name} {action.option_strings[0]}"
     text = parser.subcommands["train"].format_help()
-    for shown in ("(default: 32,16)", "(default: adam)", "(default: 64)", "(default: auto)"):
+    for shown in ("(default: 256,256)", "(default: adam)", "(default: 128)", "(default: auto)"):
         assert shown in text
 
 

@@ -51,7 +51,7 @@ def test_mlflow_gets_parameters_metrics_per_epoch_tags_and_artifacts(work, capsy
     run_id = found.info.run_id
     assert found.info.status == "FINISHED" and found.info.run_name == "m"
     assert found.data.params["training.optimizer"] == "adam"
-    assert found.data.params["model.layers"] == "[32, 16]"
+    assert found.data.params["model.layers"] == "[256, 256]"
     provenance = json.loads((work / "runs" / "m" / "provenance.json").read_text())
     assert found.data.tags["ldnn.data_sha256"] == provenance["data"]["sha256"]
     rows = history(work / "runs" / "m")
@@ -94,7 +94,7 @@ def test_tensorboard_gets_scalars_per_epoch_and_the_hyperparameters(work, capsys
     info = plugin_data_pb2.HParamsPluginData.FromString(start.plugin_data.content)
     values = info.session_start_info.hparams
     assert values["training.optimizer"].string_value == "adam"
-    assert values["training.learning_rate"].number_value == pytest.approx(0.01)
+    assert values["training.learning_rate"].number_value == pytest.approx(0.001)
     metrics = json.loads((work / "runs" / "t" / "metrics.json").read_text())
     (final,) = hparams.Scalars("hparam/test.accuracy")
     assert final.value == pytest.approx(metrics["test"]["accuracy"], rel=1e-6)

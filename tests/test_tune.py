@@ -503,9 +503,9 @@ def test_a_new_study_starts_from_the_measured_settings(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs' / 's' / 'study.db'}"
     study = optuna.load_study(study_name="s", storage=url)
     first, second = (t.params for t in study.trials[:2])
-    # ldnn train's defaults: 32,16, alpha 0.01, batches of 64, no dropout
-    assert (first["hidden_layers"], first["n1"], first["n2"]) == (2, 32, 16)
-    assert first["learning_rate"] == 0.01 and first["keep_prob"] == 1.0
+    # ldnn train's defaults: 256,256 at the widest xor allows (32), alpha 0.001, dropout 0.8
+    assert (first["hidden_layers"], first["n1"], first["n2"]) == (2, 32, 32)
+    assert first["learning_rate"] == 0.001 and first["keep_prob"] == 0.8
     # the demo's network at half the widest width xor allows (32): 16-16, dropout 0.5
     assert (second["hidden_layers"], second["n1"], second["n2"]) == (2, 16, 16)
     assert second["learning_rate"] == 0.002 and second["keep_prob"] == 0.5
@@ -669,6 +669,7 @@ def test_every_trial_stops_early_and_keeps_its_best_epoch(tmp_path):
     search.write_best(pictures=False)
     best = (search.folder / "best-config.toml").read_text()
     assert f"epochs = {kept}\n" in best and "early_stopping = 0\n" in best
+    assert "validation_split = 0.0\n" in best  # the whole training part, not the default
     assert search.reserve(retrain=False) < search.reserve()  # the retraining's time too
 
 

@@ -47,9 +47,10 @@ def add_parser(subparsers) -> None:
 def make_run(config: dict, command=None) -> TrainingRun:
     """The run of ``config``, its errors pointing at the flag that sets their field."""
     training = config["training"]
-    if training["early_stopping"] and not training["validation_split"]:
+    if training["early_stopping"] not in (0, "auto") and not training["validation_split"]:
         raise ConfigurationError(
-            "--early-stopping needs a validation part to watch: add --val-split, e.g. 0.1"
+            "--early-stopping needs a validation part to watch: add --val-split, e.g. 0.2, "
+            "or drop --val-split 0"
         )
     try:
         return TrainingRun(config, command)

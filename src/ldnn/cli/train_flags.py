@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..io.toml import read_toml
 from ..runs import config as configuration
 from ..runs.run import CHECKPOINT_SECONDS
 from ..runs.tracking import DEFAULT_MLFLOW_URI
@@ -120,7 +121,7 @@ def add_arguments(p) -> None:
     model.add_argument("--output-activation", dest="output", help="g[L] (default from the target)")
     model.add_argument("--output", action=_Ambiguous, help=argparse.SUPPRESS)
     model.add_argument("--loss", help="bce, cce or mse (default from the output)")
-    model.add_argument("--init", help="course, scaled, xavier or he")
+    model.add_argument("--init", help="course, scaled, xavier, he or uniform")
     model.add_argument("--keep-prob", type=float_list, help="dropout keep probability")
     model.add_argument(
         "--batch-norm",
@@ -181,13 +182,24 @@ def add_arguments(p) -> None:
         "--val-split",
         type=float,
         dest="validation_split",
-        help="fraction of the training part held out to validate on (0: none)",
+        help="fraction of the training part held out to validate on and stop early by "
+        "(default 0.2; 0: train on the whole part, every epoch, no early stopping)",
     )
-    training.add_argument(
+    stopping = training.add_mutually_exclusive_group()
+    stopping.add_argument(
         "--early-stopping",
-        type=int,
+        type=patience,
         metavar="PATIENCE",
-        help="stop after PATIENCE epochs without a better validation cost (0: never)",
+        help="stop after PATIENCE epochs without a better validation cost and keep the "
+        f"best epoch's parameters (default auto: {configuration.AUTO_PATIENCE} when there "
+        "is a validation part; 0: never)",
+    )
+    stopping.add_argument(
+        "--no-early-stopping",
+        action="store_const",
+        const=0,
+        dest="early_stopping",
+        help="train every epoch (the validation part, if any, is still scored and drawn)",
     )
     training.add_argument(
         "--seed", type=int, help="initialisation, shuffling, dropout, validation part"
@@ -265,6 +277,19 @@ class _Ambiguous(argparse.Action):
         )
 
 
+def patience(text: str):
+    """--early-stopping's value: 'auto' or whole epochs >= 0."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected auto or whole epochs >= 0, got {text!r}")
+    return value
+
+
 def build_config(args) -> dict:
     """Defaults, then --preset, then --config, then the flags given on the command line."""
     config = configuration.DEFAULTS
@@ -287,5 +312,20 @@ def build_config(args) -> dict:
             if key not in flags["model"] and isinstance(value, list):
                 same = len(set(value)) == 1
                 flags["model"][key] = value[0] if same else configuration.DEFAULTS["model"][key]
+    if _plain_lbfgs(args, config, flags):
+        # L-BFGS takes the whole part at once and refuses dropout: the tables' default
+        # keep_prob is not for it (one the user set still is, and is refused).
+        flags["model"]["keep_prob"] = 1.0
     # DATA stays as given (a path relative to here); provenance.json says where here was.
     return configuration.merge(config, flags, "command line")
+
+
+def _plain_lbfgs(args, config: dict, flags: dict) -> bool:
+    """Whether the run is L-BFGS with keep_prob left at the default (no flag, preset or
+    config file sets it)."""
+    optimizer = flags["training"].get("optimizer", config["training"]["optimizer"])
+    if optimizer != "lbfgs" or "keep_prob" in flags["model"]:
+        return False
+    preset = configuration.preset(args.preset) if args.preset else {}
+    given = read_toml(args.config) if args.config else {}
+    return all("keep_prob" not in table.get("model", {}) for table in (preset, given))

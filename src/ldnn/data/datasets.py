@@ -61,6 +61,9 @@ class Dataset:
         For a file: the SHA-256 of its bytes.
     test_source : str
         The file of the test part, when it is another file (``test_data``).
+    test_unexpected : dict or None
+        For a table: what its test part holds that the training part did not, per column
+        ({"unseen": {column: count}, "missing": {...}}, :meth:`TableEncoding.unexpected`).
     """
 
     name: str
@@ -80,6 +83,7 @@ class Dataset:
     split: dict | None = None
     sha256: str = ""
     test_source: str = ""
+    test_unexpected: dict | None = None
 
     def __post_init__(self):
         if not self.feature_names:

@@ -124,6 +124,7 @@ def _with_test_file(data: dict) -> Dataset:
         raise DataFileError(f"--test-data {test_source}: it holds no targets to test against")
     dataset.X_test, dataset.Y_test = test.X, test.Y
     dataset.test_source = str(Path(test_source).resolve())
+    dataset.test_unexpected = test.unexpected
     return dataset
 
 

@@ -143,6 +143,7 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
     # Each part's X, the notes' (n[0], m), from the file's rows: no X of all rows to split.
     X_train = encoding.encode(rows_of(table, train), limits=limits)
     X_test = encoding.encode(rows_of(table, test), limits=limits) if test.size else None
+    unexpected = encoding.unexpected(rows_of(table, test)) if test.size else None
     return Dataset(
         Path(source).name,
         X_train,
@@ -158,6 +159,7 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         encoding=encoding,
         reading=how,
         split=split,
+        test_unexpected=unexpected,
     )
 
 

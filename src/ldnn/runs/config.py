@@ -15,6 +15,12 @@ The configuration has three tables, as config.toml shows them:
 TOML has no "none", so ``batch_size = 0`` means full-batch gradient descent,
 ``early_stopping = 0`` no early stopping and ``clip_norm = 0`` no clipping; ``output``,
 ``loss`` and ``init`` are absent (or "auto") until resolved from the data.
+
+Tables get a validation part and early stopping by default: ``validation_split = 0.2``
+and ``early_stopping = "auto"``, a patience of :data:`AUTO_PATIENCE` epochs whenever
+there is a validation part (none with ``validation_split = 0``), the best epoch's
+parameters restored. Chosen by measurement on the tables of benchmarks/tables.py
+(docs/benchmarks.md, "Defaults for tables").
 """
 
 from __future__ import annotations
@@ -68,12 +74,12 @@ DEFAULTS = {
         **{key: limit.default for key, limit in LIMITS.items()},
     },
     "model": {
-        "layers": [32, 16],
+        "layers": [256, 256],
         "activation": "relu",
         "output": "auto",
         "loss": "auto",
         "init": "auto",
-        "keep_prob": 1.0,
+        "keep_prob": 0.8,
         "batch_norm": False,
         "dtype": "float32",
     },
@@ -92,17 +98,21 @@ DEFAULTS = {
             )
         },
         "optimizer": "adam",
-        "learning_rate": 0.01,
+        "learning_rate": 0.001,
         "epochs": 200,
-        "batch_size": 64,
-        "early_stopping": 0,
+        "batch_size": 128,
+        "lambd": 0.01,
+        "validation_split": 0.2,
+        "early_stopping": "auto",
         "clip_norm": 0.0,
     },
 }
+#: early_stopping = "auto": this patience when there is a validation part.
+AUTO_PATIENCE = 10
 
 _COURSE = {
     "data": {"standardize": False},
-    "model": {"activation": "relu", "output": "sigmoid", "dtype": "float64"},
+    "model": {"activation": "relu", "output": "sigmoid", "dtype": "float64", "keep_prob": 1.0},
     "training": {
         "optimizer": "gd",
         "learning_rate": 0.0075,
@@ -111,6 +121,8 @@ _COURSE = {
         "lambd": 0.0,
         "seed": 1,
         "generator": "course",
+        "validation_split": 0.0,
+        "early_stopping": 0,
     },
 }
 
@@ -133,8 +145,10 @@ PRESETS = {
     # the cosine schedule with warmup was the one recipe that beat the plain Adam run.
     "mnist1d-recipe": {
         "model": {"layers": [768, 768, 768], "activation": "relu", "keep_prob": 0.5},
+        # trained on the whole training part for the schedule's 200 epochs, as measured
         "training": {"optimizer": "adam", "learning_rate": 0.003, "lr_schedule": "cosine",
-                     "warmup_epochs": 5, "epochs": 200, "batch_size": 128},
+                     "warmup_epochs": 5, "epochs": 200, "batch_size": 128,
+                     "validation_split": 0.0, "early_stopping": 0, "lambd": 0.0},
     },
 }
 
@@ -201,6 +215,10 @@ _KINDS = {
         "a number of bytes, or text such as '512M' or '8G'",
         lambda v: _integer(v) or isinstance(v, str),
     ),
+    "patience": (
+        "a whole number of epochs >= 0 (0: off) or 'auto'",
+        lambda v: v == "auto" or (_integer(v) and v >= 0),
+    ),
     "switches": (
         "true, false or a list of them (one per hidden layer)",
         lambda v: (
@@ -229,6 +247,7 @@ def _kind(table: str, key: str) -> str:
         "activation": "name or names",
         "keep_prob": "probabilities",
         "batch_norm": "switches",
+        "early_stopping": "patience",
     }
     if key in special:
         return special[key]
@@ -265,7 +284,7 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
     settings = dict(training)
     # TOML has no "none": 0 stands for full-batch training and for no early stopping.
     settings["batch_size"] = settings["batch_size"] or None
-    settings["early_stopping"] = settings["early_stopping"] or None
+    settings["early_stopping"] = patience(training) or None
     settings["clip_norm"] = settings["clip_norm"] or None
     keep_prob = model["keep_prob"]
     try:
@@ -283,6 +302,15 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
         )
     except TypeError as error:
         raise ConfigurationError(f"invalid hyperparameter value: {error}") from None
+
+
+def patience(training: dict) -> int:
+    """The [training] table's early-stopping patience in epochs (0: none): "auto" is
+    :data:`AUTO_PATIENCE` with a validation part and none without."""
+    value = training["early_stopping"]
+    if value == "auto":
+        return AUTO_PATIENCE if training["validation_split"] else 0
+    return value
 
 
 class Built(NamedTuple):

@@ -28,6 +28,7 @@ from ..data.class_weights import class_weights
 from ..data.preparation import Preparation
 from ..errors import DivergenceWarning, InvalidValueError, ModelFileError
 from ..io import atomic_write_text, csv_text, dumps_toml
+from ..io.tables import printable
 from ..model.network import DeepNetwork
 from ..training.history import History
 from .config import data_and_network, from_file, resolved
@@ -313,6 +314,15 @@ class TrainingRun:
         }
         if metrics["validation"] is None:
             del metrics["validation"]
+        unseen = (self.raw.test_unexpected or {}).get("unseen")
+        if unseen and "test" in metrics:  # what the test part's scores rest on, never silent
+            metrics["test"]["unseen_categories"] = unseen
+            said = ", ".join(f"{printable(name)} {n:,}" for name, n in list(unseen.items())[:8])
+            warning = (
+                f"the test part holds categories the training part did not: {said} "
+                "(all zeros, or (other) where pooled)"
+            )
+            self.warnings += [warning] if warning not in self.warnings else []
         one_class = one_class_warnings(scores)
         if one_class:
             metrics["warnings"] = one_class

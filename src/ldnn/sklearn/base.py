@@ -27,6 +27,10 @@ from ..model.network import DeepNetwork
 # Seeds drawn for random_state=None or a RandomState stay below 2**31 so that they are
 # valid everywhere a C int seed is expected.
 MAX_SEED = 2**31 - 1
+#: batch_size="auto": min(AUTO_BATCH, m), ldnn train's mini-batch.
+AUTO_BATCH = 128
+#: early_stopping="auto" holds out a validation part from this many examples on.
+AUTO_STOPPING_MIN = 100
 
 #: scikit-learn's MLP names of hyperparameters that ldnn names as the notes do.
 MLP_NAMES = {
@@ -69,8 +73,8 @@ class DNNBase(BaseEstimator):
     # -- hyperparameters -> the ldnn network -------------------------------------------
     def _batch_size(self, m: int) -> int:
         if self.batch_size == "auto":
-            # MLPClassifier's rule: mini-batches of 200, or the whole set when smaller.
-            return min(200, m)
+            # ldnn train's default mini-batch (MLPClassifier's rule, with 128 for its 200).
+            return min(AUTO_BATCH, m)
         return self.batch_size
 
     def _seed(self) -> int:
@@ -168,11 +172,11 @@ class DNNBase(BaseEstimator):
             learning_rate=self.learning_rate,
             lambd=self.lambd,
             batch_size=self._batch_size(m),
-            early_stopping=self.patience if self.early_stopping and not incremental else None,
+            early_stopping=self.patience if self._stops_early(m, incremental) else None,
         )
         XT = np.asarray(X).T  # the notes' layout (n[0], m), transposed once
         validation_data, callbacks, scores = None, [], []
-        if self.early_stopping and not incremental:
+        if self._stops_early(m, incremental):
             XT, Y, sample_weight, validation_data = self._split_validation(XT, y, Y, sample_weight)
             callbacks.append(
                 lambda epoch, record, parameters: scores.append(
@@ -208,6 +212,19 @@ class DNNBase(BaseEstimator):
         if sample_weight is None:
             return None
         return _check_sample_weight(sample_weight, X, dtype=np.float64)
+
+    def _stops_early(self, m: int, incremental: bool) -> bool:
+        """early_stopping True, or "auto" with at least :data:`AUTO_STOPPING_MIN`
+        examples; never in partial_fit (one epoch on one batch has nothing to wait for)."""
+        if incremental:
+            return False
+        if self.early_stopping == "auto":
+            return m >= AUTO_STOPPING_MIN
+        if not isinstance(self.early_stopping, bool | np.bool_):
+            raise ValueError(
+                f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
+            )
+        return bool(self.early_stopping)
 
     def _split_validation(self, XT, y, Y, sample_weight):
         """Hold out ``validation_fraction`` of the m columns (stratified for classifiers)."""
@@ -253,7 +270,7 @@ def refuse_text_columns(X) -> None:
 
 
 COMMON_PARAMETERS = """\
-    hidden_layer_sizes : int or sequence of int, default=(100,)
+    hidden_layer_sizes : int or sequence of int, default=(256, 256)
         n[1], ..., n[L-1]: the sizes of the hidden layers.
     activation : str or sequence of str, default="relu"
         One activation for every hidden layer, or one per hidden layer: relu, leaky_relu
@@ -277,20 +294,26 @@ COMMON_PARAMETERS = """\
     epochs : int, default=200
         Passes over the training set per ``fit`` (``partial_fit`` makes one).
     batch_size : int or "auto", default="auto"
-        Mini-batch size; "auto" is min(200, n_samples) as in MLPClassifier.
-    lambd : float, default=0.0
+        Mini-batch size; "auto" is min(128, n_samples) (MLPClassifier's rule with ldnn
+        train's 128 for its 200).
+    lambd : float, default=0.01
         L2 strength lambda: the cost gains (lambd / 2m) sum_l ||W[l]||^2.
-    keep_prob : float or sequence of float, default=1.0
+    keep_prob : float or sequence of float, default=0.8
         Inverted-dropout keep probability of the hidden layers (1.0: no dropout).
     batch_norm : bool or sequence of bool, default=False
         Batch-normalise the hidden layers (all, or one flag per hidden layer).
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training set and stop once its cost has
         not improved for ``patience`` epochs, restoring the best epoch's parameters.
-    validation_fraction : float, default=0.1
+        "auto" does so when ``fit`` gets at least 100 examples (as
+        HistGradientBoosting's "auto", with a lower threshold: the defaults were chosen
+        with early stopping on the tables of benchmarks/tables.py); ``partial_fit`` never
+        stops early.
+    validation_fraction : float, default=0.2
     patience : int, default=10
     init : str or None, default=None
-        course, scaled, xavier or he; None picks He for relu-like layers, else Xavier.
+        course, scaled, xavier, he or uniform; None picks He for relu-like layers, else
+        Xavier.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout and the validation split.
     dtype : {"float64", "float32"}, default="float64"

@@ -275,6 +275,7 @@ class Search:
         kept = best.user_attrs.get("kept_epochs")
         if kept:  # the epochs up to its best one: trained on the whole part, no more
             best_config["training"]["epochs"] = int(kept)
+        best_config["training"].update(validation_split=0.0, early_stopping=0)
         comment = f"ldnn tune: best trial {best.number} of {self.study.study_name!r}"
         atomic_write_text(self.folder / BEST_CONFIG, dumps_toml(best_config, comment))
         return best, written

@@ -69,10 +69,13 @@ def sized_space(m: int, n0: int) -> dict:
 
 def sized_starting_points(m: int, n0: int) -> tuple[dict, ...]:
     """Where a new study starts on m examples of n0 features: ``ldnn train``'s defaults
-    (so that a search is never worse than the plain run on its own validation part), then
-    the two settings measured on MNIST-1D in docs/recipes.md scaled to the data: the
-    demo's two layers with dropout 0.5, at half the widest width, and the cosine recipe's
-    three layers with dropout 0.5 at the widest width."""
+    (their width and batch size the nearest the sized space holds, so that a search
+    starts from the plain run on its own validation part), then the two settings
+    measured on MNIST-1D in docs/recipes.md scaled to the data: the demo's two layers with
+    dropout 0.5, at half the widest width, and the cosine recipe's three layers with
+    dropout 0.5 at the widest width."""
+    from ..runs.config import DEFAULTS
+
     wide, batch = widest(m, n0), batch_size(m)
     common = {
         "activation": "relu",
@@ -81,13 +84,16 @@ def sized_starting_points(m: int, n0: int) -> tuple[dict, ...]:
         "batch_norm": False,
         "label_smoothing": 0.0,
     }
+    model, training = DEFAULTS["model"], DEFAULTS["training"]
+    batches = sized_space(m, n0)["batch_size"]
     return (
         {
             **common,
-            "layers": [32, 16],
-            "learning_rate": 0.01,
-            "batch_size": 64,
-            "keep_prob": 1.0,
+            "layers": [min(n, wide) for n in model["layers"]],
+            "learning_rate": training["learning_rate"],
+            "batch_size": min(batches, key=lambda b: abs(math.log2(b / training["batch_size"]))),
+            "keep_prob": model["keep_prob"],
+            "lambd": training["lambd"],
             "lr_schedule": "constant",
         },
         {
