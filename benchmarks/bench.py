@@ -12,7 +12,9 @@ library and, as the ratios, the median over rounds of each round's ratio: on a s
 machine whose speed drifts, a ratio taken within one round compares runs made under the
 same conditions. The float32 GEMM roofline is the time np.matmul alone needs for the
 products of one epoch (W[l] A[l-1], dZ[l] A[l-1]^T, W[l]^T dZ[l] except for l = 1),
-measured in every round. Case (e) measures peak RSS in a fresh process per library.
+measured in every round. Case (d) predicts with (a)'s network: the whole set at once, in
+batches of 256, and one row at a time (2,000 calls, a server's latency). Case (e)
+measures peak RSS in a fresh process per library.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ CASES = {
     "c": ("784-(64 x 10)-10, batch 64", [784] + [64] * 10 + [10], 64, 60_000),
 }
 LR = 0.01
+#: Case (d), inference of (a)'s network: (label, rows per call (None: all), rows).
+#: One row at a time is a server's latency: each call's own cost, not the products'.
+PREDICTIONS = (
+    ("whole set", None, 60_000),
+    ("batches of 256", 256, 60_000),
+    ("one row at a time", 1, 2_000),
+)
 
 
 def make_data(m: int, seed: int = 0):
@@ -127,10 +136,11 @@ def run_worker(cases, threads, repeats) -> dict:
             for name in _turn(list(trainers), repeat):
                 trainer = trainers[name]
                 model = trainer.train_epoch(X_small, y_small, dims, batch, LR, 0)
-                for label, size in (("whole set", None), ("batches of 256", 256)):
-                    seconds, _ = timed(functools.partial(trainer.predict, model, X_all, size))
+                for label, size, m in PREDICTIONS:
+                    X = X_all[:m]
+                    seconds, _ = timed(functools.partial(trainer.predict, model, X, size))
                     if repeat:
-                        results.setdefault(f"d {label}/{name}", []).append(len(X_all) / seconds)
+                        results.setdefault(f"d {label}/{name}", []).append(m / seconds)
     return results
 
 
@@ -205,7 +215,7 @@ def report(pooled: dict, threads: int, cases) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     keys = [c for c in cases if c != "d"] + (
-        ["d whole set", "d batches of 256"] if "d" in cases else []
+        [f"d {label}" for label, _, _ in PREDICTIONS] if "d" in cases else []
     )
     for case in keys:
         runs = {name: pooled.get(f"{case}/{name}", []) for name in (*TRAINERS, "roofline")}

@@ -6,12 +6,15 @@ warm starts, dropout, the estimators, the summary and the ONNX export."""
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ldnn import DeepNetwork, gradcheck
-from ldnn.core.batchnorm import EPSILON
+from ldnn.core.batchnorm import EPSILON, Batch
+from ldnn.core.losses import example_weights
 from ldnn.core.propagation import backward, forward
 from ldnn.core.workspace import Workspace
 
@@ -183,6 +186,64 @@ def _forward(net, X):
 
 def _caches(net, X):
     return forward(X, net.parameters, net.hyperparameters.activations, batch_statistics="batch")[1]
+
+
+# -- a batch held in shares (issue 27: batch norm on MPI ranks) ------------------------------
+def _training_step(net, X, Y, batch=None, m=None, workspace=None):
+    """The running statistics and gradients of one training step on X (a share of a batch
+    of m examples)."""
+    p, activations = copy.deepcopy(net.parameters), net.hyperparameters.activations
+    weights = example_weights(X.shape[1] if m is None else m)
+    options = {"workspace": workspace, "in_place": workspace is not None}
+    AL, caches = forward(X, p, activations, batch_statistics="update", batch=batch, **options)
+    grads = backward(AL, Y, caches, activations, "cce", weights=weights, lambd=0.2, **options)
+    return {k: p[k] for k in p if k.startswith(("mean", "var"))}, grads
+
+
+@pytest.mark.parametrize("workspace", [False, True])
+def test_the_reduce_hook_given_the_identity_changes_no_bit(workspace):
+    net = network(activation="relu", lambd=0.2)
+    X, y = inputs()
+    Y = np.eye(3)[y].T
+    plain = _training_step(net, X, Y, workspace=Workspace() if workspace else None)
+    identity = Batch(X.shape[1], lambda sums: sums)
+    hooked = _training_step(net, X, Y, identity, workspace=Workspace() if workspace else None)
+    for mine, theirs in zip(hooked, plain, strict=True):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            if mine[key] is not None:
+                assert mine[key].tobytes() == theirs[key].tobytes(), key
+
+
+def test_two_shares_summed_give_the_whole_batchs_statistics_and_gradients():
+    # Two "ranks" as two threads, each holding a share of the 11 columns (5 and 6); their
+    # reduce adds up both shares' partial sums, as MPI's Allreduce does.
+    sys.path.insert(0, str(Path(__file__).parent / "mpi"))
+    from thread_comm import run_ranks
+
+    net = network(activation="relu", lambd=0.2)
+    X, y = inputs()
+    Y, m = np.eye(3)[y].T, X.shape[1]
+    whole_statistics, whole = _training_step(net, X, Y)
+    parts = (slice(0, 5), slice(5, m))
+
+    def share(comm):
+        part = parts[comm.Get_rank()]
+        batch = Batch(m, lambda sums: np.sum(comm.allgather(sums.copy()), axis=0))
+        return _training_step(net, X[:, part], Y[:, part], batch, m)
+
+    (statistics_0, grads_0), (statistics_1, grads_1) = run_ranks(2, share)
+    for key, value in whole_statistics.items():  # every share's running statistics
+        np.testing.assert_allclose(statistics_0[key], value, rtol=1e-13, err_msg=key)
+        np.testing.assert_allclose(statistics_1[key], value, rtol=1e-13, err_msg=key)
+    for key, value in whole.items():  # sums over the batch: the shares' added up
+        if key.startswith("dA"):  # each example's column: its share's
+            added = np.hstack([grads_0[key], grads_1[key]])
+        else:  # dW, db, dgamma, dbeta (the L2 term counted on both shares: subtract one)
+            added = grads_0[key] + grads_1[key]
+            if key.startswith("dW"):
+                added -= 0.2 / m * net.parameters[key[1:]]
+        np.testing.assert_allclose(added, value, rtol=1e-12, atol=1e-15, err_msg=key)
 
 
 # -- the network around it --------------------------------------------------------------------

@@ -110,7 +110,6 @@ class TwoRanks:
     "settings, fit_options, expected",
     [
         ({"optimizer": "lbfgs"}, {}, "optimizer 'lbfgs' does not train data-parallel"),
-        ({"batch_norm": True}, {}, "batch_norm does not train data-parallel"),
         ({"validation_split": 0.2}, {}, "validation_split does not split data held by"),
     ],
 )
@@ -281,6 +280,63 @@ def test_ranks_learn_the_parameters_of_one_process(ranks, one_process, tmp_path)
         np.testing.assert_allclose(saved["cost"], net.history.cost, rtol=1e-12, err_msg=name)
         if net.history.val_cost and net.history.val_cost[0] is not None:
             np.testing.assert_allclose(saved["val_cost"], net.history.val_cost, rtol=1e-12)
+
+
+# -- batch norm: the whole batch's statistics on every rank (issue 27) ------------------
+BATCH_NORM_M = 47  # 16, 16, 15 examples on three ranks
+
+
+def batch_norm_fit(optimizer: str, part=slice(None), comm=None) -> DeepNetwork:
+    """A batch-normalised network (two hidden layers, float64, no dropout) fitted on the
+    examples ``part``: mini-batches of 7, which neither 2 nor 3 ranks divide (a rank may
+    hold none of a batch); a mean far from 0, where E[z^2] - mu^2 would lose digits."""
+    rng = np.random.default_rng(5)
+    X, labels = rng.normal(3.0, 1.0, size=(4, BATCH_NORM_M)), rng.integers(0, 3, BATCH_NORM_M)
+    net = DeepNetwork(
+        (4, 6, 5, 3),
+        activations=("relu", "tanh", "softmax"),
+        batch_norm=True,
+        optimizer=optimizer,
+        learning_rate=0.05,
+        lambd=0.1,
+        batch_size=7,
+        epochs=4,
+        seed=2,
+        dtype="float64",
+    )
+    net.fit(X[:, part], labels[part], comm=comm)
+    return net
+
+
+BATCH_NORM_WORKER = f"""
+import sys
+sys.path.insert(0, {str(HERE)!r})
+import numpy as np
+from mpi4py import MPI
+from test_parallel import BATCH_NORM_M, batch_norm_fit
+from ldnn.training.mpi import share
+comm = MPI.COMM_WORLD
+rank = comm.Get_rank()
+for optimizer in ("momentum", "adam"):
+    net = batch_norm_fit(optimizer, share(BATCH_NORM_M, comm.Get_size(), rank), comm)
+    np.savez(f"{{sys.argv[1]}}/{{optimizer}}-{{rank}}.npz", **net.parameters)
+"""
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_batch_norm_on_ranks_learns_one_process_parameters_and_statistics(ranks, tmp_path):
+    done = launch(ranks, [sys.executable, "-c", BATCH_NORM_WORKER, str(tmp_path)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    for optimizer in ("momentum", "adam"):
+        one = batch_norm_fit(optimizer).parameters
+        assert {"gamma1", "beta2", "mean1", "var2"} <= one.keys()
+        for rank in range(ranks):
+            saved = np.load(tmp_path / f"{optimizer}-{rank}.npz")
+            assert sorted(saved.files) == sorted(one)
+            for key, value in one.items():  # gamma, beta, W and the running mean and var
+                np.testing.assert_allclose(
+                    saved[key], value, rtol=1e-10, atol=0, err_msg=f"{optimizer} {key}"
+                )
 
 
 # -- the command line -------------------------------------------------------------------

@@ -8,7 +8,7 @@ import argparse
 
 from .._version import __version__
 from ..runs.config import DEFAULTS
-from . import commands, experiment, runs, train, tune
+from . import commands, experiment, playground, runs, serve, train, tune
 from .options import Parser, show_defaults
 
 EPILOG = """examples:
@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_parser(sub)
     experiment.add_parser(sub)
     runs.add_parser(sub)
+    serve.add_parser(sub)
+    playground.add_parser(sub)
     parser.subcommands = sub.choices  # name -> its parser, for its own error messages
     # The config.toml defaults of the flags that set it (whose argparse default is None).
     config_defaults = {key: value for table in DEFAULTS.values() for key, value in table.items()}

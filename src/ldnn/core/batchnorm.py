@@ -31,10 +31,15 @@ dZ~[l] carries each example's weight (1/m, see :mod:`ldnn.core.propagation`), so
 and dgamma are plain sums; the means over i are the batch's true means (1/m), part of
 the normalisation itself. Row sums and means are products with a column of m equal
 entries, as db[l]'s faster form is.
+
+Where each process (MPI rank) holds a share of the batch's columns, a :class:`Batch` gives
+the whole batch's m and a ``reduce`` that adds up the shares' partial sums of the four
+means (mu, sigma^2, dZ's two); dbeta and dgamma travel with dW in the step's reduction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ..base.backend import get_xp
@@ -45,13 +50,24 @@ EPSILON = 1e-5
 MODES = ("running", "batch", "update")
 
 
+class Batch(NamedTuple):
+    """The mini-batch a layer's statistics are taken over when this process holds a share
+    of its columns: its number of examples m (all shares together), and ``reduce``, which
+    returns partial sums (n[l], k) added up over the shares (one process: the sums)."""
+
+    m: int
+    reduce: Callable
+
+
 class NormCache(NamedTuple):
     """What a batch-normalised layer keeps for backward: Z_norm (n[l], m), the column
-    1 / sqrt(sigma^2 + eps) (n[l], 1) and gamma[l] (n[l], 1)."""
+    1 / sqrt(sigma^2 + eps) (n[l], 1), gamma[l] (n[l], 1) and the :class:`Batch` (None:
+    this Z is the whole batch)."""
 
     Z_norm: object
     inv_std: object
     gamma: object
+    batch: Batch | None = None
 
 
 def column(m: int, value: float, like, workspace=None):
@@ -61,7 +77,9 @@ def column(m: int, value: float, like, workspace=None):
     return get_xp(like).full((m, 1), value, dtype=like.dtype)
 
 
-def forward(Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None, workspace=None):
+def forward(
+    Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None, workspace=None, batch=None
+):
     """Z~ = gamma * Z_norm + beta for Z (n[l], m), and the cache backward needs (None
     with ``mode`` "running").
 
@@ -73,6 +91,8 @@ def forward(Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None
         Normalise with the running statistics (inference), with the batch's own (a
         gradient check), or with the batch's while updating the running ones (training).
     out : (Z_norm, Z_tilde) arrays of shape (n[l], m), optional
+    batch : Batch, optional
+        When Z holds this process's share of a batch's columns: the batch's statistics.
     """
     xp = get_xp(Z)
     Z_norm_out, Z_tilde_out = (None, None) if out is None else out
@@ -80,12 +100,14 @@ def forward(Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None
         inv_std = 1 / xp.sqrt(var + EPSILON)
         Z_norm = xp.subtract(Z, mean, out=Z_norm_out)
     else:
-        m = Z.shape[1]
-        means = column(m, 1 / m, Z, workspace)
-        mu = xp.matmul(Z, means)  # (1/m) sum_i z(i)
+        m, reduce = (Z.shape[1], _same) if batch is None else batch
+        means = column(Z.shape[1], 1 / m, Z, workspace)
+        mu = reduce(xp.matmul(Z, means))  # (1/m) sum_i z(i)
         Z_norm = xp.subtract(Z, mu, out=Z_norm_out)  # Z - mu, normalised below
         squares = xp.multiply(Z_norm, Z_norm, out=Z_tilde_out)
-        sigma2 = xp.matmul(squares, means)  # (1/m) sum_i (z(i) - mu)^2
+        # (1/m) sum_i (z(i) - mu)^2 about the batch's mu, a second reduction: E[z^2] - mu^2
+        # would need one, but cancels catastrophically where |mu| >> sigma.
+        sigma2 = reduce(xp.matmul(squares, means))
         inv_std = 1 / xp.sqrt(sigma2 + EPSILON)
         if mode == "update":
             mean *= 1 - momentum
@@ -95,7 +117,11 @@ def forward(Z, gamma, beta, mean, var, *, mode="running", momentum=0.1, out=None
     Z_norm *= inv_std
     Z_tilde = xp.multiply(Z_norm, gamma, out=Z_tilde_out)
     Z_tilde += beta
-    return Z_tilde, (None if mode == "running" else NormCache(Z_norm, inv_std, gamma))
+    return Z_tilde, (None if mode == "running" else NormCache(Z_norm, inv_std, gamma, batch))
+
+
+def _same(sums):
+    return sums
 
 
 def folded(parameters: dict, l: int):
@@ -115,11 +141,11 @@ def backward(dZ_tilde, cache: NormCache, *, out=None, workspace=None):
     """(dZ[l], dgamma[l], dbeta[l]) from dZ~[l] (n[l], m), which carries each example's
     weight. ``out``: (dZ, dZ_norm, dgamma, dbeta) arrays to write into."""
     xp = get_xp(dZ_tilde)
-    Z_norm, inv_std, gamma = cache
+    Z_norm, inv_std, gamma, batch = cache
     m = dZ_tilde.shape[1]
     dZ_out, dZ_norm_out, dgamma_out, dbeta_out = (None,) * 4 if out is None else out
     ones = column(m, 1.0, dZ_tilde, workspace)
-    means = column(m, 1 / m, dZ_tilde, workspace)
+    means = column(m, 1 / (m if batch is None else batch.m), dZ_tilde, workspace)
     # dbeta = sum_i dZ~(i);  dgamma = sum_i dZ~(i) * Z_norm(i)
     dbeta = xp.matmul(dZ_tilde, ones, out=dbeta_out)
     product = xp.multiply(dZ_tilde, Z_norm, out=dZ_out)
@@ -130,6 +156,9 @@ def backward(dZ_tilde, cache: NormCache, *, out=None, workspace=None):
     mean_dZ_norm = xp.matmul(dZ_norm, means)
     product = xp.multiply(dZ_norm, Z_norm, out=product)
     mean_product = xp.matmul(product, means)
+    if batch is not None:  # the whole batch's two means, in one reduction
+        both = batch.reduce(xp.concatenate((mean_dZ_norm, mean_product), axis=1))
+        mean_dZ_norm, mean_product = both[:, :1], both[:, 1:]
     dZ = xp.multiply(Z_norm, mean_product, out=product)
     xp.subtract(dZ_norm, dZ, out=dZ)
     dZ -= mean_dZ_norm

@@ -114,6 +114,7 @@ def forward(
     check: bool = True,
     batch_statistics: str = "running",
     momentum: float = 0.1,
+    batch: batchnorm.Batch | None = None,
 ):
     """Forward propagation through layers 1..L.
 
@@ -139,6 +140,8 @@ def forward(
         Batch-normalised layers: normalise with the running statistics (inference), with
         the batch's own (gradient checks), or with the batch's while updating the running
         ones by ``momentum`` (training); see :mod:`ldnn.core.batchnorm`.
+    batch : batchnorm.Batch, optional
+        Where X is this process's share of a mini-batch: the whole batch's statistics.
 
     Returns
     -------
@@ -171,6 +174,7 @@ def forward(
                 momentum=momentum,
                 out=(arrays.Z_norm, arrays.Z_tilde),
                 workspace=workspace,
+                batch=batch,
             )
         g = activations[l - 1]
         A = g.forward(Z, out=Z if g.in_place and in_place else arrays.A)
@@ -182,7 +186,8 @@ def forward(
 
 
 def forward_in_blocks(X, parameters: dict, activations, block: int = 1024, workspace=None):
-    """A[L] of shape (n[L], m) for inference, computed ``block`` columns at a time.
+    """A[L] of shape (n[L], m) for inference, computed ``block`` columns at a time (the
+    last block up to 2 block - 1, :func:`column_blocks`).
 
     The same forward pass, on slices of X: each block's Z[l] and A[l] are written into
     one reused set of arrays small enough to stay in cache, so memory does not grow
@@ -196,8 +201,7 @@ def forward_in_blocks(X, parameters: dict, activations, block: int = 1024, works
     W_L = parameters[f"W{L}"]
     AL = get_xp(W_L).empty((W_L.shape[0], m), dtype=W_L.dtype)
     workspace = Workspace() if workspace is None else workspace
-    for start in range(0, m, block):
-        columns = slice(start, start + block)
+    for columns in column_blocks(m, block):
         AL[:, columns], _ = forward(
             X[:, columns],
             parameters,
@@ -207,6 +211,14 @@ def forward_in_blocks(X, parameters: dict, activations, block: int = 1024, works
             check=False,
         )
     return AL
+
+
+def column_blocks(m: int, block: int = 1024) -> list[slice]:
+    """Slices of ``block`` columns covering 0..m-1, the last taking the remainder (block to
+    2 block - 1 columns): a sliver of a few columns would be a product that BLAS computes
+    another way (one column: a matrix-vector product), in other bits than one pass over X."""
+    count = max(m // block, min(m, 1))
+    return [slice(k * block, (k + 1) * block if k < count - 1 else m) for k in range(count)]
 
 
 def _check_forward(X, parameters: dict) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,13 +15,13 @@ from ..base.checks import (
     check_same_m,
     check_sample_weight,
     check_X,
+    finite_extent,
 )
 from ..core.hyperparameters import Hyperparameters
 from ..core.losses import get_loss
 from ..core.metrics import accuracy, is_classifier, mean_squared_error, predictions
 from ..core.parameters import check_parameters
-from ..core.propagation import compute_cost, forward_in_blocks
-from ..core.workspace import Workspace
+from ..core.propagation import compute_cost
 from ..data.compact import CompactX
 from ..errors import (
     ArgumentTypeError,
@@ -35,11 +34,12 @@ from ..training.fit import Fit, initial_parameters
 from ..training.history import Callback, History, PrintCost
 from ..training.mpi import on_every_rank
 from ..training.state import TrainingState
+from .inference import InferencePass
 from .saving import load_network, save_network
 from .summary import shape_table
 
 #: Attributes that are not the model's state: caches, and the fit under way.
-CACHES = ("_inference_local", "_resident", "_fit")
+CACHES = ("_inference", "_resident", "_fit")
 
 
 class DeepNetwork:
@@ -195,6 +195,12 @@ class DeepNetwork:
         codes (:class:`~ldnn.data.compact.CompactX`, which trains and predicts on the CPU)."""
         if isinstance(X, CompactX):
             return X.checked(self.layer_dims[0], self.dtype, name, empty=empty)
+        hp = self.hyperparameters
+        if type(X) is np.ndarray and X.dtype == hp.dtype and X.ndim == 2 and X.shape[1]:
+            if X.shape[0] == hp.layer_dims[0]:
+                # Of an X in the network's dtype and shape (a prediction's usual X, often a
+                # small batch), check_X would only find whether it is finite: ask just that.
+                return X, finite_extent(X, name)
         return check_X(X, self.layer_dims[0], self.dtype, name, with_extent=True, empty=empty)
 
     # -- training ----------------------------------------------------------------------
@@ -339,13 +345,7 @@ class DeepNetwork:
         resident = self.__dict__.setdefault("_resident", Resident())  # kept on the device
         parameters = resident.of(self.fitted_parameters(), xp)
         with np.errstate(all="ignore"):  # an overflow is said once, below
-            A = forward_in_blocks(
-                to_device(X, xp),
-                parameters,
-                self.hyperparameters.activations,
-                workspace=self._inference_workspace(parameters),
-            )
-        A = to_numpy(A)
+            A = to_numpy(self._inference_pass(parameters)(to_device(X, xp)))
         if A.size and not (math.isfinite(float(A.min())) and math.isfinite(float(A.max()))):
             raise InvalidValueError(
                 "the network's outputs A[L] overflow to NaN or infinity on this X: its "
@@ -353,15 +353,17 @@ class DeepNetwork:
             )
         return A
 
-    def _inference_workspace(self, parameters: dict) -> Workspace:
-        """Reusable arrays for the forward pass, one set per thread: repeated predictions
-        on small batches then allocate nothing. At most 1024 columns per layer are kept,
-        and a new set is made when the parameters' shapes, dtype or device change."""
-        local = self.__dict__.setdefault("_inference_local", threading.local())
-        key = tuple((type(P), P.dtype, P.shape) for P in parameters.values())
-        if getattr(local, "key", None) != key:
-            local.key, local.workspace = key, Workspace()
-        return local.workspace
+    def _inference_pass(self, parameters: dict) -> InferencePass:
+        """The forward pass of ``parameters`` (the network's, or their copies on its device),
+        prepared once and kept until they or the activations change (a new dict, or a new
+        array in it). Threads share it, each writing into arrays of its own: repeated
+        predictions on small batches check nothing twice and allocate nothing but A[L]."""
+        activations = self.hyperparameters.activations
+        inference = self.__dict__.get("_inference")
+        if inference is None or not inference.holds(parameters, activations):
+            # Two threads may both prepare one: either is right, and the last one is kept.
+            inference = self._inference = InferencePass(parameters, activations)
+        return inference
 
     def predict_proba(self, X):
         """A[L] = the forward pass without dropout, shape (n[L], m)."""

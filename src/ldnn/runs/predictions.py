@@ -55,35 +55,46 @@ def in_target_units(AL, Y, info: dict) -> tuple[np.ndarray, np.ndarray]:
     return to_units(np.asarray(AL, dtype=np.float64)), to_units(np.asarray(Y, dtype=np.float64))
 
 
-def prediction_table(
-    network, X, info: dict, *, ids=None, id_name: str = "", threshold: float | None = None
-) -> tuple[list[str], list[list[str]]]:
-    """(header, rows): one row per example of X (n[0], m), prepared as in training.
+def predicted(
+    network, X, info: dict, threshold: float | None = None
+) -> tuple[list[str], list | None, np.ndarray]:
+    """(header, labels, values): what ``network`` says of each example of X (n[0], m),
+    prepared as in training, one row of ``values`` per example.
 
-    Classification: the predicted class's name (two classes with ``threshold``: the
-    second where its probability is at least ``threshold``), then the probability of each
-    class (``p_<class>``, 6 significant digits). Regression: each output in the target's
-    units (8 significant digits). With ``ids`` (a column of the data, m values), the
-    first column is ``id_name`` holding them.
+    Classification: ``labels`` the predicted class's name per example (two classes with
+    ``threshold``: the second where its probability is at least ``threshold``) and
+    ``values`` (m, K) the probability of each class, headed "prediction", "p_<class>".
+    Regression: ``labels`` None and ``values`` (m, n[L]) the outputs in the target's
+    units (float64), headed "prediction" (or "prediction_0", ...).
     """
     AL = network.predict_proba(X)
     if info["task"] == "classification":
         P = class_probabilities(AL)
         classes = info["classes"]
-        chosen = predicted_classes(P, threshold)
-        header = ["prediction", *(f"p_{c}" for c in classes)]
+        labels = [classes[k] for k in predicted_classes(P, threshold)]
+        return ["prediction", *(f"p_{c}" for c in classes)], labels, P.T
+    if threshold is not None:
+        raise ConfigurationError("--threshold is for classifiers; this model is a regression")
+    values = Preparation.from_metadata(info).inverse_y(AL.astype(np.float64))
+    header = ["prediction"] if len(values) == 1 else [f"prediction_{i}" for i in range(len(values))]
+    return header, None, values.T
+
+
+def prediction_table(
+    network, X, info: dict, *, ids=None, id_name: str = "", threshold: float | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): :func:`predicted` as text, one row per example of X (n[0], m):
+    class probabilities to 6 significant digits, a regression's outputs to 8. With
+    ``ids`` (a column of the data, m values), the first column is ``id_name`` holding
+    them.
+    """
+    header, labels, values = predicted(network, X, info, threshold)
+    if labels is not None:
         rows = [
-            [classes[k], *(f"{p:.6g}" for p in column)]
-            for k, column in zip(chosen, P.T, strict=True)
+            [label, *(f"{p:.6g}" for p in row)] for label, row in zip(labels, values, strict=True)
         ]
     else:
-        if threshold is not None:
-            raise ConfigurationError("--threshold is for classifiers; this model is a regression")
-        values = Preparation.from_metadata(info).inverse_y(AL.astype(np.float64))
-        header = (
-            ["prediction"] if len(values) == 1 else [f"prediction_{i}" for i in range(len(values))]
-        )
-        rows = [[f"{v:.8g}" for v in column] for column in values.T]
+        rows = [[f"{v:.8g}" for v in row] for row in values]
     if ids is not None:
         header = [id_name, *header]
         rows = [[text, *row] for text, row in zip(cell_texts(ids), rows, strict=True)]

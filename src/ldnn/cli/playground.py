@@ -1,0 +1,51 @@
+"""``ldnn playground``: a local page that trains ldnn's own network as you watch
+(:mod:`ldnn.playground`; docs/playground.md)."""
+
+from __future__ import annotations
+
+import sys
+
+from .serve import port
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "playground",
+        help="a local web page that trains a network as you watch, in the notes' notation",
+        description="Start a page at http://127.0.0.1:PORT where ldnn's own network trains on "
+        "2-D data sets while you change its layers, activations, α and the rest; it draws "
+        "the decision surface, every unit and W[l]. Ctrl-C or SIGTERM stops it (exit 0).",
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: this machine only)"
+    )
+    p.add_argument("--port", type=port, default=8000, help="the port; 0 picks a free one")
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
+    p.set_defaults(run=run_playground)
+
+
+def run_playground(args, session) -> int:
+    # Imported here: http.server is not worth loading for every other command.
+    import webbrowser
+
+    from ..playground import MAX_BODY, SECURITY, PlaygroundApp, Session
+    from ..serve.server import AppServer, serve_until_stopped
+
+    playground = Session()
+    try:
+        app = PlaygroundApp(playground)
+        server = AppServer(app, args.host, args.port, max_body=MAX_BODY, headers=SECURITY)
+
+        def ready() -> None:
+            print(f"ldnn playground at {server.url}/ (Ctrl-C stops)", flush=True)
+            if args.open:
+                webbrowser.open(f"{server.url}/")
+
+        serve_until_stopped(
+            server,
+            ready=ready,
+            say=lambda line: print(f"ldnn playground: {line}", file=sys.stderr, flush=True),
+        )
+    finally:
+        playground.close()
+    return 0

@@ -1,0 +1,136 @@
+"""The run a page's settings describe, as ``ldnn train`` would make it: the data as a
+CSV file, the configuration's three tables, and the data and network made from them by
+``ldnn train``'s own path (:func:`ldnn.runs.config.data_and_network`).
+
+The playground trains on what this module builds, so the exported data.csv and
+config.toml are not a description of the session but its very input: ``ldnn train
+data.csv --config config.toml`` reads the same rows, splits them into the same training
+and test parts, standardises them with the same statistics and starts from the same
+parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data.table_source import split_rows
+from ..errors import ConfigurationError
+from ..io import atomic_write_text, csv_text
+from ..runs.config import DEFAULTS as RUN_DEFAULTS
+from ..runs.config import data_and_network, resolved
+from .datasets import FEATURES, SETS, features, make_points
+
+DATA_FILE = "data.csv"
+TARGET = "y"
+#: The playground trains in float64: its small products are as fast, and its numbers
+#: are the same at any BLAS thread count.
+DTYPE = "float64"
+
+
+def data_table(settings: dict) -> tuple[str, np.ndarray, np.ndarray]:
+    """(CSV text, P, Y): the set's points P (2, m) and targets Y (1, m), and the CSV
+    of every engineered input and the target, one row per point (floats written
+    exactly; class labels as whole numbers)."""
+    name = settings["dataset"]
+    P, Y = make_points(name, settings["points"], settings["noise"], settings["seed"])
+    X = features(P, list(FEATURES))
+    classes = SETS[name].task == "classification"
+    targets = [int(y) if classes else float(y) for y in Y[0]]
+    rows = (list(map(float, column)) + [y] for column, y in zip(X.T, targets, strict=True))
+    return csv_text([*FEATURES, TARGET], rows), P, Y
+
+
+def run_config(settings: dict, source: str, epochs: int) -> dict:
+    """The [data], [model] and [training] tables of ``ldnn train`` for these settings:
+    no validation part and no early stopping (the page shows the test part's cost)."""
+    config = copy.deepcopy(RUN_DEFAULTS)
+    config["data"].update(
+        source=source,
+        target=TARGET,
+        features=list(settings["features"]),
+        task=SETS[settings["dataset"]].task,
+        test_split=settings["test_split"],
+        split_seed=settings["seed"],
+        standardize=True,
+    )
+    config["model"].update(
+        layers=list(settings["layers"]),
+        activation=list(settings["activations"]),
+        output=settings["output"],
+        loss="auto",
+        init="auto",
+        keep_prob=settings["keep_prob"],
+        batch_norm=False,
+        dtype=DTYPE,
+    )
+    config["training"].update(
+        optimizer=settings["optimizer"],
+        learning_rate=settings["learning_rate"],
+        epochs=max(1, epochs),
+        batch_size=settings["batch_size"],
+        lambd=settings["lambd"],
+        seed=settings["seed"],
+        validation_split=0.0,
+        early_stopping=0,
+        clip_norm=0.0,
+    )
+    return config
+
+
+@dataclass
+class Built:
+    """What a session trains: the configuration, the data (prepared, with what a model
+    remembers of them) and the network, and the plane's points of each part.
+
+    Attributes
+    ----------
+    config : dict
+    dataset : Dataset
+        The prepared training and test parts (X of shape (n[0], m)).
+    info : dict
+        What the model remembers of its data (its preparation among it).
+    network : DeepNetwork
+        Not yet initialised.
+    P_train, P_test : ndarray of shape (2, m_train) and (2, m_test)
+    Y_train_raw, Y_test_raw : ndarray of shape (1, m_...), the targets in their units
+    """
+
+    config: dict
+    dataset: object
+    info: dict
+    network: object
+    P_train: np.ndarray
+    P_test: np.ndarray
+    Y_train_raw: np.ndarray
+    Y_test_raw: np.ndarray
+
+
+def build(settings: dict, folder: Path) -> Built:
+    """Write the settings' data.csv into ``folder`` and make the data and network from
+    it as ``ldnn train data.csv --config config.toml`` does."""
+    text, P, Y = data_table(settings)
+    source = Path(folder) / DATA_FILE
+    atomic_write_text(source, text)
+    config = run_config(settings, str(source), max(1, settings["stop_after"]))
+    raw, dataset, info, network = data_and_network(config)
+    task = SETS[settings["dataset"]].task
+    train, test, _ = split_rows(config["data"], Y, task)
+    # The points drawn must be the very rows the network trains on: the CSV's text
+    # read back (exact floats) in ldnn train's split.
+    expected = features(P[:, train], settings["features"])
+    if raw.X_train.shape != expected.shape or not np.array_equal(raw.X_train, expected):
+        raise ConfigurationError("the data read back differ from the data written", field="data")
+    return Built(
+        resolved(config, network.hyperparameters),
+        dataset,
+        info,
+        network,
+        P[:, train],
+        P[:, test],
+        Y[:, train],
+        Y[:, test],
+    )

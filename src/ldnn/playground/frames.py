@@ -1,0 +1,130 @@
+"""What the page draws, from the live network: the output over a grid of the input
+plane, each hidden unit's A[l][j] over a smaller grid, and the weights W[l], each grid
+quantised to bytes so that a frame stays a few kilobytes of JSON.
+
+A grid's values v become bytes 0..255 by ``128 + 127 v / scale`` (128 is 0), with the
+scale sent beside them; a classifier's probabilities p by ``255 p``. Wide layers are
+drawn in part: the first :data:`SHOWN` units of each layer, and the frame says how many
+more there are; W[l] is sent as the block between the drawn units, with the whole
+matrix's summary.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from ..core.propagation import forward
+from .datasets import features, grid
+
+#: The decision surface's and the hidden units' grids (points a side).
+SURFACE, UNIT = 40, 16
+#: The most units of a layer drawn (and inputs, which are at most 7).
+SHOWN = 8
+
+
+def as_bytes(values) -> str:
+    """Values in [0, 255] as base64 text of one byte each (the page's Uint8Array)."""
+    quantised = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return base64.b64encode(quantised.tobytes()).decode("ascii")
+
+
+def signed(values) -> dict:
+    """``values`` as bytes about 128, with the scale max |v| that 255 stands for."""
+    scale = float(np.abs(values).max()) if values.size else 0.0
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    return {"scale": scale, "bytes": as_bytes(128 + 127 * np.nan_to_num(values) / scale)}
+
+
+def activations_on(network, preparation, names, side: int) -> list:
+    """[X, A[1], ..., A[L]] of the network on the side x side grid of the plane: the
+    engineered inputs ``names``, prepared as in training, then forward propagation."""
+    X = _prepared(preparation, tuple(names), side, network.dtype)
+    hp = network.hyperparameters
+    AL, caches = forward(X, network.parameters, hp.activations)
+    return [X] + [cache.A for cache in caches]  # caches[l-1].A is A[l]; the last AL
+
+
+_GRIDS: dict = {}
+
+
+def _prepared(preparation, names: tuple, side: int, dtype) -> np.ndarray:
+    """A grid's inputs as the network sees them, made once per preparation (a session's
+    network keeps its preparation until the data change): a frame then only propagates."""
+    key = (names, side, np.dtype(dtype).str)
+    found = _GRIDS.get(key)
+    if found is None or found[0] is not preparation:
+        for stale in [k for k, (kept, _) in _GRIDS.items() if kept is not preparation]:
+            del _GRIDS[stale]  # an earlier network's data
+        X = preparation.transform_x(features(grid(side), list(names))).astype(dtype)
+        _GRIDS[key] = found = (preparation, X)
+    return found[1]
+
+
+def surface(network, preparation, names, task: str, target_range) -> dict:
+    """The output over the plane's SURFACE x SURFACE grid: a classifier's probability of
+    each class (one grid for two classes: of the second), a regression's value in the
+    target's units (with its range)."""
+    AL = activations_on(network, preparation, names, SURFACE)[-1]
+    if task == "regression":
+        values = preparation.inverse_y(AL)[0]
+        low, high = target_range
+        span = high - low if high > low else 1.0
+        return {
+            "kind": "value",
+            "low": low,
+            "high": high,
+            "grids": [as_bytes(255 * (values - low) / span)],
+        }
+    # A softmax has a row per class; of two classes, the second's is drawn.
+    probabilities = AL[1:] if AL.shape[0] == 2 else AL
+    return {"kind": "probability", "grids": [as_bytes(255 * row) for row in probabilities]}
+
+
+def units(network, preparation, names) -> list:
+    """Per layer 0..L: the heat maps of its first SHOWN units over the UNIT x UNIT grid
+    (layer 0: the engineered inputs as prepared), and how many units it has."""
+    layers = activations_on(network, preparation, names, UNIT)
+    return [
+        {"n": int(A.shape[0]), "maps": [signed(A[j]) for j in range(min(SHOWN, A.shape[0]))]}
+        for A in layers
+    ]
+
+
+def weights(parameters: dict, L: int) -> list:
+    """Per layer 1..L: the block of W[l] between the drawn units (rows: n[l]'s first
+    SHOWN, columns: n[l-1]'s), b[l]'s first entries, and W[l]'s summary."""
+    shown = []
+    for l in range(1, L + 1):
+        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        block = W[:SHOWN, :SHOWN]
+        shown.append(
+            {
+                "shape": list(W.shape),
+                "W": np.round(block, 5).tolist(),
+                "b": np.round(b[:SHOWN, 0], 5).tolist(),
+                "summary": {
+                    "mean": float(W.mean()),
+                    "std": float(W.std()),
+                    "min": float(W.min()),
+                    "max": float(W.max()),
+                },
+            }
+        )
+    return shown
+
+
+def curve(epochs: list, train: list, test: list, most: int = 300) -> dict:
+    """The learning curves, at most ``most`` points (every k-th epoch, and the last)."""
+    step = max(1, -(-len(epochs) // most))
+    keep = list(range(0, len(epochs), step))
+    if epochs and keep[-1] != len(epochs) - 1:
+        keep.append(len(epochs) - 1)
+    # JSON has no NaN: a diverged cost is sent as null.
+    pick = lambda values: [_finite(values[k]) for k in keep]  # noqa: E731
+    return {"epoch": pick(epochs), "train": pick(train), "test": pick(test)}
+
+
+def _finite(value):
+    return float(value) if value is not None and np.isfinite(value) else None

@@ -1,0 +1,380 @@
+"""A playground session: one network, its data, and the thread that trains it.
+
+Training runs in a thread of its own, never in a request handler: ``DeepNetwork.fit``
+with a warm start, for as many epochs as are left, and a ``stop`` that training polls
+between two steps. A control (play, pause, step, a setting, a weight) is a command put
+in a queue; ``stop`` sees it waiting, training stops between two steps, the thread
+carries it out and, if playing, trains on. A warm start continues an interrupted fit
+with the numbers of a fit that never stopped (:mod:`ldnn.training.state`), so stopping
+for a command changes nothing: a session that is played, paused and stepped without
+edits trains exactly as ``ldnn train`` does with its exported config.toml.
+
+Frames (:mod:`.frames`) are made by the training thread, at most :data:`FPS` a second,
+and only the latest is kept: a slow page skips frames rather than queue them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..core.regularization import resolve_keep_probs
+from ..data.preparation import Preparation
+from ..errors import ConfigurationError, LdnnError
+from ..runs.run import WatchTestCost
+from . import frames
+from .build import build
+from .settings import DEFAULTS, checked, resets
+
+#: Frames a second, at most.
+FPS = 30
+#: Seconds a control waits for the training thread to carry it out.
+WAIT = 10.0
+
+
+class Board:
+    """The latest frame (JSON bytes) and its number; readers wait for a newer one."""
+
+    def __init__(self):
+        self.changed = threading.Condition()
+        self.number, self.frame = 0, b"{}"
+        self.watchers = 0  # pages reading /events now
+
+    def watch(self, joining: bool) -> None:
+        """A page starts (or stops) reading the frames."""
+        with self.changed:
+            self.watchers += 1 if joining else -1
+
+    def publish(self, frame: bytes) -> None:
+        with self.changed:
+            self.number, self.frame = self.number + 1, frame
+            self.changed.notify_all()
+
+    def after(self, number: int, timeout: float) -> tuple[int, bytes | None]:
+        """(number, frame) of a frame newer than ``number`` (None after ``timeout``)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.number > number, timeout)
+            return (self.number, self.frame) if self.number > number else (number, None)
+
+
+class Curves:
+    """Callback: the training cost of each epoch and the test part's cost after it."""
+
+    def __init__(self, watch: WatchTestCost | None):
+        self.watch, self.epoch, self.train, self.test = watch, [], [], []
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        test = None
+        if self.watch is not None:
+            self.watch(epoch, record, parameters)
+            test = self.watch.costs[-1]
+        self.epoch.append(epoch)
+        self.train.append(record["cost"])
+        self.test.append(test)
+
+
+class Session:
+    """The playground's network and the thread that trains it.
+
+    Parameters
+    ----------
+    settings : dict, optional
+        Changes to :data:`ldnn.playground.settings.DEFAULTS` (checked).
+    """
+
+    def __init__(self, settings: dict | None = None):
+        self.folder = Path(tempfile.mkdtemp(prefix="ldnn-playground-"))  # mode 0700
+        self.settings = checked(DEFAULTS, settings or {})
+        self.board, self.commands = Board(), queue.Queue()
+        self.playing, self.closed, self.message = False, False, ""
+        self.controls = 0  # controls carried out: a page ignores frames made before one
+        self.last_frame = 0.0
+        self._new_network()
+        self.thread = threading.Thread(target=self._run, name="ldnn-playground", daemon=True)
+        self.thread.start()
+
+    # -- what handlers call ------------------------------------------------------------
+    def control(self, document) -> dict:
+        """Carry out one control (checked here; a ConfigurationError names its field)
+        and return the state after it."""
+        if not isinstance(document, dict):
+            raise ConfigurationError("a control is a JSON object", field="action")
+        action = document.get("action")
+        if action in ("play", "pause", "reset"):
+            payload = None
+        elif action == "step":
+            payload = document.get("unit", "batch")
+            if payload not in ("batch", "epoch"):
+                raise ConfigurationError(
+                    f"unit must be batch or epoch, got {payload!r}", field="unit"
+                )
+        elif action == "set":
+            payload = document.get("settings")
+            checked(self.settings, payload)  # refused here, before it is queued
+        elif action == "weight":
+            payload = self._checked_weight(document)
+        else:
+            raise ConfigurationError(
+                f"action must be play, pause, step, reset, set or weight, got {action!r}",
+                field="action",
+            )
+        done, result = threading.Event(), {}
+        self.commands.put((action, payload, done, result))
+        if not done.wait(WAIT):
+            raise ConfigurationError("the training thread did not answer in time", field="action")
+        if "error" in result:
+            raise result["error"]
+        return result["state"]
+
+    def call(self, function):
+        """``function()`` run by the training thread between two steps (an export)."""
+        done, result = threading.Event(), {}
+        self.commands.put(("call", function, done, result))
+        if not done.wait(WAIT):
+            raise ConfigurationError("the training thread did not answer in time", field="export")
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    def close(self) -> None:
+        self.closed = True
+        self.commands.put(("close", None, threading.Event(), {}))
+        self.thread.join(timeout=5)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _checked_weight(self, document: dict) -> dict:
+        dims = self.network.layer_dims
+        L = len(dims) - 1
+        layer = document.get("layer")
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= L:
+            raise ConfigurationError(
+                f"layer must be from 1 to L = {L}, got {layer!r}", field="layer"
+            )
+        shape = (dims[layer], dims[layer - 1])
+        for name, size in (("row", shape[0]), ("column", shape[1])):
+            value = document.get(name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+                raise ConfigurationError(
+                    f"{name} must be from 0 to {size - 1} (W{layer} is {shape}), got {value!r}",
+                    field=name,
+                )
+        value = document.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < 1e6:
+            raise ConfigurationError(
+                f"value must be a number below 1e6, got {value!r}", field="value"
+            )
+        return {
+            "layer": layer,
+            "row": document["row"],
+            "column": document["column"],
+            "value": float(value),
+            "dims": dims,
+        }
+
+    # -- the training thread ---------------------------------------------------------
+    def _run(self) -> None:
+        self._publish(force=True)
+        while not self.closed:
+            self._carry_out()
+            if self.playing and not self.closed:
+                left = self._epochs_left()
+                if left is None or left > 0:
+                    self._fit(left or 1_000_000, self._interrupt)
+                else:
+                    self.playing = False
+                self._publish(force=True)
+            elif not self.closed:
+                try:
+                    self.commands.put(self.commands.get(timeout=0.5))
+                except queue.Empty:
+                    pass
+
+    def _carry_out(self) -> None:
+        while True:
+            try:
+                action, payload, done, result = self.commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if action == "call":
+                    result["value"] = payload()
+                else:
+                    self.controls += 1
+                    self._command(action, payload)
+                    self._publish(force=True)
+                    result["state"] = self.state()
+            except LdnnError as error:
+                result["error"] = error
+            except Exception as error:  # noqa: BLE001 - said to the page, not lost in a thread
+                result["error"] = ConfigurationError(
+                    f"{type(error).__name__}: {error}", field="action"
+                )
+            done.set()
+
+    def _command(self, action: str, payload) -> None:
+        if action == "close":
+            self.closed = True
+        elif action == "play":
+            self.playing, self.message = True, ""
+        elif action == "pause":
+            self.playing = False
+        elif action == "reset":
+            self._new_network()
+        elif action == "step":
+            self.playing = False
+            # One mini-batch: stop is polled before each step of an epoch but its last,
+            # and between epochs, so a stop that is always up lets exactly one through.
+            self._fit(1, (lambda: True) if payload == "batch" else None)
+        elif action == "set":
+            self._set(payload)
+        elif action == "weight":
+            if payload["dims"] != self.network.layer_dims:
+                raise ConfigurationError("the network changed: edit again", field="layer")
+            key = f"W{payload['layer']}"
+            self.network.parameters[key][payload["row"], payload["column"]] = payload["value"]
+            self.edited = True
+
+    def _set(self, changes: dict) -> None:
+        before, after = self.settings, checked(self.settings, changes)
+        self.settings = after
+        if resets(before, after):
+            self._new_network()
+            self.message = "the architecture or data changed: a new network from the seed"
+            return
+        hp = self.network.hyperparameters
+        keep = resolve_keep_probs(after["keep_prob"], hp.L)
+        new = dataclasses.replace(
+            hp,
+            learning_rate=after["learning_rate"],
+            lambd=after["lambd"],
+            keep_prob=keep,
+            epochs=max(1, after["stop_after"]),
+        )
+        new.validate()
+        if new != hp and (new.learning_rate, new.lambd, new.keep_prob) != (
+            hp.learning_rate,
+            hp.lambd,
+            hp.keep_prob,
+        ):
+            self.changed_live = True
+        self.network.hyperparameters = new
+
+    def _new_network(self) -> None:
+        """The settings' data and network, initialised from the seed as a fresh fit
+        draws: the generator that drew the parameters goes on to shuffle."""
+        built = build(self.settings, self.folder)
+        network = built.network
+        rng = np.random.default_rng(network.hyperparameters.seed)
+        network.initialize(rng)
+        network.state.generator = rng
+        self.built, self.network = built, network
+        self.preparation = Preparation.from_metadata(built.info)
+        data = built.dataset
+        watch = None
+        if data.X_test is not None:
+            watch = WatchTestCost(network, data.X_test, data.Y_test)
+        self.curves = Curves(watch)
+        self.steps, self.edited, self.changed_live = 0, False, False
+        self.message = ""
+
+    def _epochs_left(self) -> int | None:
+        stop_after = self.settings["stop_after"]
+        return None if not stop_after else stop_after - self.network.epochs_trained
+
+    def _fit(self, epochs: int, stop) -> None:
+        data = self.built.dataset
+        history = self.network.fit(
+            data.X_train,
+            data.Y_train,
+            warm_start=True,
+            epochs=epochs,
+            stop=stop,
+            callbacks=[self.curves, self._tick],
+        )
+        if history.stop_reason == "diverged":
+            self.playing, self.message = False, history.stop_message
+        elif history.stop_reason != "interrupted":
+            self.playing = self.playing and self._epochs_left() != 0
+
+    def _interrupt(self) -> bool:
+        """fit's stop: up when a command waits (or the session ends); a frame now and
+        then while training runs."""
+        self._publish()
+        return self.closed or not self.commands.empty()
+
+    def _tick(self, epoch, record, parameters) -> None:
+        self._publish()
+
+    # -- frames ----------------------------------------------------------------------
+    def _publish(self, force: bool = False) -> None:
+        """A frame for the pages, at most FPS a second while training runs and one
+        watches (a frame costs forward passes over the grids: none is made for no one);
+        always after a control and when training stops, so a page that joins later finds
+        the session as it is."""
+        now = time.monotonic()
+        if not force and (now - self.last_frame < 1 / FPS or not self.board.watchers):
+            return
+        self.last_frame = now
+        self.board.publish(json.dumps(self.frame(), allow_nan=False).encode("utf-8"))
+
+    def state(self) -> dict:
+        """Where the session stands: epochs, steps, playing, the settings."""
+        # During fit the training as it stands (the model's own state is updated at
+        # its end).
+        state = self.network.checkpoint()[1]
+        unfinished = state.unfinished
+        return {
+            "epoch": state.epochs_trained,
+            "step": 0 if unfinished is None else unfinished.position.step,
+            "playing": self.playing,
+            "settings": self.settings,
+            "message": self.message,
+            "edited": self.edited,
+            "changed_live": self.changed_live,
+            "controls": self.controls,
+        }
+
+    def frame(self) -> dict:
+        """The page's picture of the session now (see :mod:`.frames`)."""
+        network, built, names = self.network, self.built, self.settings["features"]
+        task = built.dataset.task
+        Y = built.Y_train_raw
+        target_range = (float(Y.min()), float(Y.max())) if Y.size else (0.0, 1.0)
+        hp = network.hyperparameters
+        return {
+            **self.state(),
+            "layer_dims": list(network.layer_dims),
+            "activations": list(hp.activations),
+            "feature_names": list(names),
+            "task": task,
+            "surface": frames.surface(network, self.preparation, names, task, target_range),
+            "units": frames.units(network, self.preparation, names),
+            "weights": frames.weights(network.parameters, network.L),
+            "curves": frames.curve(self.curves.epoch, self.curves.train, self.curves.test),
+            "points": self.points(),
+        }
+
+    def points(self) -> dict:
+        """The training and test points of the plane, rounded, with their targets (made
+        once per network: they change only with the data)."""
+        built = self.built
+        if getattr(self, "_points", (None,))[0] is built:
+            return self._points[1]
+        self._points = (
+            built,
+            {
+                "train": np.round(built.P_train, 3).T.tolist(),
+                "test": np.round(built.P_test, 3).T.tolist(),
+                "y_train": np.round(built.Y_train_raw[0], 4).tolist(),
+                "y_test": np.round(built.Y_test_raw[0], 4).tolist(),
+            },
+        )
+        return self._points[1]

@@ -1,0 +1,493 @@
+"""``ldnn playground``: a real server on 127.0.0.1 (port 0) over a real session; its
+page and static files, path traversal, the event stream while training, the controls
+(play, α while running, layers, a weight, one step), the exports retrained by ``ldnn
+train`` to the same bits, the course view (ldnn's own forward and backward on the
+current mini-batch, the very batch the next step trains on) and the gradient check, bad
+values and bodies, SIGTERM on the command, and the page
+itself in headless Chromium where Playwright and Chromium are installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ldnn import DeepNetwork
+from ldnn.cli import main
+from ldnn.core.losses import example_weights
+from ldnn.core.propagation import backward, forward
+from ldnn.core.workspace import Workspace
+from ldnn.playground import MAX_BODY, SECURITY, PlaygroundApp, Session
+from ldnn.playground.course import current_batch, walk
+from ldnn.serve.server import AppServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "docs" / "playground" / "playground.png"
+COURSE_SCREENSHOT = ROOT / "docs" / "playground" / "course-view.png"
+
+
+@pytest.fixture
+def server():
+    """(port, session): a fresh session served on 127.0.0.1, a free port."""
+    session = Session()
+    httpd = AppServer(PlaygroundApp(session), "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield httpd.server_address[1], session
+    finally:
+        httpd.shutdown()
+        thread.join()
+        httpd.server_close()
+        session.close()
+
+
+def request(port, method, path, body=None, headers=None):
+    """(status, headers, body bytes) of one request."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        if isinstance(body, dict | list):
+            body = json.dumps(body).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        connection.request(method, path, body=body, headers=headers or {})
+        answer = connection.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+    finally:
+        connection.close()
+
+
+def control(port, document, expect=200) -> dict:
+    status, _, body = request(port, "POST", "/control", document)
+    assert status == expect, body
+    return json.loads(body)
+
+
+def frames(port, seconds: float, until=lambda frame: False):
+    """The frames /events sends for up to ``seconds`` (or until ``until(frame)``)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/events")
+    answer = connection.getresponse()
+    assert answer.status == 200
+    assert answer.getheader("Content-Type") == "text/event-stream"
+    found, end = [], time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            line = answer.fp.readline()
+            if line.startswith(b"data: "):
+                found.append(json.loads(line[6:]))
+                if until(found[-1]):
+                    break
+    finally:
+        connection.close()
+    return found
+
+
+def wait_for(predicate, seconds: float = 10.0):
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_the_page_and_its_files_load_with_a_content_security_policy(server):
+    port, _ = server
+    status, headers, body = request(port, "GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert headers["Content-Security-Policy"] == "default-src 'self'"
+    assert b"/static/playground.js" in body and b"http" not in body.lower().replace(b"http-", b"")
+    for name, kind in (("playground.js", "text/javascript"), ("playground.css", "text/css")):
+        status, headers, body = request(port, "GET", f"/static/{name}")
+        assert status == 200 and headers["Content-Type"].startswith(kind) and body
+        assert headers["Content-Security-Policy"] == "default-src 'self'"
+        assert b"http://" not in body and b"https://" not in body  # nothing from elsewhere
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../server.py",
+        "/static/%2e%2e/server.py",
+        "/static/..%2fsession.py",
+        "/%2e%2e/%2e%2e/pyproject.toml",
+        "/../../pyproject.toml",
+        "/static//etc/passwd",
+        "/etc/passwd",
+        "/static/",
+        "/static/__init__.py",
+    ],
+)
+def test_no_file_outside_the_static_names_is_served(server, path):
+    status, headers, body = request(server[0], "GET", path)
+    assert status == 404 and json.loads(body)["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_play_on_xor_sends_frames_whose_epoch_rises_and_cost_falls(server):
+    port, _ = server
+    control(port, {"action": "set", "settings": {"dataset": "xor", "learning_rate": 0.3}})
+    assert control(port, {"action": "play"})["playing"]
+    seen = frames(port, 4.0, until=lambda f: f["epoch"] >= 40)
+    epochs = [f["epoch"] for f in seen]
+    assert epochs == sorted(epochs) and epochs[-1] >= 40
+    costs = seen[-1]["curves"]["train"]
+    assert costs[-1] < 0.8 * costs[0]
+    frame = seen[-1]
+    assert frame["layer_dims"] == [2, 4, 4, 1] and len(frame["units"]) == 4
+    assert [w["shape"] for w in frame["weights"]] == [[4, 2], [4, 4], [1, 4]]
+    assert frame["surface"]["kind"] == "probability"
+    assert len(base64.b64decode(frame["surface"]["grids"][0])) == 40 * 40  # a byte a point
+
+
+def test_alpha_changes_while_training_goes_on(server):
+    port, session = server
+    control(port, {"action": "play"})
+    wait_for(lambda: session.state()["epoch"] >= 3)
+    state = control(port, {"action": "set", "settings": {"learning_rate": 0.3}})
+    assert state["playing"] and state["epoch"] >= 3 and state["changed_live"]
+    assert session.network.hyperparameters.learning_rate == 0.3
+    before = state["epoch"]
+    wait_for(lambda: session.state()["epoch"] >= before + 3)
+    assert len(session.curves.train) >= before + 3  # the same curve goes on
+
+
+def test_changing_the_layers_starts_a_new_network(server):
+    port, session = server
+    for _ in range(2):
+        control(port, {"action": "step", "unit": "epoch"})
+    state = control(port, {"action": "set", "settings": {"layers": [3, 5, 2]}})
+    assert state["epoch"] == 0 and "new network" in state["message"]
+    assert session.network.layer_dims == (2, 3, 5, 2, 1)
+    assert state["settings"]["activations"] == ["tanh", "tanh", "tanh"]  # the last one's
+
+
+def test_editing_a_weight_sets_it_in_the_network(server):
+    port, session = server
+    control(port, {"action": "weight", "layer": 2, "row": 3, "column": 1, "value": -1.25})
+    assert session.network.parameters["W2"][3, 1] == -1.25
+    assert control(port, {"action": "step", "unit": "batch"})["edited"]
+    assert "edited by hand" in request(port, "GET", "/export/config.toml")[2].decode()
+
+
+def test_a_step_is_one_mini_batch_and_an_epoch_step_ends_the_epoch(server):
+    port, session = server
+    m = session.built.dataset.X_train.shape[1]
+    batches = -(-m // session.settings["batch_size"])
+    W1 = session.network.parameters["W1"].copy()
+    state = control(port, {"action": "step", "unit": "batch"})
+    assert (state["epoch"], state["step"]) == (0, 1)
+    assert not np.array_equal(W1, session.network.parameters["W1"])
+    for k in range(2, batches):
+        assert control(port, {"action": "step"})["step"] == k
+    state = control(port, {"action": "step"})
+    assert (state["epoch"], state["step"]) == (1, 0)
+    state = control(port, {"action": "step", "unit": "batch"})
+    state = control(port, {"action": "step", "unit": "epoch"})
+    assert (state["epoch"], state["step"]) == (2, 0)
+
+
+def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tmp_path):
+    port, session = server
+    settings = {
+        "dataset": "spiral",
+        "layers": [6, 3],
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "stop_after": 6,
+        "keep_prob": 0.9,
+    }
+    control(port, {"action": "set", "settings": settings})
+    control(port, {"action": "step", "unit": "batch"})  # pauses and steps change nothing
+    control(port, {"action": "play"})
+    wait_for(lambda: session.network.epochs_trained == 6 and not session.playing)
+    for name in ("config.toml", "data.csv", "model.npz"):
+        status, headers, body = request(port, "GET", f"/export/{name}")
+        assert status == 200 and "attachment" in headers["Content-Disposition"]
+        (tmp_path / name).write_bytes(body)
+    status, _, command = request(port, "GET", "/export/command")
+    assert command.decode().split() == ["ldnn", "train", "data.csv", "--config", "config.toml"]
+    argv = [*command.decode().split()[1:], "--threads", "1", "--runs-dir", "runs"]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert main([*argv, "--name", "again", "--no-plots", "-q"]) == 0
+    finally:
+        os.chdir(cwd)
+    retrained = np.load(tmp_path / "runs" / "again" / "model.npz", allow_pickle=False)
+    exported = np.load(tmp_path / "model.npz", allow_pickle=False)
+    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
+        assert np.array_equal(retrained[key], exported[key]), key
+        assert np.array_equal(exported[key], session.network.parameters[key]), key
+
+
+@pytest.mark.parametrize(
+    "document, field",
+    [
+        ({"action": "set", "settings": {"learning_rate": -1}}, "learning_rate"),
+        ({"action": "set", "settings": {"learning_rate": "fast"}}, "learning_rate"),
+        ({"action": "set", "settings": {"layers": [4, 0]}}, "layers"),
+        ({"action": "set", "settings": {"activations": ["swish"]}}, "activations"),
+        ({"action": "set", "settings": {"dataset": "../etc"}}, "dataset"),
+        ({"action": "set", "settings": {"dataset": "plane", "output": "sigmoid"}}, "output"),
+        ({"action": "set", "settings": {"optimizer": "lbfgs"}}, "optimizer"),
+        ({"action": "set", "settings": {"features": []}}, "features"),
+        ({"action": "set", "settings": {"no_such": 1}}, "no_such"),
+        ({"action": "fly"}, "action"),
+        ({"action": "step", "unit": "week"}, "unit"),
+        ({"action": "weight", "layer": 9, "row": 0, "column": 0, "value": 1}, "layer"),
+        ({"action": "weight", "layer": 1, "row": 0, "column": 2, "value": 1}, "column"),
+        ({"action": "weight", "layer": 1, "row": 0, "column": 0, "value": 1e300}, "value"),
+    ],
+)
+def test_bad_control_values_are_400s_naming_the_field(server, document, field):
+    answer = control(server[0], document, expect=400)
+    assert answer["field"] == field and answer["error_code"] == "BAD_REQUEST"
+
+
+def course(port, document=None, path="/course", expect=200) -> dict:
+    """The answer of POST /course (or /gradcheck) to ``document``."""
+    status, _, body = request(port, "POST", path, {} if document is None else document)
+    assert status == expect, body
+    return json.loads(body)
+
+
+def test_the_course_view_is_ldnn_s_own_forward_and_backward(server):
+    port, session = server
+    control(port, {"action": "set", "settings": {"lambd": 0.01}})  # dW[l] + (λ/m) W[l]
+    control(port, {"action": "step", "unit": "batch"})  # the second mini-batch, not the first
+    answer = course(port, {"m": 12, "digits": 17})
+    network, L = session.network, session.network.L
+    m, columns = answer["m"], answer["batch"]["columns"]
+    assert m == 12 and answer["batch"]["index"] == 1 and answer["layer_dims"] == [2, 4, 4, 1]
+    shown = {a["name"]: a for a in answer["arrays"]}
+    value = lambda name: np.array(shown[name]["values"])  # noqa: E731
+    # ldnn's own forward and backward, on the same parameters and examples, here.
+    hp, parameters = network.hyperparameters, network.parameters
+    X, Y = network.check_data(
+        session.built.dataset.X_train[:, columns], session.built.dataset.Y_train[..., columns]
+    )
+    AL, caches = forward(X, parameters, hp.activations)
+    workspace = Workspace()
+    grads = backward(
+        AL, Y, caches, hp.activations, hp.loss, weights=example_weights(m), lambd=0.01,
+        workspace=workspace,
+    )  # fmt: skip
+    # Z[1] = W[1]·A[0] + b[1], by hand.
+    assert np.allclose(value("Z[1]"), parameters["W1"] @ X + parameters["b1"], rtol=0, atol=1e-12)
+    assert np.array_equal(value("A[0]"), X)
+    for l in range(1, L + 1):
+        n, n_prev = network.layer_dims[l], network.layer_dims[l - 1]
+        W = parameters[f"W{l}"]
+        dZ = workspace.layer(l, W, m).dZ * m  # the notes' dZ: ldnn's carries the 1/m
+        for name, expected, notation, shape in (
+            (f"dZ[{l}]", dZ, f"(n[{l}], m)", [n, m]),
+            (f"dW[{l}]", grads[f"dW{l}"], f"(n[{l}], n[{l - 1}])", [n, n_prev]),
+            (f"db[{l}]", grads[f"db{l}"], f"(n[{l}], 1)", [n, 1]),
+            (f"dA[{l - 1}]", grads[f"dA{l - 1}"] * m, f"(n[{l - 1}], m)", [n_prev, m]),
+            (f"Z[{l}]", caches[l - 1].Z, f"(n[{l}], m)", [n, m]),
+            (f"A[{l}]", caches[l - 1].A, f"(n[{l}], m)", [n, m]),
+        ):
+            entry = shown[name]
+            assert entry["shape"] == shape and entry["notation"] == notation, name
+            assert entry["formula"].startswith(name.split("[")[0]) and "=" in entry["formula"]
+            assert np.allclose(value(name), expected, rtol=0, atol=1e-12), name
+        # The notes' formulas hold on the numbers shown.
+        A_prev = value(f"A[{l - 1}]")
+        dW = value(f"dZ[{l}]") @ A_prev.T / m + 0.01 / m * W
+        assert np.allclose(value(f"dW[{l}]"), dW, rtol=0, atol=1e-12)
+        db = value(f"dZ[{l}]").sum(axis=1, keepdims=True) / m
+        assert np.allclose(value(f"db[{l}]"), db, rtol=0, atol=1e-12)
+    # ... and the hand-worked ones of the notes: sigmoid + cross-entropy, tanh' = 1 - A².
+    assert np.allclose(value("dZ[3]"), value("A[3]") - value("Y"), rtol=0, atol=1e-12)
+    assert np.allclose(value("dZ[2]"), value("dA[2]") * (1 - value("A[2]") ** 2), atol=1e-12)
+    assert shown["dW[2]"]["formula"].startswith("dW[2] = (1/m) dZ[2]·A[1]ᵀ")
+    # The notes' order: forward l = 1..L, then Y, dZ[L], and dZ, dW, db, dA[l-1] for l = L..1.
+    names = [a["name"] for a in answer["arrays"]]
+    assert names[:5] == ["A[0]", "W[1]", "b[1]", "Z[1]", "A[1]"]
+    assert names[13:] == ["Y"] + [
+        f"{k}[{l if k != 'dA' else l - 1}]" for l in (3, 2, 1) for k in ("dZ", "dW", "db", "dA")
+    ]
+    rounded = course(port)  # 6 significant digits by default
+    assert rounded["digits"] == 6 and len(rounded["arrays"]) == len(names)
+
+
+def test_the_course_view_shows_the_mini_batch_the_next_step_trains_on(server):
+    port, session = server
+    lr = session.network.hyperparameters.learning_rate  # plain gradient descent
+    for _ in range(2):  # the epoch's first batch, then one of an interrupted epoch
+        answer = course(port, {"m": 64, "digits": 17})
+        assert answer["m"] == answer["batch"]["size"] == 16
+        before = {k: v.copy() for k, v in session.network.parameters.items()}
+        control(port, {"action": "step", "unit": "batch"})
+        shown = {a["name"]: np.array(a["values"]) for a in answer["arrays"]}
+        for l in (1, 2, 3):
+            for p in ("W", "b"):
+                after = session.network.parameters[f"{p}{l}"]
+                expected = before[f"{p}{l}"] - lr * shown[f"d{p}[{l}]"]
+                assert np.allclose(after, expected, rtol=0, atol=1e-12), f"{p}{l}"
+
+
+def test_the_current_batch_of_a_fit_stopped_between_two_epochs():
+    # A pause can stop training between two epochs: no epoch is under way, and the next
+    # one's shuffle is still to be drawn from the generator.
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(2, 12)), (rng.random((1, 12)) > 0.5).astype(float)
+    network = DeepNetwork([2, 3, 1], "tanh", output="sigmoid", batch_size=4, dtype="float64")
+    network.fit(X, Y, epochs=1)
+    polls = iter(range(100))
+    network.fit(X, Y, warm_start=True, epochs=2, stop=lambda: next(polls) >= 2)
+    assert network.unfinished.position.step == 0 and network.epochs_trained == 2
+    batch = current_batch(network, 12)
+    assert (batch["epoch"], batch["index"], batch["count"]) == (2, 0, 3)
+    columns = batch["columns"]
+    walked = {a["name"]: a["values"] for a in walk(network, X[:, columns], Y[:, columns], 0.0)}
+    W1 = network.parameters["W1"].copy()
+    network.fit(X, Y, warm_start=True, epochs=1, stop=lambda: True)  # one mini-batch
+    lr = network.hyperparameters.learning_rate
+    assert np.allclose(network.parameters["W1"], W1 - lr * walked["dW[1]"], rtol=0, atol=1e-12)
+
+
+def test_the_gradient_check_passes_on_the_float64_network(server):
+    port, session = server
+    control(port, {"action": "step", "unit": "epoch"})
+    answer = course(port, {"examples": 8}, path="/gradcheck")
+    assert session.network.dtype == np.float64
+    assert answer["difference"] < 1e-7 and answer["passed"] and answer["threshold"] == 1e-7
+    assert answer["n_parameters"] == 2 * 4 + 4 + 4 * 4 + 4 + 4 + 1 and answer["examples"] == 8
+
+
+@pytest.mark.parametrize(
+    "path, document, field",
+    [
+        ("/course", {"m": 0}, "m"),
+        ("/course", {"m": 65}, "m"),
+        ("/course", {"m": True}, "m"),
+        ("/course", {"digits": "six"}, "digits"),
+        ("/course", {"digits": 18}, "digits"),
+        ("/course", {"batch": 1}, "batch"),
+        ("/course", [1, 2], "body"),
+        ("/gradcheck", {"examples": 0}, "examples"),
+        ("/gradcheck", {"examples": 1.5}, "examples"),
+    ],
+)
+def test_bad_course_and_gradcheck_values_are_400s_naming_the_field(server, path, document, field):
+    answer = course(server[0], document, path=path, expect=400)
+    assert answer["field"] == field and answer["error_code"] == "BAD_REQUEST"
+
+
+def test_the_course_view_and_gradient_check_refuse_large_networks(server):
+    port, _ = server
+    control(port, {"action": "set", "settings": {"layers": [300], "batch_size": 64}})
+    answer = course(port, {"m": 64}, expect=400)
+    assert answer["field"] == "m" and "more than 60,000" in answer["message"]
+    assert course(port, {"m": 16})["arrays"][1]["shape"] == [300, 2]
+    control(port, {"action": "set", "settings": {"layers": [300, 300]}})
+    assert course(port, {"m": 1}, expect=400)["field"] == "layers"
+    assert course(port, {}, path="/gradcheck", expect=400)["field"] == "layers"
+    assert request(port, "GET", "/course")[0] == 405
+
+
+def test_bodies_are_bounded_and_must_be_json(server):
+    port, _ = server
+    status, headers, body = request(port, "POST", "/control", b"{" + b" " * 70_000 + b"}")
+    assert status == 413 and json.loads(body)["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+    status, _, body = request(port, "POST", "/control", b"not json")
+    assert status == 400 and json.loads(body)["error_code"] == "MALFORMED_REQUEST"
+    assert request(port, "GET", "/control")[0] == 405
+    assert request(port, "POST", "/events", {})[0] == 404
+
+
+def test_sigterm_stops_the_command_with_status_0(tmp_path):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ldnn.cli", "playground", "--port", "0", "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert "ldnn playground at http://127.0.0.1:" in line, process.stderr.read()
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        assert request(port, "GET", "/")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_the_page_in_headless_chromium(server):
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    if _chromium() is None:
+        pytest.skip("no chromium or chromium-browser on PATH (.ci/run installs it as root)")
+    port, session = server
+    errors = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 760})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{port}/")
+            # (Polled from here: the page's CSP forbids the eval of wait_for_function.)
+            wait_for(lambda: page.text_content("#layer-dims") != "")
+            page.select_option("#learning_rate", "0.3")
+            wait_for(lambda: session.network.hyperparameters.learning_rate == 0.3)
+            page.click("#play")
+            wait_for(lambda: int(page.text_content("#epoch")) >= 30)
+            page.select_option("#learning_rate", "0.1")
+            wait_for(lambda: session.network.hyperparameters.learning_rate == 0.1)
+            wait_for(lambda: int(page.text_content("#epoch")) >= 60)
+            costs = session.curves.train
+            assert costs[-1] < 0.8 * costs[0]
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+            # The course view: pause, open it, step through the walk, check the gradient.
+            page.click("#play")
+            wait_for(lambda: not session.playing)
+            # the settings, in the hash (checked once paused: while playing, a frame made
+            # before the change may still arrive after the control's answer)
+            wait_for(lambda: "learning_rate%22%3A0.1" in page.url)
+            page.click("#course-toggle")
+            canvases = lambda: page.eval_on_selector_all(  # noqa: E731
+                "#course-arrays canvas", "all => all.map(c => c.getAttribute('aria-label'))"
+            )
+            wait_for(lambda: any(label.startswith("Z[1] (n[1], m)") for label in canvases()))
+            page.click("#course-step")
+            wait_for(lambda: any(label.startswith("Z[2]") for label in canvases()))
+            for _ in range(2):  # forward layer 3, then backward layer 3
+                page.click("#course-step")
+            wait_for(lambda: any(label.startswith("dZ[") for label in canvases()))
+            assert any(label.startswith("dZ[3] (n[3], m) = (1, ") for label in canvases())
+            assert page.text_content("#course-arrays").count("dW[3] = (1/m) dZ[3]·A[2]ᵀ") == 1
+            page.hover('#course-arrays canvas[aria-label^="dZ[3]"]')
+            wait_for(lambda: page.text_content("#tooltip").startswith("dZ[3][0, "))
+            page.click("#gradcheck")
+            # (After 60 epochs the gradients are small, and central differences near their
+            # limit: the verdict may go either way; a fresh network's is checked above.)
+            wait_for(lambda: "relative difference" in page.text_content("#gradcheck-result"))
+            assert "(37 parameters, 8 examples)" in page.text_content("#gradcheck-result")
+            page.screenshot(path=str(COURSE_SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
