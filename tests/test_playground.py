@@ -30,12 +30,16 @@ from ldnn.cli import main
 from ldnn.core.losses import example_weights
 from ldnn.core.propagation import backward, forward
 from ldnn.core.workspace import Workspace
+from ldnn.experiments.depth_vs_width import and_or, deep_xor_tree, size
 from ldnn.playground import MAX_BODY, SECURITY, PlaygroundApp, Session
 from ldnn.playground.course import current_batch, walk
+from ldnn.playground.parity import Constructions
 from ldnn.serve.server import AppServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "playground" / "playground.png"
+#: The parity page's networks, as ldnn playground gives them.
+PARITY = Constructions({"deep": deep_xor_tree, "wide": and_or}, size)
 COURSE_SCREENSHOT = ROOT / "docs" / "playground" / "course-view.png"
 
 
@@ -43,7 +47,9 @@ COURSE_SCREENSHOT = ROOT / "docs" / "playground" / "course-view.png"
 def server():
     """(port, session): a fresh session served on 127.0.0.1, a free port."""
     session = Session()
-    httpd = AppServer(PlaygroundApp(session), "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY)
+    httpd = AppServer(
+        PlaygroundApp(session, PARITY), "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY
+    )
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
     try:
@@ -53,6 +59,23 @@ def server():
         thread.join()
         httpd.server_close()
         session.close()
+
+
+@pytest.fixture
+def parity():
+    """(port, app): a fresh playground's app served on 127.0.0.1, for the parity page."""
+    app = PlaygroundApp(Session(), PARITY)
+    httpd = AppServer(app, "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield httpd.server_address[1], app
+    finally:
+        httpd.shutdown()
+        thread.join()
+        httpd.server_close()
+        app.close()
+        app.session.close()
 
 
 def request(port, method, path, body=None, headers=None):
@@ -488,6 +511,122 @@ def test_the_page_in_headless_chromium(server):
             wait_for(lambda: "relative difference" in page.text_content("#gradcheck-result"))
             assert "(37 parameters, 8 examples)" in page.text_content("#gradcheck-result")
             page.screenshot(path=str(COURSE_SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
+
+
+# -- the parity page ---------------------------------------------------------------------
+
+
+def test_the_parity_plan_is_the_experiment_s_two_networks_counted(parity):
+    port, _ = parity
+    status, _, body = request(port, "POST", "/parity/train", {"bits": 4, "epochs": 3, "seed": 1})
+    assert status == 200, body
+    networks = json.loads(body)["networks"]
+    for name, build in (("deep", deep_xor_tree), ("wide", and_or)):
+        network = build(4)
+        hidden_layers, units, parameters, _ = size(network)
+        shape = networks[name]
+        assert shape["layer_dims"] == list(network.layer_dims)
+        assert (shape["hidden_layers"], shape["units"], shape["parameters"]) == (
+            hidden_layers,
+            units,
+            parameters,
+        )
+        assert shape["hidden_units"] == units - 1
+    # the tree: [4, 4, 2, 1], 7 units, 33 parameters; the AND layer: [4, 8, 1], 9 and 49
+    assert networks["deep"]["layer_dims"] == [4, 4, 2, 1] and networks["wide"]["units"] == 9
+
+
+def test_a_parity_run_trains_both_networks_in_a_thread_and_a_new_one_replaces_it(parity):
+    port, app = parity
+    run = {"bits": 4, "epochs": 25, "seed": 0}
+    assert request(port, "POST", "/parity/train", run)[0] == 200
+
+    def state():
+        status, headers, body = request(port, "GET", "/parity/state")
+        assert status == 200 and headers["Content-Security-Policy"] == "default-src 'self'"
+        return json.loads(body)
+
+    wait_for(lambda: not state()["running"])
+    done = state()
+    assert done["epochs_done"] == 25 and done["run"]["bits"] == 4
+    for name in ("deep", "wide"):
+        curve = done["curves"][name]
+        assert len(curve["cost"]) == len(curve["accuracy"]) == 25
+        assert all(0.0 <= a <= 1.0 for a in curve["accuracy"])
+        assert all(c is not None and c > 0 for c in curve["cost"])
+    # A long run, replaced by a short one: the old thread is stopped first.
+    request(port, "POST", "/parity/train", {"bits": 10, "epochs": 5000, "seed": 0})
+    first = app.parity.thread
+    assert request(port, "POST", "/parity/train", {"bits": 3, "epochs": 5})[0] == 200
+    assert not first.is_alive()
+    wait_for(lambda: not state()["running"])
+    done = state()
+    assert done["run"]["bits"] == 3 and done["epochs_done"] == 5
+    assert done["run"]["networks"]["wide"]["layer_dims"] == [3, 4, 1]
+
+
+@pytest.mark.parametrize(
+    "document, field",
+    [
+        ({"bits": 1}, "bits"),
+        ({"bits": 11}, "bits"),
+        ({"bits": "4"}, "bits"),
+        ({"bits": 4, "epochs": 0}, "epochs"),
+        ({"bits": 4, "epochs": 10**6}, "epochs"),
+        ({"bits": 4, "epochs": 2.5}, "epochs"),
+        ({"bits": 4, "seed": -1}, "seed"),
+        ([4], "bits"),
+    ],
+)
+def test_bad_parity_values_are_400s_naming_the_field(parity, document, field):
+    port, app = parity
+    status, _, body = request(port, "POST", "/parity/train", document)
+    assert status == 400 and json.loads(body)["field"] == field
+    assert app.parity.thread is None
+
+
+def test_the_parity_page_and_its_files_load_with_a_content_security_policy(parity):
+    port, _ = parity
+    status, headers, body = request(port, "GET", "/parity")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert headers["Content-Security-Policy"] == "default-src 'self'"
+    assert b"/static/parity.js" in body and b'href="/"' in body and b"<script>" not in body
+    assert b'href="/parity"' in request(port, "GET", "/")[2]
+    status, headers, body = request(port, "GET", "/static/parity.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert headers["Content-Security-Policy"] == "default-src 'self'"
+    assert b"http://" not in body and b"https://" not in body and b"eval(" not in body
+    status, _, body = request(port, "GET", "/parity/state")
+    assert status == 200 and json.loads(body)["run"] is None
+    assert request(port, "GET", "/parity/train")[0] == 405
+
+
+def test_the_parity_page_in_headless_chromium(parity):
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    if _chromium() is None:
+        pytest.skip("no chromium or chromium-browser on PATH (.ci/run installs it as root)")
+    port, app = parity
+    errors = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{port}/parity")
+            page.fill("#bits", "5")
+            page.fill("#epochs", "40")
+            page.click("#train")
+            wait_for(lambda: page.text_content("#epoch") == "40")
+            wait_for(lambda: page.get_attribute("#accuracy-chart", "data-curves") == "2")
+            assert page.get_attribute("#cost-chart", "data-curves") == "2"
+            assert page.text_content('#net-deep dd[data-key="layer_dims"]') == "[5, 5, 3, 2, 1]"
+            assert app.parity.state()["run"]["bits"] == 5
         finally:
             browser.close()
     assert not errors, errors

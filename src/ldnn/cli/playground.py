@@ -28,12 +28,15 @@ def run_playground(args, session) -> int:
     # Imported here: http.server is not worth loading for every other command.
     import webbrowser
 
+    from ..experiments.depth_vs_width import and_or, deep_xor_tree, size
     from ..playground import MAX_BODY, SECURITY, PlaygroundApp, Session
+    from ..playground.parity import Constructions
     from ..serve.server import AppServer, serve_until_stopped
 
     playground = Session()
     try:
-        app = PlaygroundApp(playground)
+        parity = Constructions({"deep": deep_xor_tree, "wide": and_or}, size)
+        app = PlaygroundApp(playground, parity)
         server = AppServer(app, args.host, args.port, max_body=MAX_BODY, headers=SECURITY)
 
         def ready() -> None:

@@ -7,7 +7,9 @@ static folder, looked up by exact name among the files found there at start (so 
 of a request is ever a path on disk: ``..``, ``%2e%2e`` and absolute paths are just not
 names, 404); ``GET /events`` the frames as server-sent events; ``GET /state``;
 ``POST /control`` a control as JSON; ``GET /export/model.npz``, ``/export/config.toml``,
-``/export/data.csv`` and ``/export/command``; ``POST /course`` the notes' view of the
+``/export/data.csv`` and ``/export/command``; ``GET /parity`` the parity page, ``POST
+/parity/train`` a parity run and ``GET /parity/state`` its curves (:mod:`.parity`);
+``POST /course`` the notes' view of the
 current mini-batch and ``POST /gradcheck`` the gradient check (:mod:`.course`; POSTs
 because the server passes handlers the path without its query). Every answer carries
 :data:`SECURITY`'s headers, a Content-Security-Policy of ``default-src 'self'`` among
@@ -23,6 +25,7 @@ from importlib import resources
 
 from ..errors import LdnnError
 from . import course, export
+from .parity import Constructions, ParitySession
 from .session import FPS, Session
 
 #: The largest body of a control.
@@ -122,13 +125,22 @@ def static_files() -> dict[str, bytes]:
 class PlaygroundApp:
     """The answers of one :class:`Session`'s page."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, constructions: Constructions):
         self.session, self.files = session, static_files()
+        self.parity = ParitySession(constructions)
+
+    def close(self) -> None:
+        """Stop the parity run, if one trains."""
+        self.parity.close()
 
     def get(self, path: str):
         session = self.session
         if path in ("/", "/index.html"):
             path = "/static/index.html"
+        elif path in ("/parity", "/parity.html"):
+            path = "/static/parity.html"
+        elif path == "/parity/state":
+            return document(200, self.parity.state())
         if path in self.files:
             return Reply(200, self.files[path], TYPES["." + path.rpartition(".")[2]])
         if path == "/events":
@@ -146,12 +158,12 @@ class PlaygroundApp:
             if name != "command":
                 reply.headers["Content-Disposition"] = f'attachment; filename="{name}"'
             return reply
-        if path == "/control" or path in VIEWS:
+        if path in ("/control", "/parity/train") or path in VIEWS:
             return failure(405, "BAD_REQUEST", "this endpoint takes POST only", Allow="POST")
         return failure(404, "ENDPOINT_NOT_FOUND", f"no page {path[:200]!r}")
 
     def post(self, path: str, content_type: str, body: bytes):
-        if path not in ("/control", *VIEWS):
+        if path not in ("/control", "/parity/train", *VIEWS):
             return failure(404, "ENDPOINT_NOT_FOUND", f"no endpoint {path[:200]!r}")
         try:
             request = (
@@ -163,6 +175,8 @@ class PlaygroundApp:
         try:
             if path == "/control":
                 return document(200, session.control(request))
+            if path == "/parity/train":
+                return document(200, self.parity.train(request))
             # On the training thread, between two steps: the live network as it stands.
             answer = VIEWS[path]
             return document(

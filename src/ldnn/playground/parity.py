@@ -1,0 +1,190 @@
+"""The parity page: n-bit parity learned by a deep tree-shaped net and by one wide hidden
+layer, their units counted, both trained live.
+
+The networks are those of :mod:`ldnn.experiments.depth_vs_width`: the layer_dims of its
+``deep_xor_tree`` (ceil(log2 n) hidden layers, pairwise XOR in a balanced tree) and of its
+``and_or`` (one hidden layer of 2^(n-1) AND units), counted by its ``size``, on its data
+(``make_parity``, the whole truth table). What the page trains is a fresh network of each
+layer_dims, from the seed, with the settings the experiment's trained rows use (tanh,
+Adam, α = 0.03, float64): can ldnn's own ``fit`` find what the construction knows exists?
+
+Training runs in a thread of its own, never in a request handler: the two networks take
+turns, :data:`CHUNK` epochs each (a warm start continues a fit as if it had not stopped),
+so both curves grow together. One parity run at a time: a new one stops the old first.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..data import make_parity
+from ..errors import ConfigurationError
+from ..model.build import network_for
+
+#: Bits the page may ask for, and the most epochs of one run.
+MIN_BITS, MAX_BITS, MAX_EPOCHS = 2, 10, 5000
+#: Epochs one network trains before the other takes its turn.
+CHUNK = 10
+
+
+@dataclass(frozen=True)
+class Constructions:
+    """The experiment's two constructions by the page's names ({"deep": n -> network,
+    "wide": n -> network}) and its ``size`` (network -> (hidden layers, units, parameters,
+    ...)). Given by the command line (ldnn.cli.playground, from
+    ldnn.experiments.depth_vs_width) rather than imported: the playground and the
+    experiments are rooms of one floor, and the chain of imports stays short."""
+
+    networks: dict
+    size: Callable
+
+
+#: How depth_vs_width trains its nets (its ``_fits``), so the page's runs are its runs.
+TRAINING = {"activations": "tanh", "optimizer": "adam", "learning_rate": 0.03, "dtype": "float64"}
+
+
+def plan(bits: int, constructions: Constructions) -> dict:
+    """{"deep"|"wide": layer_dims, hidden layers, hidden units, units and parameters} of
+    the experiment's two networks over ``bits`` bits (units count hidden and output units,
+    parameters every entry of W and b, as the experiment's ``size``)."""
+    networks = {}
+    for name, build in constructions.networks.items():
+        network = build(bits)
+        hidden_layers, units, parameters, _ = constructions.size(network)
+        dims = [int(d) for d in network.layer_dims]
+        networks[name] = {
+            "layer_dims": dims,
+            "hidden_layers": hidden_layers,
+            "hidden_units": units - dims[-1],
+            "units": units,
+            "parameters": parameters,
+        }
+    return networks
+
+
+def _integer(document: dict, name: str, low: int, high: int, default: int) -> int:
+    value = document.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigurationError(
+            f"{name} must be an integer from {low} to {high}, got {value!r}", field=name
+        )
+    return value
+
+
+def checked(document) -> tuple[int, int, int]:
+    """(bits, epochs, seed) of a train request (an empty body: the defaults); a
+    ConfigurationError names the field."""
+    document = {} if document is None else document
+    if not isinstance(document, dict):
+        raise ConfigurationError("a parity run is a JSON object", field="bits")
+    bits = _integer(document, "bits", MIN_BITS, MAX_BITS, 4)
+    epochs = _integer(document, "epochs", 1, MAX_EPOCHS, 500)
+    seed = _integer(document, "seed", 0, 2**31 - 1, 0)
+    return bits, epochs, seed
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class ParitySession:
+    """The parity page's one run: its plan, its curves and the thread that trains it."""
+
+    def __init__(self, constructions: Constructions):
+        self.constructions = constructions
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.run: dict | None = None
+
+    def train(self, document) -> dict:
+        """Stop the run there is, start a new one; its settings and plan."""
+        bits, epochs, seed = checked(document)
+        self.stop()
+        networks = plan(bits, self.constructions)
+        curves = {name: {"cost": [], "accuracy": []} for name in networks}
+        run = {"bits": bits, "epochs": epochs, "seed": seed, "networks": networks}
+        with self.lock:
+            self.run, self.curves, self.stopping = run, curves, threading.Event()
+        self.thread = threading.Thread(
+            target=self._train,
+            args=(run, curves, self.stopping),
+            name="ldnn-playground-parity",
+            daemon=True,
+        )
+        self.thread.start()
+        return run
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+            self.thread = None
+
+    close = stop
+
+    def state(self) -> dict:
+        """The run's settings and plan, epochs done (by both), running or not, and each
+        network's training cost and accuracy per epoch."""
+        with self.lock:
+            if self.run is None:
+                return {"running": False, "epochs_done": 0, "run": None, "curves": {}}
+            curves = {
+                name: {kind: list(values) for kind, values in curve.items()}
+                for name, curve in self.curves.items()
+            }
+            run = self.run
+        thread = self.thread
+        return {
+            "running": thread is not None and thread.is_alive(),
+            "epochs_done": min(len(curve["cost"]) for curve in curves.values()),
+            "run": run,
+            "curves": curves,
+        }
+
+    def _train(self, run: dict, curves: dict, stopping: threading.Event) -> None:
+        """The training thread: the two networks in turns of CHUNK epochs."""
+        bits = run["bits"]
+        X, Y = make_parity(bits)
+        networks = {
+            name: network_for(
+                bits,
+                shape["layer_dims"][1:-1],
+                task="classification",
+                n=2,
+                epochs=run["epochs"],
+                seed=run["seed"],
+                **TRAINING,
+            )
+            for name, shape in run["networks"].items()
+        }
+
+        def recorder(curve):
+            def record(epoch, record, parameters):
+                with self.lock:
+                    curve["cost"].append(_number(record["cost"]))
+                    curve["accuracy"].append(_number(record["accuracy"]))
+                return False
+
+            return record
+
+        while networks and not stopping.is_set():
+            for name, network in list(networks.items()):
+                done = len(curves[name]["cost"])
+                if done >= run["epochs"] or stopping.is_set():
+                    networks.pop(name, None)
+                    continue
+                network.fit(
+                    X,
+                    Y,
+                    warm_start=bool(curves[name]["cost"]),
+                    epochs=min(CHUNK, run["epochs"] - done),
+                    stop=stopping.is_set,
+                    callbacks=[recorder(curves[name])],
+                )
+                if len(curves[name]["cost"]) == done:  # diverged: no epoch more to show
+                    networks.pop(name)
