@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from ldnn import DeepNetwork
 from ldnn.cli import main
@@ -222,31 +223,34 @@ def test_a_step_is_one_mini_batch_and_an_epoch_step_ends_the_epoch(server):
 
 def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tmp_path):
     port, session = server
-    settings = {
-        "dataset": "spiral",
-        "layers": [6, 3],
-        "optimizer": "adam",
-        "learning_rate": 0.01,
-        "stop_after": 6,
-        "keep_prob": 0.9,
-    }
-    control(port, {"action": "set", "settings": settings})
-    control(port, {"action": "step", "unit": "batch"})  # pauses and steps change nothing
-    control(port, {"action": "play"})
-    wait_for(lambda: session.network.epochs_trained == 6 and not session.playing)
-    for name in ("config.toml", "data.csv", "model.npz"):
-        status, headers, body = request(port, "GET", f"/export/{name}")
-        assert status == 200 and "attachment" in headers["Content-Disposition"]
-        (tmp_path / name).write_bytes(body)
-    status, _, command = request(port, "GET", "/export/command")
-    assert command.decode().split() == ["ldnn", "train", "data.csv", "--config", "config.toml"]
-    argv = [*command.decode().split()[1:], "--threads", "1", "--runs-dir", "runs"]
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        assert main([*argv, "--name", "again", "--no-plots", "-q"]) == 0
-    finally:
-        os.chdir(cwd)
+    # Bit for bit at one thread count: the session trains at the one the retraining takes
+    # (BLAS kernels may round otherwise at another count).
+    with threadpool_limits(1):
+        settings = {
+            "dataset": "spiral",
+            "layers": [6, 3],
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "stop_after": 6,
+            "keep_prob": 0.9,
+        }
+        control(port, {"action": "set", "settings": settings})
+        control(port, {"action": "step", "unit": "batch"})  # pauses and steps change nothing
+        control(port, {"action": "play"})
+        wait_for(lambda: session.network.epochs_trained == 6 and not session.playing)
+        for name in ("config.toml", "data.csv", "model.npz"):
+            status, headers, body = request(port, "GET", f"/export/{name}")
+            assert status == 200 and "attachment" in headers["Content-Disposition"]
+            (tmp_path / name).write_bytes(body)
+        status, _, command = request(port, "GET", "/export/command")
+        assert command.decode().split() == ["ldnn", "train", "data.csv", "--config", "config.toml"]
+        argv = [*command.decode().split()[1:], "--threads", "1", "--runs-dir", "runs"]
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            assert main([*argv, "--name", "again", "--no-plots", "-q"]) == 0
+        finally:
+            os.chdir(cwd)
     retrained = np.load(tmp_path / "runs" / "again" / "model.npz", allow_pickle=False)
     exported = np.load(tmp_path / "model.npz", allow_pickle=False)
     for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
@@ -457,63 +461,72 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_the_page_in_headless_chromium(server):
+@contextlib.contextmanager
+def browser_page(url: str, **page_options):
+    """A page of headless Chromium (the system's, through Playwright) at ``url``; its
+    console errors are asserted to be none when the block ends. Skips without them."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the playwright package is not installed"
     )
     if _chromium() is None:
         pytest.skip("no chromium or chromium-browser on PATH (.ci/run installs it as root)")
-    port, session = server
     errors = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 760})
+            page = browser.new_page(**page_options)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{port}/")
-            # (Polled from here: the page's CSP forbids the eval of wait_for_function.)
-            wait_for(lambda: page.text_content("#layer-dims") != "")
-            page.select_option("#learning_rate", "0.3")
-            wait_for(lambda: session.network.hyperparameters.learning_rate == 0.3)
-            page.click("#play")
-            wait_for(lambda: int(page.text_content("#epoch")) >= 30)
-            page.select_option("#learning_rate", "0.1")
-            wait_for(lambda: session.network.hyperparameters.learning_rate == 0.1)
-            wait_for(lambda: int(page.text_content("#epoch")) >= 60)
-            costs = session.curves.train
-            assert costs[-1] < 0.8 * costs[0]
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
-            # The course view: pause, open it, step through the walk, check the gradient.
-            page.click("#play")
-            wait_for(lambda: not session.playing)
-            # the settings, in the hash (checked once paused: while playing, a frame made
-            # before the change may still arrive after the control's answer)
-            wait_for(lambda: "learning_rate%22%3A0.1" in page.url)
-            page.click("#course-toggle")
-            canvases = lambda: page.eval_on_selector_all(  # noqa: E731
-                "#course-arrays canvas", "all => all.map(c => c.getAttribute('aria-label'))"
-            )
-            wait_for(lambda: any(label.startswith("Z[1] (n[1], m)") for label in canvases()))
-            page.click("#course-step")
-            wait_for(lambda: any(label.startswith("Z[2]") for label in canvases()))
-            for _ in range(2):  # forward layer 3, then backward layer 3
-                page.click("#course-step")
-            wait_for(lambda: any(label.startswith("dZ[") for label in canvases()))
-            assert any(label.startswith("dZ[3] (n[3], m) = (1, ") for label in canvases())
-            assert page.text_content("#course-arrays").count("dW[3] = (1/m) dZ[3]·A[2]ᵀ") == 1
-            page.hover('#course-arrays canvas[aria-label^="dZ[3]"]')
-            wait_for(lambda: page.text_content("#tooltip").startswith("dZ[3][0, "))
-            page.click("#gradcheck")
-            # (After 60 epochs the gradients are small, and central differences near their
-            # limit: the verdict may go either way; a fresh network's is checked above.)
-            wait_for(lambda: "relative difference" in page.text_content("#gradcheck-result"))
-            assert "(37 parameters, 8 examples)" in page.text_content("#gradcheck-result")
-            page.screenshot(path=str(COURSE_SCREENSHOT), full_page=True)
+            page.goto(url)
+            yield page
         finally:
             browser.close()
     assert not errors, errors
+
+
+def test_the_page_in_headless_chromium(server):
+    port, session = server
+    url, viewport = f"http://127.0.0.1:{port}/", {"width": 1400, "height": 760}
+    with browser_page(url, viewport=viewport) as page:
+        # (Polled from here: the page's CSP forbids the eval of wait_for_function.)
+        wait_for(lambda: page.text_content("#layer-dims") != "")
+        page.select_option("#learning_rate", "0.3")
+        wait_for(lambda: session.network.hyperparameters.learning_rate == 0.3)
+        page.click("#play")
+        wait_for(lambda: int(page.text_content("#epoch")) >= 30)
+        page.select_option("#learning_rate", "0.1")
+        wait_for(lambda: session.network.hyperparameters.learning_rate == 0.1)
+        wait_for(lambda: int(page.text_content("#epoch")) >= 60)
+        costs = session.curves.train
+        assert costs[-1] < 0.8 * costs[0]
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+        # The course view: pause, open it, step through the walk, check the gradient.
+        page.click("#play")
+        wait_for(lambda: not session.playing)
+        # the settings, in the hash (checked once paused: while playing, a frame made
+        # before the change may still arrive after the control's answer)
+        wait_for(lambda: "learning_rate%22%3A0.1" in page.url)
+        page.click("#course-toggle")
+        canvases = lambda: page.eval_on_selector_all(  # noqa: E731
+            "#course-arrays canvas", "all => all.map(c => c.getAttribute('aria-label'))"
+        )
+        wait_for(lambda: any(label.startswith("Z[1] (n[1], m)") for label in canvases()))
+        page.click("#course-step")
+        wait_for(lambda: any(label.startswith("Z[2]") for label in canvases()))
+        for _ in range(2):  # forward layer 3, then backward layer 3
+            page.click("#course-step")
+        wait_for(lambda: any(label.startswith("dZ[") for label in canvases()))
+        assert any(label.startswith("dZ[3] (n[3], m) = (1, ") for label in canvases())
+        assert page.text_content("#course-arrays").count("dW[3] = (1/m) dZ[3]·A[2]ᵀ") == 1
+        page.hover('#course-arrays canvas[aria-label^="dZ[3]"]')
+        wait_for(lambda: page.text_content("#tooltip").startswith("dZ[3][0, "))
+        page.click("#gradcheck")
+        # (After 60 epochs the gradients are small, and central differences near their
+        # limit: the verdict may go either way; a fresh network's is checked above.)
+        wait_for(lambda: "relative difference" in page.text_content("#gradcheck-result"))
+        assert "(37 parameters, 8 examples)" in page.text_content("#gradcheck-result")
+        page.screenshot(path=str(COURSE_SCREENSHOT), full_page=True)
 
 
 # -- the parity page ---------------------------------------------------------------------
@@ -605,28 +618,13 @@ def test_the_parity_page_and_its_files_load_with_a_content_security_policy(parit
 
 
 def test_the_parity_page_in_headless_chromium(parity):
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright package is not installed"
-    )
-    if _chromium() is None:
-        pytest.skip("no chromium or chromium-browser on PATH (.ci/run installs it as root)")
     port, app = parity
-    errors = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{port}/parity")
-            page.fill("#bits", "5")
-            page.fill("#epochs", "40")
-            page.click("#train")
-            wait_for(lambda: page.text_content("#epoch") == "40")
-            wait_for(lambda: page.get_attribute("#accuracy-chart", "data-curves") == "2")
-            assert page.get_attribute("#cost-chart", "data-curves") == "2"
-            assert page.text_content('#net-deep dd[data-key="layer_dims"]') == "[5, 5, 3, 2, 1]"
-            assert app.parity.state()["run"]["bits"] == 5
-        finally:
-            browser.close()
-    assert not errors, errors
+    with browser_page(f"http://127.0.0.1:{port}/parity") as page:
+        page.fill("#bits", "5")
+        page.fill("#epochs", "40")
+        page.click("#train")
+        wait_for(lambda: page.text_content("#epoch") == "40")
+        wait_for(lambda: page.get_attribute("#accuracy-chart", "data-curves") == "2")
+        assert page.get_attribute("#cost-chart", "data-curves") == "2"
+        assert page.text_content('#net-deep dd[data-key="layer_dims"]') == "[5, 5, 3, 2, 1]"
+        assert app.parity.state()["run"]["bits"] == 5

@@ -312,17 +312,22 @@ def test_an_oversized_body_is_refused_before_it_is_read(models):
 
 
 def test_a_body_without_a_length_is_refused(classifier):
-    conn = http.client.HTTPConnection(*classifier.server_address[:2], timeout=5)
-    conn.request(
-        "POST",
-        "/invocations",
-        body=iter([b'{"inputs": {}}']),
-        headers={"Content-Type": "application/json"},
-        encode_chunked=True,
+    # The request in one write: the server answers once it has read the headers and
+    # closes, and a chunk written after that would meet a closed socket.
+    body = b'{"inputs": {}}'
+    request = (
+        b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n" % len(body)
+        + body
+        + b"\r\n0\r\n\r\n"
     )
-    response = conn.getresponse()
-    assert response.status == 411 and "Content-Length" in json.loads(response.read())["message"]
-    conn.close()
+    with socket.create_connection(classifier.server_address[:2], timeout=5) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        message = json.loads(response.read())["message"]
+    assert response.status == 411 and "Content-Length" in message
 
 
 def test_bad_inputs_get_a_4xx_naming_the_column_or_field(classifier):

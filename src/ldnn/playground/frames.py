@@ -37,36 +37,24 @@ def signed(values) -> dict:
     return {"scale": scale, "bytes": as_bytes(128 + 127 * np.nan_to_num(values) / scale)}
 
 
-def activations_on(network, preparation, names, side: int) -> list:
+def activations_on(network, preparation, names, side: int, grids: dict) -> list:
     """[X, A[1], ..., A[L]] of the network on the side x side grid of the plane: the
-    engineered inputs ``names``, prepared as in training, then forward propagation."""
-    X = _prepared(preparation, tuple(names), side, network.dtype)
+    engineered inputs ``names``, prepared as in training, then forward propagation.
+    ``grids`` keeps each side's prepared X for the network's data (made once per network:
+    a frame then only propagates)."""
+    X = grids.get(side)
+    if X is None:
+        X = grids[side] = preparation.transform_x(features(grid(side), names)).astype(network.dtype)
     hp = network.hyperparameters
     AL, caches = forward(X, network.parameters, hp.activations)
     return [X] + [cache.A for cache in caches]  # caches[l-1].A is A[l]; the last AL
 
 
-_GRIDS: dict = {}
-
-
-def _prepared(preparation, names: tuple, side: int, dtype) -> np.ndarray:
-    """A grid's inputs as the network sees them, made once per preparation (a session's
-    network keeps its preparation until the data change): a frame then only propagates."""
-    key = (names, side, np.dtype(dtype).str)
-    found = _GRIDS.get(key)
-    if found is None or found[0] is not preparation:
-        for stale in [k for k, (kept, _) in _GRIDS.items() if kept is not preparation]:
-            del _GRIDS[stale]  # an earlier network's data
-        X = preparation.transform_x(features(grid(side), list(names))).astype(dtype)
-        _GRIDS[key] = found = (preparation, X)
-    return found[1]
-
-
-def surface(network, preparation, names, task: str, target_range) -> dict:
+def surface(network, preparation, names, task: str, target_range, grids: dict) -> dict:
     """The output over the plane's SURFACE x SURFACE grid: a classifier's probability of
     each class (one grid for two classes: of the second), a regression's value in the
     target's units (with its range)."""
-    AL = activations_on(network, preparation, names, SURFACE)[-1]
+    AL = activations_on(network, preparation, names, SURFACE, grids)[-1]
     if task == "regression":
         values = preparation.inverse_y(AL)[0]
         low, high = target_range
@@ -82,10 +70,10 @@ def surface(network, preparation, names, task: str, target_range) -> dict:
     return {"kind": "probability", "grids": [as_bytes(255 * row) for row in probabilities]}
 
 
-def units(network, preparation, names) -> list:
+def units(network, preparation, names, grids: dict) -> list:
     """Per layer 0..L: the heat maps of its first SHOWN units over the UNIT x UNIT grid
     (layer 0: the engineered inputs as prepared), and how many units it has."""
-    layers = activations_on(network, preparation, names, UNIT)
+    layers = activations_on(network, preparation, names, UNIT, grids)
     return [
         {"n": int(A.shape[0]), "maps": [signed(A[j]) for j in range(min(SHOWN, A.shape[0]))]}
         for A in layers

@@ -96,6 +96,7 @@ class Session:
         self.board, self.commands = Board(), queue.Queue()
         self.playing, self.closed, self.message = False, False, ""
         self.controls = 0  # controls carried out: a page ignores frames made before one
+        self._points = (None, None)  # (the Built they are of, the points of its plane)
         self.last_frame = 0.0
         self._new_network()
         self.thread = threading.Thread(target=self._run, name="ldnn-playground", daemon=True)
@@ -277,6 +278,7 @@ class Session:
         network.state.generator = rng
         self.built, self.network = built, network
         self.preparation = Preparation.from_metadata(built.info)
+        self.grids = {}  # the frames' grids as this network's inputs (frames.activations_on)
         data = built.dataset
         watch = None
         if data.X_test is not None:
@@ -355,8 +357,10 @@ class Session:
             "activations": list(hp.activations),
             "feature_names": list(names),
             "task": task,
-            "surface": frames.surface(network, self.preparation, names, task, target_range),
-            "units": frames.units(network, self.preparation, names),
+            "surface": frames.surface(
+                network, self.preparation, names, task, target_range, self.grids
+            ),
+            "units": frames.units(network, self.preparation, names, self.grids),
             "weights": frames.weights(network.parameters, network.L),
             "curves": frames.curve(self.curves.epoch, self.curves.train, self.curves.test),
             "points": self.points(),
@@ -366,7 +370,7 @@ class Session:
         """The training and test points of the plane, rounded, with their targets (made
         once per network: they change only with the data)."""
         built = self.built
-        if getattr(self, "_points", (None,))[0] is built:
+        if self._points[0] is built:
             return self._points[1]
         self._points = (
             built,

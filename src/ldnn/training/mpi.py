@@ -54,6 +54,7 @@ import sys
 import numpy as np
 
 from ..base.backend import get_xp, to_numpy
+from ..core.batchnorm import Batch
 from ..errors import (
     ConfigurationError,
     InvalidValueError,
@@ -171,6 +172,10 @@ class MPIRanks:
         return tuple(
             None if value is None else float(buffer[size + k]) for k, value in enumerate(numbers)
         )
+
+    def batch(self, m: int) -> Batch:
+        """Batch norm's statistics over every rank's share of a mini-batch of m examples."""
+        return Batch(m, self.reduce)
 
     def reduce(self, sums):
         """A batch's partial sums (an array of this rank's share) summed over the ranks,

@@ -15,8 +15,8 @@ ranks there are; they ask a ranks object:
     gather(values)                every example's value (sample weights, say)
     gradient_vector(size, like)   the vector dtheta that backward writes into
     add_up(dtheta, numbers)       dtheta and a few numbers summed over the ranks
-    reduce(sums)                  partial sums over a mini-batch's examples (batch norm's
-                                  statistics), summed over the ranks
+    batch(m)                      what batch norm's statistics of a mini-batch of m
+                                  examples are taken over (None: this process's columns)
     mean(values, n)               values of n examples each, averaged by their n
     any, all, maximum             agreement on a flag or a number
 
@@ -39,7 +39,7 @@ class Ranks(Protocol):
     def gather(self, values): ...
     def gradient_vector(self, size: int, like): ...
     def add_up(self, dtheta, numbers: tuple) -> tuple: ...
-    def reduce(self, sums): ...
+    def batch(self, m: int): ...
     def mean(self, values: tuple, n: int) -> tuple: ...
     def any(self, flag) -> bool: ...
     def all(self, flag) -> bool: ...
@@ -67,8 +67,8 @@ class OneProcess:
     def add_up(self, dtheta, numbers: tuple) -> tuple:
         return numbers
 
-    def reduce(self, sums):
-        return sums
+    def batch(self, m: int):
+        return None
 
     def mean(self, values: tuple, n: int) -> tuple:
         return values

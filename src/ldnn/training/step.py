@@ -18,7 +18,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..base.backend import get_xp, to_numpy
-from ..core.batchnorm import Batch
 from ..core.flat import pack, split_views
 from ..core.losses import example_weights, one_hot
 from ..core.metrics import cost_and_accuracy, right_predictions
@@ -196,7 +195,7 @@ class TrainingStep:
             check=False,
             batch_statistics="update",
             momentum=hp.batch_norm_momentum,
-            batch=Batch(weights.m, self.ranks.reduce),  # statistics of every rank's share
+            batch=self.ranks.batch(weights.m),  # on MPI ranks: every rank's share
         )
         backward(
             AL,
