@@ -197,6 +197,16 @@ CANDIDATES = {
             "early_stopping": 15,
         },
     ),
+    # Stochastic weight averaging (issue 25) on the defaults: from epoch START on, the
+    # model is the mean of the epochs' parameters; early stopping (auto) watches the average.
+    "swa1": {"training": {"swa_start": 1}},
+    "swa5": {"training": {"swa_start": 5}},
+    "swa10": {"training": {"swa_start": 10}},
+    # ... or instead of early stopping: every epoch, the whole training part, the last
+    # half or quarter of the 200 epochs averaged (SWA as Izmailov et al. run it).
+    "noes": {"training": {"validation_split": 0.0, "early_stopping": 0}},  # their control
+    "swa.5-noes": {"training": {"swa_start": 0.5, "validation_split": 0.0, "early_stopping": 0}},
+    "swa.75-noes": {"training": {"swa_start": 0.75, "validation_split": 0.0, "early_stopping": 0}},
 }
 
 

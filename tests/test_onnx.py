@@ -284,10 +284,13 @@ def high_cardinality_csv(path, m, seed, categories=1500, unseen=0):
     Path(path).write_text("\n".join(lines) + "\n")
 
 
-def test_a_table_of_many_categories_exports_gathers_that_match_ldnn_predict(tmp_path):
+@pytest.mark.parametrize("width", [None, 8])
+def test_a_table_of_many_categories_exports_gathers_that_match_ldnn_predict(tmp_path, width):
     """1,500 categories (the rare ones pooled into "(other)"), batch norm on layer 1, and
     a later file with categories training never saw and missing values: onnxruntime's
-    probabilities are ldnn's to 1e-6."""
+    probabilities are ldnn's to 1e-6. With a learned embedding of width 8 the city's
+    gather takes E1's columns (8 wide) and a MatMul by V^T, the port (3 categories) stays
+    one-hot."""
     import copy
 
     from ldnn.data import TableEncoding
@@ -300,7 +303,7 @@ def test_a_table_of_many_categories_exports_gathers_that_match_ldnn_predict(tmp_
     config["data"].update(
         source=str(tmp_path / "t.csv"), target="y", max_categories=2000, min_category_count=3
     )
-    config["model"].update(layers=[16], batch_norm=True)
+    config["model"].update(layers=[16], batch_norm=True, embedding_width=width or 0)
     _, dataset, info, net = data_and_network(config)
     rule = TableEncoding.from_metadata(info["columns"]).rules[0]
     assert rule.pooled > 0 and "(other)" in rule.categories
@@ -311,8 +314,13 @@ def test_a_table_of_many_categories_exports_gathers_that_match_ldnn_predict(tmp_
     assert "Gather" in ops and "LabelEncoder" in ops and "OneHotEncoder" not in ops
     weights = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
     # One row per category, per missing-value marker, and one for a city not seen.
-    assert weights["city:W1"].shape[1] == 16 and weights["city:W1"].shape[0] > len(rule.categories)
+    table = weights["city:W1" if width is None else "city:T1"]
+    assert table.shape[1] == (width or 16) and table.shape[0] > len(rule.categories)
     assert weights["W1"].shape == (16, 2)  # the numbers' columns of W[1] only
+    if width:
+        assert net.parameters["E1"].shape == (8, len(rule.categories))
+        assert weights["city:V1"].shape == (8, 16) and weights["port:W1"].shape[1] == 16
+        assert "MatMul" in ops
 
     later = tmp_path / "later.csv"
     high_cardinality_csv(later, 500, seed=1, unseen=40)

@@ -28,9 +28,11 @@ from threadpoolctl import threadpool_limits
 
 from ldnn import DeepNetwork
 from ldnn.cli import main
+from ldnn.cli.playground import hierarchy_recipe
 from ldnn.core.losses import example_weights
 from ldnn.core.propagation import backward, forward
 from ldnn.core.workspace import Workspace
+from ldnn.experiments import feature_hierarchy
 from ldnn.experiments.depth_vs_width import and_or, deep_xor_tree, size
 from ldnn.playground import MAX_BODY, SECURITY, PlaygroundApp, Session
 from ldnn.playground.course import current_batch, walk
@@ -202,6 +204,21 @@ def test_editing_a_weight_sets_it_in_the_network(server):
     assert session.network.parameters["W2"][3, 1] == -1.25
     assert control(port, {"action": "step", "unit": "batch"})["edited"]
     assert "edited by hand" in request(port, "GET", "/export/config.toml")[2].decode()
+
+
+def test_editing_a_bias_sets_it_in_the_network(server):
+    port, session = server
+    control(port, {"action": "weight", "parameter": "b", "layer": 3, "row": 0, "value": 0.5})
+    assert session.network.parameters["b3"][0, 0] == 0.5
+    frame = session.call(session.frame)
+    assert frame["weights"][2]["b"] == [0.5]
+    for document, field in (
+        ({"parameter": "b", "layer": 1, "row": 0, "column": 1}, "column"),
+        ({"parameter": "b", "layer": 1, "row": 4}, "row"),
+        ({"parameter": "Z", "layer": 1, "row": 0}, "parameter"),
+    ):
+        answer = control(port, {"action": "weight", "value": 1.0, **document}, expect=400)
+        assert answer["field"] == field
 
 
 def test_a_step_is_one_mini_batch_and_an_epoch_step_ends_the_epoch(server):
@@ -462,9 +479,11 @@ def _chromium() -> str | None:
 
 
 @contextlib.contextmanager
-def browser_page(url: str, **page_options):
+def browser_page(url: str, expected_errors=(), **page_options):
     """A page of headless Chromium (the system's, through Playwright) at ``url``; its
-    console errors are asserted to be none when the block ends. Skips without them."""
+    console errors are asserted to be none when the block ends, but those that hold one
+    of ``expected_errors`` (the browser's line for a 400 the test asks for). Skips
+    without them."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the playwright package is not installed"
     )
@@ -475,7 +494,14 @@ def browser_page(url: str, **page_options):
         browser = playwright.chromium.launch(executable_path=_chromium(), headless=True)
         try:
             page = browser.new_page(**page_options)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(m.text)
+                    if m.type == "error" and not any(e in m.text for e in expected_errors)
+                    else None
+                ),
+            )
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url)
             yield page
@@ -628,3 +654,92 @@ def test_the_parity_page_in_headless_chromium(parity):
         assert page.get_attribute("#cost-chart", "data-curves") == "2"
         assert page.text_content('#net-deep dd[data-key="layer_dims"]') == "[5, 5, 3, 2, 1]"
         assert app.parity.state()["run"]["bits"] == 5
+
+
+# -- the feature-hierarchy page ----------------------------------------------------------
+
+HIERARCHY_SCREENSHOT = ROOT / "docs" / "playground" / "hierarchy.png"
+#: The experiment's computation, as ldnn playground gives it.
+RECIPE = hierarchy_recipe()
+
+
+@pytest.fixture
+def hierarchy():
+    """(port, app): a fresh playground's app with the hierarchy page, on 127.0.0.1."""
+    app = PlaygroundApp(Session(), PARITY, recipe=RECIPE)
+    httpd = AppServer(app, "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield httpd.server_address[1], app
+    finally:
+        httpd.shutdown()
+        thread.join()
+        httpd.server_close()
+        app.close()
+        app.session.close()
+
+
+def test_the_hierarchy_pictures_are_the_experiment_s_on_the_live_network(hierarchy):
+    port, app = hierarchy
+    status, headers, body = request(port, "GET", "/hierarchy")
+    assert status == 200 and b"/static/hierarchy.js" in body and b"<script>" not in body
+    assert headers["Content-Security-Policy"] == "default-src 'self'"
+    status, _, body = request(port, "POST", "/hierarchy/train", {"epochs": 6, "seed": 0})
+    assert status == 200 and json.loads(body)["hidden"] == [64, 32, 16]
+
+    def state():
+        status, _, body = request(port, "GET", "/hierarchy/state")
+        assert status == 200
+        return json.loads(body)
+
+    wait_for(lambda: not state()["running"], seconds=30)
+    done = state()
+    assert done["epoch"] == 6 and done["layer_dims"] == [64, 64, 32, 16, 10]
+    assert [layer["layer"] for layer in done["layers"]] == [1, 2, 3]
+    assert len(done["curves"]["cost"]) == 6 and done["curves"]["test"][-1][0] == 6
+    # Layer 2's pictures, again here from the experiment's own functions on the digits.
+    from ldnn.data import load_dataset
+    from ldnn.data.preparation import standardize
+
+    dataset = load_dataset("digits")
+    X = standardize(dataset)[0].X_train
+    A = feature_hierarchy.layer_activations(app.hierarchy.network, X)[2]
+    shown = done["layers"][1]
+    units = [u["unit"] for u in shown["units"]]
+    assert units == [int(j) for j in np.argsort(-A.std(axis=1))[: feature_hierarchy.UNITS_SHOWN]]
+    j = units[0]
+    top = np.argsort(-A[j])[: feature_hierarchy.TOP_K]
+    mean = dataset.X_train[:, top].mean(axis=1)
+    expected = np.rint(255 * (mean - mean.min()) / (mean.max() - mean.min()))
+    assert np.array_equal(
+        np.frombuffer(base64.b64decode(shown["units"][0]["top"]), np.uint8), expected
+    )
+    assert len(base64.b64decode(shown["units"][0]["ascent"])) == 64
+
+
+@pytest.mark.parametrize(
+    "document, field",
+    [({"epochs": 0}, "epochs"), ({"epochs": 501}, "epochs"), ({"seed": -1}, "seed")],
+)
+def test_bad_hierarchy_values_are_400s_naming_the_field(hierarchy, document, field):
+    status, _, body = request(hierarchy[0], "POST", "/hierarchy/train", document)
+    assert status == 400 and json.loads(body)["field"] == field
+
+
+def test_the_hierarchy_page_in_headless_chromium(hierarchy):
+    port, app = hierarchy
+    with browser_page(
+        f"http://127.0.0.1:{port}/hierarchy", viewport={"width": 1100, "height": 700}
+    ) as page:
+        page.fill("#epochs", "20")
+        page.click("#train")
+        wait_for(lambda: page.text_content("#epoch") == "20", seconds=40)
+        wait_for(lambda: page.text_content("#running") == "done")
+        assert page.locator(".hierarchy-layer").count() == 3
+        labels = page.eval_on_selector_all(
+            ".hierarchy-units canvas", "all => all.map(c => c.getAttribute('aria-label'))"
+        )
+        assert len(labels) == (3 * 2 + 1) * feature_hierarchy.UNITS_SHOWN  # and W[1]'s rows
+        assert "test" in page.text_content("#accuracy")
+        page.screenshot(path=str(HIERARCHY_SCREENSHOT), full_page=True)

@@ -278,7 +278,8 @@ def run_summary(args, session) -> int:
     else:
         raise ConfigurationError("give a MODEL file or --layers n0,n1,...,nL")
     network.summary(m=args.m)
-    print(cost_table(network.layer_dims, args.m, network.hyperparameters.dtype))
+    hp = network.hyperparameters
+    print(cost_table(network.layer_dims, args.m, hp.dtype, hp.embedding_dims))
     return 0
 
 

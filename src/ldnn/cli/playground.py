@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .serve import port
+from .serve import port, size
 
 
 def add_parser(subparsers) -> None:
@@ -21,6 +21,13 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--port", type=port, default=8000, help="the port; 0 picks a free one")
     p.add_argument("--open", action="store_true", help="open the page in a web browser")
+    p.add_argument(
+        "--max-upload",
+        type=size,
+        default="4M",
+        metavar="SIZE",
+        help="the largest CSV the page may upload, e.g. 4M (default) or 64M; larger: 413",
+    )
     p.set_defaults(run=run_playground)
 
 
@@ -29,15 +36,17 @@ def run_playground(args, session) -> int:
     import webbrowser
 
     from ..experiments.depth_vs_width import and_or, deep_xor_tree, size
-    from ..playground import MAX_BODY, SECURITY, PlaygroundApp, Session
+    from ..playground import SECURITY, PlaygroundApp, Session
     from ..playground.parity import Constructions
     from ..serve.server import AppServer, serve_until_stopped
 
     playground = Session()
     try:
         parity = Constructions({"deep": deep_xor_tree, "wide": and_or}, size)
-        app = PlaygroundApp(playground, parity)
-        server = AppServer(app, args.host, args.port, max_body=MAX_BODY, headers=SECURITY)
+        app = PlaygroundApp(
+            playground, parity, max_upload=args.max_upload, recipe=hierarchy_recipe()
+        )
+        server = AppServer(app, args.host, args.port, max_body=app.max_body, headers=SECURITY)
 
         def ready() -> None:
             print(f"ldnn playground at {server.url}/ (Ctrl-C stops)", flush=True)
@@ -52,3 +61,23 @@ def run_playground(args, session) -> int:
     finally:
         playground.close()
     return 0
+
+
+def hierarchy_recipe():
+    """The feature-hierarchy page's :class:`~ldnn.playground.hierarchy.Recipe`: the
+    experiment's own functions and its digits network (given here, where both rooms are
+    in reach, so that the playground does not import the experiments)."""
+    from ..experiments import feature_hierarchy as experiment
+    from ..playground.hierarchy import Recipe
+
+    digits = experiment.config("digits", quick=False)
+    return Recipe(
+        experiment.layer_activations,
+        experiment.ascend,
+        experiment.varied_units,
+        experiment.top_examples,
+        experiment.TOP_K,
+        experiment.UNITS_SHOWN,
+        tuple(digits["hidden"]),
+        {**experiment.TRAINING, "batch_size": digits["batch_size"], "lambd": digits["lambd"]},
+    )

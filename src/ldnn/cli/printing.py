@@ -81,10 +81,16 @@ def describe(run) -> None:
             f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
         )
     )
+    embedding = ""
+    if hp.embedding:  # the text columns of more than k categories
+        sizes = ", ".join(f"{K:,}" for K in hp.embedding)
+        embedding = f", embedding k={hp.embedding_width} of text columns of {sizes} categories"
+    elif hp.embedding_width:
+        embedding = f", no text column of more than {hp.embedding_width} categories to embed"
     print(
         f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
         f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
-        f"batch {hp.batch_size or 'full'}"
+        f"batch {hp.batch_size or 'full'}{embedding}"
     )
 
 

@@ -49,7 +49,17 @@ FLAGS = {
         "max_cell_bytes",
         "max_memory",
     ),
-    "model": ("layers", "activation", "output", "loss", "init", "keep_prob", "batch_norm", "dtype"),
+    "model": (
+        "layers",
+        "activation",
+        "output",
+        "loss",
+        "init",
+        "keep_prob",
+        "batch_norm",
+        "embedding_width",
+        "dtype",
+    ),
     "training": (
         "optimizer",
         "learning_rate",
@@ -68,6 +78,7 @@ FLAGS = {
         "lambd",
         "validation_split",
         "early_stopping",
+        "swa_start",
         "seed",
         "device",
     ),
@@ -78,9 +89,11 @@ FLAG_FOR = {
     "lambd": "--l2",
     "validation_split": "--val-split",
     "early_stopping": "--early-stopping",
+    "swa_start": "--swa",
     "batch_size": "--batch-size",
     "keep_prob": "--keep-prob",
     "batch_norm": "--batch-norm",
+    "embedding_width": "--embedding-width",
     "epochs": "--epochs",
     "decay_rate": "--decay-rate",
     "lr_schedule": "--lr-schedule",
@@ -128,6 +141,13 @@ def add_arguments(p) -> None:
         type=switches,
         metavar="yes|no|yes,no,...",
         help="batch-normalise the hidden layers (all, or one yes/no per hidden layer)",
+    )
+    model.add_argument(
+        "--embedding-width",
+        type=int,
+        metavar="K",
+        help="a table's text columns of more than K categories get a learned embedding of "
+        "width K (W[1]'s block for each factored, (n[1], K) . (K, categories)); 0: none",
     )
     model.add_argument("--dtype", choices=("float32", "float64"), help="parameters and data")
     training = p.add_argument_group("training")
@@ -200,6 +220,16 @@ def add_arguments(p) -> None:
         const=0,
         dest="early_stopping",
         help="train every epoch (the validation part, if any, is still scored and drawn)",
+    )
+    training.add_argument(
+        "--swa",
+        type=swa_start,
+        dest="swa_start",
+        metavar="START",
+        help="stochastic weight averaging: the model is the mean of the parameters at the "
+        "end of each epoch from epoch START (a whole number, or a fraction < 1 of --epochs) "
+        "on; with a validation part the average is what is scored and early stopping "
+        "keeps (docs/recipes.md; default 0: off)",
     )
     training.add_argument(
         "--seed", type=int, help="initialisation, shuffling, dropout, validation part"
@@ -288,6 +318,20 @@ def patience(text: str):
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected auto or whole epochs >= 0, got {text!r}")
     return value
+
+
+def swa_start(text: str) -> float:
+    """--swa's value: 0 (off), a fraction in (0, 1) of the epochs, or a whole epoch >= 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf") or (value >= 1 and not value.is_integer()):
+        raise argparse.ArgumentTypeError(
+            f"expected 0 (off), a fraction in (0, 1) of the epochs or a whole epoch >= 1, "
+            f"got {text!r}"
+        )
+    return int(value) if value >= 1 else value
 
 
 def build_config(args) -> dict:

@@ -25,14 +25,17 @@ def parameters_to_vector(parameters: dict, dtype=None) -> np.ndarray:
 def gradients_to_vector(grads: dict, L: int, dtype=None) -> np.ndarray:
     """dtheta: dW1, db1, ..., dWL, dbL stacked in the order of :func:`parameters_to_vector`."""
     normalised = [f"dgamma{l}" in grads for l in range(1, L + 1)]
-    parts = [np.ravel(grads["d" + k]) for k in parameter_names(L, normalised)]
+    parts = [np.ravel(grads["d" + k]) for k in parameter_names(L, normalised, "dE1" in grads)]
     return np.concatenate(parts).astype(dtype or parts[0].dtype, copy=False)
 
 
-def vector_to_parameters(theta: np.ndarray, layer_dims, dtype=None, batch_norm=()) -> dict:
-    """The inverse of :func:`parameters_to_vector` for ``layer_dims``."""
+def vector_to_parameters(
+    theta: np.ndarray, layer_dims, dtype=None, batch_norm=(), embedding=()
+) -> dict:
+    """The inverse of :func:`parameters_to_vector` for ``layer_dims`` (and an embedding's
+    (k, K_1, ..., K_C), see :func:`~ldnn.core.parameters.parameter_shapes`)."""
     parameters, start = {}, 0
-    for key, shape in parameter_shapes(layer_dims, batch_norm):
+    for key, shape in parameter_shapes(layer_dims, batch_norm, embedding):
         size = shape[0] * shape[1]
         parameters[key] = (
             theta[start : start + size].reshape(shape).astype(dtype or theta.dtype, copy=True)
@@ -41,9 +44,10 @@ def vector_to_parameters(theta: np.ndarray, layer_dims, dtype=None, batch_norm=(
     return parameters
 
 
-def locate(index: int, layer_dims, batch_norm=()) -> tuple[str, tuple[int, int]]:
-    """Which parameter, and which entry of it, sits at ``index`` of the flat vector."""
-    for key, shape in parameter_shapes(layer_dims, batch_norm):
+def locate(index: int, shapes: dict) -> tuple[str, tuple[int, int]]:
+    """Which parameter, and which entry of it, sits at ``index`` of the flat vector of
+    the parameters of ``shapes`` ({name: shape}, in the vector's order)."""
+    for key, shape in shapes.items():
         size = shape[0] * shape[1]
         if index < size:
             return key, (index // shape[1], index % shape[1])

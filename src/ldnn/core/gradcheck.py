@@ -26,7 +26,7 @@ from ..errors import ShapeError
 from .categorical import holds_categories
 from .flat import gradients_to_vector, locate
 from .losses import example_weights, get_loss
-from .parameters import batch_normed, check_parameters, parameter_names
+from .parameters import check_parameters, names_of
 from .propagation import backward, compute_cost, forward, resolve_activations
 from .regularization import dropout_mask, resolve_keep_probs
 
@@ -148,8 +148,8 @@ def gradcheck(
 
     g_approx = np.empty_like(g)
     i = 0
-    normalised = batch_normed(parameters)
-    for key in parameter_names(L, normalised):
+    names = names_of(parameters)[0]
+    for key in names:
         flat = parameters[key].reshape(-1)  # a view: perturbing it perturbs the parameter
         for j in range(flat.size):
             original = flat[j]
@@ -164,5 +164,6 @@ def gradcheck(
     denominator = np.linalg.norm(g) + np.linalg.norm(g_approx)
     difference = float(np.linalg.norm(g - g_approx) / denominator) if denominator else 0.0
     order = np.argsort(-np.abs(g - g_approx))[:n_worst]
-    worst = [(*locate(int(k), dims, normalised), float(g[k]), float(g_approx[k])) for k in order]
+    shapes = {key: parameters[key].shape for key in names}
+    worst = [(*locate(int(k), shapes), float(g[k]), float(g_approx[k])) for k in order]
     return GradcheckResult(difference, threshold, difference < threshold, g.size, worst)

@@ -64,6 +64,13 @@ class Hyperparameters:
         :mod:`ldnn.core.batchnorm`.
     batch_norm_momentum : float
         The weight of each batch's statistics in the running ones.
+    embedding_width : int or None
+        k: a table's text columns of more than k categories get a learned embedding of
+        width k, W[1]'s block for such a column factored into (n[1], k) . (k, K)
+        (:mod:`ldnn.core.categorical`); None: every category is a column of W[1].
+    embedding : tuple of int
+        The number of categories K of each embedded column, in the order of the columns,
+        as the first fit found them (empty: none); n[0] stays the table's one-hot width.
     epochs : int
         Passes over the training set; with full-batch gradient descent, iterations.
     batch_size : int or None
@@ -74,6 +81,11 @@ class Hyperparameters:
         Dropout keep probability for hidden layers 1..L-1 (1.0 = no dropout).
     early_stopping : int or None
         Patience in epochs without a better validation cost; None disables it.
+    swa_start : float
+        Stochastic weight averaging (:mod:`ldnn.training.averaging`): from this epoch on,
+        a whole number >= 1, or this fraction of ``epochs`` when below 1, the model is
+        the running mean of the parameters at the end of each epoch; 0 (the default):
+        off.
     validation_split : float
         Fraction of the training examples held out for validation when ``fit`` gets no
         validation_data.
@@ -115,7 +127,10 @@ class Hyperparameters:
     keep_prob: tuple[float, ...] = ()
     batch_norm: tuple[bool, ...] = ()
     batch_norm_momentum: float = 0.1
+    embedding_width: int | None = None
+    embedding: tuple[int, ...] = ()
     early_stopping: int | None = None
+    swa_start: float = 0.0
     validation_split: float = 0.0
     seed: int = 0
     generator: str = "default"
@@ -126,6 +141,12 @@ class Hyperparameters:
     def L(self) -> int:
         """The number of layers with parameters (the input layer is layer 0)."""
         return len(self.layer_dims) - 1
+
+    @property
+    def embedding_dims(self) -> tuple[int, ...]:
+        """(k, K_1, ..., K_C) of a learned embedding, as
+        :func:`~ldnn.core.parameters.parameter_shapes` takes it; () without one."""
+        return (self.embedding_width, *self.embedding) if self.embedding else ()
 
     @classmethod
     def create(
@@ -229,6 +250,7 @@ class Hyperparameters:
         check_positive(self.batch_size, "batch_size", integer=True, allow_none=True)
         check_non_negative(self.lambd, "lambd")
         check_positive(self.early_stopping, "early_stopping", integer=True, allow_none=True)
+        self._validate_swa()
         for name in ("beta", "beta1", "beta2"):
             value = getattr(self, name)
             if not _number(value) or not 0 <= value < 1:
@@ -264,6 +286,25 @@ class Hyperparameters:
                 f"seed must be a whole number >= 0, got {self.seed!r}", field="seed"
             )
         resolve_keep_probs(self.keep_prob, self.L)
+        self._validate_embedding()
+
+    def _validate_embedding(self) -> None:
+        """embedding_width k a whole number >= 1 or None; embedding, each embedded
+        column's K > k, within n[0]."""
+        check_positive(self.embedding_width, "embedding_width", integer=True, allow_none=True)
+        sizes, k = self.embedding, self.embedding_width
+        if not isinstance(sizes, tuple) or not all(
+            isinstance(K, int | np.integer) and not isinstance(K, bool) for K in sizes
+        ):
+            raise ConfigurationError(
+                f"embedding must be a list of category counts, got {sizes!r}", field="embedding"
+            )
+        if sizes and (k is None or min(sizes) <= k or sum(sizes) > self.layer_dims[0]):
+            raise ConfigurationError(
+                f"embedding {list(sizes)} must list columns of more than embedding_width = {k} "
+                f"categories, {sum(sizes)} in all within n[0] = {self.layer_dims[0]}",
+                field="embedding",
+            )
 
     def _validate_recipes(self) -> None:
         """The schedules', AdamW's, Nesterov's, clipping's and label smoothing's settings."""
@@ -336,6 +377,35 @@ class Hyperparameters:
             raise ConfigurationError(
                 f"label_smoothing is for the cross-entropy losses, not {self.loss!r}",
                 field="label_smoothing",
+            )
+
+    def _validate_swa(self) -> None:
+        """swa_start: 0, a fraction in (0, 1) or a whole epoch below ``epochs``, for a
+        mini-batch optimizer and no batch norm."""
+        s = self.swa_start
+        expected = "0 (off), a fraction in (0, 1) of epochs or a whole epoch >= 1"
+        if not _number(s) or not np.isfinite(s) or s < 0 or (s >= 1 and s != int(s)):
+            raise ConfigurationError(f"swa_start must be {expected}, got {s!r}", field="swa_start")
+        if not s:
+            return
+        if s >= self.epochs:
+            raise ConfigurationError(
+                f"swa_start must be {expected} below epochs = {self.epochs}, got {s!r}",
+                field="swa_start",
+            )
+        if self.optimizer == "lbfgs":
+            raise ConfigurationError(
+                "swa_start averages the epochs of a mini-batch optimizer: use gd, momentum, "
+                "rmsprop, adam or adamw, not lbfgs",
+                field="swa_start",
+            )
+        if any(self.batch_norm):
+            # The running mean and variance were gathered for each epoch's W, not for
+            # their average; SWA would need them measured again on the training data.
+            raise ConfigurationError(
+                "swa_start averages W and b but not batch norm's running mean and "
+                "variance: use swa_start = 0 with batch_norm",
+                field="swa_start",
             )
 
     def replace(self, **changes) -> Hyperparameters:

@@ -71,9 +71,15 @@ def initialize_parameters(
     rng: np.random.Generator | int | None = None,
     dtype=np.float64,
     batch_norm: Sequence[bool] = (),
+    embedding: tuple = (),
 ) -> dict[str, np.ndarray]:
     """Draw W1..WL and set b1..bL to zero (a batch-normalised layer: gamma = 1, beta = 0,
     and its running statistics mean = 0, var = 1; the draws of W are the same).
+
+    With ``embedding`` (k, K_1, ..., K_C), a table's learned embedding: W[1] has
+    n[0] - sum (K_c - k) columns, its fan-in, and E1 of shape (k, K_1 + ... + K_C) is
+    drawn last from N(0, 1), so that its rows of A[0] start with the unit variance of the
+    standardised numeric rows.
 
     Parameters
     ----------
@@ -98,8 +104,11 @@ def initialize_parameters(
     course = isinstance(rng, np.random.RandomState)
     rng = rng if course else np.random.default_rng(rng)
     parameters = {}
+    fan_in = list(dims)
+    if embedding:
+        fan_in[0] = dims[0] - sum(embedding[1:]) + embedding[0] * len(embedding[1:])
     for l in range(1, len(dims)):
-        n_prev, n = dims[l - 1], dims[l]
+        n_prev, n = fan_in[l - 1], dims[l]
         scale = _SCALES[init](n_prev, n)
         if course and init == "scaled":  # the course's order: W / sqrt(n[l-1])
             W = rng.standard_normal((n, n_prev)) / math.sqrt(n_prev)
@@ -115,4 +124,8 @@ def initialize_parameters(
             parameters[f"var{l}"] = np.ones((n, 1), dtype=dtype)
         else:
             parameters[f"b{l}"] = np.zeros((n, 1), dtype=dtype)
+    if embedding:
+        k, K = embedding[0], sum(embedding[1:])
+        E = rng.standard_normal((k, K))
+        parameters = {"E1": E.astype(dtype), **parameters}  # E1 first, as in every flat vector
     return parameters

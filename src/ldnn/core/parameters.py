@@ -4,8 +4,11 @@ W[l] has shape (n[l], n[l-1]) and b[l] shape (n[l], 1); the gradients dW[l], db[
 keyed ``dW{l}``, ``db{l}`` and shaped alike. A batch-normalised layer l has no b[l]:
 its learned scale and shift ``gamma{l}``, ``beta{l}`` of shape (n[l], 1) take its place,
 and its running statistics ``mean{l}``, ``var{l}`` (n[l], 1), which are not learned,
-follow all the learned parameters (:func:`statistic_names`). This module knows the
-names, the shapes and L, and checks that a dict's arrays chain into a network.
+follow all the learned parameters (:func:`statistic_names`). A table's learned
+embedding of its text columns, ``E1`` of shape (k, K_1 + ... + K_C), comes first: it
+feeds layer 1, and W[1] then has n[0] - sum (K_c - k) columns (:mod:`ldnn.core.categorical`).
+This module knows the names, the shapes and L, and checks that a dict's arrays chain into
+a network.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ def _normalised(batch_norm, L: int) -> tuple[bool, ...]:
     return tuple(batch_norm) + (False,) * (L - len(batch_norm))
 
 
-def parameter_names(L: int, batch_norm: Sequence[bool] = ()) -> list[str]:
-    """["W1", "b1", ..., "WL", "bL"] (a batch-normalised layer: W, gamma, beta): the
-    learned parameters, in the order of every flat vector."""
-    names = []
+def parameter_names(L: int, batch_norm: Sequence[bool] = (), embedded: bool = False) -> list[str]:
+    """["W1", "b1", ..., "WL", "bL"] (a batch-normalised layer: W, gamma, beta; with a
+    learned embedding, "E1" first): the learned parameters, in the order of every flat
+    vector."""
+    names = ["E1"] if embedded else []
     for l, normalised in enumerate(_normalised(batch_norm, L), start=1):
         names += [f"W{l}", f"gamma{l}", f"beta{l}"] if normalised else [f"W{l}", f"b{l}"]
     return names
@@ -61,7 +65,7 @@ def learned(parameters: dict) -> dict:
 def names_of(parameters: dict) -> tuple[list[str], list[str]]:
     """(learned names, statistics' names) of a parameters dict, in their flat order."""
     L, normalised = number_of_layers(parameters), batch_normed(parameters)
-    return parameter_names(L, normalised), statistic_names(L, normalised)
+    return parameter_names(L, normalised, "E1" in parameters), statistic_names(L, normalised)
 
 
 @functools.cache
@@ -75,13 +79,22 @@ def layer_of(name: str) -> int:
     return int(name[len(name.rstrip("0123456789")) :])
 
 
-def parameter_shapes(layer_dims: Sequence[int], batch_norm: Sequence[bool] = ()):
+def parameter_shapes(
+    layer_dims: Sequence[int], batch_norm: Sequence[bool] = (), embedding: tuple = ()
+):
     """(name, shape) of the learned parameters W1, b1, ..., WL, bL: W[l] is
-    (n[l], n[l-1]), b[l] (and gamma[l], beta[l]) is (n[l], 1)."""
+    (n[l], n[l-1]), b[l] (and gamma[l], beta[l]) is (n[l], 1). With ``embedding`` (k,
+    K_1, ..., K_C), a learned embedding of width k for C text columns: E1 of shape
+    (k, K_1 + ... + K_C) first, and W[1] of shape (n[1], n[0] - sum (K_c - k))."""
     L = len(layer_dims) - 1
+    inputs = list(layer_dims)
+    if embedding:
+        k, sizes = embedding[0], embedding[1:]
+        inputs[0] = layer_dims[0] - sum(sizes) + k * len(sizes)
+        yield "E1", (k, sum(sizes))
     for name in parameter_names(L, batch_norm):
         l = layer_of(name)
-        yield name, (layer_dims[l], layer_dims[l - 1]) if name[0] == "W" else (layer_dims[l], 1)
+        yield name, (layer_dims[l], inputs[l - 1]) if name[0] == "W" else (layer_dims[l], 1)
 
 
 def statistic_shapes(layer_dims: Sequence[int], batch_norm: Sequence[bool] = ()):
@@ -90,10 +103,14 @@ def statistic_shapes(layer_dims: Sequence[int], batch_norm: Sequence[bool] = ())
         yield name, (layer_dims[layer_of(name)], 1)
 
 
-def count_parameters(layer_dims: Sequence[int], batch_norm: Sequence[bool] = ()) -> int:
+def count_parameters(
+    layer_dims: Sequence[int], batch_norm: Sequence[bool] = (), embedding: tuple = ()
+) -> int:
     """The learned entries: sum over l of n[l] n[l-1] + n[l] (+ n[l] more for gamma and
-    beta in place of b in a batch-normalised layer)."""
-    return sum(math.prod(shape) for _, shape in parameter_shapes(layer_dims, batch_norm))
+    beta in place of b in a batch-normalised layer; with an embedding, its k K entries and
+    W[1]'s fewer columns)."""
+    shapes = parameter_shapes(layer_dims, batch_norm, embedding)
+    return sum(math.prod(shape) for _, shape in shapes)
 
 
 def physical_memory() -> int | None:
@@ -104,10 +121,10 @@ def physical_memory() -> int | None:
         return None
 
 
-def check_fits_in_memory(layer_dims: Sequence[int], dtype) -> None:
-    """Raise ConfigurationError if the parameters of ``layer_dims`` alone would need more
-    memory than this machine has (say how many and how much)."""
-    count = count_parameters(layer_dims)  # (batch norm adds n[l] per layer: negligible)
+def check_fits_in_memory(layer_dims: Sequence[int], dtype, embedding: tuple = ()) -> None:
+    """Raise ConfigurationError if the parameters of ``layer_dims`` (and ``embedding``)
+    alone would need more memory than this machine has (say how many and how much)."""
+    count = count_parameters(layer_dims, (), embedding)  # (batch norm's n[l]: negligible)
     size = count * np.dtype(dtype).itemsize
     memory = physical_memory()
     if memory is not None and size > memory:
@@ -127,6 +144,9 @@ def check_parameters(parameters: dict) -> tuple[int, ...]:
             "parameters must hold exactly W1..WL and b1..bL (a batch-normalised layer: gamma, "
             f"beta, mean and var in place of b), got keys {sorted(parameters)}"
         )
+    E = parameters.get("E1")
+    if E is not None and (E.ndim != 2 or 0 in E.shape):
+        raise ShapeError(f"E1 must have shape (k, K_1 + ... + K_C), got {E.shape}")
     dims = [parameters["W1"].shape[1] if parameters["W1"].ndim == 2 else -1]
     for l in range(1, L + 1):
         W = parameters[f"W{l}"]

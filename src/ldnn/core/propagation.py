@@ -20,6 +20,8 @@ beta, and A[l] = g[l](Z~[l]); backward takes dZ~[l] = dA[l] * g[l]'(Z~[l]) back 
 the normalisation to dZ[l], and goes on as above. A table's text columns are one-hot rows
 of A[0], kept as codes (a CompactX): there W[1] . A[0] is a gather of W[1]'s columns and
 dZ[1] . A[0]^T a scatter-add into them (:mod:`ldnn.core.categorical` sets them side by side).
+With a learned embedding E1, a wide text column's rows of A[0] are E1[:, r], and dE1 is the
+notes' dA[0] = W[1]^T . dZ[1] on those rows, scatter-added into E1's columns.
 
 Each example's weight, the notes' 1/m, is said once (:func:`ldnn.core.losses.example_weights`:
 1/m, w_i / sum w with sample weights, the whole batch's 1/m on a rank's share of it), and
@@ -154,7 +156,8 @@ def forward(
     activations = resolve_activations(activations, L)
     arrays_of = ALLOCATE if workspace is None else workspace
     caches = []
-    A = X
+    # A table's embedded text columns: A[0] reads their k rows E1[:, r] (categorical.Embedded)
+    A = X if "E1" not in parameters else categorical.Embedded(X, parameters["E1"])
     m = X.shape[1]
     for l in range(1, L + 1):
         A_prev = A
@@ -222,7 +225,10 @@ def column_blocks(m: int, block: int = 1024) -> list[slice]:
 
 
 def _check_forward(X, parameters: dict) -> None:
-    check_columns(X, check_parameters(parameters)[0], "X", "n[0]")
+    n0 = check_parameters(parameters)[0]
+    if "E1" in parameters:  # W[1]'s columns are X's rows with the embedded ones as E1's k
+        X = categorical.Embedded(X, parameters["E1"])
+    check_columns(X, n0, "X", "n[0]")
 
 
 def linear_backward(dZ, linear_cache, *, input_gradient=True, out=None, ones=None):
@@ -347,6 +353,17 @@ def backward(
             grads[f"dW{l}"] += get_xp(W).multiply(W, lambd / weights.m, out=scratch)
         if db is not None:
             grads[f"db{l}"] = db
+        if l == 1 and isinstance(cache.linear_cache[0], categorical.Embedded):
+            # dE1: the notes' dA[0] = W[1]^T . dZ[1] on the embedded rows, into E1's columns
+            A0 = cache.linear_cache[0]
+            out = (
+                None
+                if workspace is None or workspace.gradients is None
+                else workspace.gradients["dE1"]
+            )
+            grads["dE1"] = categorical.embedding_gradient(dZ, A0, W, out=out)
+            if lambd:
+                grads["dE1"] += get_xp(W).multiply(A0.E, lambd / weights.m)
         if keep_dA:
             if l > 1 and caches[l - 2].D is not None:
                 # A[l-1] was multiplied by its dropout mask, so its gradient is too.

@@ -29,7 +29,7 @@ def l2_cost(parameters: dict, lambd: float, m: int):
         return 0.0
     total = 0.0
     for name, W in parameters.items():
-        if name.startswith("W"):
+        if name.startswith("W") or name == "E1":  # (a table's embedding E is a factor of W[1])
             total = total + squared_norm(W)
     return lambd / (2 * m) * total
 

@@ -49,6 +49,11 @@ def cell_kind(pa, kind) -> str | None:
     return "as text" if binary or temporal or t.is_binary_view(kind) else None
 
 
+def is_text(pa, kind) -> bool:
+    """Whether Arrow type ``kind`` is strings (the text ldnn reads as it is)."""
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def row_bytes(pa, kind) -> int:
     """About how many bytes a row of a column of type ``kind`` takes once read and
     converted: Arrow's values and what ldnn keeps (a text column's distinct values,

@@ -20,8 +20,10 @@ training ask of an X: ``X[:, examples]`` (a mini-batch, a split, a rank's share)
 (the one-hot rows keep mean 0 and std 1, as :class:`~ldnn.data.preparation.Preparation`
 leaves them). That standardisation is kept as a shift and a scale until :meth:`astype`
 writes the numbers in the network's dtype: the raw X and the prepared one share their
-numbers. :meth:`dense` builds the one-hot X, for tests and small tables; training and
-prediction never do.
+numbers. ``X[:, examples]`` for indices (a validation part) keeps the examples' indices
+into the numbers, not a copy of them (:meth:`take` gathers a mini-batch's the same way).
+:meth:`dense` builds the one-hot X, for tests and small tables; training and prediction
+never do.
 """
 
 from __future__ import annotations
@@ -52,22 +54,27 @@ class CompactX:
         The column's first row of X and its number of categories (rows).
     shift, scale : ndarray of shape (n_num,), optional
         X's numeric rows are (numbers - shift) / scale (a standardisation not yet written).
+    example_rows : ndarray of int, optional
+        The examples are these rows of ``numbers`` (``codes`` holds theirs alone): a part
+        of another X, its numbers not copied.
     """
 
     ndim = 2
 
-    def __init__(self, numbers, codes, numeric_rows, blocks, shift=None, scale=None):
+    def __init__(
+        self, numbers, codes, numeric_rows, blocks, shift=None, scale=None, example_rows=None
+    ):
         self.numbers, self.codes = numbers, codes
         self.numeric_rows = np.asarray(numeric_rows, dtype=np.intp)
         self.blocks = tuple((int(offset), int(K)) for offset, K in blocks)
-        self.shift, self.scale = shift, scale
+        self.shift, self.scale, self.example_rows = shift, scale, example_rows
         n0 = len(self.numeric_rows) + sum(K for _, K in self.blocks)
-        self.shape = (n0, numbers.shape[0])
+        self.shape = (n0, numbers.shape[0] if example_rows is None else len(example_rows))
 
-    def _with(self, numbers, codes, shift=None, scale=None) -> CompactX:
+    def _with(self, numbers, codes, shift=None, scale=None, rows=None) -> CompactX:
         """The same rows of X for other examples (or another standardisation)."""
         affine = (shift, scale) if shift is not None else (self.shift, self.scale)
-        return CompactX(numbers, codes, self.numeric_rows, self.blocks, *affine)
+        return CompactX(numbers, codes, self.numeric_rows, self.blocks, *affine, rows)
 
     @property
     def size(self) -> int:
@@ -92,8 +99,12 @@ class CompactX:
     # -- the rows of X ---------------------------------------------------------------------
     def numeric(self, examples=slice(None), columns=slice(None)):
         """X's numeric rows X_N, of shape (n_num, m): the numbers, standardised if asked
-        (of some ``examples`` and some ``columns`` of the numbers: slices give views)."""
-        numbers = self.numbers[examples, columns]
+        (of some ``examples`` and some ``columns`` of the numbers: slices give views, but
+        of an X that keeps its examples' indices)."""
+        if self.example_rows is None:
+            numbers = self.numbers[examples, columns]
+        else:  # the examples' rows gathered whole, then the columns: as a copy would be
+            numbers = self.numbers[self.example_rows[examples]][:, columns]
         if self.shift is not None:
             numbers = (numbers - self.shift[columns]) / self.scale[columns]
         return numbers.T
@@ -106,7 +117,15 @@ class CompactX:
         if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
             examples = key[1]
             if key[0] == slice(None) and not isinstance(examples, int | np.integer):
-                return self._with(self.numbers[examples], self.codes[examples])
+                if self.example_rows is None and isinstance(examples, slice):  # views
+                    return self._with(self.numbers[examples], self.codes[examples])
+                # Indices (a part of the examples): theirs into the numbers, not a copy
+                # (4 bytes an example where they fit, not a row of numbers).
+                rows = self.example_rows
+                if rows is None:
+                    m = self.shape[1]
+                    rows = np.arange(m, dtype=np.int32 if m < 2**31 else np.intp)
+                return self._with(self.numbers, self.codes[examples], rows=rows[examples])
         raise ShapeError(
             f"a CompactX (X with categories) takes X[:, examples] or X[row], got X[{key!r}]"
         )
@@ -117,8 +136,9 @@ class CompactX:
         numbers_out, codes_out = (None, None) if out is None else out
         # mode="clip": NumPy's default "raise" first writes into a temporary copy; the
         # indices are valid, so "clip" changes nothing else.
-        numbers = np.take(self.numbers, examples, axis=0, out=numbers_out, mode="clip")
         codes = np.take(self.codes, examples, axis=0, out=codes_out, mode="clip")
+        rows = examples if self.example_rows is None else self.example_rows[examples]
+        numbers = np.take(self.numbers, rows, axis=0, out=numbers_out, mode="clip")
         return self._with(numbers, codes)
 
     def row(self, i: int):
@@ -203,19 +223,23 @@ class CompactX:
             )
         return value[self.numeric_rows, 0]
 
+    def _affine(self, shift, scale) -> CompactX:
+        """X with its numbers standardised by ``shift`` and ``scale`` (n_num,)."""
+        return self._with(self.numbers, self.codes, shift, scale, self.example_rows)
+
     def __sub__(self, mean) -> CompactX:
         """X - mean: the numeric rows shifted (the one-hot rows' means must be 0)."""
         a = self._numeric_part(mean, 0.0, "- mean")
         if self.shift is None:  # (numbers - a) / 1
-            return self._with(self.numbers, self.codes, a, np.ones_like(a))
-        return self._with(self.numbers, self.codes, self.shift + a * self.scale, self.scale)
+            return self._affine(a, np.ones_like(a))
+        return self._affine(self.shift + a * self.scale, self.scale)
 
     def __truediv__(self, std) -> CompactX:
         """X / std: the numeric rows scaled (the one-hot rows' stds must be 1)."""
         s = self._numeric_part(std, 1.0, "/ std")
         if self.shift is None:  # (numbers - 0) / s
-            return self._with(self.numbers, self.codes, np.zeros_like(s), s)
-        return self._with(self.numbers, self.codes, self.shift, self.scale * s)
+            return self._affine(np.zeros_like(s), s)
+        return self._affine(self.shift, self.scale * s)
 
     def astype(self, dtype, copy: bool = True) -> CompactX:
         """X with its numbers in ``dtype``, standardised ((numbers - shift) / scale in
@@ -223,7 +247,7 @@ class CompactX:
         dtype = np.dtype(dtype)
         if self.shift is None and self.numbers.dtype == dtype and not copy:
             return self
-        numbers = np.empty(self.numbers.shape, dtype=dtype)
+        numbers = np.empty((self.shape[1], self.numbers.shape[1]), dtype=dtype)
         for start in range(0, self.shape[1], _BLOCK):
             block = slice(start, start + _BLOCK)
             numbers[block] = self.numeric(block).T

@@ -241,20 +241,32 @@ class TableEncoding:
             raise DataFileError(
                 f"{columns.source}: no memory for its X of {m:,} examples"
             ) from None
+        numeric_rows, blocks = self.layout()
+        numeric = [rule for rule in self.rules if rule.kind == "numbers"]
+        for k, rule in enumerate(numeric):
+            numbers[:, k] = _numbers_of(columns[rule.name], rule, columns.source)
+        self.write_codes(columns, codes)
+        return CompactX(numbers, codes, numeric_rows, blocks)
+
+    def layout(self) -> tuple[list[int], list[tuple[int, int]]]:
+        """Where each column's features are in X: (the row of each numeric column, (the
+        first row, K) of each text column), in the rules' order."""
         numeric_rows, blocks, start = [], [], 0
         for rule in self.rules:  # rows start.. of X are this rule's features
             if rule.kind == "numbers":
-                numbers[:, len(numeric_rows)] = _numbers_of(
-                    columns[rule.name], rule, columns.source
-                )
                 numeric_rows.append(start)
             elif rule.kind == "text":
-                index = _categories_of(columns[rule.name], rule)
-                # The row of X that holds the example's 1: the column's first row + k.
-                codes[:, len(blocks)] = np.where(index >= 0, index + start, -1)
                 blocks.append((start, len(rule.categories)))
             start += len(rule.features)
-        return CompactX(numbers, codes, numeric_rows, blocks)
+        return numeric_rows, blocks
+
+    def write_codes(self, columns: Columns, codes: np.ndarray) -> None:
+        """Write each text column's codes into ``codes`` (m, text columns): the row of X
+        that holds an example's 1, the column's first row + k, or -1 for none."""
+        text = [rule for rule in self.rules if rule.kind == "text"]
+        for c, (rule, (start, _)) in enumerate(zip(text, self.layout()[1], strict=True)):
+            index = _categories_of(columns[rule.name], rule)
+            codes[:, c] = np.where(index >= 0, index + start, -1)
 
     def unexpected(self, columns) -> dict:
         """What ``columns`` hold that the training part did not, per column:

@@ -12,11 +12,61 @@ from ..errors import DataFileError
 from .arrow import arrow, cell_kind, first_line, refuse_kind, row_bytes
 from .limits import Limits, format_size, shown
 
+#: The bytes of a CSV file pyarrow parses at a time (a block). Read as a stream, a file's
+#: blocks are smaller: pyarrow's reader parses dozens ahead (4 MiB blocks: 136 MiB held
+#: at 2,000,000 rows, 1 MiB: 35 MiB); but at least 8 KiB a column, as each block costs
+#: a few calls a column (5,000 columns in 1 MiB blocks: 5 times the whole read's time).
+#: A Parquet file is read 65,536 rows at a time, its pages through a 1 MiB buffer (not
+#: a row group's column chunks whole: 352 MiB held there, 90 MiB so; and faster).
+_BLOCK, _STREAM_BLOCK, _COLUMN_BLOCK = 1 << 22, 1 << 20, 1 << 13
+_PARQUET_BATCH, _PARQUET_BUFFER = 1 << 16, 1 << 20
+
 
 def read_csv(path: Path, delimiter, encoding, markers, decimal: str, limits: Limits):
     """A CSV file as a pyarrow Table (text dictionary-encoded), after its header's
     columns and the memory its size needs were checked; ``markers``: the cells that are
     missing values."""
+    pa = arrow()
+    encoding, delimiter, convert, _ = csv_settings(
+        path, delimiter, encoding, markers, decimal, limits
+    )
+    # Cells spanning lines (quoted newlines) keep pyarrow from splitting the file into
+    # blocks it parses in parallel: a block cut inside such a cell fails to parse, and
+    # only then is the file read again, in one stream (a bad file's error is that read's).
+    # A row longer than a block (a cell of megabytes) is read again in one block.
+    attempts = [(False, _BLOCK), (True, _BLOCK), (True, min(path.stat().st_size + 1, 2**31 - 1))]
+    for attempt, (newlines, size) in enumerate(attempts):
+        try:
+            table = pa.csv.read_csv(
+                path,
+                read_options=pa.csv.ReadOptions(
+                    encoding=encoding, block_size=size, use_threads=pa.cpu_count() > 1
+                ),
+                parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines),
+                convert_options=convert,
+                # The system allocator: on a fresh process, measured faster here than
+                # pyarrow's default (mimalloc) at reading a large file.
+                memory_pool=pa.system_memory_pool(),
+            )
+            break
+        except MemoryError:
+            raise
+        except pa.ArrowInvalid as error:
+            if attempt == 0 or (attempt == 1 and "straddl" in str(error) and size < attempts[2][1]):
+                continue
+            raise DataFileError(_explain(path, str(error), encoding)) from None
+        except (pa.ArrowException, OSError, UnicodeError) as error:
+            raise DataFileError(f"{path}: cannot be read as CSV: {first_line(error)}") from None
+    if table.num_columns == 0 or table.num_rows == 0:
+        what = "is empty (a header row is needed)" if table.num_columns == 0 else "has no data rows"
+        raise DataFileError(f"{path}: the file {what}")
+    return table
+
+
+def csv_settings(path: Path, delimiter, encoding, markers, decimal: str, limits: Limits):
+    """(encoding, delimiter, pyarrow's ConvertOptions, the header's columns) of a CSV
+    file, after its header's columns and the memory its size needs were checked
+    (:func:`read_csv`'s)."""
     pa = arrow()
     with open(path, "rb") as file:
         head = file.read(1 << 16)
@@ -58,38 +108,38 @@ def read_csv(path: Path, delimiter, encoding, markers, decimal: str, limits: Lim
         auto_dict_encode=True,
         auto_dict_max_cardinality=1 << 20,
     )
-    # Cells spanning lines (quoted newlines) keep pyarrow from splitting the file into
-    # blocks it parses in parallel: a block cut inside such a cell fails to parse, and
-    # only then is the file read again, in one stream (a bad file's error is that read's).
-    # A row longer than a block (a cell of megabytes) is read again in one block.
-    block = 1 << 22
-    attempts = [(False, block), (True, block), (True, min(path.stat().st_size + 1, 2**31 - 1))]
-    for attempt, (newlines, size) in enumerate(attempts):
-        try:
-            table = pa.csv.read_csv(
-                path,
-                read_options=pa.csv.ReadOptions(
-                    encoding=encoding, block_size=size, use_threads=pa.cpu_count() > 1
-                ),
-                parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines),
-                convert_options=convert,
-                # The system allocator: on a fresh process, measured faster here than
-                # pyarrow's default (mimalloc) at reading a large file.
-                memory_pool=pa.system_memory_pool(),
-            )
-            break
-        except MemoryError:
-            raise
-        except pa.ArrowInvalid as error:
-            if attempt == 0 or (attempt == 1 and "straddl" in str(error) and size < attempts[2][1]):
-                continue
-            raise DataFileError(_explain(path, str(error), encoding)) from None
-        except (pa.ArrowException, OSError, UnicodeError) as error:
-            raise DataFileError(f"{path}: cannot be read as CSV: {first_line(error)}") from None
-    if table.num_columns == 0 or table.num_rows == 0:
-        what = "is empty (a header row is needed)" if table.num_columns == 0 else "has no data rows"
-        raise DataFileError(f"{path}: the file {what}")
-    return table
+    return encoding, delimiter, convert, columns
+
+
+def csv_batches(path: Path, delimiter, encoding, markers, decimal: str, limits: Limits):
+    """(the schema, an iterator of record batches, about how many rows) of a CSV file read
+    as a stream, with :func:`read_csv`'s settings, or None where it cannot be (the first
+    block straddles a cell or fails to parse): then :func:`read_csv` reads it, and says
+    what is wrong with it. The columns' types are those of the first block (a later block
+    that does not fit them fails as the batches are read)."""
+    pa = arrow()
+    encoding, delimiter, convert, columns = csv_settings(
+        path, delimiter, encoding, markers, decimal, limits
+    )
+    block = min(max(_STREAM_BLOCK, columns * _COLUMN_BLOCK), 2**31 - 1)
+    with open(path, "rb") as file:
+        head = file.read(1 << 16)
+    _, rows = _csv_memory(path, head, 1)
+    try:
+        reader = pa.csv.open_csv(
+            path,
+            read_options=pa.csv.ReadOptions(
+                encoding=encoding, block_size=block, use_threads=pa.cpu_count() > 1
+            ),
+            parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=convert,
+            memory_pool=pa.system_memory_pool(),
+        )
+    except MemoryError:
+        raise
+    except (pa.ArrowException, OSError, UnicodeError, ValueError):
+        return None
+    return reader.schema, iter(reader), rows
 
 
 def _header_width(path: Path, encoding: str, delimiter: str) -> int:
@@ -134,10 +184,10 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def read_parquet(path: Path, limits: Limits):
-    """A Parquet file as a pyarrow Table, its text columns dictionary-encoded (what
-    :class:`~ldnn.data.tables.Text` keeps), after its metadata were checked: the number
-    of columns, their types and the memory its declared rows need."""
+def _parquet_file(path: Path, limits: Limits, **options):
+    """A Parquet file opened to read (pyarrow's ParquetFile ``options``), its text columns
+    as dictionaries, after its metadata were checked: the number of columns, their types
+    and the memory its declared rows need."""
     pa = arrow()
     try:
         file = pa.parquet.ParquetFile(path)
@@ -165,11 +215,34 @@ def read_parquet(path: Path, limits: Limits):
         )
     text = [i for i, field in enumerate(schema) if _read_as_dictionary(pa, field.type)]
     try:
-        return pa.parquet.ParquetFile(path, metadata=metadata, read_dictionary=text).read()
+        return pa.parquet.ParquetFile(path, metadata=metadata, read_dictionary=text, **options)
     except MemoryError:
         raise
     except (pa.ArrowException, OSError) as error:
         raise DataFileError(f"{path}: cannot be read as Parquet: {first_line(error)}") from None
+
+
+def read_parquet(path: Path, limits: Limits):
+    """A Parquet file as a pyarrow Table, its text columns dictionary-encoded (what
+    :class:`~ldnn.data.tables.Text` keeps), after its metadata were checked: the number
+    of columns, their types and the memory its declared rows need."""
+    pa = arrow()
+    file = _parquet_file(path, limits)
+    try:
+        return file.read()
+    except MemoryError:
+        raise
+    except (pa.ArrowException, OSError) as error:
+        raise DataFileError(f"{path}: cannot be read as Parquet: {first_line(error)}") from None
+
+
+def parquet_batches(path: Path, limits: Limits):
+    """(the schema, an iterator of record batches of at most 65,536 rows, the rows) of a
+    Parquet file, after :func:`read_parquet`'s checks: the file a slice at a time, not a
+    whole table."""
+    file = _parquet_file(path, limits, pre_buffer=False, buffer_size=_PARQUET_BUFFER)
+    batches = file.iter_batches(batch_size=_PARQUET_BATCH, use_threads=arrow().cpu_count() > 1)
+    return file.schema_arrow, batches, max(file.metadata.num_rows, 0)
 
 
 def _read_as_dictionary(pa, kind) -> bool:

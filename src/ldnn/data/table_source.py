@@ -30,6 +30,7 @@ from .files import encode_targets
 from .limits import LIMITS, Limits, shown, shown_names
 from .rules import check_markers
 from .split import split_indices
+from .table_x import parts_in_block
 from .tables import Columns, Text, read_columns
 
 #: The [data] keys that say how a table is read, and their defaults: the file's format,
@@ -140,16 +141,25 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         min_count=data.get("min_category_count") or 1,
     )
     encoding.check_memory(table.n_rows, source, limits)
-    # Each part's X, the notes' (n[0], m), from the file's rows: no X of all rows to split.
-    X_train = encoding.encode(rows_of(table, train), limits=limits)
-    X_test = encoding.encode(rows_of(table, test), limits=limits) if test.size else None
     unexpected = encoding.unexpected(rows_of(table, test)) if test.size else None
+    # Y's parts before X's: a target of numbers may be a view of the block X is built in.
+    Y_train, Y_test = Y[:, train], (Y[:, test] if test.size else None)
+    # Each part's X, the notes' (n[0], m), from the file's rows: no X of all rows to split;
+    # with text columns, in the block the file's numbers were read into (which spends
+    # the table's columns: nothing reads them after this).
+    parts = parts_in_block(encoding, table, train, test)
+    if parts is None:
+        X_train = encoding.encode(rows_of(table, train), limits=limits)
+        X_test = encoding.encode(rows_of(table, test), limits=limits) if test.size else None
+    else:
+        X_train, X_test = parts
+    del table, columns
     return Dataset(
         Path(source).name,
         X_train,
-        Y[:, train],
+        Y_train,
         X_test,
-        Y[:, test] if test.size else None,
+        Y_test,
         source=str(Path(source).resolve()),
         sha256=file_sha256(source),
         task=task,

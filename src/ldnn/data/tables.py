@@ -4,7 +4,9 @@ dicts of columns.
 Files are read by pyarrow, a well-kept columnar reader, rather than by hand: it handles
 quoting, embedded commas and newlines, a byte-order mark, other encodings and typed
 columns, it reads large files in parallel blocks into compact columns, and it reads
-Parquet too. ``benchmarks/read_table.py`` measures it beside ``pandas.read_csv``.
+Parquet too. ``benchmarks/read_table.py`` measures it beside ``pandas.read_csv``. A file
+is read a batch of rows at a time into the columns (:mod:`ldnn.data.table_stream`), its
+numbers into one block (:class:`NumberBlock`), never whole as pyarrow's table.
 
 A :class:`Columns` holds each column, one entry per example, as
 
@@ -26,9 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFileError
-from .arrow import arrow, cell_kind, first_line, refuse_kind
+from .arrow import arrow, cell_kind, first_line, is_text, refuse_kind
 from .limits import Limits, memory_named, shown
-from .table_files import read_csv, read_parquet
+from .table_files import csv_batches, parquet_batches, read_csv, read_parquet
+from .table_stream import read_batches
 
 TABLE_FORMATS = (".csv", ".tsv", ".parquet", ".pq")
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -89,11 +92,24 @@ class Text:
 
 
 @dataclass
+class NumberBlock:
+    """A table's numeric columns side by side, as a file is read into them: ``values``
+    of shape (m, k), an example's numbers together (row-major, as the notes' X keeps
+    them, :class:`~ldnn.data.compact.CompactX`), and ``index``, the column of ``values``
+    of each name; the table's columns of numbers are views of its columns."""
+
+    values: np.ndarray
+    index: dict
+
+
+@dataclass
 class Columns:
-    """Named columns of one length (the examples), each a float64 array or a Text."""
+    """Named columns of one length (the examples), each a float64 array or a Text;
+    ``block``: where the columns of numbers were read into (or None)."""
 
     data: dict
     source: str = ""
+    block: NumberBlock | None = None
 
     @property
     def names(self) -> list[str]:
@@ -117,7 +133,7 @@ class Columns:
         return Columns({k: v[index] for k, v in self.data.items()}, self.source)
 
     def only(self, names) -> Columns:
-        return Columns({k: self.data[k] for k in names}, self.source)
+        return Columns({k: self.data[k] for k in names}, self.source, self.block)
 
 
 def is_table_file(path: str | os.PathLike) -> bool:
@@ -158,12 +174,48 @@ def read_columns(
         raise DataFileError(f"data file {str(path)!r} is not a file")
     limits.check_na_values(list(na_values), f"{path}: --na-values ([data] na_values)")
     markers = missing_markers(na_values)
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     with memory_named(str(path)):
-        if path.suffix.lower() in (".parquet", ".pq"):
+        # A batch at a time into the columns, so that the whole file is never held as
+        # Arrow's table beside them; a file the stream cannot read (types that change
+        # after the first block, cells across lines, ...) is read whole, as before, and
+        # its errors said from that read.
+        if parquet:
+            batches = parquet_batches(path, limits)
+        else:
+            batches = csv_batches(path, delimiter, encoding, markers, decimal, limits)
+        columns = _streamed(batches, str(path), markers, limits) if batches else None
+        if columns is not None:
+            return columns
+        if parquet:
             table = read_parquet(path, limits)
         else:
             table = read_csv(path, delimiter, encoding, markers, decimal, limits)
         return _from_arrow(table, str(path), markers, limits)
+
+
+def _streamed(batches, source: str, markers, limits: Limits) -> Columns | None:
+    """The columns of a file's ``batches`` (schema, iterator, about how many rows), read
+    a batch at a time (:mod:`ldnn.data.table_stream`), or None where they cannot be."""
+    schema, batches, rows = batches
+    try:
+        names = header_names(schema, source, limits)
+    except DataFileError:  # the whole-table read says what is wrong with the header
+        return None
+    read = read_batches(schema, batches, rows)
+    if read is None:
+        return None
+    values, numeric, text = read
+    pa, missing = arrow(), set(markers)
+    block = NumberBlock(values, {names[i]: k for k, i in enumerate(numeric)})
+    data = {}
+    for i, name in enumerate(names):  # the whole-table path's columns, in its order
+        if i in text:
+            where = f"{source}: column {shown(name)}"
+            data[name] = text_column(pa, text.pop(i), missing, limits, where)
+        else:
+            data[name] = values[:, block.index[name]]
+    return checked_columns(Columns(data, source, block))
 
 
 def missing_markers(na_values=()) -> list[str]:
@@ -199,7 +251,7 @@ def columns_from(table, source: str = "", limits: Limits | None = None) -> Colum
         lengths = {len(v) for v in data.values()}
         if len(lengths) > 1:
             raise DataFileError(f"the columns have different lengths: {sorted(lengths)}")
-        return _checked(Columns(data, source))
+        return checked_columns(Columns(data, source))
     raise DataFileError(
         f"expected a DataFrame, a pyarrow Table or a dict of columns, got {type(table).__name__}"
     )
@@ -253,11 +305,12 @@ def _clean_names(raw: list[str]) -> list[str]:
     return result
 
 
-def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | None = None):
-    pa, limits = arrow(), limits or Limits()
-    limits.check_count("max_columns", table.num_columns, f"{source}: the table has")
+def header_names(schema, source: str, limits: Limits) -> list[str]:
+    """The column names of a table's ``schema``, trimmed and told apart, after their
+    count, their text and their bytes were checked."""
+    limits.check_count("max_columns", len(schema.names), f"{source}: the table has")
     try:
-        raw = [str(n) for n in table.column_names]
+        raw = [str(n) for n in schema.names]
     except UnicodeDecodeError:
         raise DataFileError(
             f"{source}: its header is not UTF-8 text; pass its --encoding, e.g. --encoding latin-1"
@@ -274,7 +327,12 @@ def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | No
                 f"{source}: a column's name ({shown(name)}) is {size:,} bytes, "
                 f"{limits.over('max_cell_bytes')}"
             )
-    names = _clean_names(raw)
+    return _clean_names(raw)
+
+
+def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | None = None):
+    pa, limits = arrow(), limits or Limits()
+    names = header_names(table.schema, source, limits)
     if table.num_rows == 0:
         raise DataFileError(f"{source}: the table has no rows")
     for name, kind in zip(names, table.schema.types, strict=True):
@@ -285,12 +343,12 @@ def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | No
     data, missing = {}, set(markers)
     for name, column in zip(names, table.columns, strict=True):
         kind = column.type
-        if pa.types.is_dictionary(kind) and not _is_text(pa, kind.value_type):
+        if pa.types.is_dictionary(kind) and not is_text(pa, kind.value_type):
             column, kind = column.cast(kind.value_type), kind.value_type
         if cell_kind(pa, kind) == "numbers":
             data[name] = _numbers(pa, column, name, source)
             continue
-        if not pa.types.is_dictionary(kind) and not _is_text(pa, kind):
+        if not pa.types.is_dictionary(kind) and not is_text(pa, kind):
             try:
                 column = column.cast(pa.string())  # dates, times, binary as their text
             except pa.ArrowInvalid:  # what the CSV reader found not to be UTF-8
@@ -300,8 +358,8 @@ def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | No
                 ) from None
         # Text, already as codes (dictionary-encoded) or encoded now.
         where = f"{source}: column {shown(name)}"
-        data[name] = _text_column(pa, column, missing, limits, where)
-    return _checked(Columns(data, source))
+        data[name] = text_column(pa, column, missing, limits, where)
+    return checked_columns(Columns(data, source))
 
 
 def _numbers(pa, column, name: str, source: str) -> np.ndarray:
@@ -319,11 +377,7 @@ def _numbers(pa, column, name: str, source: str) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _is_text(pa, kind) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
-
-
-def _text_column(pa, column, markers: set, limits: Limits, where: str):
+def text_column(pa, column, markers: set, limits: Limits, where: str):
     """A column of text as a Text (with which categories look like numbers), or as
     numbers where, once trimmed and without its missing-value markers, it holds only
     numbers (as ``a, ?, 3`` does: " ?" is not "?" until trimmed). A cell of more bytes
@@ -371,7 +425,7 @@ def _text_column(pa, column, markers: set, limits: Limits, where: str):
     return Text(codes, categories, number_like), comma_like
 
 
-def _checked(columns: Columns) -> Columns:
+def checked_columns(columns: Columns) -> Columns:
     """Refuse infinite numbers, and numbers with a decimal comma read as text."""
     for name, value in list(columns.data.items()):
         comma_like = None

@@ -32,9 +32,17 @@ from .results import figure, markdown_table, save, standardized, write_csv
 TOP_K = 5
 UNITS_SHOWN = 6
 ASCENT_STEPS = 30
+#: The training every data set shares (:func:`config` gives the rest).
+TRAINING = {
+    "activations": "relu",
+    "optimizer": "adam",
+    "learning_rate": 0.002,
+    "dtype": "float64",
+}
 
 
-def _config(name: str, quick: bool) -> dict:
+def config(name: str, quick: bool) -> dict:
+    """A data set's network and training: its hidden sizes, epochs, batch size and L2."""
     if name == "faces":
         return {
             "hidden": [32, 16, 8],
@@ -49,21 +57,29 @@ def train(name: str, quick: bool, seed: int):
     """(network, dataset, X_train, Y_train, X_test, Y_test) for one data set, standardised."""
     dataset = load_dataset(name)
     X, Y, X_test, Y_test = standardized(dataset)
-    config = _config(name, quick)
+    settings = config(name, quick)
     network = network_for_dataset(
         dataset,
-        config["hidden"],
-        activations="relu",
-        optimizer="adam",
-        learning_rate=0.002,
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
-        lambd=config["lambd"],
+        settings["hidden"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        lambd=settings["lambd"],
         seed=seed,
-        dtype="float64",
+        **TRAINING,
     )
     network.fit(X, Y)
     return network, dataset, X, Y, X_test, Y_test
+
+
+def varied_units(A: np.ndarray, count: int) -> list[int]:
+    """The ``count`` units of A (n[l], m) whose activation varies most over the examples
+    (a dead unit varies not at all)."""
+    return [int(j) for j in np.argsort(-A.std(axis=1))[:count]]
+
+
+def top_examples(a: np.ndarray, k: int = TOP_K) -> np.ndarray:
+    """The indices of the k examples that excite a unit most (its activations a (m,))."""
+    return np.argsort(-a)[:k]
 
 
 def layer_activations(network: DeepNetwork, X) -> list[np.ndarray]:
@@ -101,7 +117,7 @@ def _unit_figure(name, l, units, A, X_raw, X_ascent, image_shape, path) -> str:
     fig = figure(1.1 * columns, 1.15 * len(units) + 0.5)
     fig.suptitle(f"{name}: layer {l}, top-{TOP_K} inputs | mean | gradient ascent")
     for row, j in enumerate(units):
-        top = np.argsort(-A[j])[:TOP_K]
+        top = top_examples(A[j])
         images = [X_raw[:, i] for i in top] + [X_raw[:, top].mean(axis=1), X_ascent[:, row]]
         for col, image in enumerate(images):
             axes = fig.add_subplot(len(units), columns, row * columns + col + 1)
@@ -139,8 +155,8 @@ def one_dataset(name: str, folder: Path, quick: bool, seed: int) -> tuple[list, 
     radius = float(np.median(np.linalg.norm(X, axis=0)))
     for l in range(2, network.L):
         A = train_acts[l]
-        units = [int(j) for j in np.argsort(-A.std(axis=1))[:UNITS_SHOWN]]
-        starts = np.stack([X[:, np.argsort(-A[j])[:TOP_K]].mean(axis=1) for j in units], axis=1)
+        units = varied_units(A, UNITS_SHOWN)
+        starts = np.stack([X[:, top_examples(A[j])].mean(axis=1) for j in units], axis=1)
         X_ascent = ascend(network, l, units, starts, radius)
         files.append(
             _unit_figure(
@@ -220,7 +236,7 @@ def run(folder: Path, *, quick: bool, seed: int) -> dict:
     files.insert(0, write_csv(folder / "probe.csv", rows, COLUMNS))
     files.insert(1, _probe_plot(rows, folder / "probe_accuracy.png"))
     nets = "; ".join(
-        f"{n}: hidden {_config(n, quick)['hidden']}, {_config(n, quick)['epochs']} epochs"
+        f"{n}: hidden {config(n, quick)['hidden']}, {config(n, quick)['epochs']} epochs"
         for n in ("faces", "digits")
     )
     text = f"""Deep ReLU networks (Adam, alpha = 0.002, standardised inputs; {nets}).

@@ -8,6 +8,7 @@ vectors of the parameters' size, which are arrays of the file:
     optimizer.<kind>          the optimizer's running averages (Adam's v and s, ...)
     unfinished.epoch_theta    theta as the interrupted epoch began (the divergence guard's)
     unfinished.best_theta     early stopping's best theta so far
+    unfinished.swa_mean       stochastic weight averaging's running mean of theta so far
 
 What a file declares here is checked before it is used: every field's type and range,
 every array's name, shape and dtype (see :func:`expected_arrays`).
@@ -60,6 +61,7 @@ def encode(state: TrainingState) -> tuple[dict, dict]:
             "clipped": p.clipped,
             "best_cost": p.best_cost,
             "best_epoch": p.best_epoch,
+            "swa_count": p.swa_count,
             "split_rng_state": _plain(unfinished.split_rng_state),
             "history": history_to_dict(unfinished.history),
         }
@@ -67,6 +69,8 @@ def encode(state: TrainingState) -> tuple[dict, dict]:
             arrays["unfinished.epoch_theta"] = to_numpy(p.epoch_theta)
         if p.best_theta is not None:
             arrays["unfinished.best_theta"] = to_numpy(p.best_theta)
+        if p.swa_count:
+            arrays["unfinished.swa_mean"] = to_numpy(p.swa_mean)
     return arrays, meta
 
 
@@ -98,6 +102,8 @@ def expected_arrays(meta, n_parameters: int, dtype: str, total: int | None = Non
             names.append("unfinished.epoch_theta")
         if unfinished.get("best_epoch") is not None:
             names.append("unfinished.best_theta")
+        if _integer(unfinished.get("swa_count")) and unfinished["swa_count"] > 0:
+            names.append("unfinished.swa_mean")
     return {
         name: ((n_parameters if name.startswith("optimizer.") else total,), np.dtype(dtype))
         for name in names
@@ -198,6 +204,14 @@ def _unfinished(meta: dict, arrays: dict) -> Unfinished:
         position.epoch_theta = arrays["unfinished.epoch_theta"].copy()
     if best_epoch is not None:
         position.best_theta = arrays["unfinished.best_theta"].copy()
+    # files from before stochastic weight averaging averaged nothing
+    swa_count = meta.get("swa_count", 0)
+    _check(
+        _integer(swa_count) and swa_count >= 0, f"{where}.swa_count", "an integer >= 0", swa_count
+    )
+    if swa_count:
+        position.swa_mean = arrays["unfinished.swa_mean"].copy()
+        position.swa_count = swa_count
     split = meta.get("split_rng_state")
     if split is not None:
         split = _generator(split, f"{where}.split_rng_state").bit_generator.state

@@ -26,7 +26,7 @@ import operator
 import threading
 
 from ..base.backend import get_xp
-from ..core import batchnorm
+from ..core import batchnorm, categorical
 from ..core.parameters import check_parameters
 from ..core.propagation import column_blocks, linear_forward, resolve_activations
 from ..core.workspace import Workspace
@@ -64,6 +64,7 @@ class InferencePass:
                 norm = tuple(parameters[f"{name}{l}"] for name in ("gamma", "beta", "mean", "var"))
             layers.append((l, parameters[f"W{l}"], parameters.get(f"b{l}"), norm, g))
         self.layers = tuple(layers)
+        self.E = parameters.get("E1")  # a table's learned embedding, read by layer 1
         self._local = threading.local()
 
     def holds(self, parameters: dict, activations) -> bool:
@@ -92,6 +93,8 @@ class InferencePass:
     def _block(self, A, workspace: Workspace, out=None):
         """A[L] for the columns A = A[0] of one block, written into ``out`` if given."""
         m, L = A.shape[1], len(self.layers)
+        if self.E is not None:  # the embedded text columns' rows E1[:, r] of A[0]
+            A = categorical.Embedded(A, self.E)
         for l, W, b, norm, g in self.layers:
             arrays = workspace.layer(l, W, m)
             # The output layer writes where A[L] goes (``out``, or a new array when it is

@@ -17,6 +17,7 @@ from ..base.checks import (
     check_X,
     finite_extent,
 )
+from ..core import categorical
 from ..core.hyperparameters import Hyperparameters
 from ..core.losses import get_loss
 from ..core.metrics import accuracy, is_classifier, mean_squared_error, predictions
@@ -288,6 +289,8 @@ class DeepNetwork:
         checks = checked() if comm is None else on_every_rank(comm, checked)
         X, Y, x_extent, sample_weight, validation_data = checks
         continuing = warm_start and self.parameters is not None
+        if not continuing:
+            self.embed_columns_of(X)
         fit = Fit(
             self.hyperparameters,
             X,
@@ -308,6 +311,19 @@ class DeepNetwork:
             self._fit = None
         self.parameters, self.state = fit.parameters, fit.state
         return history
+
+    def embed_columns_of(self, X) -> None:
+        """With ``embedding_width`` k, the text columns of X (a table's, a CompactX) with
+        more than k categories become the embedded ones (the hyperparameters'
+        ``embedding``); a dense X has none. ``fit`` asks this of its X unless it continues;
+        a network built for a table asks it at once, so that its hyperparameters are
+        whole before training (a checkpoint's are compared with them)."""
+        hp = self.hyperparameters
+        if hp.embedding_width is not None:
+            blocks = X.blocks if isinstance(X, CompactX) else ()
+            sizes = categorical.embedded_sizes(blocks, hp.embedding_width)
+            if sizes != hp.embedding:
+                self.hyperparameters = hp.replace(embedding=sizes)
 
     def _callbacks(self, callbacks, verbose: int, epochs: int | None) -> list:
         """The callbacks checked, and the cost printer that ``verbose`` asks for."""
@@ -389,7 +405,9 @@ class DeepNetwork:
     def summary(self, m: int = 1, print_fn=print) -> str:
         """Print (and return) the shape of W, b, dW, db, Z, A for every layer at m examples."""
         hp = self.hyperparameters
-        text = shape_table(hp.layer_dims, hp.activations, hp.loss, hp.dtype, m, hp.batch_norm)
+        text = shape_table(
+            hp.layer_dims, hp.activations, hp.loss, hp.dtype, m, hp.batch_norm, hp.embedding_dims
+        )
         if print_fn is not None:
             print_fn(text)
         return text

@@ -63,7 +63,7 @@ def load_network(cls, path: str | os.PathLike):
         found["hp"] = hp
         shapes = dict(all_shapes(hp))
         arrays = {name: (shape, np.dtype(hp.dtype)) for name, shape in shapes.items()}
-        learned = count_parameters(hp.layer_dims, hp.batch_norm)
+        learned = count_parameters(hp.layer_dims, hp.batch_norm, hp.embedding_dims)
         total = sum(math.prod(shape) for shape in shapes.values())
         return arrays | continuation.expected_arrays(
             metadata.get("training"), learned, hp.dtype, total=total
@@ -96,7 +96,7 @@ def load_network(cls, path: str | os.PathLike):
 def all_shapes(hp):
     """(name, shape) of every array of the parameters dict: the learned parameters, then
     batch norm's running statistics."""
-    yield from parameter_shapes(hp.layer_dims, hp.batch_norm)
+    yield from parameter_shapes(hp.layer_dims, hp.batch_norm, hp.embedding_dims)
     yield from statistic_shapes(hp.layer_dims, hp.batch_norm)
 
 

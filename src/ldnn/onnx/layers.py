@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import categorical
 from ..core.activations import get_activation
 from ..core.batchnorm import folded
 from ..errors import OnnxExportError
@@ -39,11 +40,16 @@ def layer_nodes(g: Graph, parameters: dict, activations, X: str | TableInputs) -
     W' = (gamma / sqrt(var + eps)) * W (row l scaled) and b' = beta - gamma mean /
     sqrt(var + eps).
     """
+    if "E1" in parameters and not isinstance(X, TableInputs):
+        raise OnnxExportError(
+            "the model has a learned embedding E1 but its data description has no text "
+            "columns to gather it by"
+        )
     A = X
     for l in range(1, len(activations) + 1):
         W, b = folded({k: np.asarray(v, dtype=np.float64) for k, v in parameters.items()}, l)
         if isinstance(A, TableInputs):
-            first_layer_of_table(g, W, b, A)
+            first_layer_of_table(g, W, b, A, parameters.get("E1"))
         else:
             g.constant(f"W{l}", W)
             g.constant(f"b{l}", b.reshape(-1))
@@ -53,26 +59,47 @@ def layer_nodes(g: Graph, parameters: dict, activations, X: str | TableInputs) -
     return A
 
 
-def first_layer_of_table(g: Graph, W, b, inputs: TableInputs) -> None:
+def first_layer_of_table(g: Graph, W, b, inputs: TableInputs, E=None) -> None:
     """Z1 = W[1] . A[0] + b[1] for A[0] with categories (W, b: layer 1's, batch norm
     folded): Gemm(numbers, W[1][:, N], b[1]) plus, per text column, Gather(T, index), T's
-    row k holding W[1]'s column of the row of X index k stands for (zeros for none)."""
-    terms = []
+    row k holding W[1]'s column of the row of X index k stands for (zeros for none).
+
+    With a learned embedding E1 (:mod:`ldnn.core.categorical`), an embedded column's T
+    holds E1's column of that category instead (k wide), and MatMul(Gather(T, index),
+    V^T) adds V . E1[:, r], V being W[1]'s k columns for it: the factored block, never
+    multiplied out."""
+    terms, where = [], None
+    if E is not None:
+        where = categorical.layout(
+            inputs.n0, tuple(inputs.numeric_rows), tuple(inputs.blocks), E.shape[0]
+        )
+    column_of = (lambda row: row) if where is None else (lambda row: int(where.column[row]))
     g.constant("b1", b.reshape(-1))
     if inputs.numbers is not None:
-        g.constant("W1", W[:, inputs.numeric_rows])
+        g.constant("W1", W[:, [column_of(row) for row in inputs.numeric_rows]])
         g.node("Gemm", [inputs.numbers, "W1", "b1"], ["Z1:numbers"], name="layer1", transB=1)
         terms.append("Z1:numbers")
     else:
         terms.append("b1")
-    for index, rows in inputs.texts:
+    for c, (index, rows) in enumerate(inputs.texts):
         column = index.removesuffix(":index")
-        table = np.zeros((len(rows), W.shape[0]))
+        embedded = where is not None and c in where.embedded
+        if embedded:  # T's row k: E1's column of the category, V^T after the gather
+            offset, _, v, e = where.embedded[c]
+            source, columns = E, lambda row, shift=e - offset: row + shift  # noqa: E731
+        else:
+            source, columns = W, column_of
+        table = np.zeros((len(rows), source.shape[0]))
         for k, row in enumerate(rows):
             if row is not None:
-                table[k] = W[:, row]
-        g.constant(f"{column}:W1", table)
-        g.node("Gather", [f"{column}:W1", index], [f"{column}:Z1"], name=f"{column}:layer1", axis=0)
+                table[k] = source[:, columns(row)]
+        T = f"{column}:T1" if embedded else f"{column}:W1"
+        g.constant(T, table)
+        gathered = f"{column}:E1" if embedded else f"{column}:Z1"
+        g.node("Gather", [T, index], [gathered], name=f"{column}:layer1", axis=0)
+        if embedded:
+            g.constant(f"{column}:V1", W[:, v : v + E.shape[0]].T)
+            g.node("MatMul", [gathered, f"{column}:V1"], [f"{column}:Z1"], name=f"{column}:V")
         terms.append(f"{column}:Z1")
     g.node("Sum", terms, ["Z1"], name="layer1_sum")
 

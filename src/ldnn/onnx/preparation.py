@@ -46,11 +46,17 @@ class TableInputs:
     texts : list of (str, list)
         Per text column, the tensor (batch,) of each string's index, and the row of X
         each index stands for (None: no row, all zeros).
+    blocks : list of (int, int)
+        Per text column, its first row of X and its number of rows K.
+    n0 : int
+        X's rows, n[0].
     """
 
     numbers: str | None = None
     numeric_rows: list = field(default_factory=list)
     texts: list = field(default_factory=list)
+    blocks: list = field(default_factory=list)
+    n0: int = 0
 
 
 def _encoding(info: dict) -> TableEncoding | None:
@@ -100,7 +106,9 @@ def _table_inputs(g: Graph, encoding: TableEncoding, markers, info: dict) -> Tab
             inputs.numeric_rows.append(start)
         elif rule.kind == "text":
             inputs.texts.append(_text(g, rule, markers, start))
+            inputs.blocks.append((start, len(rule.features)))
         start += len(rule.features)
+    inputs.n0 = start
     mean = std = None
     if "x_mean" in info:
         mean, std = np.asarray(info["x_mean"]), np.asarray(info["x_std"])

@@ -11,7 +11,11 @@ names, 404); ``GET /events`` the frames as server-sent events; ``GET /state``;
 /parity/train`` a parity run and ``GET /parity/state`` its curves (:mod:`.parity`);
 ``POST /course`` the notes' view of the
 current mini-batch and ``POST /gradcheck`` the gradient check (:mod:`.course`; POSTs
-because the server passes handlers the path without its query). Every answer carries
+because the server passes handlers the path without its query); ``POST /upload`` a CSV
+as the body (at most ``max_upload`` bytes, else 413; :mod:`.upload`), answered with its
+columns, which a control then trains on; ``GET /hierarchy`` the feature-hierarchy page,
+``POST /hierarchy/train`` a run on the digits and ``GET /hierarchy/state`` its pictures
+(:mod:`.hierarchy`). Every answer carries
 :data:`SECURITY`'s headers, a Content-Security-Policy of ``default-src 'self'`` among
 them: the page fetches nothing from elsewhere. Errors are JSON, as ``ldnn serve``'s:
 ``{"error_code": ..., "message": ...}``, and a control's name the ``field`` it got wrong.
@@ -25,11 +29,16 @@ from importlib import resources
 
 from ..errors import LdnnError
 from . import course, export
+from .hierarchy import HierarchySession, Recipe
 from .parity import Constructions, ParitySession
 from .session import FPS, Session
 
-#: The largest body of a control.
-MAX_BODY = 64 * 1024
+#: The largest body of a control (and of any POST but an upload's).
+MAX_CONTROL = 64 * 1024
+#: The largest CSV an upload may send, unless ``ldnn playground --max-upload`` says.
+MAX_UPLOAD = 4 * 1024 * 1024
+#: The largest body the server reads: an upload's (a control's limit is the app's).
+MAX_BODY = MAX_UPLOAD
 #: Seconds between two keep-alive comments on an idle event stream.
 KEEPALIVE = 15.0
 TYPES = {
@@ -54,6 +63,8 @@ EXPORTS = {
     "/export/data.csv": ("text/csv; charset=utf-8", export.data_bytes),
     "/export/command": ("text/plain; charset=utf-8", lambda s: (export.COMMAND + "\n").encode()),
 }
+#: The POSTs, each with the object that answers it (a session's method, by name).
+RUNS = {"/parity/train": "parity", "/hierarchy/train": "hierarchy"}
 #: The notes' own view of the current mini-batch, and the gradient check: POSTs of a JSON
 #: object of their options (an empty body: the defaults), see :mod:`.course`.
 VIEWS = {"/course": course.view, "/gradcheck": course.check}
@@ -125,13 +136,27 @@ def static_files() -> dict[str, bytes]:
 class PlaygroundApp:
     """The answers of one :class:`Session`'s page."""
 
-    def __init__(self, session: Session, constructions: Constructions):
+    def __init__(
+        self,
+        session: Session,
+        constructions: Constructions,
+        max_upload: int = MAX_UPLOAD,
+        recipe: Recipe | None = None,
+    ):
         self.session, self.files = session, static_files()
         self.parity = ParitySession(constructions)
+        self.hierarchy = HierarchySession(recipe)
+        self.max_upload = max_upload
+
+    @property
+    def max_body(self) -> int:
+        """The largest body the server should read for this app (413 beyond)."""
+        return max(MAX_CONTROL, self.max_upload)
 
     def close(self) -> None:
-        """Stop the parity run, if one trains."""
+        """Stop the parity and hierarchy runs, if they train."""
         self.parity.close()
+        self.hierarchy.close()
 
     def get(self, path: str):
         session = self.session
@@ -141,6 +166,10 @@ class PlaygroundApp:
             path = "/static/parity.html"
         elif path == "/parity/state":
             return document(200, self.parity.state())
+        elif path in ("/hierarchy", "/hierarchy.html"):
+            path = "/static/hierarchy.html"
+        elif path == "/hierarchy/state":
+            return document(200, self.hierarchy.state())
         if path in self.files:
             return Reply(200, self.files[path], TYPES["." + path.rpartition(".")[2]])
         if path == "/events":
@@ -158,13 +187,27 @@ class PlaygroundApp:
             if name != "command":
                 reply.headers["Content-Disposition"] = f'attachment; filename="{name}"'
             return reply
-        if path in ("/control", "/parity/train") or path in VIEWS:
+        if path in ("/control", "/upload", *RUNS) or path in VIEWS:
             return failure(405, "BAD_REQUEST", "this endpoint takes POST only", Allow="POST")
         return failure(404, "ENDPOINT_NOT_FOUND", f"no page {path[:200]!r}")
 
     def post(self, path: str, content_type: str, body: bytes):
-        if path not in ("/control", "/parity/train", *VIEWS):
+        if path not in ("/control", "/upload", *RUNS, *VIEWS):
             return failure(404, "ENDPOINT_NOT_FOUND", f"no endpoint {path[:200]!r}")
+        limit = self.max_upload if path == "/upload" else MAX_CONTROL
+        if len(body) > limit:
+            what = "an upload" if path == "/upload" else "this endpoint"
+            return failure(
+                413,
+                "REQUEST_LIMIT_EXCEEDED",
+                f"the body is {len(body):,} bytes, more than {what} takes ({limit:,})",
+                "file" if path == "/upload" else None,
+            )
+        if path == "/upload":
+            try:
+                return document(200, self.session.receive(body))
+            except LdnnError as problem:
+                return failure(400, "BAD_REQUEST", str(problem), problem.field or "file")
         try:
             request = (
                 json.loads(body.decode("utf-8")) if body.strip() or path == "/control" else None
@@ -175,8 +218,8 @@ class PlaygroundApp:
         try:
             if path == "/control":
                 return document(200, session.control(request))
-            if path == "/parity/train":
-                return document(200, self.parity.train(request))
+            if path in RUNS:
+                return document(200, getattr(self, RUNS[path]).train(request))
             # On the training thread, between two steps: the live network as it stands.
             answer = VIEWS[path]
             return document(

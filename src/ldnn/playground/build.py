@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.preparation import Preparation
 from ..data.table_source import split_rows
 from ..errors import ConfigurationError
 from ..io import atomic_write_text, csv_text
 from ..runs.config import DEFAULTS as RUN_DEFAULTS
 from ..runs.config import data_and_network, resolved
 from .datasets import FEATURES, SETS, features, make_points
+from .plane import InputPlane
 
 DATA_FILE = "data.csv"
 TARGET = "y"
@@ -44,15 +46,23 @@ def data_table(settings: dict) -> tuple[str, np.ndarray, np.ndarray]:
     return csv_text([*FEATURES, TARGET], rows), P, Y
 
 
-def run_config(settings: dict, source: str, epochs: int) -> dict:
+def run_config(settings: dict, source: str, epochs: int, table: dict | None = None) -> dict:
     """The [data], [model] and [training] tables of ``ldnn train`` for these settings:
-    no validation part and no early stopping (the page shows the test part's cost)."""
+    no validation part and no early stopping (the page shows the test part's cost).
+    ``table`` is what an uploaded table sets instead of a generated set: its target, its
+    features ([]: every other column), its task and output ("auto": from the target)."""
+    table = table or {
+        "target": TARGET,
+        "features": list(settings["features"]),
+        "task": SETS[settings["dataset"]].task,
+        "output": settings["output"],
+    }
     config = copy.deepcopy(RUN_DEFAULTS)
     config["data"].update(
         source=source,
-        target=TARGET,
-        features=list(settings["features"]),
-        task=SETS[settings["dataset"]].task,
+        target=table["target"],
+        features=table["features"],
+        task=table["task"],
         test_split=settings["test_split"],
         split_seed=settings["seed"],
         standardize=True,
@@ -60,7 +70,7 @@ def run_config(settings: dict, source: str, epochs: int) -> dict:
     config["model"].update(
         layers=list(settings["layers"]),
         activation=list(settings["activations"]),
-        output=settings["output"],
+        output=table["output"],
         loss="auto",
         init="auto",
         keep_prob=settings["keep_prob"],
@@ -84,7 +94,8 @@ def run_config(settings: dict, source: str, epochs: int) -> dict:
 @dataclass
 class Built:
     """What a session trains: the configuration, the data (prepared, with what a model
-    remembers of them) and the network, and the plane's points of each part.
+    remembers of them) and the network, the plane it is drawn on and the points of each
+    part in it, and the folder that holds its data.csv.
 
     Attributes
     ----------
@@ -96,7 +107,14 @@ class Built:
     network : DeepNetwork
         Not yet initialised.
     P_train, P_test : ndarray of shape (2, m_train) and (2, m_test)
+        The points in the plane (an uploaded table's: of a sample of its examples).
     Y_train_raw, Y_test_raw : ndarray of shape (1, m_...), the targets in their units
+    plane : InputPlane or Projection
+        Where the pictures lie (:mod:`.plane`).
+    folder : Path
+        Where its data.csv is (the file ``ldnn train`` reads, exported as it is).
+    feature_names : list of str
+        The names of the rows of X.
     """
 
     config: dict
@@ -107,6 +125,9 @@ class Built:
     P_test: np.ndarray
     Y_train_raw: np.ndarray
     Y_test_raw: np.ndarray
+    plane: object
+    folder: Path
+    feature_names: list
 
 
 def build(settings: dict, folder: Path) -> Built:
@@ -133,4 +154,7 @@ def build(settings: dict, folder: Path) -> Built:
         P[:, test],
         Y[:, train],
         Y[:, test],
+        InputPlane(Preparation.from_metadata(info), list(settings["features"])),
+        Path(folder),
+        list(settings["features"]),
     )

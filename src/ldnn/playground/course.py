@@ -165,9 +165,12 @@ def rounded(values: np.ndarray, digits: int) -> list:
 
 def _batch_data(network, dataset, columns):
     """X (n[0], m) and Y (n[L], m) of these columns of the training part, as training
-    prepares them (a softmax's class labels one-hot)."""
+    prepares them (a softmax's class labels one-hot), X written out: an uploaded table's
+    text columns as the notes' one-hot rows (training keeps them as codes, the same
+    products)."""
     Y = np.asarray(dataset.Y_train)
-    return network.check_data(dataset.X_train[:, columns], Y[..., columns])
+    X, Y = network.check_data(dataset.X_train[:, columns], Y[..., columns])
+    return (X.dense(network.dtype) if hasattr(X, "dense") else X), Y
 
 
 def view(network, dataset, document=None) -> dict:

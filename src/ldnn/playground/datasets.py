@@ -104,6 +104,9 @@ SETS = {
     "bump": PlaneSet("regression", None, _bump),
 }
 
+#: The dataset setting of a table the page uploaded (:mod:`.upload`), beside the SETS.
+UPLOAD = "upload"
+
 #: The engineered inputs: a column name (as data.csv names it), the page's label, and
 #: how it is computed from the points P (2, m).
 FEATURES = {

@@ -64,4 +64,4 @@ def model_bytes(session) -> bytes:
 
 
 def data_bytes(session) -> bytes:
-    return (session.folder / DATA_FILE).read_bytes()
+    return (session.built.folder / DATA_FILE).read_bytes()

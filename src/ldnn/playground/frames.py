@@ -16,7 +16,6 @@ import base64
 import numpy as np
 
 from ..core.propagation import forward
-from .datasets import features, grid
 
 #: The decision surface's and the hidden units' grids (points a side).
 SURFACE, UNIT = 40, 16
@@ -37,24 +36,24 @@ def signed(values) -> dict:
     return {"scale": scale, "bytes": as_bytes(128 + 127 * np.nan_to_num(values) / scale)}
 
 
-def activations_on(network, preparation, names, side: int, grids: dict) -> list:
+def activations_on(network, plane, side: int, grids: dict) -> list:
     """[X, A[1], ..., A[L]] of the network on the side x side grid of the plane: the
-    engineered inputs ``names``, prepared as in training, then forward propagation.
-    ``grids`` keeps each side's prepared X for the network's data (made once per network:
-    a frame then only propagates)."""
+    grid's points as the network's inputs, as :mod:`.plane` makes them (prepared as in
+    training), then forward propagation. ``grids`` keeps each side's X for the network's
+    data (made once per network: a frame then only propagates)."""
     X = grids.get(side)
     if X is None:
-        X = grids[side] = preparation.transform_x(features(grid(side), names)).astype(network.dtype)
+        X = grids[side] = np.asarray(plane.inputs(side), dtype=network.dtype)
     hp = network.hyperparameters
     AL, caches = forward(X, network.parameters, hp.activations)
     return [X] + [cache.A for cache in caches]  # caches[l-1].A is A[l]; the last AL
 
 
-def surface(network, preparation, names, task: str, target_range, grids: dict) -> dict:
+def surface(network, plane, preparation, task: str, target_range, grids: dict) -> dict:
     """The output over the plane's SURFACE x SURFACE grid: a classifier's probability of
     each class (one grid for two classes: of the second), a regression's value in the
     target's units (with its range)."""
-    AL = activations_on(network, preparation, names, SURFACE, grids)[-1]
+    AL = activations_on(network, plane, SURFACE, grids)[-1]
     if task == "regression":
         values = preparation.inverse_y(AL)[0]
         low, high = target_range
@@ -70,10 +69,10 @@ def surface(network, preparation, names, task: str, target_range, grids: dict) -
     return {"kind": "probability", "grids": [as_bytes(255 * row) for row in probabilities]}
 
 
-def units(network, preparation, names, grids: dict) -> list:
+def units(network, plane, grids: dict) -> list:
     """Per layer 0..L: the heat maps of its first SHOWN units over the UNIT x UNIT grid
-    (layer 0: the engineered inputs as prepared), and how many units it has."""
-    layers = activations_on(network, preparation, names, UNIT, grids)
+    (layer 0: the inputs as prepared), and how many units it has."""
+    layers = activations_on(network, plane, UNIT, grids)
     return [
         {"n": int(A.shape[0]), "maps": [signed(A[j]) for j in range(min(SHOWN, A.shape[0]))]}
         for A in layers

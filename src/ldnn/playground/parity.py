@@ -65,7 +65,9 @@ def plan(bits: int, constructions: Constructions) -> dict:
     return networks
 
 
-def _integer(document: dict, name: str, low: int, high: int, default: int) -> int:
+def checked_whole(document: dict, name: str, low: int, high: int, default: int) -> int:
+    """``document[name]`` (``default`` if absent), a whole number from ``low`` to
+    ``high``, else a ConfigurationError naming it."""
     value = document.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigurationError(
@@ -80,9 +82,9 @@ def checked(document) -> tuple[int, int, int]:
     document = {} if document is None else document
     if not isinstance(document, dict):
         raise ConfigurationError("a parity run is a JSON object", field="bits")
-    bits = _integer(document, "bits", MIN_BITS, MAX_BITS, 4)
-    epochs = _integer(document, "epochs", 1, MAX_EPOCHS, 500)
-    seed = _integer(document, "seed", 0, 2**31 - 1, 0)
+    bits = checked_whole(document, "bits", MIN_BITS, MAX_BITS, 4)
+    epochs = checked_whole(document, "epochs", 1, MAX_EPOCHS, 500)
+    seed = checked_whole(document, "seed", 0, 2**31 - 1, 0)
     return bits, epochs, seed
 
 

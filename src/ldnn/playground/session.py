@@ -9,6 +9,11 @@ with the numbers of a fit that never stopped (:mod:`ldnn.training.state`), so st
 for a command changes nothing: a session that is played, paused and stepped without
 edits trains exactly as ``ldnn train`` does with its exported config.toml.
 
+An uploaded CSV (:meth:`Session.receive`, :mod:`.upload`) is kept in the session's own
+temporary folder, and trained on when a control sets it; each network's data.csv lives in
+a folder of its own there, made before the network replaces the last, so settings that
+cannot be trained on leave the session as it was. The whole folder goes with the session.
+
 Frames (:mod:`.frames`) are made by the training thread, at most :data:`FPS` a second,
 and only the latest is kept: a slow page skips frames rather than queue them.
 """
@@ -32,7 +37,9 @@ from ..errors import ConfigurationError, LdnnError
 from ..runs.run import WatchTestCost
 from . import frames
 from .build import build
+from .datasets import UPLOAD
 from .settings import DEFAULTS, checked, resets
+from .upload import Upload, build_upload, check_choice, store
 
 #: Frames a second, at most.
 FPS = 30
@@ -96,9 +103,12 @@ class Session:
         self.board, self.commands = Board(), queue.Queue()
         self.playing, self.closed, self.message = False, False, ""
         self.controls = 0  # controls carried out: a page ignores frames made before one
+        self.upload: Upload | None = None  # the latest uploaded CSV, kept in self.folder
+        self.uploads, self.uploading = 0, threading.Lock()
         self._points = (None, None)  # (the Built they are of, the points of its plane)
         self.last_frame = 0.0
-        self._new_network()
+        self.built = None
+        self._new_network(self.settings)
         self.thread = threading.Thread(target=self._run, name="ldnn-playground", daemon=True)
         self.thread.start()
 
@@ -119,7 +129,8 @@ class Session:
                 )
         elif action == "set":
             payload = document.get("settings")
-            checked(self.settings, payload)  # refused here, before it is queued
+            # refused here, before it is queued
+            check_choice(checked(self.settings, payload), self.upload)
         elif action == "weight":
             payload = self._checked_weight(document)
         else:
@@ -134,6 +145,24 @@ class Session:
         if "error" in result:
             raise result["error"]
         return result["state"]
+
+    def receive(self, body: bytes) -> dict:
+        """Keep an uploaded CSV (a DataFileError of field "file" if it cannot be read);
+        what the page may choose of it. Training goes on with what it trained on until a
+        control sets ``{"dataset": "upload", "upload": N, "target": column}``."""
+        with self.uploading:  # numbered in the order they come
+            self.uploads += 1
+            upload = store(body, self.folder, self.uploads)
+        self.call(lambda: self._keep(upload))
+        return upload.describe()
+
+    def _keep(self, upload: Upload) -> None:
+        before, self.upload = self.upload, upload
+        if before is not None and before.number < upload.number:
+            before.path.unlink(missing_ok=True)  # a network's data.csv is its own copy
+        elif before is not None:  # two uploads at once: the later one stays
+            self.upload = before
+            upload.path.unlink(missing_ok=True)
 
     def call(self, function):
         """``function()`` run by the training thread between two steps (an export)."""
@@ -159,12 +188,18 @@ class Session:
             raise ConfigurationError(
                 f"layer must be from 1 to L = {L}, got {layer!r}", field="layer"
             )
-        shape = (dims[layer], dims[layer - 1])
+        parameter = document.get("parameter", "W")
+        if parameter not in ("W", "b"):
+            raise ConfigurationError(
+                f"parameter must be W or b, got {parameter!r}", field="parameter"
+            )
+        shape = (dims[layer], dims[layer - 1] if parameter == "W" else 1)
         for name, size in (("row", shape[0]), ("column", shape[1])):
-            value = document.get(name)
+            value = document.get(name, 0 if parameter == "b" and name == "column" else None)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
                 raise ConfigurationError(
-                    f"{name} must be from 0 to {size - 1} (W{layer} is {shape}), got {value!r}",
+                    f"{name} must be from 0 to {size - 1} ({parameter}{layer} is {shape}), "
+                    f"got {value!r}",
                     field=name,
                 )
         value = document.get("value")
@@ -173,9 +208,10 @@ class Session:
                 f"value must be a number below 1e6, got {value!r}", field="value"
             )
         return {
+            "parameter": parameter,
             "layer": layer,
             "row": document["row"],
-            "column": document["column"],
+            "column": document.get("column", 0),
             "value": float(value),
             "dims": dims,
         }
@@ -228,7 +264,7 @@ class Session:
         elif action == "pause":
             self.playing = False
         elif action == "reset":
-            self._new_network()
+            self._new_network(self.settings)
         elif action == "step":
             self.playing = False
             # One mini-batch: stop is polled before each step of an epoch but its last,
@@ -239,17 +275,18 @@ class Session:
         elif action == "weight":
             if payload["dims"] != self.network.layer_dims:
                 raise ConfigurationError("the network changed: edit again", field="layer")
-            key = f"W{payload['layer']}"
+            key = f"{payload['parameter']}{payload['layer']}"
             self.network.parameters[key][payload["row"], payload["column"]] = payload["value"]
             self.edited = True
 
     def _set(self, changes: dict) -> None:
-        before, after = self.settings, checked(self.settings, changes)
-        self.settings = after
+        before = self.settings
+        after = check_choice(checked(before, changes), self.upload)
         if resets(before, after):
-            self._new_network()
+            self._new_network(after)
             self.message = "the architecture or data changed: a new network from the seed"
             return
+        self.settings = after
         hp = self.network.hyperparameters
         keep = resolve_keep_probs(after["keep_prob"], hp.L)
         new = dataclasses.replace(
@@ -268,10 +305,25 @@ class Session:
             self.changed_live = True
         self.network.hyperparameters = new
 
-    def _new_network(self) -> None:
-        """The settings' data and network, initialised from the seed as a fresh fit
-        draws: the generator that drew the parameters goes on to shuffle."""
-        built = build(self.settings, self.folder)
+    def _new_network(self, settings: dict) -> None:
+        """The data and network of ``settings``, initialised from the seed as a fresh fit
+        draws: the generator that drew the parameters goes on to shuffle. Made in a
+        folder of its own, and taken (the settings with it) only once made: settings
+        that cannot be trained on leave the session as it was."""
+        folder = Path(tempfile.mkdtemp(prefix="build-", dir=self.folder))
+        try:
+            if settings["dataset"] == UPLOAD:
+                built = build_upload(settings, folder, self.upload)
+                # an upload's output layer follows its target (sigmoid, softmax, linear)
+                settings = {**settings, "output": built.network.hyperparameters.activations[-1]}
+            else:
+                built = build(settings, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        if self.built is not None:
+            shutil.rmtree(self.built.folder, ignore_errors=True)
+        self.settings = settings
         network = built.network
         rng = np.random.default_rng(network.hyperparameters.seed)
         network.initialize(rng)
@@ -342,11 +394,12 @@ class Session:
             "edited": self.edited,
             "changed_live": self.changed_live,
             "controls": self.controls,
+            "upload": None if self.upload is None else self.upload.describe(),
         }
 
     def frame(self) -> dict:
         """The page's picture of the session now (see :mod:`.frames`)."""
-        network, built, names = self.network, self.built, self.settings["features"]
+        network, built, plane = self.network, self.built, self.built.plane
         task = built.dataset.task
         Y = built.Y_train_raw
         target_range = (float(Y.min()), float(Y.max())) if Y.size else (0.0, 1.0)
@@ -355,12 +408,13 @@ class Session:
             **self.state(),
             "layer_dims": list(network.layer_dims),
             "activations": list(hp.activations),
-            "feature_names": list(names),
+            "feature_names": built.feature_names,
             "task": task,
+            "plane": {"extent": plane.extent, "axes": list(plane.axes), "note": plane.note},
             "surface": frames.surface(
-                network, self.preparation, names, task, target_range, self.grids
+                network, plane, self.preparation, task, target_range, self.grids
             ),
-            "units": frames.units(network, self.preparation, names, self.grids),
+            "units": frames.units(network, plane, self.grids),
             "weights": frames.weights(network.parameters, network.L),
             "curves": frames.curve(self.curves.epoch, self.curves.train, self.curves.test),
             "points": self.points(),

@@ -1,6 +1,9 @@
 """What the page may set, checked: each setting's kind and range, and which changes
 train on (the learning rate, λ, keep_prob, when to stop) and which start a new network.
 
+An uploaded table (dataset "upload") is named by its number (``upload``) and its
+``target`` column; its task and output follow the target (:mod:`.upload`).
+
 A control's value that is out of range or of the wrong kind raises
 :class:`~ldnn.errors.ConfigurationError` with its ``field``, which the server answers as
 a 400 naming it. Settings are plain JSON values; nothing in them is ever evaluated or
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 
 from ..errors import ConfigurationError
-from .datasets import FEATURES, SETS
+from .datasets import FEATURES, SETS, UPLOAD
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam", "adamw")
@@ -37,6 +40,8 @@ DEFAULTS = {
     "keep_prob": 1.0,
     "optimizer": "gd",
     "stop_after": 0,
+    "target": "",
+    "upload": 0,
 }
 #: The settings that change training as it goes; any other change starts a new network.
 LIVE = ("learning_rate", "lambd", "keep_prob", "stop_after")
@@ -70,7 +75,7 @@ def _name(field: str, value, names) -> str:
 def _check_one(key: str, value):
     """``value`` checked for setting ``key`` (a ConfigurationError naming it if not)."""
     if key == "dataset":
-        return _name(key, value, tuple(SETS))
+        return _name(key, value, (*SETS, UPLOAD))
     if key == "noise":
         return _number(key, value, 0.0, 1.0)
     if key == "points":
@@ -110,6 +115,12 @@ def _check_one(key: str, value):
         return _name(key, value, OPTIMIZERS)
     if key == "stop_after":
         return _whole(key, value, 0, 10_000_000)
+    if key == "target":  # a column of the upload (checked against it: upload.check_choice)
+        if not isinstance(value, str) or len(value) > 1000:
+            raise ConfigurationError(f"target must be a column's name, got {value!r}", field=key)
+        return value
+    if key == "upload":
+        return _whole(key, value, 0, 2**31 - 1)
     raise ConfigurationError(
         f"unknown setting {key!r}; settings: {', '.join(DEFAULTS)}", field=str(key)[:60]
     )
@@ -128,6 +139,8 @@ def checked(settings: dict, changes: dict) -> dict:
     hidden = result["activations"][: len(result["layers"])]
     fill = hidden[-1] if hidden else "tanh"
     result["activations"] = hidden + [fill] * (len(result["layers"]) - len(hidden))
+    if result["dataset"] == UPLOAD:  # its output follows its target (upload.build_upload)
+        return result
     regression = SETS[result["dataset"]].task == "regression"
     if "dataset" in changes and "output" not in changes:  # follow the set's task
         if regression:

@@ -29,7 +29,6 @@ import copy
 import dataclasses
 import json
 from pathlib import Path
-
 from typing import NamedTuple
 
 from ..core.hyperparameters import Hyperparameters
@@ -81,6 +80,7 @@ DEFAULTS = {
         "init": "auto",
         "keep_prob": 0.8,
         "batch_norm": False,
+        "embedding_width": 0,
         "dtype": "float32",
     },
     "training": {
@@ -95,6 +95,8 @@ DEFAULTS = {
                 "early_stopping",
                 "clip_norm",
                 "batch_norm",
+                "embedding_width",
+                "embedding",
             )
         },
         "optimizer": "adam",
@@ -288,7 +290,7 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
     settings["clip_norm"] = settings["clip_norm"] or None
     keep_prob = model["keep_prob"]
     try:
-        return network_for_dataset(
+        network = network_for_dataset(
             dataset,
             layers,
             activations=model["activation"],
@@ -297,11 +299,14 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
             init=auto("init"),
             keep_prob=keep_prob if isinstance(keep_prob, float | int) else list(keep_prob),
             batch_norm=model["batch_norm"],
+            embedding_width=model["embedding_width"] or None,  # TOML's 0: none
             dtype=model["dtype"],
             **settings,
         )
     except TypeError as error:
         raise ConfigurationError(f"invalid hyperparameter value: {error}") from None
+    network.embed_columns_of(dataset.X_train)
+    return network
 
 
 def patience(training: dict) -> int:
@@ -344,6 +349,7 @@ def resolved(config: dict, hp: Hyperparameters) -> dict:
         init=hp.init,
         keep_prob=list(hp.keep_prob) or 1.0,
         batch_norm=list(hp.batch_norm) if any(hp.batch_norm) else False,
+        embedding_width=hp.embedding_width or 0,
         dtype=hp.dtype,
     )
     for key in result["training"]:

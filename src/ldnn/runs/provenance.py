@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
+from ..base.threads import blas_info, current
 from ..data.datasets import Dataset
 from ..io import arrays_sha256, file_sha256
-from ..base.threads import blas_info, current
 
 FILE = "provenance.json"
 #: The installed packages whose versions a run records (numpy's always).

@@ -47,13 +47,18 @@ def initial_parameters(hp: Hyperparameters, rng=None) -> dict:
     ConfigurationError
         If the parameters would not fit in this machine's memory.
     """
-    check_fits_in_memory(hp.layer_dims, hp.dtype)
+    check_fits_in_memory(hp.layer_dims, hp.dtype, hp.embedding_dims)
     if hp.generator == "course":
         rng = np.random.RandomState(hp.seed)
     else:
         rng = np.random.default_rng(hp.seed if rng is None else rng)
     return initialize_parameters(
-        hp.layer_dims, hp.init, rng=rng, dtype=np.dtype(hp.dtype), batch_norm=hp.batch_norm
+        hp.layer_dims,
+        hp.init,
+        rng=rng,
+        dtype=np.dtype(hp.dtype),
+        batch_norm=hp.batch_norm,
+        embedding=hp.embedding_dims,
     )
 
 

@@ -23,6 +23,8 @@ class History:
         with label smoothing, against the smoothed targets). Accuracies are None for
         regression; validation entries None without validation. ``clipped`` counts the
         epoch's steps whose gradient ``clip_norm`` shortened (None without clipping).
+        With stochastic weight averaging (``swa_start``), from its start epoch on the
+        validation entries are those of the average, the model training hands back.
     stop_reason : str
         "completed", "early stopping", "diverged" or "callback".
     stop_message : str

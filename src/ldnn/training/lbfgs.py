@@ -61,7 +61,9 @@ def train_lbfgs(
     history = History()
 
     def cost_and_gradient(theta):
-        params = vector_to_parameters(theta.astype(dtype), hp.layer_dims)
+        params = vector_to_parameters(
+            theta.astype(dtype), hp.layer_dims, embedding=hp.embedding_dims
+        )
         AL, caches = forward(X, params, activations)
         cost = compute_cost(AL, Y, hp.loss, params, hp.lambd, sample_weight=sample_weight)
         grads = backward(AL, Y, caches, activations, hp.loss, weights=weights, lambd=hp.lambd)
@@ -74,7 +76,9 @@ def train_lbfgs(
     def after_iteration(intermediate_result):
         theta = intermediate_result.x
         epoch = len(history)
-        params = vector_to_parameters(theta.astype(dtype), hp.layer_dims)
+        params = vector_to_parameters(
+            theta.astype(dtype), hp.layer_dims, embedding=hp.embedding_dims
+        )
         record = {"epoch": epoch, "cost": float(intermediate_result.fun), "learning_rate": None}
         if not math.isfinite(record["cost"]):
             history.stop_reason = "diverged"
@@ -106,5 +110,9 @@ def train_lbfgs(
         final = result.x if math.isfinite(result.fun) else iterate["last finite"]
     except _Stop:
         final = iterate["last finite"]
-    parameters.update(vector_to_parameters(np.asarray(final).astype(dtype), hp.layer_dims))
+    parameters.update(
+        vector_to_parameters(
+            np.asarray(final).astype(dtype), hp.layer_dims, embedding=hp.embedding_dims
+        )
+    )
     return history

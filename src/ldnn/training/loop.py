@@ -10,7 +10,8 @@ The loop can stop between two steps (``stop``, polled after each: a signal handl
 flag) and continue later from the :class:`LoopState` it stopped at, with the same
 numbers as if it had never stopped: the state holds the epoch's shuffle (as the
 generator's state when the epoch began), the sums of its batches so far, the divergence
-guard's snapshot and the early-stopping bookkeeping.
+guard's snapshot, the early-stopping bookkeeping and the running average of stochastic
+weight averaging (:mod:`ldnn.training.averaging`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..core.optimizers import Optimizer
 from ..core.propagation import resolve_activations
 from ..core.schedules import Plateau, scheduled_learning_rate
 from ..errors import ConfigurationError, DivergenceWarning
+from .averaging import WeightAverage, swa_start_epoch
 from .history import Callback, History, run_callbacks
 from .ranks import ONE_PROCESS, Ranks
 from .state import LoopState, generator_at, make_optimizer, make_plateau
@@ -207,6 +209,11 @@ class Training:
         together, consecutively in rank order, and the result is that of one process
         on all of them. Default: this process alone.
 
+    With ``hp.swa_start`` the parameters training ends with are the average of those at
+    the end of each epoch from the start epoch on (:mod:`ldnn.training.averaging`); with
+    validation, from that epoch on the validation cost is the average's, and early
+    stopping keeps the best average.
+
     Attributes
     ----------
     history : History
@@ -274,6 +281,7 @@ class Training:
                     resume.best_epoch,
                 )
                 self.stopper.best_theta = xp.array(resume.best_theta, dtype=self.step.theta.dtype)
+        self.average = _average(hp, self.step.theta, resume)
 
     @property
     def theta(self):
@@ -291,12 +299,18 @@ class Training:
                     self.history.stop_reason = "interrupted"  # between two epochs
                     break
         if self.history.stop_reason != "interrupted":  # the state to continue from stays
-            if self.stopper is not None:
+            averaged = False
+            if self.stopper is not None:  # its best may be an average (past the start)
                 self.history.best_epoch = self.stopper.restore()
+            elif self.average is not None and self.average.count:
+                self.average.keep()
+                averaged = True
             kept = self._keep_finite()
             if self.divergence is not None or kept != "end":
                 epoch, step, lr = self.divergence or (None, None, None)
-                if kept == "snapshot" or kept == "end":  # after a divergence "end" is it too
+                if kept == "end" and averaged:
+                    kept = f"the average of epochs {self.average.start} on"
+                elif kept == "snapshot" or kept == "end":  # after a divergence "end" is it too
                     kept = self.snapshot_label
                 self.history.stop_reason = "diverged"
                 self.history.stop_message = divergence_message(epoch, step, lr, kept)
@@ -373,6 +387,14 @@ class Training:
             pos.epoch_theta = self.guard.last_good
             self.history.stop_reason = "interrupted"
             return False
+        # The epoch's end is one of the average's points; with validation, the average is
+        # what is scored and what early stopping keeps (theta's own values come back
+        # before the callbacks and the next epoch's steps).
+        averaging = self.average is not None and self.average.averages(pos.epoch)
+        if averaging:
+            self.average.add()
+            if self.validation is not None:
+                self.average.put_in()
         record = epoch_record(
             pos.epoch,
             cost_sum,
@@ -391,6 +413,8 @@ class Training:
             self.plateau.observe(record["val_cost"])
         self.completed += 1
         early = self.stopper is not None and self.stopper.should_stop(pos.epoch, record["val_cost"])
+        if averaging and self.validation is not None:
+            self.average.take_out()
         self.position = self._boundary(pos.epoch + 1)
         if self.ranks.any(run_callbacks(self.callbacks, record["epoch"], record, self.parameters)):
             self.history.stop_reason = "callback"
@@ -401,13 +425,41 @@ class Training:
         return True
 
     def _boundary(self, epoch: int) -> LoopState:
-        """The state between two epochs: only early stopping's bookkeeping goes across."""
+        """The state between two epochs: only early stopping's bookkeeping and the
+        running average go across."""
         state = LoopState(epoch)
         if self.stopper is not None:
             stopper = self.stopper
             state.best_cost, state.best_epoch = stopper.best_cost, stopper.best_epoch
             state.best_theta = stopper.best_theta
+        if self.average is not None and self.average.count:
+            state.swa_mean, state.swa_count = self.average.mean, self.average.count
         return state
+
+
+def _average(hp: Hyperparameters, theta, resume: LoopState | None) -> WeightAverage | None:
+    """The running average of ``hp.swa_start`` (None: off), an interrupted loop's when
+    it is resumed.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``resume`` stands past epochs the average took in but holds no average (a
+        model file that did not save it): going on would average the rest only.
+    """
+    start = swa_start_epoch(hp)
+    if start is None:
+        return None
+    if resume is None or resume.swa_mean is None:
+        if resume is not None and resume.epoch > start:
+            raise ConfigurationError(
+                f"swa_start: the state to resume from (epoch {resume.epoch}) holds no "
+                f"average of epochs {start} to {resume.epoch - 1}: it cannot go on to the "
+                "numbers of an uninterrupted fit; train again from the start",
+                field="swa_start",
+            )
+        return WeightAverage(theta, start)
+    return WeightAverage(theta, start, resume.swa_mean, resume.swa_count)
 
 
 def _extent(X) -> float:

@@ -41,6 +41,10 @@ class LoopState:
         theta as the epoch began, what the divergence guard would restore (``step`` > 0).
     best_cost, best_epoch, best_theta
         Early stopping's lowest validation cost so far, its epoch and its theta.
+    swa_mean, swa_count
+        Stochastic weight averaging's running mean theta_swa of the parameters at the end
+        of the epochs it took in so far, and their number n (None and 0: none yet, or
+        SWA off); see :mod:`ldnn.training.averaging`.
     """
 
     epoch: int
@@ -53,6 +57,8 @@ class LoopState:
     best_cost: float = math.inf
     best_epoch: int | None = None
     best_theta: object = None
+    swa_mean: object = None
+    swa_count: int = 0
 
 
 @dataclass

@@ -14,6 +14,8 @@ let frame = null;      // the latest frame
 let playing = false;   // whether the server trains now
 let settings = null;   // the server's settings, as the last answer said
 let edges = [];        // [x1, y1, x2, y2, layer, row, column, value] of the drawn weights
+let biases = [];       // [x, y, size, layer, row, value] of the drawn units of layers 1..L
+let upload = null;     // the uploaded CSV the server keeps: {upload, columns, rows, target}
 
 // -- talking to the server -------------------------------------------------------------
 async function control(document_) {
@@ -28,6 +30,38 @@ async function control(document_) {
 
 function change(values) {
   return control({ action: "set", settings: values });
+}
+
+// An uploaded CSV: the server keeps it and answers its columns; training on it is a
+// setting like the others (the target the last column, as ldnn train takes it).
+async function sendUpload(file) {
+  $("upload-info").textContent = `uploading ${file.name}…`;
+  let answer, body;
+  try {
+    answer = await fetch("/upload", { method: "POST", headers: { "Content-Type": "text/csv" }, body: file });
+    body = await answer.json();
+  } catch (problem) {  // a file over the server's limit may be cut off before its 413 is read
+    $("upload-info").textContent = "";
+    $("message").textContent = `file: the upload of ${file.name} (${file.size} bytes) failed: ${problem}`;
+    return;
+  }
+  if (!answer.ok) {  // (the server's own 413, of a body over its limit, names no field)
+    $("upload-info").textContent = "";
+    $("message").textContent = `${body.field || "file"}: ${body.message}`;
+    return;
+  }
+  showUpload(body);
+  $("upload-info").textContent = `${file.name}: ${body.rows} rows, ${body.columns.length} columns`;
+  await change({ dataset: "upload", upload: body.upload, target: body.target });
+}
+
+function showUpload(described) {
+  if (!described || (upload && upload.upload === described.upload)) return;
+  upload = described;
+  options($("target"), described.columns);
+  $("target").disabled = false;
+  $("upload-option").disabled = false;
+  $("upload-option").textContent = `your CSV (upload ${described.upload})`;
 }
 
 function listen() {
@@ -49,6 +83,7 @@ function showState(state) {
   playing = state.playing;
   $("play").textContent = state.playing ? "❚❚ pause" : "▶ play";
   if (state.message !== undefined) $("message").textContent = state.message;
+  if (state.upload) showUpload(state.upload);
   const fresh = JSON.stringify(state.settings) !== JSON.stringify(settings);
   settings = state.settings;
   if (fresh) { showSettings(); location.hash = encodeURIComponent(JSON.stringify(settings)); }
@@ -66,6 +101,12 @@ function showSettings() {
   $("learning_rate").value = String(settings.learning_rate);
   $("lambd").value = String(settings.lambd);
   for (const box of document.querySelectorAll("#features input")) box.checked = settings.features.includes(box.value);
+  const uploaded = settings.dataset === "upload";
+  if (uploaded && upload) $("target").value = settings.target;
+  // An upload's inputs are its columns and its output follows its target.
+  $("output").disabled = uploaded;
+  $("features").hidden = uploaded;
+  for (const id of ["noise", "points"]) $(id).closest("label").hidden = uploaded;
   const dims = frame ? frame.layer_dims : null;
   $("layer-dims").textContent = dims ? `layer_dims = [${dims.join(", ")}]` : "";
   const controls = $("layer-controls");
@@ -102,7 +143,11 @@ function wire() {
     const chosen = [...document.querySelectorAll("#features input:checked")].map((b) => b.value);
     change({ features: chosen });
   };
-  for (const id of ["dataset", "optimizer", "output"]) $(id).onchange = () => change({ [id]: $(id).value });
+  for (const id of ["optimizer", "output"]) $(id).onchange = () => change({ [id]: $(id).value });
+  $("dataset").onchange = () => change($("dataset").value === "upload" && upload
+    ? { dataset: "upload", upload: upload.upload, target: $("target").value } : { dataset: $("dataset").value });
+  $("upload-file").onchange = () => { if ($("upload-file").files.length) sendUpload($("upload-file").files[0]); };
+  $("target").onchange = () => change({ dataset: "upload", upload: upload.upload, target: $("target").value });
   for (const id of ["learning_rate", "lambd"]) $(id).onchange = () => change({ [id]: Number($(id).value) });
   for (const id of ["points", "seed", "batch_size", "keep_prob", "stop_after", "noise", "test_split"]) {
     $(id).onchange = () => change({ [id]: Number($(id).value) });
@@ -163,7 +208,7 @@ function drawNetwork() {
   const columnX = (l) => 10 + l * ((canvas.width - 190) / Math.max(1, L));
   const unitY = (j, shown) => 40 + j * Math.min(44, (canvas.height - 90) / Math.max(1, shown));
   context.clearRect(0, 0, canvas.width, canvas.height);
-  edges = [];
+  edges = []; biases = [];
   for (let l = 1; l <= L; l++) {
     const W = frame.weights[l - 1].W;
     const scale = Math.max(1e-9, ...W.flat().map(Math.abs));
@@ -185,7 +230,9 @@ function drawNetwork() {
       heatMap(context, q, 16, columnX(l), unitY(j, layer.maps.length), box, (i) => signedColour(q[i]));
       context.strokeStyle = "#999"; context.lineWidth = 1;
       context.strokeRect(columnX(l), unitY(j, layer.maps.length), box, box);
-      if (l === 0) context.fillText(FEATURES[frame.feature_names[j]] || "", columnX(0), unitY(j, layer.maps.length) - 2);
+      const name = frame.feature_names[j] || "";
+      if (l === 0) context.fillText((FEATURES[name] || name).slice(0, 22), columnX(0), unitY(j, layer.maps.length) - 2);
+      if (l > 0) biases.push([columnX(l), unitY(j, layer.maps.length), box, l, j, frame.weights[l - 1].b[j]]);
     });
     const x = columnX(l), bottom = unitY(layer.maps.length, layer.maps.length) + 4;
     if (layer.n > layer.maps.length) context.fillText(`+ ${layer.n - layer.maps.length} more units (not drawn)`, x, bottom);
@@ -211,7 +258,11 @@ function drawSurface() {
     return mix.map((v) => 255 - (255 - v) * 0.7);
   };
   heatMap(context, grids[0], 40, 0, 0, canvas.width, colour);
-  const toCanvas = (p) => [(p[0] + 6) / 12 * canvas.width, (6 - p[1]) / 12 * canvas.height];
+  // The plane's square [-e, e]² (e = 6 for the generated sets; an upload's from its data).
+  const e = frame.plane.extent;
+  const toCanvas = (p) => [(p[0] + e) / (2 * e) * canvas.width, (e - p[1]) / (2 * e) * canvas.height];
+  $("plane-axes").textContent = `· axes: ${frame.plane.axes[0]} →, ${frame.plane.axes[1]} ↑`;
+  $("plane-note").textContent = frame.plane.note || "Drawn over the input plane (x1, x2) itself.";
   const pointColour = (y) => {
     if (frame.task === "regression") {
       const t = (y - surface.low) / Math.max(1e-9, surface.high - surface.low);
@@ -257,6 +308,8 @@ function drawCurves() {
 // -- hover and click on a weight: W[l][j,k] -----------------------------------------------
 function hover(event, clicked) {
   const r = $("network").getBoundingClientRect(), x = event.clientX - r.left, y = event.clientY - r.top;
+  const unit = biases.find(([bx, by, size]) => x >= bx && x <= bx + size && y >= by && y <= by + size);
+  if (unit) { editBias(event, unit, clicked); return; }
   let best = null, bestDistance = 5;
   for (const e of edges) {
     const [x1, y1, x2, y2] = e, dx = x2 - x1, dy = y2 - y1;
@@ -275,6 +328,19 @@ function hover(event, clicked) {
     if (text !== null && text.trim() !== "" && Number.isFinite(Number(text))) {
       control({ action: "weight", layer: l, row: j, column: k, value: Number(text) });
     }
+  }
+}
+
+// A unit of layer l >= 1: its bias b[l][j], edited as a weight is.
+function editBias(event, unit, clicked) {
+  const [, , , l, j, b] = unit, tip = $("tooltip");
+  tip.textContent = `b[${l}][${j}] = ${b} (the bias of unit ${j} of layer ${l}); click to edit`;
+  tip.style.left = `${event.clientX + 12}px`; tip.style.top = `${event.clientY + 12}px`;
+  tip.hidden = false;
+  if (!clicked) return;
+  const text = window.prompt(`b[${l}][${j}] =`, String(b));
+  if (text !== null && text.trim() !== "" && Number.isFinite(Number(text))) {
+    control({ action: "weight", parameter: "b", layer: l, row: j, value: Number(text) });
   }
 }
 
