@@ -1,13 +1,18 @@
-"""Data-parallel training on MPI: strong scaling on this machine, and a model for more.
+"""Data-parallel training on MPI: strong scaling on this machine, with and without the
+Allreduce started during backward, and a model for more machines.
 
-    python benchmarks/mpi_scaling.py                 # P = 1, 2 ranks at 1 thread; 1 x 2 threads
-    python benchmarks/mpi_scaling.py --rounds 5 --epochs 3
+    python benchmarks/mpi_scaling.py                 # cases (a), (b); P = 1, 2; 3 rounds
+    python benchmarks/mpi_scaling.py --rounds 5 --epochs 3 --cases a
 
-Case (a) of ``make bench`` with the global batch of the issue: 784-256-256-10, batch 512,
-plain gd, float32, synthetic data (30,720 examples, 60 steps an epoch). Each setting is a
-fresh ``mpiexec -n P`` job (or one process) that times ``--epochs`` epochs after a warm-up
-one; the settings alternate for ``--rounds`` rounds and the medians are reported, with
-the Allreduce's share of a step (timed around ``comm.Allreduce`` in the step itself).
+Cases (a) 784-256-256-10 and (b) 784-1024-1024-10 of ``make bench`` with the global batch
+of the issue: batch 512, plain gd, float32, synthetic data (30,720 examples, 60 steps an
+epoch). Each setting is a fresh ``mpiexec -n P`` job (or one process) that times
+``--epochs`` epochs after a warm-up one: one rank at one thread; two ranks at one thread
+each with dtheta's Allreduce after backward (``LDNN_ALLREDUCE_BUCKET=0``) and in buckets
+started during backward (the default bucket, or ``--bucket``); one process at two
+threads. The settings alternate for ``--rounds`` rounds and the medians are reported,
+with the seconds rank 0 waited for the reductions (the record's ``reduce_seconds``, what
+``ldnn train`` prints per epoch on ranks).
 
 The model (docs/scale.md): a step on N machines takes t(N) = c B / N + f + r(N), with c
 the compute time per example and f the fixed time per step measured here at P = 1, and
@@ -32,7 +37,7 @@ DIMS = {"a": [784, 256, 256, 10], "b": [784, 1024, 1024, 10]}
 BATCH, M = 512, 512 * 60
 
 
-def worker(epochs: int) -> None:
+def worker(case: str, epochs: int) -> None:
     """One rank (or the one process): time the epochs, print JSON on rank 0."""
     from threadpoolctl import threadpool_limits
 
@@ -45,18 +50,13 @@ def worker(epochs: int) -> None:
     X = rng.standard_normal((784, M), dtype=np.float32)
     y = rng.integers(0, 10, M)
     part = parallel.share(M, size, rank)
-    reduce_seconds = [0.0]
-    if comm is not None:  # time the Allreduce inside the step
-        original = parallel.MPIRanks._allreduce
+    waited = []
 
-        def timed(self):
-            start = time.perf_counter()
-            original(self)
-            reduce_seconds[0] += time.perf_counter() - start
+    def waiting(epoch, record, parameters):  # the loop's own count, on ranks
+        waited.append(record.get("reduce_seconds", 0.0))
 
-        parallel.MPIRanks._allreduce = timed
     net = DeepNetwork(
-        DIMS["a"],
+        DIMS[case],
         activations="relu",
         optimizer="gd",
         learning_rate=0.01,
@@ -67,34 +67,34 @@ def worker(epochs: int) -> None:
     )
     with threadpool_limits(int(os.environ.get("BENCH_THREADS", "1"))):
         net.fit(X[:, part], y[part], comm=comm)  # warm-up
-        reduce_seconds[0] = 0.0
         if comm is not None:
             comm.barrier()
         start = time.perf_counter()
-        net.fit(X[:, part], y[part], comm=comm, epochs=epochs, warm_start=True)
+        net.fit(X[:, part], y[part], comm=comm, epochs=epochs, warm_start=True, callbacks=[waiting])
         seconds = time.perf_counter() - start
     steps = epochs * (M // BATCH)
     if rank == 0:
-        print(
-            json.dumps(
-                {"step_ms": 1e3 * seconds / steps, "allreduce_ms": 1e3 * reduce_seconds[0] / steps}
-            )
-        )
+        print(json.dumps({"step_ms": 1e3 * seconds / steps, "wait_ms": 1e3 * sum(waited) / steps}))
 
 
+#: name: (ranks, threads, bucket); ranks 0: one process without mpiexec; bucket None:
+#: the default.
 SETTINGS = {
-    "1 rank, 1 thread": (1, 1),
-    "2 ranks, 1 thread each": (2, 1),
-    "1 process, 2 threads": (0, 2),
+    "1 rank, 1 thread": (1, 1, None),
+    "2 ranks, 1 thread each, one Allreduce after backward": (2, 1, "0"),
+    "2 ranks, 1 thread each, buckets during backward": (2, 1, None),
+    "1 process, 2 threads": (0, 2, None),
 }
 
 
-def run_setting(ranks: int, threads: int, epochs: int) -> dict:
+def run_setting(case: str, ranks: int, threads: int, bucket, epochs: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
     env.update(
         OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), BENCH_THREADS=str(threads)
     )
-    command = [sys.executable, __file__, "--worker", "--epochs", str(epochs)]
+    if bucket is not None:
+        env["LDNN_ALLREDUCE_BUCKET"] = bucket
+    command = [sys.executable, __file__, "--worker", case, "--epochs", str(epochs)]
     if ranks:
         mpiexec = Path(sys.executable).parent / "mpiexec"
         command = [str(mpiexec), "-n", str(ranks), *command]
@@ -117,9 +117,11 @@ def predicted(step_ms: float, fixed_ms: float, dims, N: int, gbit: float, latenc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", metavar="CASE", help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cases", default="a,b", help="cases a and/or b (default a,b)")
+    parser.add_argument("--bucket", help="LDNN_ALLREDUCE_BUCKET of the bucketed setting")
     parser.add_argument(
         "--fixed-ms",
         type=float,
@@ -128,27 +130,39 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.worker:
-        worker(args.epochs)
+        worker(args.worker, args.epochs)
         return
-    samples = {name: [] for name in SETTINGS}
-    for _ in range(args.rounds):
-        for name, (ranks, threads) in SETTINGS.items():
-            samples[name].append(run_setting(ranks, threads, args.epochs))
-    base = statistics.median(s["step_ms"] for s in samples["1 rank, 1 thread"])
-    print(
-        f"case (a) 784-256-256-10, global batch {BATCH}, {M} examples; medians of "
-        f"{args.rounds} rounds of {args.epochs} epochs\n"
-    )
-    print("| setting | ms per step | speed-up | efficiency | Allreduce ms (share) |")
-    print("|---|---|---|---|---|")
-    for name, (ranks, _) in SETTINGS.items():
-        step = statistics.median(s["step_ms"] for s in samples[name])
-        reduce = statistics.median(s["allreduce_ms"] for s in samples[name])
-        workers = max(ranks, 1) if ranks else 2
-        share = f"{reduce:.2f} ({reduce / step:.0%})" if ranks > 1 else "-"
+    settings = dict(SETTINGS)
+    if args.bucket is not None:
+        name = "2 ranks, 1 thread each, buckets during backward"
+        settings[name] = (2, 1, args.bucket)
+    base = None
+    for case in args.cases.split(","):
+        samples = {name: [] for name in settings}
+        for _ in range(args.rounds):
+            for name, (ranks, threads, bucket) in settings.items():
+                samples[name].append(run_setting(case, ranks, threads, bucket, args.epochs))
+        one = statistics.median(s["step_ms"] for s in samples["1 rank, 1 thread"])
+        base = one if case == "a" else base
         print(
-            f"| {name} | {step:.2f} | {base / step:.2f}x | {base / step / workers:.0%} | {share} |"
+            f"\ncase ({case}) {'-'.join(map(str, DIMS[case]))}, global batch {BATCH}, {M} "
+            f"examples; medians of {args.rounds} rounds of {args.epochs} epochs\n"
         )
+        print(
+            "| setting | ms per step | speed-up | efficiency | waiting for reductions ms (share) |"
+        )
+        print("|---|---|---|---|---|")
+        for name, (ranks, _, _) in settings.items():
+            step = statistics.median(s["step_ms"] for s in samples[name])
+            wait = statistics.median(s["wait_ms"] for s in samples[name])
+            workers = max(ranks, 1) if ranks else 2
+            share = f"{wait:.2f} ({wait / step:.0%})" if ranks > 1 else "-"
+            print(
+                f"| {name} | {step:.2f} | {one / step:.2f}x | {one / step / workers:.0%} | "
+                f"{share} |"
+            )
+    if base is None:
+        return
     print(
         f"\nmodel: t(N) = (t1 - f) / N + f + ring Allreduce; t1 = {base:.2f} ms measured "
         f"for (a), f = {args.fixed_ms} ms, latency 20 us per message; (b) scaled by its "

@@ -227,15 +227,34 @@ def test_training_on_codes_gives_the_dense_x_numbers(settings, monkeypatch):
     assert nets[0].evaluate(X, labels) == pytest.approx(nets[1].evaluate(dense, labels))
 
 
-def test_float32_training_casts_the_numbers_once_and_keeps_the_codes():
-    X, dense, _ = encoded(m=64)
+def test_float32_training_casts_each_mini_batch_as_the_whole_cast_and_keeps_the_codes():
+    """Training in float32 does not write X's numbers again in float32: the checked X
+    shares the numbers and the codes, and each mini-batch (and each block a prediction
+    reads) is standardised and cast as it is gathered. What that promises is what the
+    one cast of the whole X gave: each mini-batch's numbers are float32 and, bit for bit,
+    those of the written cast; so training holds the numbers once, not a float64 and a
+    float32 copy of them (issue 25's memory at 2,000,000 rows)."""
+    X, _, _ = encoded(m=64)  # standardised, lazily: a shift and a scale
     labels = np.arange(64) % 2
     net = DeepNetwork([X.shape[0], 4, 1], epochs=2, batch_size=16, seed=0)
     checked, _, extent = net.check_data(X, labels.reshape(1, -1), with_extent=True)
-    assert checked.numbers.dtype == np.float32 and checked.codes is X.codes
-    assert extent == pytest.approx(np.abs(dense).max())
+    assert checked.numbers is X.numbers and checked.codes is X.codes  # no copy of either
+    assert checked.dtype == np.float32 and checked.numbers.dtype == np.float64
+    written = X.astype(np.float32)  # the whole X cast once, as before
+    assert extent == pytest.approx(np.abs(written.dense()).max())
+    batch = np.random.default_rng(0).permutation(64)[:16]
+    n_num, n_text = X.numbers.shape[1], X.codes.shape[1]
+    buffers = [(np.empty((16, n_num), dtype), np.empty((16, n_text), np.int32)) for dtype in "df"]
+    for out in (None, *buffers):  # a new array, or the float64 or float32 buffers given
+        taken = checked.take(batch, out=out)
+        assert taken.numbers.dtype == np.float32 and taken.shift is None
+        assert taken.numbers.tobytes() == written.numbers[batch].tobytes()
+        assert np.array_equal(taken.codes, X.codes[batch])
+    assert checked.numeric().tobytes() == written.numeric().tobytes()
+    assert checked[:, 5:40].numeric().tobytes() == written[:, 5:40].numeric().tobytes()
     net.fit(X, labels.reshape(1, -1))
     assert net.predict(X).shape == (1, 64)
+    assert np.array_equal(net.predict_proba(X), net.predict_proba(written))
 
 
 def test_data_parallel_ranks_train_on_shares_of_the_codes():

@@ -32,7 +32,7 @@ from ldnn.training.mpi import MPIRanks, launched_ranks, share
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "mpi"))
-from cases import CASES, fit  # noqa: E402
+from cases import CASES, M, fit  # noqa: E402
 from thread_comm import run_ranks  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
@@ -282,6 +282,51 @@ def test_ranks_learn_the_parameters_of_one_process(ranks, one_process, tmp_path)
             np.testing.assert_allclose(saved["val_cost"], net.history.val_cost, rtol=1e-12)
 
 
+# -- the Allreduce in buckets, started during backward (issue 27) ---------------------------
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_buckets_sent_during_backward_add_up_to_the_single_allreduce_bit_for_bit(ranks, tmp_path):
+    """A bucket of 8 bytes sends every layer's gradients (and E1's, b's) on their own, by
+    Iallreduce, as backward finishes them; 0 sends dtheta in one Allreduce after backward.
+    Every entry is the sum of the same P values either way: the same bits."""
+    saved = {}
+    for bucket in ("0", "8"):
+        folder = tmp_path / f"bucket{bucket}"
+        folder.mkdir()
+        command = [sys.executable, str(HERE / "mpi" / "worker.py"), str(folder)]
+        done = launch(ranks, command, env=environment(LDNN_ALLREDUCE_BUCKET=bucket))
+        assert done.returncode == 0, done.stderr[-2000:]
+        saved[bucket] = {name: np.load(folder / f"{name}.npz") for name in CASES}
+    for name in CASES:
+        single, buckets = saved["0"][name], saved["8"][name]
+        for key in single.files:
+            np.testing.assert_array_equal(buckets[key], single[key], err_msg=f"{name} {key}")
+
+
+def test_thread_ranks_with_buckets_train_one_process_parameters(monkeypatch):
+    """Through the step's own hook, in every recipe of the cases, 2 and 3 ranks."""
+    monkeypatch.setenv("LDNN_ALLREDUCE_BUCKET", "8")
+    for ranks in (2, 3):
+        nets = run_ranks(
+            ranks,
+            lambda comm: fit("recipes", share(M, comm.Get_size(), comm.Get_rank()), comm=comm),
+        )
+        one = fit("recipes")
+        for net in nets:
+            for key, value in one.parameters.items():
+                np.testing.assert_allclose(net.parameters[key], value, rtol=0, atol=1e-12)
+
+
+def test_a_bucket_size_that_is_not_one_is_refused_in_one_line(monkeypatch):
+    from ldnn.training.mpi import bucket_bytes
+
+    for text, expected in (("", 0), ("0", 0), ("64K", 65536), ("1m", 2**20), ("300", 300)):
+        monkeypatch.setenv("LDNN_ALLREDUCE_BUCKET", text)
+        assert bucket_bytes() == expected
+    monkeypatch.setenv("LDNN_ALLREDUCE_BUCKET", "lots")
+    with pytest.raises(ConfigurationError, match="LDNN_ALLREDUCE_BUCKET must be a size.*'lots'"):
+        bucket_bytes()
+
+
 # -- batch norm: the whole batch's statistics on every rank (issue 27) ------------------
 BATCH_NORM_M = 47  # 16, 16, 15 examples on three ranks
 
@@ -415,6 +460,14 @@ def test_mpiexec_ldnn_train_is_one_process_and_rank_0_alone_writes(arrays, tmp_p
     done = launch(3, train_command(arrays, runs, "three"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("run folder:") == 1  # only rank 0 prints
+    # Each epoch's time, compute and waiting for the reductions, on the ranks alone.
+    epochs = re.findall(
+        r"epoch (\d+): ([\d.]+) s, compute ([\d.]+) s, waiting for the reduction ([\d.]+) s",
+        done.stdout,
+    )
+    assert [int(e[0]) for e in epochs] == list(range(len(epochs))) and epochs
+    assert all(float(t) == pytest.approx(float(c) + float(w), abs=2e-3) for _, t, c, w in epochs)
+    assert "waiting for the reduction" not in single.stdout
     assert sorted(p.name for p in runs.iterdir()) == ["one", "three"]
     assert_same_parameters(parameters_of(runs / "one"), parameters_of(runs / "three"))
     record = json.loads((runs / "three" / "provenance.json").read_text())

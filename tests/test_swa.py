@@ -2,7 +2,7 @@
 the end of each epoch from the start epoch on, theta_swa = (n theta_swa + theta) / (n + 1),
 computed here again by hand from each epoch's parameters (a callback sees theta itself);
 with validation, early stopping keeps the best average; off, nothing moves; an
-interrupted fit goes on to the same numbers, or refuses where the average was not saved.
+interrupted fit goes on to the same numbers, through a checkpoint file too.
 """
 
 from __future__ import annotations

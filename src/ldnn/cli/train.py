@@ -27,7 +27,7 @@ from ..runs.tracking import (
 from ..training.history import PrintCost
 from ..training.interrupts import StopOnSignals
 from ..training.mpi import ranks_on_this_machine
-from ..training.progress import ProgressBar
+from ..training.progress import ProgressBar, ReductionTimes
 from .printing import describe, report, seeds_summary
 from .train_flags import FLAG_FOR, FLAGS, add_arguments, build_config
 
@@ -163,6 +163,8 @@ def train_and_write(run: TrainingRun, folder: RunFolder, args, session) -> None:
         callbacks.append(
             PrintCost(args.print_every, epochs, bar.write if bar else print, course=True)
         )
+    if session.comm is not None:  # several ranks: where each epoch's time went
+        callbacks.append(ReductionTimes(bar.write if bar else print))
     checkpoints = Checkpoints(
         run, folder.path / CHECKPOINT, args.checkpoint_every, args.checkpoint_seconds
     )

@@ -283,6 +283,7 @@ def backward(
     input_gradient: bool = True,
     workspace: Workspace | None = None,
     in_place: bool = False,
+    on_layer=None,
 ):
     """Backward propagation through layers L..1.
 
@@ -305,6 +306,9 @@ def backward(
     in_place : bool
         Write dZ[l] = dA[l] * g'(Z[l]) over dA[l] where g allows it; the returned dA
         arrays are then scratch, and only dW and db are meant to be read.
+    on_layer : callable (l) -> None, optional
+        Called once layer l's gradients are final, l = L..1 (MPI ranks start adding up
+        the last layers' while the first layers' are still computed).
 
     Returns
     -------
@@ -364,6 +368,8 @@ def backward(
             grads["dE1"] = categorical.embedding_gradient(dZ, A0, W, out=out)
             if lambd:
                 grads["dE1"] += get_xp(W).multiply(A0.E, lambd / weights.m)
+        if on_layer is not None:
+            on_layer(l)
         if keep_dA:
             if l > 1 and caches[l - 2].D is not None:
                 # A[l-1] was multiplied by its dropout mask, so its gradient is too.

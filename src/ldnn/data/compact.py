@@ -18,10 +18,15 @@ training ask of an X: ``X[:, examples]`` (a mini-batch, a split, a rank's share)
 ``X[i]`` (row i), ``X.mean(axis=1)`` and ``X.std(axis=1)`` (each row's statistics),
 ``X.min()``, ``X.max()``, and ``(X - mean) / std``, which standardises the numeric rows
 (the one-hot rows keep mean 0 and std 1, as :class:`~ldnn.data.preparation.Preparation`
-leaves them). That standardisation is kept as a shift and a scale until :meth:`astype`
-writes the numbers in the network's dtype: the raw X and the prepared one share their
-numbers. ``X[:, examples]`` for indices (a validation part) keeps the examples' indices
-into the numbers, not a copy of them (:meth:`take` gathers a mini-batch's the same way).
+leaves them). That standardisation is kept as a shift and a scale, and the raw X and the
+prepared one share their numbers. ``X.astype(dtype, copy=False)`` (what the network's
+checks ask for) does not write them in the network's dtype either: it keeps the dtype
+too, and each read of the numbers (a mini-batch :meth:`take` gathers, a block of examples
+that prediction reads) is standardised in float64 and cast then, each value the same
+float32 as a whole cast would give it, so that training holds the numbers once, not a
+float64 and a float32 copy of them. ``X[:, examples]`` for indices (a validation part)
+keeps the examples' indices into the numbers, not a copy of them (:meth:`take` gathers
+a mini-batch's the same way).
 :meth:`dense` builds the one-hot X, for tests and small tables; training and prediction
 never do.
 """
@@ -57,24 +62,36 @@ class CompactX:
     example_rows : ndarray of int, optional
         The examples are these rows of ``numbers`` (``codes`` holds theirs alone): a part
         of another X, its numbers not copied.
+    cast : dtype, optional
+        X's numeric rows are those standardised numbers cast to ``cast`` as they are read
+        (:meth:`numeric`, :meth:`take`): a cast not yet written.
     """
 
     ndim = 2
 
     def __init__(
-        self, numbers, codes, numeric_rows, blocks, shift=None, scale=None, example_rows=None
+        self,
+        numbers,
+        codes,
+        numeric_rows,
+        blocks,
+        shift=None,
+        scale=None,
+        example_rows=None,
+        cast=None,
     ):
         self.numbers, self.codes = numbers, codes
         self.numeric_rows = np.asarray(numeric_rows, dtype=np.intp)
         self.blocks = tuple((int(offset), int(K)) for offset, K in blocks)
         self.shift, self.scale, self.example_rows = shift, scale, example_rows
+        self.cast = None if cast is None else np.dtype(cast)
         n0 = len(self.numeric_rows) + sum(K for _, K in self.blocks)
         self.shape = (n0, numbers.shape[0] if example_rows is None else len(example_rows))
 
     def _with(self, numbers, codes, shift=None, scale=None, rows=None) -> CompactX:
         """The same rows of X for other examples (or another standardisation)."""
         affine = (shift, scale) if shift is not None else (self.shift, self.scale)
-        return CompactX(numbers, codes, self.numeric_rows, self.blocks, *affine, rows)
+        return CompactX(numbers, codes, self.numeric_rows, self.blocks, *affine, rows, self.cast)
 
     @property
     def size(self) -> int:
@@ -82,6 +99,8 @@ class CompactX:
 
     @property
     def dtype(self) -> np.dtype:
+        if self.cast is not None:
+            return self.cast
         if self.shift is None:
             return self.numbers.dtype
         return np.result_type(self.numbers.dtype, self.shift.dtype, self.scale.dtype)
@@ -98,15 +117,17 @@ class CompactX:
 
     # -- the rows of X ---------------------------------------------------------------------
     def numeric(self, examples=slice(None), columns=slice(None)):
-        """X's numeric rows X_N, of shape (n_num, m): the numbers, standardised if asked
-        (of some ``examples`` and some ``columns`` of the numbers: slices give views, but
-        of an X that keeps its examples' indices)."""
+        """X's numeric rows X_N, of shape (n_num, m): the numbers, standardised and cast if
+        asked (of some ``examples`` and some ``columns`` of the numbers: slices give views,
+        but of an X that keeps its examples' indices or casts as it reads)."""
         if self.example_rows is None:
             numbers = self.numbers[examples, columns]
         else:  # the examples' rows gathered whole, then the columns: as a copy would be
             numbers = self.numbers[self.example_rows[examples]][:, columns]
         if self.shift is not None:
             numbers = (numbers - self.shift[columns]) / self.scale[columns]
+        if self.cast is not None:
+            numbers = numbers.astype(self.cast, copy=False)
         return numbers.T
 
     def __getitem__(self, key):
@@ -132,14 +153,35 @@ class CompactX:
 
     def take(self, examples, out=None) -> CompactX:
         """X[:, examples] for an index array, written into ``out`` (numbers, codes) if
-        given: a mini-batch gathered into reused arrays."""
+        given: a mini-batch gathered into reused arrays. Of an X that casts as it reads,
+        the mini-batch's numbers are written standardised and cast (into ``out``'s numbers
+        where they are of the cast's dtype, else a new array of the batch's size)."""
         numbers_out, codes_out = (None, None) if out is None else out
         # mode="clip": NumPy's default "raise" first writes into a temporary copy; the
         # indices are valid, so "clip" changes nothing else.
         codes = np.take(self.codes, examples, axis=0, out=codes_out, mode="clip")
         rows = examples if self.example_rows is None else self.example_rows[examples]
-        numbers = np.take(self.numbers, rows, axis=0, out=numbers_out, mode="clip")
-        return self._with(numbers, codes)
+        if self.cast is None:
+            numbers = np.take(self.numbers, rows, axis=0, out=numbers_out, mode="clip")
+            return self._with(numbers, codes)
+        if not self.numbers.flags.c_contiguous:  # np.take would first copy it whole
+            numbers = self.numbers[np.asarray(rows, dtype=np.intp)]  # (a view of a block)
+        elif numbers_out is not None and numbers_out.dtype == self.numbers.dtype:
+            numbers = np.take(self.numbers, rows, axis=0, out=numbers_out, mode="clip")
+        else:
+            numbers = np.take(self.numbers, rows, axis=0, mode="clip")
+        if self.shift is not None:  # (numbers - shift) / scale, as numeric() computes it
+            if numbers.dtype == np.result_type(numbers, self.shift, self.scale):
+                np.subtract(numbers, self.shift, out=numbers)
+                np.divide(numbers, self.scale, out=numbers)
+            else:
+                numbers = (numbers - self.shift) / self.scale
+        if numbers_out is not None and numbers_out.dtype == self.cast:
+            numbers_out[...] = numbers
+            numbers = numbers_out
+        else:
+            numbers = numbers.astype(self.cast, copy=False)
+        return CompactX(numbers, codes, self.numeric_rows, self.blocks)
 
     def row(self, i: int):
         """Row i of X, shape (m,)."""
@@ -227,8 +269,15 @@ class CompactX:
         """X with its numbers standardised by ``shift`` and ``scale`` (n_num,)."""
         return self._with(self.numbers, self.codes, shift, scale, self.example_rows)
 
+    def _written(self) -> CompactX:
+        """X with its cast written (the X that ``astype(dtype)`` with a copy gives): what a
+        further standardisation applies to, as it applied to the cast numbers before."""
+        return self if self.cast is None else self.astype(self.cast)
+
     def __sub__(self, mean) -> CompactX:
         """X - mean: the numeric rows shifted (the one-hot rows' means must be 0)."""
+        if self.cast is not None:
+            return self._written() - mean
         a = self._numeric_part(mean, 0.0, "- mean")
         if self.shift is None:  # (numbers - a) / 1
             return self._affine(a, np.ones_like(a))
@@ -236,6 +285,8 @@ class CompactX:
 
     def __truediv__(self, std) -> CompactX:
         """X / std: the numeric rows scaled (the one-hot rows' stds must be 1)."""
+        if self.cast is not None:
+            return self._written() / std
         s = self._numeric_part(std, 1.0, "/ std")
         if self.shift is None:  # (numbers - 0) / s
             return self._affine(np.zeros_like(s), s)
@@ -243,10 +294,26 @@ class CompactX:
 
     def astype(self, dtype, copy: bool = True) -> CompactX:
         """X with its numbers in ``dtype``, standardised ((numbers - shift) / scale in
-        float64, then cast, as the dense X would be), a block of examples at a time."""
+        float64, then cast, as the dense X would be): with ``copy``, written a block of
+        examples at a time; without, an X that standardises and casts the numbers as they
+        are read (:meth:`take`'s mini-batches, :meth:`numeric`'s blocks), sharing them."""
         dtype = np.dtype(dtype)
-        if self.shift is None and self.numbers.dtype == dtype and not copy:
-            return self
+        if not copy:
+            if self.cast == dtype or (
+                self.cast is None and self.shift is None and self.numbers.dtype == dtype
+            ):
+                return self
+            if self.cast is None:  # each value cast from its float64, as written below
+                return CompactX(
+                    self.numbers,
+                    self.codes,
+                    self.numeric_rows,
+                    self.blocks,
+                    self.shift,
+                    self.scale,
+                    self.example_rows,
+                    dtype,
+                )
         numbers = np.empty((self.shape[1], self.numbers.shape[1]), dtype=dtype)
         for start in range(0, self.shape[1], _BLOCK):
             block = slice(start, start + _BLOCK)

@@ -222,7 +222,7 @@ def encode_targets(
             elif numeric is None:
                 task = "classification"
             else:
-                integral = np.all(numeric == np.round(numeric))
+                integral = _integral(numeric)
                 few = len(np.unique(numeric)) <= MAX_INTEGER_CLASSES
                 task = "classification" if integral and few else "regression"
         if task == "classification":
@@ -245,6 +245,20 @@ def _as_numbers(y: np.ndarray) -> np.ndarray | None:
         return None
 
 
+#: Values compared at a time where only a yes or no is wanted (not m rounded copies).
+_CHUNK = 1 << 16
+
+
+def _integral(numeric: np.ndarray) -> bool:
+    """Whether every value is a whole number, a chunk of values at a time."""
+    flat = numeric.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        chunk = flat[start : start + _CHUNK]
+        if not (chunk == np.round(chunk)).all():
+            return False
+    return True
+
+
 def _name(value, numeric: bool) -> str:
     if numeric and float(value) == int(float(value)):
         return str(int(float(value)))
@@ -253,8 +267,12 @@ def _name(value, numeric: bool) -> str:
 
 def _encode_classes(y, numeric, classes, source):
     # The distinct values are named, once each: not the m values (16 million targets
-    # would be a gigabyte of Python strings).
-    values, inverse = np.unique(y if numeric is None else numeric, return_inverse=True)
+    # would be a gigabyte of Python strings). Each value's index among them is found by
+    # a binary search in the few sorted ones: the inverse np.unique(..., return_inverse)
+    # gives, without its sorted copy and argsort of the m values.
+    y = y if numeric is None else numeric
+    values = np.unique(y)
+    inverse = np.searchsorted(values, y)
     names = [_name(v, numeric is not None) for v in values]
     if classes is None:
         classes = names  # sorted, by value for numbers

@@ -69,7 +69,9 @@ def _stratified_mask(order: np.ndarray, labels: np.ndarray, n_held: int) -> np.n
     """Which positions of ``order`` are held out: per class, its first n_k examples in
     the drawn order, with n_k proportional to the class's count and sum n_k = n_held
     (the largest remainders get the rounding; a class keeps one example if it can)."""
-    _, classes_in_order = np.unique(labels[order], return_inverse=True)
+    # Each example's class index (np.unique's inverse, found by a binary search among the
+    # few classes rather than by sorting the m labels), in the drawn order.
+    classes_in_order = np.searchsorted(np.unique(labels), labels)[order]
     counts = np.bincount(classes_in_order)
     quota = n_held * counts / counts.sum()
     n_k = np.floor(quota).astype(int)
@@ -80,12 +82,11 @@ def _stratified_mask(order: np.ndarray, labels: np.ndarray, n_held: int) -> np.n
                 break
             if n_k[k] < limit[k]:
                 n_k[k] += 1
-    # Position i is the rank-th example of its class in the drawn order.
-    rank = np.empty(len(order), dtype=int)
+    # Held out: the first n_k examples of class k in the drawn order.
+    is_held = np.zeros(len(order), dtype=bool)
     for k in range(len(counts)):
-        members = np.flatnonzero(classes_in_order == k)
-        rank[members] = np.arange(len(members))
-    return rank < n_k[classes_in_order]
+        is_held[np.flatnonzero(classes_in_order == k)[: n_k[k]]] = True
+    return is_held
 
 
 def split_columns(X, Y, kept, held):

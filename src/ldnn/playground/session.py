@@ -14,8 +14,10 @@ temporary folder, and trained on when a control sets it; each network's data.csv
 a folder of its own there, made before the network replaces the last, so settings that
 cannot be trained on leave the session as it was. The whole folder goes with the session.
 
-Frames (:mod:`.frames`) are made by the training thread, at most :data:`FPS` a second,
-and only the latest is kept: a slow page skips frames rather than queue them.
+Frames (:mod:`.frames`) are made by the training thread, at most :data:`FPS` a second and
+no more often than keeps their cost within :data:`FRAME_SHARE` of its time (a wide
+network's frames come less often than a small one's), and only the latest is kept: a
+slow page skips frames rather than queue them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ from .upload import Upload, build_upload, check_choice, store
 
 #: Frames a second, at most.
 FPS = 30
+#: The most test-part costs measured a second while training runs (see :class:`Curves`).
+TEST_RATE = 60
+#: The most of the training thread's time frames may take: a frame that takes longer than
+#: this share of 1/FPS waits longer for the next (fewer frames, training slowed by at most
+#: about this share).
+FRAME_SHARE = 0.06
 #: Seconds a control waits for the training thread to carry it out.
 WAIT = 10.0
 
@@ -73,19 +81,35 @@ class Board:
 
 
 class Curves:
-    """Callback: the training cost of each epoch and the test part's cost after it."""
+    """Callback: the training cost of each epoch and the test part's cost after it.
+
+    The test part's cost is a forward pass over it: measured every epoch, it would cost a
+    small network's fast epochs a tenth of their time. It is measured at most
+    :data:`TEST_RATE` times a second (every epoch when epochs are slower), an epoch in
+    between holding the last one measured, and again for the newest epoch whenever a
+    frame is made (:meth:`measure_last`): what the page draws at its frame rate is exact.
+    """
 
     def __init__(self, watch: WatchTestCost | None):
         self.watch, self.epoch, self.train, self.test = watch, [], [], []
+        self.measured, self.parameters, self.fresh = 0.0, None, False
 
     def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
-        test = None
-        if self.watch is not None:
+        test = self.test[-1] if self.test else None
+        now = time.monotonic()
+        if self.watch is not None and (test is None or now - self.measured >= 1 / TEST_RATE):
             self.watch(epoch, record, parameters)
-            test = self.watch.costs[-1]
+            test, self.measured = self.watch.costs[-1], now
         self.epoch.append(epoch)
         self.train.append(record["cost"])
         self.test.append(test)
+        self.parameters, self.fresh = parameters, test is not None and now == self.measured
+
+    def measure_last(self) -> None:
+        """The newest epoch's test cost, measured now if it holds an earlier one."""
+        if self.watch is not None and self.test and not self.fresh:
+            self.watch(self.epoch[-1], {}, self.parameters)
+            self.test[-1], self.fresh = self.watch.costs[-1], True
 
 
 class Session:
@@ -106,7 +130,7 @@ class Session:
         self.upload: Upload | None = None  # the latest uploaded CSV, kept in self.folder
         self.uploads, self.uploading = 0, threading.Lock()
         self._points = (None, None)  # (the Built they are of, the points of its plane)
-        self.last_frame = 0.0
+        self.last_frame, self.frame_interval = 0.0, 1 / FPS
         self.built = None
         self._new_network(self.settings)
         self.thread = threading.Thread(target=self._run, name="ldnn-playground", daemon=True)
@@ -374,10 +398,12 @@ class Session:
         always after a control and when training stops, so a page that joins later finds
         the session as it is."""
         now = time.monotonic()
-        if not force and (now - self.last_frame < 1 / FPS or not self.board.watchers):
+        if not force and (now - self.last_frame < self.frame_interval or not self.board.watchers):
             return
         self.last_frame = now
         self.board.publish(json.dumps(self.frame(), allow_nan=False).encode("utf-8"))
+        # The next frame waits until this one's cost is at most FRAME_SHARE of the time.
+        self.frame_interval = max(1 / FPS, (time.monotonic() - now) / FRAME_SHARE)
 
     def state(self) -> dict:
         """Where the session stands: epochs, steps, playing, the settings."""
@@ -399,6 +425,7 @@ class Session:
 
     def frame(self) -> dict:
         """The page's picture of the session now (see :mod:`.frames`)."""
+        self.curves.measure_last()
         network, built, plane = self.network, self.built, self.built.plane
         task = built.dataset.task
         Y = built.Y_train_raw

@@ -148,9 +148,17 @@ PRESETS = {
     "mnist1d-recipe": {
         "model": {"layers": [768, 768, 768], "activation": "relu", "keep_prob": 0.5},
         # trained on the whole training part for the schedule's 200 epochs, as measured
-        "training": {"optimizer": "adam", "learning_rate": 0.003, "lr_schedule": "cosine",
-                     "warmup_epochs": 5, "epochs": 200, "batch_size": 128,
-                     "validation_split": 0.0, "early_stopping": 0, "lambd": 0.0},
+        "training": {
+            "optimizer": "adam",
+            "learning_rate": 0.003,
+            "lr_schedule": "cosine",
+            "warmup_epochs": 5,
+            "epochs": 200,
+            "batch_size": 128,
+            "validation_split": 0.0,
+            "early_stopping": 0,
+            "lambd": 0.0,
+        },
     },
 }
 

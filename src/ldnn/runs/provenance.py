@@ -36,8 +36,9 @@ def git_commit(folder: str | os.PathLike | None = None) -> dict | None:
 
     def git(*args) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True,
-                                  text=True, timeout=10)
+            done = subprocess.run(
+                ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -53,8 +54,11 @@ def data_provenance(data: dict, dataset: Dataset) -> dict:
     """The data as given in the [data] table, and what identifies it."""
     source = data.get("source", "")
     if not Path(source).is_file():  # a built-in set: its arrays identify it
-        arrays = [a for a in (dataset.X_train, dataset.Y_train, dataset.X_test,
-                              dataset.Y_test) if a is not None]
+        arrays = [
+            a
+            for a in (dataset.X_train, dataset.Y_train, dataset.X_test, dataset.Y_test)
+            if a is not None
+        ]
         return {"source": source, "built_in": True, "sha256": arrays_sha256(*arrays)}
     found = {
         "source": source,
@@ -64,8 +68,11 @@ def data_provenance(data: dict, dataset: Dataset) -> dict:
     }
     labels = data.get("labels")
     if labels and Path(labels).is_file():
-        found["labels"] = {"source": labels, "bytes": Path(labels).stat().st_size,
-                           "sha256": file_sha256(labels)}
+        found["labels"] = {
+            "source": labels,
+            "bytes": Path(labels).stat().st_size,
+            "sha256": file_sha256(labels),
+        }
     return found
 
 

@@ -13,8 +13,17 @@ from .folders import read_marker
 
 #: The table's columns, in order.
 COLUMNS = (
-    "name", "status", "data", "layer_dims", "optimizer", "epochs", "stop", "val", "test",
-    "seconds", "date",
+    "name",
+    "status",
+    "data",
+    "layer_dims",
+    "optimizer",
+    "epochs",
+    "stop",
+    "val",
+    "test",
+    "seconds",
+    "date",
 )
 
 

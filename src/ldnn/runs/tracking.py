@@ -48,9 +48,18 @@ EPOCH_METRICS = {
 }
 #: The run folder's files that go to MLflow as artifacts, where present.
 ARTIFACTS = (
-    "model.npz", "config.toml", "provenance.json", "metrics.json", "history.csv",
-    "columns.csv", "learning_curve.png", "confusion_matrix.png", "decision_boundary.png",
-    "weights.png", "predicted_vs_actual.png", "residuals.png",
+    "model.npz",
+    "config.toml",
+    "provenance.json",
+    "metrics.json",
+    "history.csv",
+    "columns.csv",
+    "learning_curve.png",
+    "confusion_matrix.png",
+    "decision_boundary.png",
+    "weights.png",
+    "predicted_vs_actual.png",
+    "residuals.png",
 )
 
 
@@ -230,8 +239,9 @@ class MlflowTracker:
         try:
             self.client.log_batch(self.run_id, metrics=metrics)
         except Exception as error:
-            warnings.warn(f"MLflow stopped taking the run's metrics: {error}", TrackingWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"MLflow stopped taking the run's metrics: {error}", TrackingWarning, stacklevel=2
+            )
             self.run_id = None
 
     def finish(self, run, folder, metrics: dict) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -352,6 +353,7 @@ class Training:
         """Run (or finish) one epoch; False when training is to end here."""
         hp, pos = self.hp, self.position
         m = self.step.m
+        clock = _Clock(self.ranks)
         lr = scheduled_learning_rate(
             hp.learning_rate,
             pos.epoch,
@@ -408,6 +410,7 @@ class Training:
             clipped if hp.clip_norm else None,
             scores=self.step.scores,
         )
+        clock.read_into(record)
         self.history.append(record)
         if self.plateau is not None:
             self.plateau.observe(record["val_cost"])
@@ -435,6 +438,23 @@ class Training:
         if self.average is not None and self.average.count:
             state.swa_mean, state.swa_count = self.average.mean, self.average.count
         return state
+
+
+class _Clock:
+    """On MPI ranks, an epoch's seconds and those its steps spent waiting for their
+    reductions: the callbacks' record gets them as ``seconds`` and ``reduce_seconds``
+    (ldnn train prints them; the History keeps neither, so that P ranks' equals one
+    process's)."""
+
+    def __init__(self, ranks):
+        self.waited = getattr(ranks, "seconds_waiting", None)
+        if self.waited is not None:
+            self.start, self.waiting = time.perf_counter(), self.waited()
+
+    def read_into(self, record: dict) -> None:
+        if self.waited is not None:
+            record["seconds"] = time.perf_counter() - self.start
+            record["reduce_seconds"] = self.waited() - self.waiting
 
 
 def _average(hp: Hyperparameters, theta, resume: LoopState | None) -> WeightAverage | None:

@@ -28,6 +28,19 @@ What makes the result independent of P:
   whole batch's 1/m, added up by :meth:`MPIRanks.reduce` (an Allreduce of n[l] or 2 n[l]
   numbers, three per normalised layer and step; see :mod:`ldnn.core.batchnorm`).
 
+The Allreduce of dtheta need not wait for the whole backward pass: backward reaches
+layer L first, and once layer l's gradients are final every entry of dtheta from layer
+l's first on is (theta's order is E1, W1, b1, ..., WL, bL). With a bucket size B
+(``LDNN_ALLREDUCE_BUCKET``, bytes, as Horovod's fusion threshold and PyTorch DDP's
+gradient buckets), each time B bytes or more of final gradients have gathered a
+non-blocking Allreduce (``Iallreduce``) of them starts, and later layers' steps of
+backward poll it on (MPI moves a request on when it is called); after backward the rest
+of dtheta and the three numbers go in one last Allreduce, then the step waits for them
+all. Each entry is still the sum of the same P values, each added once, so at P = 2 the
+result is bit for bit the single Allreduce's; at P >= 3 an MPI may add them in another
+order for another message size (MPICH's did not, tests/test_parallel.py). 0, the default,
+sends dtheta in one Allreduce after backward (docs/scale.md says why).
+
 Only the order of the sums changes, so float64 results agree with one process within
 rounding (1e-12 and better in the tests; 1e-10 with batch norm, measured below 1e-13).
 Validation scores are reduced the same way.
@@ -50,6 +63,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -109,11 +123,15 @@ class MPIRanks:
         by :meth:`examples`).
     """
 
-    def __init__(self, comm):
+    def __init__(self, comm, bucket: int | None = None):
         self.comm, self.rank = comm, comm.Get_rank()
         self.lead = self.rank == 0  # rank 0 adds the L2 term, once for all
         self.sums_on_host = True  # each step's sums are read: the ranks must agree on them
         self.buffer = None
+        self.bucket = bucket_bytes() if bucket is None else bucket
+        self.overlap = False  # set by gradient_vector: a bucket, and dtheta on the host
+        self.pending, self.sent = [], 0
+        self.waiting = 0.0  # seconds spent in the reductions of dtheta (and of batch norm)
 
     def agree(self, values: dict, hint: str = "") -> None:
         """Go on only if every rank holds the same ``values`` ({what: value}, compared in
@@ -156,22 +174,46 @@ class MPIRanks:
         return np.concatenate(self.comm.allgather(to_numpy(values)))
 
     def gradient_vector(self, size: int, like):
-        # dtheta, then the batch's loss sum, its right count and the stop flag: one buffer,
-        # one Allreduce per step. (In float32 training the ranks' loss sums are added in
-        # float32 too: the history's cost agrees with one process's to about 1e-7.)
-        self.buffer = get_xp(like).zeros(size + 3, dtype=like.dtype)
-        return self.buffer[:size]
+        # The batch's loss sum, its right count and the stop flag, then dtheta: one buffer,
+        # one Allreduce per step, its tail (the last layers) perhaps sent ahead in buckets.
+        # (In float32 training the ranks' loss sums are added in float32 too: the
+        # history's cost agrees with one process's to about 1e-7.)
+        xp = get_xp(like)
+        # dtheta starts 64 bytes in: at the buffer's own alignment, as it always has (BLAS
+        # writes dW[l] into it), the numbers in the first entries of the 64 bytes.
+        self.front = max(NUMBERS, 64 // like.dtype.itemsize)
+        self.buffer = xp.zeros(size + self.front, dtype=like.dtype)
+        self.sent = self.buffer.size
+        self.overlap = bool(self.bucket) and xp is np
+        return self.buffer[self.front :]
+
+    def layer_done(self, start: int) -> None:
+        """dtheta[start:] is final (backward has done the layer whose first entry is
+        ``start``): send what is final and not yet sent once it fills a bucket, else move
+        the requests under way on."""
+        low = self.front + start
+        if (self.sent - low) * self.buffer.itemsize >= self.bucket:
+            tail = self.buffer[low : self.sent]
+            self.pending.append(self.comm.Iallreduce(_mpi().IN_PLACE, tail, op=_mpi().SUM))
+            self.sent = low
+        else:
+            for request in self.pending:  # (a test moves it on)
+                request.Test()
 
     def add_up(self, dtheta, numbers: tuple) -> tuple:
         """dtheta summed over the ranks in place, and up to three numbers with it (None
-        travels as 0 and comes back None)."""
-        size, buffer = dtheta.size, self.buffer
+        travels as 0 and comes back None); buckets sent during backward are waited for."""
+        buffer = self.buffer
         for k, value in enumerate(numbers):
-            buffer[size + k] = 0.0 if value is None else float(value)
-        self._allreduce(buffer)
-        return tuple(
-            None if value is None else float(buffer[size + k]) for k, value in enumerate(numbers)
-        )
+            buffer[k] = 0.0 if value is None else float(value)
+        start = time.perf_counter()
+        self._allreduce(buffer if self.sent == buffer.size else buffer[: self.sent])
+        for request in self.pending:
+            request.Wait()
+        self.pending = []
+        self.waiting += time.perf_counter() - start
+        self.sent = buffer.size
+        return tuple(None if value is None else float(buffer[k]) for k, value in enumerate(numbers))
 
     def batch(self, m: int) -> Batch:
         """Batch norm's statistics over every rank's share of a mini-batch of m examples."""
@@ -180,8 +222,15 @@ class MPIRanks:
     def reduce(self, sums):
         """A batch's partial sums (an array of this rank's share) summed over the ranks,
         in place: every rank calls it at the same point of its step, an empty share too."""
+        start = time.perf_counter()
         self._allreduce(sums)
+        self.waiting += time.perf_counter() - start
         return sums
+
+    def seconds_waiting(self) -> float:
+        """The seconds this rank has spent waiting for the reductions of its steps so far
+        (the Allreduce of dtheta and of batch norm's sums), from the first step on."""
+        return self.waiting
 
     def mean(self, values: tuple, n: int) -> tuple:
         sums = np.array([*(0.0 if v is None else v * n for v in values), n], dtype=np.float64)
@@ -206,6 +255,39 @@ class MPIRanks:
             host = get_xp(buffer).asnumpy(buffer)
             self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
             buffer.set(host)
+
+
+#: The numbers each step's buffer carries before dtheta: the loss sum, the right count,
+#: the stop flag.
+NUMBERS = 3
+#: The environment variable of the bucket size in bytes (0: one Allreduce after backward).
+BUCKET_VARIABLE = "LDNN_ALLREDUCE_BUCKET"
+#: Its default: off. On the project's 2-core machine (benchmarks/mpi_scaling.py,
+#: docs/scale.md) the buckets made the step slower, not faster: with every core
+#: computing, nothing moves an MPI request on between MPI's own calls.
+DEFAULT_BUCKET = 0
+
+
+def bucket_bytes() -> int:
+    """The bucket size of ``LDNN_ALLREDUCE_BUCKET`` (bytes; a suffix K, M or G allowed),
+    or :data:`DEFAULT_BUCKET`.
+
+    Raises
+    ------
+    ConfigurationError
+        If the variable holds something else (one line naming it).
+    """
+    text = os.environ.get(BUCKET_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_BUCKET
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:].upper(), 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit():
+        raise ConfigurationError(
+            f"{BUCKET_VARIABLE} must be a size in bytes (e.g. 262144, 256K or 0 for none), "
+            f"got {text!r}"
+        )
+    return int(digits) * scale
 
 
 class _Nothing:

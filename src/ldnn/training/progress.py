@@ -54,3 +54,22 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class ReductionTimes:
+    """A callback printing, on MPI ranks, each epoch's seconds split into this rank's
+    compute and its waiting for the reductions (the record's ``seconds`` and
+    ``reduce_seconds``; see :class:`ldnn.training.mpi.MPIRanks`)."""
+
+    def __init__(self, print_fn=print):
+        self.print_fn = print_fn
+
+    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        seconds, waiting = record.get("seconds"), record.get("reduce_seconds")
+        if seconds is None or waiting is None:
+            return
+        share = waiting / seconds if seconds > 0 else 0.0
+        self.print_fn(
+            f"epoch {epoch}: {seconds:.3f} s, compute {seconds - waiting:.3f} s, waiting for "
+            f"the reduction {waiting:.3f} s ({share:.0%})"
+        )

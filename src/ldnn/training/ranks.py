@@ -14,6 +14,8 @@ ranks there are; they ask a ranks object:
                                   it holds the whole batch)
     gather(values)                every example's value (sample weights, say)
     gradient_vector(size, like)   the vector dtheta that backward writes into
+    overlap                       whether backward tells layer_done as it goes
+    layer_done(start)             dtheta[start:] is final: its sum may start
     add_up(dtheta, numbers)       dtheta and a few numbers summed over the ranks
     batch(m)                      what batch norm's statistics of a mini-batch of m
                                   examples are taken over (None: this process's columns)
@@ -33,11 +35,13 @@ from ..base.backend import get_xp
 class Ranks(Protocol):
     lead: bool
     sums_on_host: bool
+    overlap: bool
 
     def examples(self, m_here: int) -> tuple[int, int]: ...
     def share_of(self, batch) -> tuple[object, object]: ...
     def gather(self, values): ...
     def gradient_vector(self, size: int, like): ...
+    def layer_done(self, start: int) -> None: ...
     def add_up(self, dtheta, numbers: tuple) -> tuple: ...
     def batch(self, m: int): ...
     def mean(self, values: tuple, n: int) -> tuple: ...
@@ -51,6 +55,7 @@ class OneProcess:
 
     lead = True
     sums_on_host = False
+    overlap = False
 
     def examples(self, m_here: int) -> tuple[int, int]:
         return 0, m_here
@@ -63,6 +68,9 @@ class OneProcess:
 
     def gradient_vector(self, size: int, like):
         return get_xp(like).empty(size, dtype=like.dtype)
+
+    def layer_done(self, start: int) -> None:
+        return None
 
     def add_up(self, dtheta, numbers: tuple) -> tuple:
         return numbers

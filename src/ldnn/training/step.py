@@ -22,7 +22,7 @@ from ..core.flat import pack, split_views
 from ..core.losses import example_weights, one_hot
 from ..core.metrics import cost_and_accuracy, right_predictions
 from ..core.optimizers import clip_by_global_norm
-from ..core.parameters import names_of
+from ..core.parameters import layer_of, names_of
 from ..core.propagation import backward, forward
 from ..core.regularization import dropout_masks, l2_cost
 from ..core.workspace import Workspace
@@ -103,6 +103,13 @@ class TrainingStep:
         self.dtheta = self.ranks.gradient_vector(size, self.theta)
         shapes = {"d" + key: parameters[key].shape for key in names}
         self.workspace = Workspace(gradients=split_views(self.dtheta, shapes))
+        # Where each layer's gradients start in dtheta (E1, W1, b1, ..., WL, bL): on MPI
+        # ranks, backward says when a layer is done and its part of the sum may start.
+        starts, offset = {}, 0
+        for key in names:
+            starts.setdefault(layer_of(key), offset)
+            offset += parameters[key].size
+        self.on_layer = (lambda l: self.ranks.layer_done(starts[l])) if self.ranks.overlap else None
 
     def scores(self, parameters, validation, activations, loss):
         """The validation part's (cost, accuracy), of all ranks' shares together: no
@@ -208,6 +215,7 @@ class TrainingStep:
             input_gradient=False,
             workspace=ws,
             in_place=True,
+            on_layer=self.on_layer,
         )
         w = None if self.sample_weight is None else self.sample_weight[rows]
         loss_sum, right, stopping = self.ranks.add_up(
