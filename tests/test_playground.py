@@ -64,10 +64,9 @@ def server():
         session.close()
 
 
-@pytest.fixture
-def parity():
-    """(port, app): a fresh playground's app served on 127.0.0.1, for the parity page."""
-    app = PlaygroundApp(Session(), PARITY)
+@contextlib.contextmanager
+def serving(app: PlaygroundApp):
+    """(port, app): ``app`` served on 127.0.0.1 by a server thread, closed after."""
     httpd = AppServer(app, "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
@@ -79,6 +78,13 @@ def parity():
         httpd.server_close()
         app.close()
         app.session.close()
+
+
+@pytest.fixture
+def parity():
+    """(port, app): a fresh playground's app served on 127.0.0.1, for the parity page."""
+    with serving(PlaygroundApp(Session(), PARITY)) as served:
+        yield served
 
 
 def request(port, method, path, body=None, headers=None):
@@ -666,18 +672,8 @@ RECIPE = hierarchy_recipe()
 @pytest.fixture
 def hierarchy():
     """(port, app): a fresh playground's app with the hierarchy page, on 127.0.0.1."""
-    app = PlaygroundApp(Session(), PARITY, recipe=RECIPE)
-    httpd = AppServer(app, "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
-        yield httpd.server_address[1], app
-    finally:
-        httpd.shutdown()
-        thread.join()
-        httpd.server_close()
-        app.close()
-        app.session.close()
+    with serving(PlaygroundApp(Session(), PARITY, recipe=RECIPE)) as served:
+        yield served
 
 
 def test_the_hierarchy_pictures_are_the_experiment_s_on_the_live_network(hierarchy):

@@ -37,12 +37,11 @@ def read_csv(path: Path, delimiter, encoding, markers, decimal: str, limits: Lim
     attempts = [(False, _BLOCK), (True, _BLOCK), (True, min(path.stat().st_size + 1, 2**31 - 1))]
     for attempt, (newlines, size) in enumerate(attempts):
         try:
+            reading, parsing = _csv_options(pa, encoding, delimiter, size, newlines)
             table = pa.csv.read_csv(
                 path,
-                read_options=pa.csv.ReadOptions(
-                    encoding=encoding, block_size=size, use_threads=pa.cpu_count() > 1
-                ),
-                parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines),
+                read_options=reading,
+                parse_options=parsing,
                 convert_options=convert,
                 # The system allocator: on a fresh process, measured faster here than
                 # pyarrow's default (mimalloc) at reading a large file.
@@ -126,12 +125,11 @@ def csv_batches(path: Path, delimiter, encoding, markers, decimal: str, limits: 
         head = file.read(1 << 16)
     _, rows = _csv_memory(path, head, 1)
     try:
+        reading, parsing = _csv_options(pa, encoding, delimiter, block, newlines=False)
         reader = pa.csv.open_csv(
             path,
-            read_options=pa.csv.ReadOptions(
-                encoding=encoding, block_size=block, use_threads=pa.cpu_count() > 1
-            ),
-            parse_options=pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            read_options=reading,
+            parse_options=parsing,
             convert_options=convert,
             memory_pool=pa.system_memory_pool(),
         )
@@ -250,3 +248,12 @@ def _read_as_dictionary(pa, kind) -> bool:
     repeats one long value a million times does not become a million copies of it."""
     t = pa.types
     return t.is_string(kind) or t.is_large_string(kind) or t.is_binary(kind)
+
+
+def _csv_options(pa, encoding: str, delimiter: str, block: int, newlines: bool) -> tuple:
+    """pyarrow's (ReadOptions, ParseOptions) of a CSV read in blocks of ``block`` bytes
+    (in parallel where there are cores), cells spanning lines allowed or not."""
+    reading = pa.csv.ReadOptions(
+        encoding=encoding, block_size=block, use_threads=pa.cpu_count() > 1
+    )
+    return reading, pa.csv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines)

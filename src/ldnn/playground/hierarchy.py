@@ -31,6 +31,7 @@ from ..data import load_dataset
 from ..data.preparation import standardize
 from ..errors import ConfigurationError
 from ..model.build import network_for_dataset
+from .background import BackgroundRun
 from .frames import as_bytes
 from .parity import checked_whole
 
@@ -102,15 +103,12 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-class HierarchySession:
+class HierarchySession(BackgroundRun):
     """The hierarchy page's one run: its network, pictures, curves and training thread."""
 
     def __init__(self, recipe: Recipe | None):
+        super().__init__()
         self.recipe = recipe
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.stopping = threading.Event()
-        self.run: dict | None = None
         self.shown: dict = {}
         self.network = None  # the run's network (the pictures are of it, at their epoch)
 
@@ -126,28 +124,14 @@ class HierarchySession:
         self.stop()
         recipe = self.recipe
         run = {"epochs": epochs, "seed": seed, "hidden": list(recipe.hidden), **recipe.training}
-        with self.lock:
-            self.run, self.shown, self.stopping = run, {}, threading.Event()
-        self.thread = threading.Thread(
-            target=self._train, args=(run, self.stopping), name="ldnn-hierarchy", daemon=True
-        )
-        self.thread.start()
+        self.begin("ldnn-hierarchy", self._train, (run,), run=run, shown={})
         return run
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-            self.thread = None
-
-    close = stop
 
     def state(self) -> dict:
         """The run, running or not, and its latest pictures and curves."""
         with self.lock:
             run, shown = self.run, dict(self.shown)
-        thread = self.thread
-        return {"running": thread is not None and thread.is_alive(), "run": run, **shown}
+        return {"running": self.running(), "run": run, **shown}
 
     def _train(self, run: dict, stopping: threading.Event) -> None:
         dataset = load_dataset("digits")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ..data import make_parity
 from ..errors import ConfigurationError
 from ..model.build import network_for
+from .background import BackgroundRun
 
 #: Bits the page may ask for, and the most epochs of one run.
 MIN_BITS, MAX_BITS, MAX_EPOCHS = 2, 10, 5000
@@ -93,15 +94,12 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-class ParitySession:
+class ParitySession(BackgroundRun):
     """The parity page's one run: its plan, its curves and the thread that trains it."""
 
     def __init__(self, constructions: Constructions):
+        super().__init__()
         self.constructions = constructions
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.stopping = threading.Event()
-        self.run: dict | None = None
 
     def train(self, document) -> dict:
         """Stop the run there is, start a new one; its settings and plan."""
@@ -110,24 +108,8 @@ class ParitySession:
         networks = plan(bits, self.constructions)
         curves = {name: {"cost": [], "accuracy": []} for name in networks}
         run = {"bits": bits, "epochs": epochs, "seed": seed, "networks": networks}
-        with self.lock:
-            self.run, self.curves, self.stopping = run, curves, threading.Event()
-        self.thread = threading.Thread(
-            target=self._train,
-            args=(run, curves, self.stopping),
-            name="ldnn-playground-parity",
-            daemon=True,
-        )
-        self.thread.start()
+        self.begin("ldnn-playground-parity", self._train, (run, curves), run=run, curves=curves)
         return run
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-            self.thread = None
-
-    close = stop
 
     def state(self) -> dict:
         """The run's settings and plan, epochs done (by both), running or not, and each
@@ -140,9 +122,8 @@ class ParitySession:
                 for name, curve in self.curves.items()
             }
             run = self.run
-        thread = self.thread
         return {
-            "running": thread is not None and thread.is_alive(),
+            "running": self.running(),
             "epochs_done": min(len(curve["cost"]) for curve in curves.values()),
             "run": run,
             "curves": curves,
