@@ -34,6 +34,7 @@ from ldnn.core.propagation import backward, forward
 from ldnn.core.workspace import Workspace
 from ldnn.experiments import feature_hierarchy
 from ldnn.experiments.depth_vs_width import and_or, deep_xor_tree, size
+from ldnn.onnx import to_onnx
 from ldnn.playground import MAX_BODY, SECURITY, PlaygroundApp, Session
 from ldnn.playground.course import current_batch, walk
 from ldnn.playground.parity import Constructions
@@ -51,7 +52,11 @@ def server():
     """(port, session): a fresh session served on 127.0.0.1, a free port."""
     session = Session()
     httpd = AppServer(
-        PlaygroundApp(session, PARITY), "127.0.0.1", 0, max_body=MAX_BODY, headers=SECURITY
+        PlaygroundApp(session, PARITY, to_onnx=to_onnx),
+        "127.0.0.1",
+        0,
+        max_body=MAX_BODY,
+        headers=SECURITY,
     )
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
@@ -279,6 +284,28 @@ def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tm
     for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
         assert np.array_equal(retrained[key], exported[key]), key
         assert np.array_equal(exported[key], session.network.parameters[key]), key
+    # The ONNX graph answers as ldnn predict does on the model file, raw columns in.
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    status, _, graph = request(port, "GET", "/export/model.onnx")
+    assert status == 200
+    out = tmp_path / "predicted.csv"
+    assert (
+        main(["predict", str(tmp_path / "model.npz"), str(tmp_path / "data.csv"), "-o", str(out)])
+        == 0
+    )
+    import pandas as pd
+
+    expected = pd.read_csv(out)
+    data = pd.read_csv(tmp_path / "data.csv")
+    onnx_session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    feed = {
+        spec.name: data[spec.name].to_numpy(np.float32).reshape(-1, 1)
+        for spec in onnx_session.get_inputs()
+    }
+    probabilities = onnx_session.run(["probabilities"], feed)[0]
+    columns = [c for c in expected.columns if c.startswith("p_")]
+    np.testing.assert_allclose(probabilities, expected[columns].to_numpy(), atol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ def run_playground(args, session) -> int:
     import webbrowser
 
     from ..experiments.depth_vs_width import and_or, deep_xor_tree, size
+    from ..onnx import to_onnx
     from ..playground import SECURITY, PlaygroundApp, Session
     from ..playground.parity import Constructions
     from ..serve.server import AppServer, serve_until_stopped
@@ -44,7 +45,11 @@ def run_playground(args, session) -> int:
     try:
         parity = Constructions({"deep": deep_xor_tree, "wide": and_or}, size)
         app = PlaygroundApp(
-            playground, parity, max_upload=args.max_upload, recipe=hierarchy_recipe()
+            playground,
+            parity,
+            max_upload=args.max_upload,
+            recipe=hierarchy_recipe(),
+            to_onnx=to_onnx,
         )
         server = AppServer(app, args.host, args.port, max_body=app.max_body, headers=SECURITY)
 

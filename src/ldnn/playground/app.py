@@ -6,9 +6,10 @@ Endpoints: ``GET /`` the page and ``GET /static/NAME`` its files, from the packa
 static folder, looked up by exact name among the files found there at start (so no path
 of a request is ever a path on disk: ``..``, ``%2e%2e`` and absolute paths are just not
 names, 404); ``GET /events`` the frames as server-sent events; ``GET /state``;
-``POST /control`` a control as JSON; ``GET /export/model.npz``, ``/export/config.toml``,
-``/export/data.csv`` and ``/export/command``; ``GET /parity`` the parity page, ``POST
-/parity/train`` a parity run and ``GET /parity/state`` its curves (:mod:`.parity`);
+``POST /control`` a control as JSON; ``GET /export/model.npz``, ``/export/model.onnx`` (with
+the exporter the command line gives), ``/export/config.toml``, ``/export/data.csv`` and
+``/export/command``; ``GET /parity`` the parity page, ``POST /parity/train`` a parity run
+and ``GET /parity/state`` its curves (:mod:`.parity`);
 ``POST /course`` the notes' view of the
 current mini-batch and ``POST /gradcheck`` the gradient check (:mod:`.course`; POSTs
 because the server passes handlers the path without its query); ``POST /upload`` a CSV
@@ -23,6 +24,7 @@ them: the page fetches nothing from elsewhere. Errors are JSON, as ``ldnn serve`
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -56,6 +58,7 @@ SECURITY = {
 }
 EXPORTS = {
     "/export/model.npz": ("application/octet-stream", export.model_bytes),
+    "/export/model.onnx": ("application/octet-stream", export.onnx_bytes),
     "/export/config.toml": (
         "application/toml; charset=utf-8",
         lambda s: export.config_toml(s).encode("utf-8"),
@@ -142,8 +145,10 @@ class PlaygroundApp:
         constructions: Constructions,
         max_upload: int = MAX_UPLOAD,
         recipe: Recipe | None = None,
+        to_onnx=None,
     ):
         self.session, self.files = session, static_files()
+        self.to_onnx = to_onnx  # ldnn.onnx.to_onnx, given (as the recipe) by the command
         self.parity = ParitySession(constructions)
         self.hierarchy = HierarchySession(recipe)
         self.max_upload = max_upload
@@ -178,6 +183,8 @@ class PlaygroundApp:
             return document(200, session.call(session.state))
         if path in EXPORTS:
             kind, make = EXPORTS[path]
+            if make is export.onnx_bytes:
+                make = functools.partial(export.onnx_bytes, to_onnx=self.to_onnx)
             name = path.rpartition("/")[2]
             try:
                 body = session.call(lambda: make(session))

@@ -1,5 +1,5 @@
-"""What the page exports: the model file, the data as data.csv, the config.toml and the
-``ldnn train`` command that reproduce the session's network.
+"""What the page exports: the model file, its ONNX graph, the data as data.csv, the
+config.toml and the ``ldnn train`` command that reproduce the session's network.
 
 The session trains on exactly what ``ldnn train data.csv --config config.toml`` reads
 (:mod:`.build`), from the same seed, so retraining gives the session's parameters bit
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 
+from ..errors import ConfigurationError
 from ..io import dumps_toml
 from ..runs.config import resolved
 from .build import DATA_FILE
@@ -61,6 +62,19 @@ def model_bytes(session) -> bytes:
     network.metadata = {"data": session.built.info}
     network.save(path)
     return path.read_bytes()
+
+
+def onnx_bytes(session, to_onnx=None) -> bytes:
+    """The network's ONNX graph with the preparation it remembers (``ldnn export``'s
+    :func:`ldnn.onnx.to_onnx`, given by the command line so that the playground does not
+    import the exporter: raw columns in, probabilities and labels or predictions out)."""
+    if to_onnx is None:
+        raise ConfigurationError(
+            "this playground was started without an ONNX exporter", field="path"
+        )
+    network = session.network
+    network.metadata = {"data": session.built.info}
+    return to_onnx(network).SerializeToString()
 
 
 def data_bytes(session) -> bytes:
