@@ -100,8 +100,7 @@ class Layout:
             else:
                 self.column[row : row + K] = np.arange(w, w + K)
                 w += K
-        self.n_columns = w
-        self.sizes = tuple(self.embedded[c][1] for c in sorted(self.embedded))
+        self.n_columns, self.sizes = w, embedded_sizes(blocks, width)
 
 
 @functools.lru_cache(maxsize=64)
@@ -133,8 +132,7 @@ class Embedded:
                 f"(a CompactX), got {type(X).__name__} of shape {getattr(X, 'shape', '?')}"
             )
         k = E.shape[0]
-        rows = tuple(int(r) for r in X.numeric_rows)
-        self.layout = layout(X.shape[0], rows, X.blocks, k)
+        self.layout = layout(X.shape[0], tuple(X.numeric_rows.tolist()), X.blocks, k)
         if sum(self.layout.sizes) != E.shape[1]:
             raise ShapeError(
                 f"E1 of shape {E.shape} must have a column for each category of X's text "
