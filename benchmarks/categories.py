@@ -4,6 +4,7 @@ time of ``ldnn train`` for one epoch on a table with a text column of many categ
     python benchmarks/categories.py                          # the four cases below
     python benchmarks/categories.py --rows 200000 --categories 5000
     python benchmarks/categories.py --rows 2000000 --categories 5000 --format parquet
+    python benchmarks/categories.py --rows 2000000 --categories 5000 --stream on
 
 Each case is a table of ``--numbers`` numeric columns (5% of their cells empty), one
 text column of K categories (uniform) and a 0/1 target that depends on both, written
@@ -61,7 +62,7 @@ def generate(path: Path, rows: int, categories: int, numbers: int, seed: int = 0
         pyarrow.csv.write_csv(table, path)
 
 
-def train(path: Path, categories: int, runs: Path) -> dict:
+def train(path: Path, categories: int, runs: Path, stream: str = "auto") -> dict:
     """``ldnn train`` on ``path`` in a child process: its seconds and peak RSS (bytes)."""
     command = [
         sys.executable,
@@ -81,6 +82,8 @@ def train(path: Path, categories: int, runs: Path) -> dict:
         "-q",
         "--runs-dir",
         str(runs),
+        "--stream",
+        stream,
     ]
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -113,6 +116,12 @@ def main() -> int:
     parser.add_argument("--numbers", type=int, default=20, help="numeric columns (default 20)")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "ldnn-cats")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument(
+        "--stream",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="read each table whole (off), streamed from disk (on), or as ldnn decides",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     cases = [(args.rows, args.categories)] if args.rows else CASES
@@ -122,12 +131,12 @@ def main() -> int:
         base_file = args.dir / f"baseline-{args.numbers}.{args.format}"
         if not base_file.exists():
             generate(base_file, 1_000, 50, args.numbers)
-        baseline = train(base_file, 50, Path(runs))["peak"]
+        baseline = train(base_file, 50, Path(runs), args.stream)["peak"]
         for rows, categories in cases:
             path = args.dir / f"cats-{rows}-{categories}-{args.numbers}.{args.format}"
             if not path.exists():
                 generate(path, rows, categories, numbers=args.numbers)
-            found = train(path, categories, Path(runs))
+            found = train(path, categories, Path(runs), args.stream)
             x32, parameters = need(rows, categories, args.numbers)
             dense = rows * (args.numbers + categories) * 8
             results.append(

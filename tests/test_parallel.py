@@ -761,3 +761,94 @@ def test_a_share_that_fails_its_checks_stops_every_rank_naming_it():
         return True
 
     assert run_ranks(2, rank_fit) == [True, True]
+
+
+@pytest.mark.parametrize("ranks, suffix", [(2, ".csv"), (3, ".parquet")])
+def test_a_table_streamed_from_disk_trains_on_ranks_as_one_process(ranks, suffix, tmp_path):
+    """``--stream on``: each rank reads its share of the file's rows (a byte range of a
+    CSV, a run of a Parquet file's row groups) to disk, the column rules are fitted on
+    the columns the ranks gather one at a time, and each trains on its share of the
+    examples, read a mini-batch at a time: the parameters of one process that read the
+    table whole."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(3)
+    m = 900
+    a = rng.normal(size=m)
+    colour = rng.choice(["red", "blue", "green", "violet"], m)
+    # Empty in the first ranks' rows: each rank's reader types it alone, then they agree.
+    late = np.where(np.arange(m) < 0.6 * m, np.nan, rng.normal(size=m))
+    y = (a + (colour == "red") + 0.5 * rng.normal(size=m) > 0.3).astype(int)
+    table = pa.table({"a": a, "b": np.arange(m) % 7, "colour": colour, "late": late, "y": y})
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".csv":
+        pytest.importorskip("pyarrow.csv").write_csv(table, path)
+    else:
+        pq.write_table(table, path, row_group_size=100)
+    runs = tmp_path / "runs"
+    flags = [f for f in FLAGS if f != "-q"]
+
+    def command(name):
+        where = ["--runs-dir", str(runs), "--name", name]
+        return [*LDNN, "train", str(path), *flags, "--epochs", "4", *where]
+
+    one = [*command("one"), "--stream", "off"]
+    single = subprocess.run(one, capture_output=True, text=True, env=environment())
+    assert single.returncode == 0, single.stderr
+    env = environment(TMPDIR=str(tmp_path))
+    done = launch(ranks, [*command("many"), "--stream", "on"], env=env)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stdout.splitlines() if line.startswith("table:")]
+    assert said and f"{ranks} ranks, each read its share of the rows: " in said[0], said
+    shares = [int(n.replace(",", "")) for n in said[0].split("rows: ")[1].split(", ")]
+    assert sum(shares) == m and max(shares) < m  # each read a part, together the file
+    assert_same_parameters(parameters_of(runs / "one"), parameters_of(runs / "many"))
+    assert not list(tmp_path.glob("ldnn-stream-*"))
+
+
+def test_an_interrupted_streamed_job_resumes_on_other_ranks_to_the_same_numbers(tmp_path):
+    """Two ranks streaming a CSV file, each its share, stopped by SIGTERM to rank 1; three
+    ranks resume it, each streaming its own share again, to the parameters of one
+    process that read the file whole and never stopped."""
+    rng = np.random.default_rng(6)
+    m = 500
+    a = rng.normal(size=m)
+    colour = rng.choice(["red", "blue", "green"], m)
+    y = (a * (colour == "red") + 0.3 * rng.normal(size=m) > 0).astype(int)
+    rows = ["a,colour,y", *(f"{a[i]:.6f},{colour[i]},{y[i]}" for i in range(m))]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    runs, epochs = tmp_path / "runs", 800
+
+    def command(name, stream):
+        where = ["--runs-dir", str(runs), "--name", name, "--stream", stream]
+        # Momentum, not Adam: Adam's step divides a gradient that tends to 0 by its own
+        # size, so that the ranks' rounding of it (sums in another order, at a point the
+        # signal chooses) becomes a step of size alpha; momentum keeps it 1e-16.
+        optimizer = ["--optimizer", "momentum"]
+        return [
+            *LDNN,
+            "train",
+            str(tmp_path / "t.csv"),
+            *FLAGS,
+            *optimizer,
+            "--epochs",
+            str(epochs),
+            *where,
+        ]
+
+    whole = subprocess.run(
+        command("whole", "off"), capture_output=True, text=True, env=environment(), timeout=300
+    )
+    assert whole.returncode == 0, whole.stderr
+    job, pids = start_ranks(2, command("stopped", "on"))
+    wait_until_training(runs / "stopped", job)
+    wait_until_catching(pids[1], signal.SIGTERM)
+    assert job.poll() is None, "the job ended before it could be interrupted"
+    os.kill(pids[1], signal.SIGTERM)
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 130, err
+    resumed = launch(
+        3, [*LDNN, "train", "--resume", str(runs / "stopped"), "-q", "--no-plots"], timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_parameters(parameters_of(runs / "whole"), parameters_of(runs / "stopped"))

@@ -13,7 +13,7 @@ from ..core.gradcheck import gradcheck
 from ..data.datasets import DATASETS, is_dataset_name
 from ..data.sources import load_for_model
 from ..errors import ConfigurationError, DataFileError
-from ..io import atomic_write_text, check_output, csv_text, text_table
+from ..io import atomic_write, atomic_write_text, check_output, csv_pieces, text_table
 from ..io.tables import printable
 from ..model.network import DeepNetwork
 from ..model.summary import cost_table
@@ -234,11 +234,12 @@ def run_predict(args, session) -> int:
     header, rows = prediction_table(
         network, data.X, info, ids=ids, id_name=args.id_column or "", threshold=args.threshold
     )
-    text = csv_text(header, rows)
+    pieces = csv_pieces(header, rows)  # written as made: not the whole text at once
     if output is None:
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
     else:
-        atomic_write_text(output, text)
+        atomic_write(output, lambda file: [file.write(p.encode("utf-8")) for p in pieces])
         print(f"wrote {data.X.shape[1]} predictions to {output}")
     return 0
 

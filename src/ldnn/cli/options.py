@@ -134,6 +134,12 @@ def add_data_options(parser, *, training: bool) -> None:
         + (")" if training else model + ")"),
     )
     group.add_argument(
+        "--stream",
+        choices=("auto", "on", "off"),
+        help="tables: stream the file from disk, a batch of rows at a time, instead of "
+        "reading it whole (default auto: when a whole read would not fit in memory)",
+    )
+    group.add_argument(
         "--decimal",
         choices=(".", ","),
         help="tables: the decimal point of numbers (default ." + (")" if training else model + ")"),
@@ -247,4 +253,4 @@ READING = (
 
 def data_settings(args) -> dict:
     """The [data] keys that say how to read a file, from the parsed options."""
-    return {k: getattr(args, k, None) for k in READING}
+    return {k: getattr(args, k, None) for k in (*READING, "stream")}

@@ -74,6 +74,8 @@ def describe(run) -> None:
     raw, hp = run.raw, run.network.hyperparameters
     if run.decisions():
         print(text_table(("column", "kind", "done"), run.decisions()))
+    if raw.read_as:
+        print(printable(f"table: {raw.read_as}"))
     print(
         printable(
             f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..base.threads import choose_threads, limited_threads
+from ..data.table_spill import reading_on
 from ..errors import ConfigurationError, LdnnError
 from ..io.tables import printable
 from ..runs import config as configuration
@@ -77,7 +78,8 @@ def run_train(args, session) -> int:
 
 def train_one(args, session, config: dict, name: str | None = None, describe_it: bool = True):
     """One run of ``config`` into its run folder: (exit status, its metrics)."""
-    run = make_run(config, ["ldnn", *session.argv])
+    with reading_on(session.comm):  # ranks streaming a table each read their share
+        run = make_run(config, ["ldnn", *session.argv])
     if not session.writer:  # another MPI rank: it trains its share, rank 0 writes
         return train_share(run, session), None
     target = run_target(
@@ -134,11 +136,14 @@ def resume_train(args, session) -> int:
 
 def _resume(args, session) -> int:
     if not session.writer:
-        return train_share(TrainingRun.resume(Path(args.resume)), session)
+        with reading_on(session.comm):
+            run = TrainingRun.resume(Path(args.resume))
+        return train_share(run, session)
     folder = RunFolder.resume(args.resume)
     with folder:
         tell(folder.notes)
-        run = TrainingRun.resume(folder.path)
+        with reading_on(session.comm):
+            run = TrainingRun.resume(folder.path)
         if not args.quiet:
             describe(run)
             unfinished = run.network.unfinished

@@ -43,6 +43,7 @@ FLAGS = {
         "missing",
         "min_category_count",
         "class_weight",
+        "stream",
         "max_na_values",
         "max_columns",
         "max_categories",

@@ -42,6 +42,9 @@ from .preparation import mean_and_std
 #: Examples written at a time when the numbers are standardised into a new dtype: the
 #: float64 intermediate of a block, not of the whole X.
 _BLOCK = 1 << 16
+#: Bytes read at a time from numbers kept in a file (a block of rows; a group of columns
+#: of every row, for their statistics).
+_READ_BYTES = 32 << 20
 
 
 class CompactX:
@@ -120,7 +123,10 @@ class CompactX:
         """X's numeric rows X_N, of shape (n_num, m): the numbers, standardised and cast if
         asked (of some ``examples`` and some ``columns`` of the numbers: slices give views,
         but of an X that keeps its examples' indices or casts as it reads)."""
-        if self.example_rows is None:
+        if not isinstance(self.numbers, np.ndarray):  # rows read from a file
+            rows = examples if self.example_rows is None else self.example_rows[examples]
+            numbers = _read_rows(self.numbers, rows, columns)
+        elif self.example_rows is None:
             numbers = self.numbers[examples, columns]
         else:  # the examples' rows gathered whole, then the columns: as a copy would be
             numbers = self.numbers[self.example_rows[examples]][:, columns]
@@ -138,7 +144,11 @@ class CompactX:
         if isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice):
             examples = key[1]
             if key[0] == slice(None) and not isinstance(examples, int | np.integer):
-                if self.example_rows is None and isinstance(examples, slice):  # views
+                if (
+                    self.example_rows is None
+                    and isinstance(examples, slice)
+                    and isinstance(self.numbers, np.ndarray)
+                ):  # views
                     return self._with(self.numbers[examples], self.codes[examples])
                 # Indices (a part of the examples): theirs into the numbers, not a copy
                 # (4 bytes an example where they fit, not a row of numbers).
@@ -162,14 +172,13 @@ class CompactX:
         codes = np.take(self.codes, examples, axis=0, out=codes_out, mode="clip")
         rows = examples if self.example_rows is None else self.example_rows[examples]
         if self.cast is None:
-            numbers = np.take(self.numbers, rows, axis=0, out=numbers_out, mode="clip")
-            return self._with(numbers, codes)
+            return self._with(_take_rows(self.numbers, rows, numbers_out), codes)
         if not self.numbers.flags.c_contiguous:  # np.take would first copy it whole
             numbers = self.numbers[np.asarray(rows, dtype=np.intp)]  # (a view of a block)
         elif numbers_out is not None and numbers_out.dtype == self.numbers.dtype:
-            numbers = np.take(self.numbers, rows, axis=0, out=numbers_out, mode="clip")
+            numbers = _take_rows(self.numbers, rows, numbers_out)
         else:
-            numbers = np.take(self.numbers, rows, axis=0, mode="clip")
+            numbers = _take_rows(self.numbers, rows)
         if self.shift is not None:  # (numbers - shift) / scale, as numeric() computes it
             if numbers.dtype == np.result_type(numbers, self.shift, self.scale):
                 np.subtract(numbers, self.shift, out=numbers)
@@ -228,8 +237,16 @@ class CompactX:
         :func:`~ldnn.data.preparation.mean_and_std` gives them (a constant row's std: 1);
         a numeric row at a time, so that no (n_num, m) intermediate is made."""
         mean, std = np.zeros((self.shape[0], 1)), np.ones((self.shape[0], 1))
-        for j, row in enumerate(self.numeric_rows):
-            mean[row], std[row] = mean_and_std(self.numeric(columns=slice(j, j + 1)))
+        # Numbers read from a file: a group of rows of X per pass through it, not one.
+        group = (
+            1
+            if isinstance(self.numbers, np.ndarray)
+            else max(1, _READ_BYTES // (8 * self.shape[1] or 1))
+        )
+        for start in range(0, len(self.numeric_rows), group):
+            rows = self.numeric(columns=slice(start, start + group))
+            for j, row in enumerate(self.numeric_rows[start : start + group]):
+                mean[row], std[row] = mean_and_std(rows[j : j + 1])
         m = max(self.shape[1], 1)
         for r, (offset, K) in zip(self.codes.T, self.blocks, strict=True):
             p = np.bincount(r[r >= 0] - offset, minlength=K) / m
@@ -320,6 +337,13 @@ class CompactX:
             numbers[block] = self.numeric(block).T
         return CompactX(numbers, self.codes, self.numeric_rows, self.blocks)
 
+    def _block_examples(self) -> int:
+        """Examples read at a time by a pass through X: ``_BLOCK``, or 4 MiB of numbers
+        kept in a file (whose every block is a read, and three arrays of its size)."""
+        if isinstance(self.numbers, np.ndarray):
+            return _BLOCK
+        return max(1, min(_BLOCK, (4 << 20) // (8 * max(self.numbers.shape[1], 1))))
+
     def checked(self, n0: int, dtype, name: str = "X", *, empty: bool = False):
         """(X in ``dtype``, max |x|): X checked as :func:`ldnn.base.checks.check_X` checks a
         dense one (its shape (n[0], m), finite numbers within the dtype's range, m = 0
@@ -328,8 +352,9 @@ class CompactX:
         if self.shape[1] == 0 and not empty:
             raise InvalidValueError(f"{name} has no examples (m = 0)")
         extent = max([0.0, *self._one_hot_values()])
-        for start in range(0, self.shape[1], _BLOCK):  # a block of examples at a time
-            numbers = self.numeric(slice(start, start + _BLOCK))
+        step = self._block_examples()
+        for start in range(0, self.shape[1], step):  # a block of examples at a time
+            numbers = self.numeric(slice(start, start + step))
             extent = max(extent, finite_extent(numbers, f"{name}'s numeric rows"))
         return in_dtype(self, dtype, name, extent), extent
 
@@ -337,3 +362,29 @@ class CompactX:
 def _one_axis(axis, keepdims) -> None:
     if axis != 1 or not keepdims:
         raise ShapeError("a CompactX gives the statistics of its rows: axis=1, keepdims=True")
+
+
+def _take_rows(numbers, rows, out=None) -> np.ndarray:
+    """numbers[rows] for an index array, into ``out`` if given: a gather in memory, or
+    positioned reads of the rows of numbers kept in a file (``gather_rows``,
+    :class:`~ldnn.data.stream.NpyRows`)."""
+    if isinstance(numbers, np.ndarray):
+        # mode="clip": NumPy's default "raise" first writes into a temporary copy; the
+        # indices are valid, so "clip" changes nothing else.
+        return np.take(numbers, rows, axis=0, out=out, mode="clip")
+    return numbers.gather_rows(rows, out=out)
+
+
+def _read_rows(numbers, rows, columns) -> np.ndarray:
+    """numbers[rows][:, columns] of numbers kept in a file, read ``_BLOCK`` rows at a time
+    so that only the columns asked for are held (a row's statistics read one column of
+    every example, not the whole file); ``rows`` a slice or an index array."""
+    if isinstance(rows, slice):
+        rows = np.arange(*rows.indices(numbers.shape[0]))
+    width = len(range(*columns.indices(numbers.shape[1])))
+    out = np.empty((len(rows), width), dtype=numbers.dtype)
+    step = max(1, (4 << 20) // (numbers.dtype.itemsize * max(numbers.shape[1], 1)))
+    for start in range(0, len(rows), step):  # 4 MiB of rows read at a time
+        block = slice(start, start + step)
+        out[block] = numbers.gather_rows(rows[block])[:, columns]
+    return out

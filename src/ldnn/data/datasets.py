@@ -64,6 +64,8 @@ class Dataset:
     test_unexpected : dict or None
         For a table: what its test part holds that the training part did not, per column
         ({"unseen": {column: count}, "missing": {...}}, :meth:`TableEncoding.unexpected`).
+    read_as : str
+        For a table file: how it was read (whole into memory, or streamed from disk) and why.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Dataset:
     sha256: str = ""
     test_source: str = ""
     test_unexpected: dict | None = None
+    read_as: str = ""
 
     def __post_init__(self):
         if not self.feature_names:

@@ -23,7 +23,9 @@ reads its data within them unless told otherwise.
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -191,3 +193,42 @@ def memory_named(source: str):
             "less than the limit; a lower --max-memory, or [data] max_memory, refuses such a "
             "table before reading it)"
         ) from None
+
+
+def available_memory() -> int:
+    """About the bytes of memory this process may still take: the least of the system's
+    available memory (``MemAvailable``), its cgroup's room (``memory.max`` less
+    ``memory.current``) and its address space's room (``ulimit -v`` less its size)."""
+    room = [_meminfo("/proc/meminfo", "MemAvailable:")]
+    limit, used = _number("/sys/fs/cgroup/memory.max"), _number("/sys/fs/cgroup/memory.current")
+    if limit is not None and used is not None:
+        room.append(max(limit - used, 0))
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    size = _meminfo("/proc/self/status", "VmSize:")
+    if soft != resource.RLIM_INFINITY and size is not None:
+        room.append(max(soft - size, 0))
+    room = [r for r in room if r is not None]
+    if not room:  # no /proc: the free pages
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return min(room)
+
+
+def _meminfo(path: str, key: str) -> int | None:
+    """A "key: N kB" line of a /proc file, in bytes."""
+    try:
+        with open(path) as file:
+            for line in file:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _number(path: str) -> int | None:
+    """A file holding one whole number ("max" or missing: None)."""
+    try:
+        with open(path) as file:
+            return int(file.read().strip())
+    except (OSError, ValueError):
+        return None

@@ -191,7 +191,7 @@ class NpyRows:
         k, m = len(index), self.shape[0]
         if out is None:
             out = np.empty((k, self.shape[1]), dtype=self.dtype)
-        if k == 0:
+        if k == 0 or self._row_bytes == 0:  # (rows of no numbers: nothing to read)
             return out
         order = np.argsort(index, kind="stable")
         ordered = index[order]

@@ -5,6 +5,7 @@ are read, and its text is read as codes into its distinct values."""
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -110,12 +111,26 @@ def csv_settings(path: Path, delimiter, encoding, markers, decimal: str, limits:
     return encoding, delimiter, convert, columns
 
 
-def csv_batches(path: Path, delimiter, encoding, markers, decimal: str, limits: Limits):
+def csv_batches(
+    path: Path,
+    delimiter,
+    encoding,
+    markers,
+    decimal: str,
+    limits: Limits,
+    floats: bool = False,
+    part: tuple[int, int] | None = None,
+    types: dict | None = None,
+):
     """(the schema, an iterator of record batches, about how many rows) of a CSV file read
     as a stream, with :func:`read_csv`'s settings, or None where it cannot be (the first
     block straddles a cell or fails to parse): then :func:`read_csv` reads it, and says
     what is wrong with it. The columns' types are those of the first block (a later block
-    that does not fit them fails as the batches are read)."""
+    that does not fit them fails as the batches are read); with ``floats``, its whole
+    numbers are read as float64 and its empty columns as text, so that a later block's
+    1.5 or "a" fits them (each is float64, or text, in the end anyway). ``part`` (k, P):
+    the header and the k-th of P byte ranges of its rows (:func:`row_range`); ``types``:
+    pyarrow types for some columns, by name."""
     pa = arrow()
     encoding, delimiter, convert, columns = csv_settings(
         path, delimiter, encoding, markers, decimal, limits
@@ -126,18 +141,112 @@ def csv_batches(path: Path, delimiter, encoding, markers, decimal: str, limits: 
     _, rows = _csv_memory(path, head, 1)
     try:
         reading, parsing = _csv_options(pa, encoding, delimiter, block, newlines=False)
+        source = path if part is None else row_range(path, encoding, *part)
+        if types:
+            convert.column_types = types
         reader = pa.csv.open_csv(
-            path,
+            source,
             read_options=reading,
             parse_options=parsing,
             convert_options=convert,
             memory_pool=pa.system_memory_pool(),
         )
+        if floats and not types:
+            widened = {
+                field.name: pa.float64() if pa.types.is_integer(field.type) else pa.string()
+                for field in reader.schema
+                if pa.types.is_integer(field.type) or pa.types.is_null(field.type)
+            }
+            if widened:
+                convert.column_types = widened
+                reader = pa.csv.open_csv(
+                    path if part is None else row_range(path, encoding, *part),
+                    read_options=reading,
+                    parse_options=parsing,
+                    convert_options=convert,
+                    memory_pool=pa.system_memory_pool(),
+                )
     except MemoryError:
         raise
     except (pa.ArrowException, OSError, UnicodeError, ValueError):
         return None
     return reader.schema, iter(reader), rows
+
+
+def row_range(path: Path, encoding: str, k: int, parts: int):
+    """A file object reading the header line of a CSV file and then the k-th of ``parts``
+    byte ranges of its rows, each cut after a line break (as the stream reads it, no cell
+    spans lines), so that the ranges' rows are the file's, each once, in order. A file
+    in an encoding other than UTF-8's kin is not cut: the first range is all of it."""
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        header = file.readline()
+        start, cuts = len(header), []
+        ascii_lines = encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+        for j in range(1, parts):
+            if not ascii_lines:
+                cuts.append(size)
+                continue
+            file.seek(max(start, start + (size - start) * j // parts) - 1)
+            file.readline()  # on to the start of the next line
+            cuts.append(max(file.tell(), cuts[-1] if cuts else start))
+    bounds = [start, *cuts, size]
+    return _Range(path, header, bounds[k], bounds[k + 1])
+
+
+class _Range(io.RawIOBase):
+    """The bytes ``head`` then bytes [start, stop) of a file, as one readable stream."""
+
+    def __init__(self, path: Path, head: bytes, start: int, stop: int):
+        self._file = open(path, "rb")
+        self._file.seek(start)
+        self._head, self._left = head, stop - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        n = self._file.readinto(view[: min(len(view), self._left)]) if self._left > 0 else 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def whole_read_need(path: Path, delimiter=None, encoding=None) -> int:
+    """About the bytes of memory reading the whole file takes: what the checks before a
+    read hold against max_memory (:func:`_csv_memory`, or a Parquet file's metadata)."""
+    pa = arrow()
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            metadata = pa.parquet.ParquetFile(path).metadata
+        except (pa.ArrowException, OSError) as error:
+            raise DataFileError(f"{path}: cannot be read as Parquet: {first_line(error)}") from None
+        return _parquet_need(pa, metadata.schema.to_arrow_schema(), metadata)
+    with open(path, "rb") as file:
+        head = file.read(1 << 16)
+    if encoding is None:
+        encoding = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
+    if delimiter is None:
+        text = head.decode(encoding, errors="replace")
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
+    return _csv_memory(path, head, _header_width(path, encoding, delimiter))[0]
+
+
+def _parquet_need(pa, schema, metadata) -> int:
+    """About the bytes reading a Parquet file whole takes: its declared rows times a row's
+    bytes once read, and its stored values."""
+    stored = sum(
+        max(metadata.row_group(i).total_byte_size, 0) for i in range(metadata.num_row_groups)
+    )
+    return max(metadata.num_rows, 0) * sum(row_bytes(pa, f.type) for f in schema) + stored
 
 
 def _header_width(path: Path, encoding: str, delimiter: str) -> int:
@@ -200,13 +309,13 @@ def _parquet_file(path: Path, limits: Limits, **options):
             refuse_kind(field.name, field.type, str(path))
     rows = max(metadata.num_rows, 0)
     widths = [row_bytes(pa, field.type) for field in schema]
-    stored = sum(
-        max(metadata.row_group(i).total_byte_size, 0) for i in range(metadata.num_row_groups)
-    )
     if widths:
         widest = max(range(len(widths)), key=widths.__getitem__)
+        stored = sum(
+            max(metadata.row_group(i).total_byte_size, 0) for i in range(metadata.num_row_groups)
+        )
         limits.check_memory(
-            rows * sum(widths) + stored,
+            _parquet_need(pa, schema, metadata),
             f"{path}: its metadata declare {rows:,} rows of {len(schema):,} columns (the "
             f"widest, {shown(schema[widest].name)}, {widths[widest]} bytes a row) and "
             f"{format_size(stored)} of values, which need",
@@ -234,12 +343,30 @@ def read_parquet(path: Path, limits: Limits):
         raise DataFileError(f"{path}: cannot be read as Parquet: {first_line(error)}") from None
 
 
-def parquet_batches(path: Path, limits: Limits):
+def parquet_batches(
+    path: Path, limits: Limits, cells: int | None = None, part: tuple[int, int] | None = None
+):
     """(the schema, an iterator of record batches of at most 65,536 rows, the rows) of a
     Parquet file, after :func:`read_parquet`'s checks: the file a slice at a time, not a
-    whole table."""
+    whole table; with ``cells``, batches of about that many cells (rows x columns); with
+    ``part`` (k, P), only the k-th of P consecutive runs of its row groups (those whose
+    first row is in the k-th P-th of the rows)."""
     file = _parquet_file(path, limits, pre_buffer=False, buffer_size=_PARQUET_BUFFER)
-    batches = file.iter_batches(batch_size=_PARQUET_BATCH, use_threads=arrow().cpu_count() > 1)
+    rows = _PARQUET_BATCH
+    if cells is not None:
+        rows = max(1024, min(rows, cells // max(len(file.schema_arrow), 1)))
+    groups = None
+    if part is not None:
+        k, parts = part
+        metadata = file.metadata
+        total, first, groups = max(metadata.num_rows, 0), 0, []
+        for i in range(metadata.num_row_groups):
+            if k * total <= first * parts < (k + 1) * total:
+                groups.append(i)
+            first += metadata.row_group(i).num_rows
+    batches = file.iter_batches(
+        batch_size=rows, row_groups=groups, use_threads=arrow().cpu_count() > 1
+    )
     return file.schema_arrow, batches, max(file.metadata.num_rows, 0)
 
 

@@ -27,9 +27,11 @@ from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding
 from .files import encode_targets
-from .limits import LIMITS, Limits, shown, shown_names
+from .limits import LIMITS, Limits, available_memory, format_size, shown, shown_names
 from .rules import check_markers
 from .split import split_indices
+from .table_files import whole_read_need
+from .table_spill import reading_ranks, spill
 from .table_x import parts_in_block
 from .tables import Columns, Text, read_columns
 
@@ -42,6 +44,10 @@ READING = {
     "decimal": ".",
     **{key: limit.default for key, limit in LIMITS.items()},
 }
+
+
+#: The [data] ``stream`` setting's values (``--stream``).
+STREAM_SETTINGS = ("auto", "on", "off")
 
 
 def reading(data: dict, info: dict | None = None) -> dict:
@@ -106,10 +112,60 @@ def split_rows(data: dict, Y, task: str) -> tuple[np.ndarray, np.ndarray, dict]:
     return train, test, split
 
 
+def how_to_read(source: str, data: dict, how: dict) -> tuple[bool, str]:
+    """(whether to stream the table from disk, a line for the output saying why): the
+    [data] ``stream`` setting, and with "auto" (its default) whether reading the file
+    whole would take more memory than this process has (:mod:`ldnn.data.table_spill`)."""
+    setting = data.get("stream") or "auto"
+    if setting not in STREAM_SETTINGS:
+        raise ConfigurationError(
+            f"--stream must be one of {', '.join(STREAM_SETTINGS)}, got {setting!r}",
+            field="stream",
+        )
+    if setting == "off":
+        return False, "read whole into memory (--stream off)"
+    if setting == "on":
+        return True, "streamed from disk (--stream on)"
+    try:
+        need = whole_read_need(Path(source), how["delimiter"] or None, how["encoding"] or None)
+    except (OSError, LookupError, ValueError):  # the whole read says what is wrong
+        return False, ""
+    room, limit = available_memory(), Limits.of(how).max_memory
+    sizes = f"a whole read takes about {format_size(need)}, this process has {format_size(room)}"
+    if need > room:
+        return True, f"streamed from disk: {sizes} (--stream off reads it whole)"
+    if need > limit:  # a whole read would be refused: the stream keeps within the limit
+        over = f"over --max-memory's {format_size(limit)}"
+        return True, f"streamed from disk: a whole read takes about {format_size(need)}, {over}"
+    return False, f"read whole into memory: {sizes} (--stream on streams it from disk)"
+
+
 def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
     """The training and test parts of a table file, encoded (see the module docstring)."""
     how = reading(data)
-    columns = read(source, how)
+    streamed, read_as = how_to_read(source, data, how)
+    ranks = reading_ranks()
+    if ranks is not None and ranks.Get_size() > 1:  # all ranks read it one way (together)
+        votes = ranks.allgather(streamed)
+        if any(votes) and not streamed:
+            rank = votes.index(True)
+            streamed, read_as = (
+                True,
+                f"streamed from disk: rank {rank} has not the memory to read it whole",
+            )
+    spilled = spill(source, how, Limits.of(how), comm=ranks) if streamed else None
+    if spilled is not None and spilled.ranks is not None:
+        counts = ", ".join(f"{n:,}" for n in spilled.counts)
+        read_as += f"; {len(spilled.counts)} ranks, each read its share of the rows: {counts}"
+    try:
+        return _table_for_training(source, data, task, how, spilled, read_as)
+    finally:
+        if spilled is not None:
+            spilled.close()
+
+
+def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
+    columns = read(source, how) if spilled is None else spilled.columns
     target = data.get("target") or columns.names[-1]
     if target not in columns:
         raise DataFileError(
@@ -140,14 +196,18 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         limits=limits,
         min_count=data.get("min_category_count") or 1,
     )
-    encoding.check_memory(table.n_rows, source, limits)
+    if spilled is None:  # (streamed, X is on disk)
+        encoding.check_memory(table.n_rows, source, limits)
     unexpected = encoding.unexpected(rows_of(table, test)) if test.size else None
     # Y's parts before X's: a target of numbers may be a view of the block X is built in.
     Y_train, Y_test = Y[:, train], (Y[:, test] if test.size else None)
     # Each part's X, the notes' (n[0], m), from the file's rows: no X of all rows to split;
     # with text columns, in the block the file's numbers were read into (which spends
     # the table's columns: nothing reads them after this).
-    parts = parts_in_block(encoding, table, train, test)
+    if spilled is not None:
+        parts = (spilled.part(encoding, train), spilled.part(encoding, test) if test.size else None)
+    else:
+        parts = parts_in_block(encoding, table, train, test)
     if parts is None:
         X_train = encoding.encode(rows_of(table, train), limits=limits)
         X_test = encoding.encode(rows_of(table, test), limits=limits) if test.size else None
@@ -170,6 +230,7 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
         reading=how,
         split=split,
         test_unexpected=unexpected,
+        read_as=read_as,
     )
 
 
@@ -218,11 +279,16 @@ def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, p
     """(X of shape (n[0], m) before standardisation, Y or None, the columns read, what
     they hold that training did not: :meth:`TableEncoding.unexpected`'s counts)."""
     how = reading(data, info)
-    columns = read(source, how)
+    streamed, _ = how_to_read(source, data, how)
+    spilled = spill(source, how, Limits.of(how)) if streamed else None
+    columns = read(source, how) if spilled is None else spilled.columns
     encoding = None
     if "columns" in info:
         encoding = TableEncoding.from_metadata(info["columns"])
-        X = encoding.encode(columns, limits=Limits.of(how))
+        if spilled is None:
+            X = encoding.encode(columns, limits=Limits.of(how))
+        else:  # on disk, read a block of examples at a time
+            X = spilled.part(encoding, np.arange(spilled.m))
     else:  # a model from before the column rules: its features are columns of numbers
         X = _numbers(columns, info["feature_names"]).T
     target = data.get("target") or info.get("target")

@@ -130,9 +130,13 @@ class Columns:
 
     def rows(self, index) -> Columns:
         """The same columns at rows ``index`` (an index array or a slice)."""
+        if hasattr(self.data, "at"):  # columns read when asked for: still not read
+            return Columns(self.data.at(index), self.source)
         return Columns({k: v[index] for k, v in self.data.items()}, self.source)
 
     def only(self, names) -> Columns:
+        if hasattr(self.data, "only"):  # columns read when asked for: still not read
+            return Columns(self.data.only(names), self.source, self.block)
         return Columns({k: self.data[k] for k in names}, self.source, self.block)
 
 

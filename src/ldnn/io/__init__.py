@@ -8,7 +8,7 @@ from .atomic import atomic_write, atomic_write_text
 from .hashing import arrays_sha256, file_sha256
 from .model_file import FORMAT_VERSION, load_model, save_model
 from .outputs import check_output
-from .tables import csv_text, markdown_table, text_table
+from .tables import csv_pieces, csv_text, markdown_table, text_table
 from .toml import dumps_toml, read_toml
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_text",
     "check_output",
+    "csv_pieces",
     "csv_text",
     "dumps_toml",
     "load_model",

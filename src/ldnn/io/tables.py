@@ -69,12 +69,22 @@ def csv_cell(value, float_format: str | None = None) -> str:
 def csv_text(header: Sequence[str], rows, float_format: str | None = None) -> str:
     """CSV text: a header row, then one row per sequence of values in ``rows``; every
     cell through :func:`csv_cell`."""
+    return "".join(csv_pieces(header, rows, float_format))
+
+
+def csv_pieces(header: Sequence[str], rows, float_format: str | None = None, size=1 << 16):
+    """:func:`csv_text` in pieces of ``size`` rows (the header with the first), made as
+    they are asked for: a file of millions of rows written without its whole text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([csv_cell(name) for name in header])
-    for row in rows:
+    for count, row in enumerate(rows, 1):
         writer.writerow([csv_cell(v, float_format) for v in row])
-    return buffer.getvalue()
+        if count % size == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def text_table(header: Sequence[str], rows) -> str:

@@ -5,7 +5,8 @@ The configuration has three tables, as config.toml shows them:
 
 ``[data]``      source, target, features, test_split, split_seed, standardize, how a table
                 is read (delimiter, encoding, na_values, decimal) and prepared (drop, keep,
-                impute, missing), class_weight, the limits of what a table may ask for
+                impute, missing), class_weight, stream (read whole or from disk: auto, on,
+                off), the limits of what a table may ask for
                 (max_na_values, max_columns, max_categories, max_cell_bytes, max_memory:
                 ``ldnn.data.limits``), ...
 ``[model]``     layers (the hidden n[l]), activation, output, loss, init, keep_prob,
@@ -70,6 +71,7 @@ DEFAULTS = {
         "missing": "category",
         "min_category_count": 1,
         "class_weight": "",
+        "stream": "auto",
         **{key: limit.default for key, limit in LIMITS.items()},
     },
     "model": {

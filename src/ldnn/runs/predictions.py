@@ -86,24 +86,25 @@ def prediction_table(
     """(header, rows): :func:`predicted` as text, one row per example of X (n[0], m):
     class probabilities to 6 significant digits, a regression's outputs to 8. With
     ``ids`` (a column of the data, m values), the first column is ``id_name`` holding
-    them.
+    them. The rows are made as they are read (an iterator): the text of millions of
+    rows is never held at once.
     """
     header, labels, values = predicted(network, X, info, threshold)
     if labels is not None:
-        rows = [
+        rows = (
             [label, *(f"{p:.6g}" for p in row)] for label, row in zip(labels, values, strict=True)
-        ]
+        )
     else:
-        rows = [[f"{v:.8g}" for v in row] for row in values]
+        rows = ([f"{v:.8g}" for v in row] for row in values)
     if ids is not None:
         header = [id_name, *header]
-        rows = [[text, *row] for text, row in zip(cell_texts(ids), rows, strict=True)]
+        rows = ([text, *row] for text, row in zip(cell_texts(ids), rows, strict=True))
     return header, rows
 
 
-def cell_texts(values) -> list[str]:
-    """A table's column as the text of its cells: whole numbers without ".0", "" where
-    a value is missing."""
+def cell_texts(values):
+    """A table's column as the text of its cells, one at a time: whole numbers without
+    ".0", "" where a value is missing."""
     if isinstance(values, Text):
-        return ["" if v is None else v for v in values.strings()]
-    return ["" if v != v else str(int(v)) if v == int(v) else repr(float(v)) for v in values]
+        return ("" if v is None else v for v in values.strings())
+    return ("" if v != v else str(int(v)) if v == int(v) else repr(float(v)) for v in values)
