@@ -169,13 +169,10 @@ class NpyRows:
             buffer = self._buffers[k] = np.empty((k, self.shape[1]), dtype=self.file_dtype)
         return buffer
 
-    def _read_run(self, first: int, count: int, into: np.ndarray) -> None:
-        """Rows first .. first+count-1 of one shard into ``into`` (count, n)."""
-        shard = int(np.searchsorted(self._starts, first, side="right")) - 1
-        offset = int(self._offsets[shard]) + (first - int(self._starts[shard])) * self._row_bytes
-        view = memoryview(into).cast("B")
-        done = 0
-        while done < len(view):  # a read may return less than asked; go on where it stopped
+    def _read_rest(self, shard: int, view: memoryview, offset: int, done: int) -> None:
+        """The bytes of shard ``shard`` from ``offset`` into ``view`` that a read did not
+        give (it may return less than asked, rarely, for a file): from ``done`` on."""
+        while done < len(view):
             got = _pread_into(self._fds[shard], view[done:], offset + done)
             if got <= 0:
                 raise DataFileError(f"{self.paths[shard]}: ended early (file truncated?)")
@@ -202,8 +199,23 @@ class NpyRows:
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [k]])
         buffer = self._buffer(k)
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            self._read_run(int(ordered[start]), end - start, buffer[start:end])
+        # Each run's shard and byte offset computed at once: a random mini-batch is a run
+        # per row, and the time per row is then the system call's, not Python's.
+        shards = shard[starts]
+        firsts = ordered[starts] - self._starts[shards]
+        offsets = (self._offsets[shards] + firsts * self._row_bytes).tolist()
+        view, size, fds, read = (
+            memoryview(buffer).cast("B"),
+            self._row_bytes,
+            self._fds,
+            _pread_into,
+        )
+        runs = zip(starts.tolist(), ends.tolist(), shards.tolist(), offsets, strict=True)
+        for start, end, where, offset in runs:
+            part = view[start * size : end * size]
+            got = read(fds[where], part, offset)
+            if got != len(part):
+                self._read_rest(where, part, offset, got)
         out[order] = buffer  # back into the caller's order; casts to self.dtype
         return out
 
@@ -334,14 +346,21 @@ def load_labels(path: str | os.PathLike) -> np.ndarray:
     return values.reshape(len(values), *rows.row_shape)
 
 
-def _pread_into(fd: int, view: memoryview, offset: int) -> int:
-    if hasattr(os, "preadv"):
-        return os.preadv(fd, [view], offset)
-    # Without preadv (Windows): seek and read; each NpyRows is read by one thread.
+def _seek_and_read(fd: int, view: memoryview, offset: int) -> int:
+    """Without preadv (Windows): seek and read; each NpyRows is read by one thread."""
     os.lseek(fd, offset, os.SEEK_SET)
     data = os.read(fd, len(view))
     view[: len(data)] = data
     return len(data)
+
+
+if hasattr(os, "preadv"):
+
+    def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+        return os.preadv(fd, [view], offset)
+
+else:
+    _pread_into = _seek_and_read
 
 
 def _close_all(fds: list[int]) -> None:

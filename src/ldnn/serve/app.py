@@ -133,6 +133,9 @@ class ServedModel:
             with os.fdopen(handle, "wb") as file:
                 file.write(csv)
             try:
+                # A request's rows are read whole: its body is bounded (--max-body), and
+                # a request streamed through the disk would only be slower.
+                reading = {**reading, "stream": "off"}
                 data = load_for_model(path, self.info, reading, need_target=False)
             except LdnnError as problem:  # say "the request" where it says the file
                 raise type(problem)(str(problem).replace(path, "the request")) from None
