@@ -300,3 +300,24 @@ def test_a_table_of_one_kind_of_column_streams_as_read_whole(tmp_path, kind):
         parts[setting] = [dense(data.X_train), dense(data.X_test), data.Y_train]
     for whole, streamed in zip(parts["off"], parts["on"], strict=True):
         assert np.array_equal(whole, streamed)
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_byte_ranges_cut_where_a_line_break_is_one_byte_and_only_there(tmp_path, encoding):
+    from ldnn.data.table_files import row_range
+
+    rows = [f"{i},caf\u00e9" for i in range(40)]
+    path = tmp_path / "e.csv"
+    path.write_bytes(("a,b\n" + "".join(r + "\n" for r in rows)).encode(encoding))
+    pieces = []
+    for k in range(3):
+        with row_range(path, encoding, k, 3) as stream:
+            pieces.append(stream.read())
+    header = "a,b\n".encode(encoding)
+    assert all(piece.startswith(header) for piece in pieces)
+    bodies = [piece[len(header) :].decode(encoding) for piece in pieces]
+    assert "".join(bodies).splitlines() == rows
+    if encoding == "utf-16":  # not cut: the first range is the whole file
+        assert bodies[1] == bodies[2] == ""
+    else:
+        assert all(bodies)

@@ -5,6 +5,7 @@ are read, and its text is read as codes into its distinct values."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import math
 from pathlib import Path
@@ -177,14 +178,19 @@ def row_range(path: Path, encoding: str, k: int, parts: int):
     """A file object reading the header line of a CSV file and then the k-th of ``parts``
     byte ranges of its rows, each cut after a line break (as the stream reads it, no cell
     spans lines), so that the ranges' rows are the file's, each once, in order. A file
-    in an encoding other than UTF-8's kin is not cut: the first range is all of it."""
+    in UTF-16 or UTF-32, whose line breaks are not the byte 0x0A alone, is not cut: the
+    first range is all of it (in UTF-8 and the one-byte encodings, and in the others
+    Python knows, 0x0A is a line break wherever it is)."""
     size = path.stat().st_size
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
     with open(path, "rb") as file:
         header = file.readline()
+        if wide:  # the header line up to its line break of 2 or 4 bytes
+            text = (header + file.read(1 << 16)).decode(encoding, errors="ignore")
+            header = text[: text.find("\n") + 1].encode(encoding)
         start, cuts = len(header), []
-        ascii_lines = encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
         for j in range(1, parts):
-            if not ascii_lines:
+            if wide:
                 cuts.append(size)
                 continue
             file.seek(max(start, start + (size - start) * j // parts) - 1)

@@ -224,15 +224,15 @@ class _OnDisk(Mapping):
 
 def spill(path, how: dict, limits: Limits, folder=None, comm=None) -> SpilledTable:
     """Read the table file ``path`` (CSV or Parquet, read ``how`` the [data] table says)
-    to disk in ``folder`` (default a new temporary folder); see the module. With ``comm``
-    (MPI ranks training together, every one calling this), each rank reads only its
-    share of the rows (see :func:`spill_share`).
+    to disk, in a new temporary folder inside ``folder`` (default the system's: $TMPDIR);
+    see the module. With ``comm`` (MPI ranks training together, every one calling this),
+    each rank reads only its share of the rows (see the module).
 
     Raises
     ------
     DataFileError
-        For a file the stream cannot read as the whole-table path would (its types
-        change after the first block, dates, lists, ...), naming the column.
+        For a file the stream cannot read as the whole-table path would (types that
+        change after the first block, a cell across lines, lists or structs in a cell).
     """
     pa, path = arrow(), Path(path)
     source = str(path)
@@ -271,8 +271,7 @@ def spill(path, how: dict, limits: Limits, folder=None, comm=None) -> SpilledTab
         if kind is None:
             refuse_kind(name, arrow_type, source)
     kinds = ["numbers" if kind == "numbers" else "text" for kind in kinds]
-    made = folder is None
-    folder = Path(tempfile.mkdtemp(prefix="ldnn-stream-", dir=None if made else folder))
+    folder = Path(tempfile.mkdtemp(prefix="ldnn-stream-", dir=folder))
     table = SpilledTable(folder, source, names, kinds, ranks)
     try:
         _write(table, pa, schema, batches, set(markers), limits)
