@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 PEAK = str(Path(__file__).with_name("peak_child.py"))  # reports its peaks at exit
-TRAIN = ["--epochs", "1", "--layers", "32,16", "--batch-size", "1024", "--no-plots"]
+TRAIN = ["--epochs", "1", "--layers", "32,16", "--batch-size", "1024", "--no-plots", "--overwrite"]
 
 
 def size(text: str) -> int:

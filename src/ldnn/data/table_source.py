@@ -12,6 +12,10 @@ For a model: the file is read as in training, its columns are found by name and 
 by the model's rules (and what they hold that training did not, counted); with
 ``part="test"`` (or "train") on the file the model was trained on, the same split gives
 the same rows.
+
+A file whose whole read would not fit in memory (or is asked to, [data] ``stream``) is
+streamed from disk instead (:mod:`ldnn.data.table_spill`): the same rules, split and X,
+bit for bit, its numbers read a mini-batch at a time (:func:`how_to_read` decides).
 """
 
 from __future__ import annotations
@@ -115,7 +119,8 @@ def split_rows(data: dict, Y, task: str) -> tuple[np.ndarray, np.ndarray, dict]:
 def how_to_read(source: str, data: dict, how: dict) -> tuple[bool, str]:
     """(whether to stream the table from disk, a line for the output saying why): the
     [data] ``stream`` setting, and with "auto" (its default) whether reading the file
-    whole would take more memory than this process has (:mod:`ldnn.data.table_spill`)."""
+    whole would take more memory than this process has, or than ``max_memory`` allows a
+    whole read (:mod:`ldnn.data.table_spill`)."""
     setting = data.get("stream") or "auto"
     if setting not in STREAM_SETTINGS:
         raise ConfigurationError(
