@@ -58,7 +58,15 @@ from .encoding import TableEncoding, _numbers_of
 from .limits import Limits, shown, shown_names
 from .stream import NpyRows
 from .table_files import csv_batches, parquet_batches
-from .tables import _DECIMAL_COMMA, _NUMBER, Columns, Text, header_names, missing_markers
+from .tables import (
+    Columns,
+    Text,
+    arrow_numbers,
+    checked_columns,
+    header_names,
+    missing_markers,
+    number_likeness,
+)
 
 #: The MPI ranks that read a table file together for ``ldnn train`` (:func:`reading_on`).
 _RANKS: ContextVar = ContextVar("ldnn_reading_ranks", default=None)
@@ -349,14 +357,7 @@ def _numbers(pa, column, name: str, table: SpilledTable) -> np.ndarray:
     refused, naming the data row, as the in-memory path refuses them."""
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    try:
-        column = column.cast(pa.float64())
-    except pa.ArrowInvalid:
-        raise DataFileError(
-            f"{table.source}: column {shown(name)} holds whole numbers beyond 2**53, which "
-            "float64 cannot hold exactly (an ID? write the file without it)"
-        ) from None
-    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    values = arrow_numbers(pa, column, name, table.source)
     bad = np.flatnonzero(np.isinf(values))
     if bad.size:
         raise DataFileError(
@@ -399,28 +400,19 @@ def _finish_text(table: SpilledTable, name: str, categories: list) -> None:
     """A text column once all its batches are read: its categories kept, or its codes
     turned into numbers where every category is one (as the in-memory path turns them)."""
     pa = arrow()
-    number_like = None
-    if categories:
-        dictionary = pa.array(categories, pa.string())
-        number_like, comma_like = (
-            np.asarray(pa.compute.match_substring_regex(dictionary, pattern), dtype=bool)
-            for pattern in (_NUMBER, _DECIMAL_COMMA)
-        )
-        if number_like.all():
-            codes = table._local(name)
-            values = np.append(np.array(categories, dtype=np.float64), np.nan)
-            values[codes].tofile(table._file(name, ".f64"))
-            table._file(name, ".i32").unlink()
-            table.remaps.pop(name, None)
-            table.as_numbers.add(name)
-            return
-        if comma_like.all():
-            raise DataFileError(
-                f"{table.source}: column {name!r} holds numbers with a decimal comma "
-                f"({categories[0]!r}); pass --decimal ','"
-            )
-    table.categories[name] = categories
-    table.number_like[name] = number_like if categories else np.zeros(0, dtype=bool)
+    number_like, comma_like = number_likeness(pa, pa.array(categories, pa.string()))
+    if categories and number_like.all():
+        codes = table._local(name)
+        values = np.append(np.array(categories, dtype=np.float64), np.nan)
+        values[codes].tofile(table._file(name, ".f64"))
+        table._file(name, ".i32").unlink()
+        table.remaps.pop(name, None)
+        table.as_numbers.add(name)
+        return
+    # (numbers with a decimal comma read as text are refused as a whole read refuses them)
+    text = Text(np.empty(0, dtype=np.int32), categories, number_like)
+    checked_columns(Columns({name: (text, comma_like)}, table.source))
+    table.categories[name], table.number_like[name] = categories, number_like
 
 
 def _agreed_types(pa, ranks, schema) -> dict | None:

@@ -350,7 +350,7 @@ def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | No
         if pa.types.is_dictionary(kind) and not is_text(pa, kind.value_type):
             column, kind = column.cast(kind.value_type), kind.value_type
         if cell_kind(pa, kind) == "numbers":
-            data[name] = _numbers(pa, column, name, source)
+            data[name] = arrow_numbers(pa, column, name, source)
             continue
         if not pa.types.is_dictionary(kind) and not is_text(pa, kind):
             try:
@@ -366,7 +366,7 @@ def _from_arrow(table, source: str, markers=MISSING_MARKERS, limits: Limits | No
     return checked_columns(Columns(data, source))
 
 
-def _numbers(pa, column, name: str, source: str) -> np.ndarray:
+def arrow_numbers(pa, column, name: str, source: str) -> np.ndarray:
     """A column of numbers as float64, NaN where missing; whole numbers beyond 2**53
     (a uint64 ID) are refused: float64 cannot hold them exactly."""
     try:
@@ -419,14 +419,20 @@ def text_column(pa, column, markers: set, limits: Limits, where: str):
         codes = renumber[codes]  # -1 (missing) picks the appended -1
         categories = [c for c, k in zip(categories, keep, strict=True) if k]
         dictionary = dictionary.filter(pa.array(keep))
-    number_like, comma_like = (
-        np.asarray(pc.match_substring_regex(dictionary, pattern), dtype=bool)
-        for pattern in (_NUMBER, _DECIMAL_COMMA)
-    )
+    number_like, comma_like = number_likeness(pa, dictionary)
     if categories and number_like.all():
         values = np.append(np.array(categories, dtype=np.float64), np.nan)
         return values[codes]
     return Text(codes, categories, number_like), comma_like
+
+
+def number_likeness(pa, dictionary) -> tuple[np.ndarray, np.ndarray]:
+    """Which of a text column's distinct values (a pyarrow array of strings) look like
+    numbers, and which like numbers written with a decimal comma."""
+    return tuple(
+        np.asarray(pa.compute.match_substring_regex(dictionary, pattern), dtype=bool)
+        for pattern in (_NUMBER, _DECIMAL_COMMA)
+    )
 
 
 def checked_columns(columns: Columns) -> Columns:
