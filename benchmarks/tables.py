@@ -207,6 +207,13 @@ CANDIDATES = {
     "noes": {"training": {"validation_split": 0.0, "early_stopping": 0}},  # their control
     "swa.5-noes": {"training": {"swa_start": 0.5, "validation_split": 0.0, "early_stopping": 0}},
     "swa.75-noes": {"training": {"swa_start": 0.75, "validation_split": 0.0, "early_stopping": 0}},
+    # Around the defaults with swa_start "auto" (averaging from epoch 1 under early
+    # stopping): without it, a smaller validation part, a longer patience, and the whole
+    # training part again for the epochs the validation part chose, averaged the same way.
+    "noswa": {"training": {"swa_start": 0}},
+    "val10": {"training": {"validation_split": 0.1}},
+    "es20": {"training": {"early_stopping": 20}},
+    "refit-swa": {"refit": True},
 }
 
 
@@ -231,6 +238,9 @@ def run_ldnn(train_csv, test_csv, target, task, na, seed, config_file=None, chan
         # the whole training part again, from the start, for the epochs the first kept
         whole = {"validation_split": 0.0, "early_stopping": 0}
         whole["epochs"] = run.history.best_epoch + 1
+        # the same averaging as the first fit (swa_start "auto" would not average here)
+        start = run.network.hyperparameters.swa_start
+        whole["swa_start"] = start if 1 <= start < whole["epochs"] else 0
         run = TrainingRun(configuration.merge(config, {"training": whole}, "refit"))
         run.fit()
     scores = run.scores()["test"]

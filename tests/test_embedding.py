@@ -152,6 +152,18 @@ def test_central_differences_agree_in_float64(
     assert result.n_parameters == sum(P.size for k, P in net.parameters.items() if k[:1] in "WbEg")
 
 
+@pytest.mark.parametrize("width, lambd", [(4, 0.0), (2, 0.5)])
+def test_l1_on_the_embedding_as_on_w1(width, lambd):
+    """E1, a factor of W[1], is penalised by L1 as W[1] is (alone and beside L2)."""
+    X, _, _ = encoded(m=24, cities=6)
+    rng = np.random.default_rng(5)
+    net = embedded_network(X, width, output="softmax", n_out=3)
+    labels = rng.integers(0, 3, X.shape[1])
+    result = gradcheck(net, X, labels, lambd=lambd, l1=0.3, epsilon=1e-6)
+    assert "E1" in net.parameters
+    assert result.difference < 1e-7, str(result)
+
+
 def test_a_ranks_shares_add_up_to_the_batchs_embedding_gradient():
     X, _, _ = encoded(m=40, unseen=3)
     m = X.shape[1]

@@ -28,7 +28,7 @@ OUTPUTS = {
 PAIRS = [(hidden, out, loss) for loss in LOSSES for out in OUTPUTS[loss] for hidden in HIDDEN]
 
 
-def check(dims, activations, loss, *, m=7, lambd=0.0, keep_prob=None, seed=0):
+def check(dims, activations, loss, *, m=7, lambd=0.0, keep_prob=None, seed=0, l1=0.0):
     rng = np.random.default_rng(seed)
     parameters = random_parameters(dims, rng)
     X = rng.standard_normal((dims[0], m))
@@ -42,6 +42,7 @@ def check(dims, activations, loss, *, m=7, lambd=0.0, keep_prob=None, seed=0):
         lambd=lambd,
         keep_prob=keep_prob,
         seed=seed,
+        l1=l1,
     )
 
 
@@ -60,6 +61,16 @@ def test_every_activation_with_every_loss(hidden, output, loss):
 def test_l2_regularisation(loss):
     output = OUTPUTS[loss][0]
     result = check([3, 4, 4, 2], ["relu", "tanh", output], loss, lambd=0.7)
+    assert result.difference < 1e-7, str(result)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("lambd", [0.0, 0.7])
+def test_l1_regularisation(loss, lambd):
+    """(l1 / m) sum |W| is differentiable wherever no weight is 0 (random normal weights:
+    none within epsilon of it), its gradient (l1 / m) sign(W); alone and beside L2."""
+    output = OUTPUTS[loss][0]
+    result = check([3, 4, 4, 2], ["relu", "tanh", output], loss, lambd=lambd, l1=0.3)
     assert result.difference < 1e-7, str(result)
 
 

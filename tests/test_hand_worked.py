@@ -95,6 +95,24 @@ def test_l2_by_hand():
     assert_allclose(grads["db1"], db1, rtol=1e-12)  # biases are not penalised
 
 
+def test_l1_by_hand():
+    # sum |W1| = 1 + 1 + 0.5 + 2 = 4.5, sum |W2| = 1 + 2 = 3; l1 = 0.4, m = 2:
+    # J += 0.4 / 2 * 7.5 = 1.5, and dW[l] += (0.4 / 2) sign(W[l]); with L2 beside it,
+    # both terms add.
+    AL, caches = forward(X, PARAMETERS, ACTIVATIONS)
+    assert compute_cost(AL, Y, "bce", PARAMETERS, l1=0.4) == pytest.approx(COST + 1.5, rel=1e-14)
+    assert compute_cost(AL, Y, "bce", PARAMETERS, lambd=0.4, l1=0.4) == pytest.approx(
+        COST + 1.125 + 1.5, rel=1e-14
+    )
+    grads = backward(AL, Y, caches, ACTIVATIONS, "bce", l1=0.4)
+    assert_allclose(grads["dW2"], np.array(dW2) + [[0.2, -0.2]], rtol=1e-12)
+    assert_allclose(grads["dW1"], np.array(dW1) + [[0.2, -0.2], [0.2, 0.2]], rtol=1e-12)
+    assert_allclose(grads["db1"], db1, rtol=1e-12)  # biases are not penalised
+    both = backward(AL, Y, caches, ACTIVATIONS, "bce", lambd=0.4, l1=0.4)
+    expected = np.array(dW1) + 0.2 * PARAMETERS["W1"] + [[0.2, -0.2], [0.2, 0.2]]
+    assert_allclose(both["dW1"], expected, rtol=1e-12)
+
+
 def test_one_gradient_descent_step_by_hand():
     # W2 := W2 - alpha dW2 with alpha = 0.1.
     parameters = {k: v.copy() for k, v in PARAMETERS.items()}
@@ -103,3 +121,30 @@ def test_one_gradient_descent_step_by_hand():
     GradientDescent().update(parameters, grads, 0.1)
     assert_allclose(parameters["W2"], [[1 - 0.15 * (s2 - 1), -2 - 0.175 * s1]], rtol=1e-14)
     assert_allclose(parameters["b1"], [[-0.05 * (s2 - 1)], [-1 + 0.1 * s1]], rtol=1e-14)
+
+
+def test_l1_from_the_command_line_drives_small_weights_to_zero(tmp_path, monkeypatch, capsys):
+    """--l1 reaches the network (config.toml records it; a bad value is one line naming
+    the flag, exit 2), and its steps of (l1 / m) sign(W) leave W[1]'s weights of a
+    feature that carries nothing near 0, far nearer than without it."""
+    from ldnn import DeepNetwork
+    from ldnn.cli import main
+    from ldnn.io.toml import read_toml
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    np.savez("t.npz", X=X, y=(X[:, 0] + X[:, 1] > 0).astype(int))  # features 2-5: noise
+    quick = ["--no-plots", "-q", "--epochs", "150", "--threads", "1", "--layers", "8"]
+    quick += ["--lr", "0.01", "--keep-prob", "1", "--l2", "0", "--val-split", "0"]
+    noise = {}
+    for l1 in (0.0, 0.05):
+        assert main(["train", "t.npz", *quick, "--l1", str(l1), "--name", f"l1-{l1}"]) == 0
+        folder = tmp_path / "runs" / f"l1-{l1}"
+        assert read_toml(folder / "config.toml")["training"]["l1"] == l1
+        W1 = DeepNetwork.load(folder / "model.npz").parameters["W1"]
+        noise[l1] = np.abs(W1[:, 2:]).mean()
+    assert noise[0.05] < noise[0.0] / 2, noise  # (Adam oscillates them about 0 by ~lr)
+    assert main(["train", "t.npz", *quick, "--l1", "-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "l1" in err[0] and "-1" in err[0], err

@@ -28,22 +28,21 @@ from threadpoolctl import threadpool_limits
 
 from ldnn import DeepNetwork
 from ldnn.cli import main
-from ldnn.cli.playground import hierarchy_recipe
+from ldnn.cli.playground import hierarchy_recipe, parity_constructions
 from ldnn.core.losses import example_weights
 from ldnn.core.propagation import backward, forward
 from ldnn.core.workspace import Workspace
 from ldnn.experiments import feature_hierarchy
-from ldnn.experiments.depth_vs_width import and_or, deep_xor_tree, size
+from ldnn.experiments.depth_vs_width import and_or, counting, deep_xor_tree, exact_errors, size
 from ldnn.onnx import to_onnx
 from ldnn.playground import MAX_BODY, SECURITY, PlaygroundApp, Session
 from ldnn.playground.course import current_batch, walk
-from ldnn.playground.parity import Constructions
 from ldnn.serve.server import AppServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "playground" / "playground.png"
 #: The parity page's networks, as ldnn playground gives them.
-PARITY = Constructions({"deep": deep_xor_tree, "wide": and_or}, size)
+PARITY = parity_constructions()
 COURSE_SCREENSHOT = ROOT / "docs" / "playground" / "course-view.png"
 
 
@@ -249,23 +248,42 @@ def test_a_step_is_one_mini_batch_and_an_epoch_step_ends_the_epoch(server):
     assert (state["epoch"], state["step"]) == (2, 0)
 
 
-def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tmp_path):
+SPIRAL = {"dataset": "spiral", "layers": [6, 3], "optimizer": "adam", "learning_rate": 0.01}
+#: Batch norm, a cosine schedule with warmup and early stopping on a validation part: the
+#: patience runs out well before the 60 epochs, and the config must anneal over all 60
+#: (to stop at the same epoch), not over those trained.
+NORMALISED = {
+    **SPIRAL,
+    "learning_rate": 0.03,
+    "stop_after": 60,
+    "batch_norm": True,
+    "lr_schedule": "cosine",
+    "warmup_epochs": 3,
+    "early_stopping": 4,
+    "validation_split": 0.25,
+}
+
+
+@pytest.mark.parametrize(
+    "settings, ended",
+    [({**SPIRAL, "stop_after": 6, "keep_prob": 0.9, "l1": 0.01}, False), (NORMALISED, True)],
+    ids=["dropout-l1", "batch-norm-cosine-early-stopping"],
+)
+def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(
+    server, tmp_path, settings, ended
+):
     port, session = server
     # Bit for bit at one thread count: the session trains at the one the retraining takes
     # (BLAS kernels may round otherwise at another count).
     with threadpool_limits(1):
-        settings = {
-            "dataset": "spiral",
-            "layers": [6, 3],
-            "optimizer": "adam",
-            "learning_rate": 0.01,
-            "stop_after": 6,
-            "keep_prob": 0.9,
-        }
         control(port, {"action": "set", "settings": settings})
         control(port, {"action": "step", "unit": "batch"})  # pauses and steps change nothing
+        control(port, {"action": "step", "unit": "epoch"})
         control(port, {"action": "play"})
-        wait_for(lambda: session.network.epochs_trained == 6 and not session.playing)
+        wait_for(lambda: not session.playing and session.network.epochs_trained > 1)
+        stop_after = settings["stop_after"]
+        assert (session.network.epochs_trained < stop_after) == ended
+        assert (session.state()["ended"] is not None) == ended
         for name in ("config.toml", "data.csv", "model.npz"):
             status, headers, body = request(port, "GET", f"/export/{name}")
             assert status == 200 and "attachment" in headers["Content-Disposition"]
@@ -279,11 +297,26 @@ def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tm
             assert main([*argv, "--name", "again", "--no-plots", "-q"]) == 0
         finally:
             os.chdir(cwd)
+    config = (tmp_path / "config.toml").read_text()
+    assert "not this session's exact history" not in config  # nothing it cannot replay
     retrained = np.load(tmp_path / "runs" / "again" / "model.npz", allow_pickle=False)
     exported = np.load(tmp_path / "model.npz", allow_pickle=False)
-    for key in ("W1", "b1", "W2", "b2", "W3", "b3"):
+    keys = sorted(session.network.parameters)  # gamma, beta, mean and var with batch norm
+    assert ("gamma1" in keys) == settings.get("batch_norm", False) and len(keys) >= 6
+    for key in keys:
         assert np.array_equal(retrained[key], exported[key]), key
         assert np.array_equal(exported[key], session.network.parameters[key]), key
+    metrics = json.loads((tmp_path / "runs" / "again" / "metrics.json").read_text())
+    hp = session.network.hyperparameters
+    if ended:  # the same run: stopped by its patience at the same epoch, the same best one
+        assert hp.batch_norm == (True, True) and hp.lr_schedule == "cosine"
+        assert metrics["stop_reason"] == "early stopping"
+        assert metrics["epochs_run"] == session.network.epochs_trained
+        assert metrics["best_epoch"] == session.network.epochs_trained - 1 - hp.early_stopping
+        assert "early stopping" in session.state()["ended"]
+        assert "batch_norm = [true, true]" in config and 'lr_schedule = "cosine"' in config
+    else:  # L1's lambda_1 reaches the network and the export
+        assert hp.l1 == 0.01 and "\nl1 = 0.01\n" in config
     # The ONNX graph answers as ldnn predict does on the model file, raw columns in.
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
@@ -308,11 +341,16 @@ def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tm
     np.testing.assert_allclose(probabilities, expected[columns].to_numpy(), atol=1e-5)
 
 
+#: A cosine schedule over 50 epochs (α = 0.03), and early stopping.
+COSINE, PATIENT = {"lr_schedule": "cosine", "stop_after": 50}, {"early_stopping": 5}
+
+
 @pytest.mark.parametrize(
     "document, field",
     [
         ({"action": "set", "settings": {"learning_rate": -1}}, "learning_rate"),
         ({"action": "set", "settings": {"learning_rate": "fast"}}, "learning_rate"),
+        ({"action": "set", "settings": {"l1": -0.5}}, "l1"),
         ({"action": "set", "settings": {"layers": [4, 0]}}, "layers"),
         ({"action": "set", "settings": {"activations": ["swish"]}}, "activations"),
         ({"action": "set", "settings": {"dataset": "../etc"}}, "dataset"),
@@ -320,6 +358,22 @@ def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tm
         ({"action": "set", "settings": {"optimizer": "lbfgs"}}, "optimizer"),
         ({"action": "set", "settings": {"features": []}}, "features"),
         ({"action": "set", "settings": {"no_such": 1}}, "no_such"),
+        ({"action": "set", "settings": {"batch_norm": "yes"}}, "batch_norm"),
+        ({"action": "set", "settings": {"batch_norm": 1}}, "batch_norm"),
+        ({"action": "set", "settings": {"lr_schedule": "warp"}}, "lr_schedule"),
+        ({"action": "set", "settings": {"lr_schedule": "step", "decay_rate": 1.5}}, "decay_rate"),
+        ({"action": "set", "settings": {"lr_schedule": "plateau", "decay_rate": 0}}, "decay_rate"),
+        ({"action": "set", "settings": {"decay_rate": -0.1}}, "decay_rate"),
+        ({"action": "set", "settings": {"time_interval": 0}}, "time_interval"),
+        ({"action": "set", "settings": {"warmup_epochs": 2.5}}, "warmup_epochs"),
+        ({"action": "set", "settings": {"lr_patience": True}}, "lr_patience"),
+        ({"action": "set", "settings": {"min_learning_rate": float("inf")}}, "min_learning_rate"),
+        ({"action": "set", "settings": {"lr_schedule": "cosine"}}, "lr_schedule"),  # no stop
+        ({"action": "set", "settings": {**COSINE, "min_learning_rate": 0.1}}, "min_learning_rate"),
+        ({"action": "set", "settings": {"early_stopping": -1}}, "early_stopping"),
+        ({"action": "set", "settings": {"early_stopping": "5"}}, "early_stopping"),
+        ({"action": "set", "settings": {**PATIENT, "validation_split": 0}}, "validation_split"),
+        ({"action": "set", "settings": {"validation_split": 0.6}}, "validation_split"),
         ({"action": "fly"}, "action"),
         ({"action": "step", "unit": "week"}, "unit"),
         ({"action": "weight", "layer": 9, "row": 0, "column": 0, "value": 1}, "layer"),
@@ -328,8 +382,89 @@ def test_the_export_retrained_by_ldnn_train_gives_the_same_parameters(server, tm
     ],
 )
 def test_bad_control_values_are_400s_naming_the_field(server, document, field):
-    answer = control(server[0], document, expect=400)
+    port, session = server
+    before = session.network
+    answer = control(port, document, expect=400)
     assert answer["field"] == field and answer["error_code"] == "BAD_REQUEST"
+    assert session.network is before and session.settings["lr_schedule"] == "constant"
+
+
+def test_batch_norm_a_schedule_and_early_stopping_are_the_network_s_own(server):
+    port, session = server
+    changes = {"batch_norm": True, "lr_schedule": "step", "early_stopping": 3}
+    state = control(port, {"action": "set", "settings": changes})
+    assert "new network" in state["message"]
+    # The step schedule's own parameters, and a validation part for early stopping to watch.
+    settings = state["settings"]
+    assert (settings["decay_rate"], settings["time_interval"], settings["validation_split"]) == (
+        0.5,
+        100,
+        0.2,
+    )
+    hp = session.network.hyperparameters
+    assert hp.batch_norm == (True, True) and hp.early_stopping == 3
+    assert (hp.lr_schedule, hp.decay_rate, hp.time_interval, hp.validation_split) == (
+        "step",
+        0.5,
+        100,
+        0.2,
+    )
+    # The validation part is held out of the training part that fit trains on.
+    m = session.built.dataset.X_train.shape[1]
+    m_val = session.validation[0].shape[1]
+    assert session.part.X_train.shape[1] + m_val == m and abs(m_val - 0.2 * m) <= 1
+    # A batch-normalised layer: gamma[l] and beta[l] in place of b[l], drawn as such.
+    frame = session.call(session.frame)
+    assert frame["batch_norm"] == [True, True] and frame["weights"][0]["b"] is None
+    assert frame["weights"][0]["gamma"] == [1.0] * 4 and frame["weights"][2]["b"] == [0.0]
+    assert len(frame["points"]["validation"]) == m_val
+    edit = {"action": "weight", "layer": 1, "row": 0, "value": 1.0}
+    answer = control(port, {**edit, "parameter": "b"}, expect=400)
+    assert answer["field"] == "parameter" and "gamma[1] and beta[1]" in answer["message"]
+    control(port, {"action": "weight", "parameter": "beta", "layer": 2, "row": 1, "value": 0.25})
+    assert session.network.parameters["beta2"][1, 0] == 0.25
+    # The course view says it cannot show it; the gradient check can (gamma and beta too).
+    refused = course(port, {}, expect=400)
+    assert refused["field"] == "batch_norm"
+    assert "does not show batch-normalised" in refused["message"]
+    checked = course(port, {}, path="/gradcheck")
+    assert checked["passed"] and checked["n_parameters"] == 2 * 4 + 8 + 4 * 4 + 8 + 4 + 1
+    # Played, the run ends by early stopping: the patience counted from its best epoch.
+    control(port, {"action": "set", "settings": {"stop_after": 3000}})
+    control(port, {"action": "play"})
+    wait_for(lambda: not session.playing, seconds=30)
+    state = control(port, {"action": "pause"})
+    epochs, history = state["epoch"], session.network.state.history
+    assert history.stop_reason == "early stopping" and epochs < 3000
+    assert history.best_epoch == epochs - 1 - 3 and f"after epoch {epochs - 3}" in state["ended"]
+    assert len(history.val_cost) == epochs and None not in session.curves.validation
+    frame = session.call(session.frame)
+    assert frame["curves"]["validation"][-1] == history.val_cost[-1]
+    # ... and is over: play and steps say so and train no more, until a reset.
+    for document in ({"action": "play"}, {"action": "step", "unit": "epoch"}):
+        state = control(port, document)
+        assert not state["playing"] and state["epoch"] == epochs
+        assert "early stopping" in state["message"]
+    state = control(port, {"action": "reset"})
+    assert state["ended"] is None and state["epoch"] == 0
+
+
+def test_a_cosine_schedule_anneals_over_the_stop_and_its_change_is_said(server):
+    port, session = server
+    settings = {"lr_schedule": "cosine", "stop_after": 20, "learning_rate": 0.1}
+    state = control(port, {"action": "set", "settings": settings})
+    assert state["settings"]["warmup_epochs"] == 10  # cosine's own warmup
+    control(port, {"action": "play"})
+    wait_for(lambda: not session.playing)
+    rates = session.network.state.history.learning_rate
+    assert rates[:10] == pytest.approx([0.01 * (t + 1) for t in range(10)])  # the warmup
+    assert rates[15] == pytest.approx(0.05 * (1 + np.cos(np.pi * 5 / 10)))
+    assert "exact history" not in request(port, "GET", "/export/config.toml")[2].decode()
+    state = control(port, {"action": "set", "settings": {"stop_after": 30}})
+    assert state["changed_live"] and session.network.hyperparameters.epochs == 30
+    config = request(port, "GET", "/export/config.toml")[2].decode()
+    assert "a cosine schedule's stop changed while it trained" in config
+    assert "anneals α over stop after = 30 epochs; the config's 20 epochs" in config
 
 
 def course(port, document=None, path="/course", expect=200) -> dict:
@@ -341,7 +476,9 @@ def course(port, document=None, path="/course", expect=200) -> dict:
 
 def test_the_course_view_is_ldnn_s_own_forward_and_backward(server):
     port, session = server
-    control(port, {"action": "set", "settings": {"lambd": 0.01}})  # dW[l] + (λ/m) W[l]
+    # dW[l] + (λ/m) W[l] + (λ₁/m) sign(W[l])
+    control(port, {"action": "set", "settings": {"lambd": 0.01, "l1": 0.003}})
+    assert session.network.hyperparameters.l1 == 0.003
     control(port, {"action": "step", "unit": "batch"})  # the second mini-batch, not the first
     answer = course(port, {"m": 12, "digits": 17})
     network, L = session.network, session.network.L
@@ -358,7 +495,7 @@ def test_the_course_view_is_ldnn_s_own_forward_and_backward(server):
     workspace = Workspace()
     grads = backward(
         AL, Y, caches, hp.activations, hp.loss, weights=example_weights(m), lambd=0.01,
-        workspace=workspace,
+        l1=0.003, workspace=workspace,
     )  # fmt: skip
     # Z[1] = W[1]·A[0] + b[1], by hand.
     assert np.allclose(value("Z[1]"), parameters["W1"] @ X + parameters["b1"], rtol=0, atol=1e-12)
@@ -381,7 +518,7 @@ def test_the_course_view_is_ldnn_s_own_forward_and_backward(server):
             assert np.allclose(value(name), expected, rtol=0, atol=1e-12), name
         # The notes' formulas hold on the numbers shown.
         A_prev = value(f"A[{l - 1}]")
-        dW = value(f"dZ[{l}]") @ A_prev.T / m + 0.01 / m * W
+        dW = value(f"dZ[{l}]") @ A_prev.T / m + 0.01 / m * W + 0.003 / m * np.sign(W)
         assert np.allclose(value(f"dW[{l}]"), dW, rtol=0, atol=1e-12)
         db = value(f"dZ[{l}]").sum(axis=1, keepdims=True) / m
         assert np.allclose(value(f"db[{l}]"), db, rtol=0, atol=1e-12)
@@ -389,6 +526,7 @@ def test_the_course_view_is_ldnn_s_own_forward_and_backward(server):
     assert np.allclose(value("dZ[3]"), value("A[3]") - value("Y"), rtol=0, atol=1e-12)
     assert np.allclose(value("dZ[2]"), value("dA[2]") * (1 - value("A[2]") ** 2), atol=1e-12)
     assert shown["dW[2]"]["formula"].startswith("dW[2] = (1/m) dZ[2]·A[1]ᵀ")
+    assert "(λ₁/m) sign(W[2]), λ₁ = 0.003" in shown["dW[2]"]["formula"]
     # The notes' order: forward l = 1..L, then Y, dZ[L], and dZ, dW, db, dA[l-1] for l = L..1.
     names = [a["name"] for a in answer["arrays"]]
     assert names[:5] == ["A[0]", "W[1]", "b[1]", "Z[1]", "A[1]"]
@@ -588,15 +726,63 @@ def test_the_page_in_headless_chromium(server):
         page.screenshot(path=str(COURSE_SCREENSHOT), full_page=True)
 
 
+EARLY_STOPPING_SCREENSHOT = ROOT / "docs" / "playground" / "early-stopping.png"
+
+
+def test_batch_norm_a_schedule_and_early_stopping_in_headless_chromium(server):
+    port, session = server
+    hp = lambda: session.network.hyperparameters  # noqa: E731
+    url, viewport = f"http://127.0.0.1:{port}/", {"width": 1400, "height": 1000}
+    refusal = "status of 400"  # the course view's, asked for below
+    with browser_page(url, expected_errors=(refusal,), viewport=viewport) as page:
+        wait_for(lambda: page.text_content("#layer-dims") != "")
+        page.check("#batch_norm")
+        wait_for(lambda: hp().batch_norm == (True, True))
+        page.select_option("#lr_schedule", "plateau")
+        wait_for(lambda: hp().lr_schedule == "plateau")
+        # The plateau's own parameters are shown (not step's interval), with its rule, and
+        # it holds out a validation part to watch.
+        wait_for(lambda: page.is_visible("#lr_patience"))
+        assert not page.is_visible("#time_interval")
+        assert "validation cost" in page.text_content("#schedule-formula")
+        wait_for(lambda: page.input_value("#validation_split") == "0.2")
+        for key, value in (("lr_patience", 2), ("early_stopping", 8), ("epochs", 2000)):
+            selector = "#stop_after" if key == "epochs" else f"#{key}"
+            page.fill(selector, str(value))
+            page.press(selector, "Tab")  # a number input's change comes as it loses focus
+            wait_for(lambda: getattr(hp(), key) == value)  # noqa: B023 - waited for here
+        assert "batch_norm%22%3Atrue" in page.url and "plateau" in page.url
+        # The course view cannot show batch-normalised layers, and says so.
+        page.click("#course-toggle")
+        wait_for(lambda: "does not show batch-normalised" in page.text_content("#course-note"))
+        assert page.locator("#course-arrays canvas").count() == 0
+        page.click("#course-toggle")
+        page.click("#play")
+        wait_for(lambda: "early stopping" in page.text_content("#message"), seconds=30)
+        ended = session.state()
+        assert ended["ended"] and not ended["playing"] and ended["epoch"] < 2000
+        assert session.network.state.history.stop_reason == "early stopping"
+        assert session.curves.rate < 0.03  # the plateau schedule lowered α on the way
+        wait_for(lambda: int(page.text_content("#epoch")) == ended["epoch"])
+        assert "validation" in page.text_content("#costs")
+        assert page.text_content("#alpha-now").startswith("α of the last epoch: ")
+        page.click("#play")  # the run is over: play says so and trains no more
+        wait_for(lambda: page.text_content("#play") == "▶ play")
+        assert session.state()["epoch"] == ended["epoch"]
+        assert "⟲ reset" in page.text_content("#message")
+        page.screenshot(path=str(EARLY_STOPPING_SCREENSHOT), full_page=True)
+
+
 # -- the parity page ---------------------------------------------------------------------
 
 
-def test_the_parity_plan_is_the_experiment_s_two_networks_counted(parity):
+def test_the_parity_plan_is_the_experiment_s_three_networks_counted(parity):
     port, _ = parity
     status, _, body = request(port, "POST", "/parity/train", {"bits": 4, "epochs": 3, "seed": 1})
     assert status == 200, body
     networks = json.loads(body)["networks"]
-    for name, build in (("deep", deep_xor_tree), ("wide", and_or)):
+    assert list(networks) == ["deep", "wide", "counting"]
+    for name, build in (("deep", deep_xor_tree), ("wide", and_or), ("counting", counting)):
         network = build(4)
         hidden_layers, units, parameters, _ = size(network)
         shape = networks[name]
@@ -607,8 +793,13 @@ def test_the_parity_plan_is_the_experiment_s_two_networks_counted(parity):
             parameters,
         )
         assert shape["hidden_units"] == units - 1
-    # the tree: [4, 4, 2, 1], 7 units, 33 parameters; the AND layer: [4, 8, 1], 9 and 49
+        # the construction's own exact weights, checked on the truth table: none wrong
+        assert shape["exact_errors"] == exact_errors(network, 4) == 0
+    # the tree: [4, 4, 2, 1], 7 units, 33 parameters; the AND layer: [4, 8, 1], 9 and 49;
+    # the counting layer: [4, 4, 1], 5 units, 25 parameters
     assert networks["deep"]["layer_dims"] == [4, 4, 2, 1] and networks["wide"]["units"] == 9
+    assert networks["counting"]["layer_dims"] == [4, 4, 1]
+    assert networks["counting"]["parameters"] == 25
 
 
 def test_a_parity_run_trains_both_networks_in_a_thread_and_a_new_one_replaces_it(parity):
@@ -624,7 +815,7 @@ def test_a_parity_run_trains_both_networks_in_a_thread_and_a_new_one_replaces_it
     wait_for(lambda: not state()["running"])
     done = state()
     assert done["epochs_done"] == 25 and done["run"]["bits"] == 4
-    for name in ("deep", "wide"):
+    for name in ("deep", "wide", "counting"):
         curve = done["curves"][name]
         assert len(curve["cost"]) == len(curve["accuracy"]) == 25
         assert all(0.0 <= a <= 1.0 for a in curve["accuracy"])
@@ -683,9 +874,12 @@ def test_the_parity_page_in_headless_chromium(parity):
         page.fill("#epochs", "40")
         page.click("#train")
         wait_for(lambda: page.text_content("#epoch") == "40")
-        wait_for(lambda: page.get_attribute("#accuracy-chart", "data-curves") == "2")
-        assert page.get_attribute("#cost-chart", "data-curves") == "2"
+        wait_for(lambda: page.get_attribute("#accuracy-chart", "data-curves") == "3")
+        assert page.get_attribute("#cost-chart", "data-curves") == "3"
         assert page.text_content('#net-deep dd[data-key="layer_dims"]') == "[5, 5, 3, 2, 1]"
+        assert page.text_content('#net-counting dd[data-key="layer_dims"]') == "[5, 5, 1]"
+        exact = page.text_content('#net-counting dd[data-key="exact_errors"]')
+        assert exact == "0 of 32 inputs wrong"
         assert app.parity.state()["run"]["bits"] == 5
 
 

@@ -7,6 +7,8 @@ interrupted fit goes on to the same numbers, through a checkpoint file too.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -41,13 +43,24 @@ def network(**more):
 
 
 class Recorder:
-    """A callback keeping a copy of theta (W1..WL, b1..bL) at the end of every epoch."""
+    """A callback keeping a copy of the parameters it is shown at the end of every epoch
+    (theta before the average's start, the average from it on)."""
 
     def __init__(self):
         self.epochs = []
 
     def __call__(self, epoch, record, parameters):
         self.epochs.append({k: v.copy() for k, v in parameters.items()})
+
+
+def thetas(fit_settings=None, fits=((),), **settings) -> list[dict]:
+    """theta at the end of every epoch of the same fit without SWA (whose steps are the
+    same: tested below), as a callback sees it there."""
+    plain, seen = network(**(settings | {"swa_start": 0})), Recorder()
+    for i, epochs in enumerate(fits):
+        more = {"epochs": epochs[0]} if epochs else {}
+        plain.fit(*data(), callbacks=[seen], warm_start=i > 0, **more, **(fit_settings or {}))
+    return seen.epochs
 
 
 def mean_of(epochs: list[dict]) -> dict:
@@ -68,14 +81,19 @@ def assert_same(a: dict, b: dict):
 
 @pytest.mark.parametrize("swa_start, first", [(3, 3), (0.5, 4), (0.01, 0)])
 def test_the_model_is_the_mean_of_the_epochs_parameters(swa_start, first):
+    """... and what a callback is shown from the start on (a test part's curve, a
+    tracker) is the average so far, the model the fit would end with there."""
     X, Y = data()
     seen = Recorder()
     net = network(swa_start=swa_start)
     assert swa_start_epoch(net.hyperparameters) == first
     net.fit(X, Y, callbacks=[seen])
-    assert len(seen.epochs) == 8
+    theta = thetas()
+    assert len(seen.epochs) == len(theta) == 8
     # epochs first..7, each epoch's theta counted once
-    assert_close(net.parameters, mean_of(seen.epochs[first:]))
+    assert_close(net.parameters, mean_of(theta[first:]))
+    for e in range(8):
+        assert_close(seen.epochs[e], mean_of(theta[first : e + 1]) if e >= first else theta[e])
 
 
 def test_the_steps_in_between_are_those_of_training_without_it():
@@ -88,7 +106,8 @@ def test_the_steps_in_between_are_those_of_training_without_it():
     a.fit(X, Y, callbacks=[plain])
     b = network(swa_start=2, **settings)
     b.fit(X, Y, callbacks=[averaged])
-    for p, q in zip(plain.epochs, averaged.epochs, strict=True):
+    assert_close(b.parameters, mean_of(plain.epochs[2:]))  # so theta's path was a's
+    for p, q in zip(plain.epochs[:2], averaged.epochs[:2], strict=True):
         assert_same(p, q)
     assert a.history.cost == b.history.cost
     assert a.history.val_cost[:2] == b.history.val_cost[:2]  # before the start: theta's
@@ -113,9 +132,10 @@ def test_with_early_stopping_the_best_average_is_kept(start, patience, epochs):
     average up to that epoch from it on (the second)."""
     X, Y = data()
     X_val, Y_val = make_spirals(60, seed=2)
-    seen = Recorder()
     net = network(swa_start=start, epochs=epochs, early_stopping=patience)
-    history = net.fit(X, Y, validation_data=(X_val, Y_val), callbacks=[seen])
+    history = net.fit(X, Y, validation_data=(X_val, Y_val))
+    seen = Recorder()
+    seen.epochs = thetas(epochs=epochs)[: len(history)]
     hp = net.hyperparameters
     activations, loss = resolve_activations(hp.activations, hp.L), get_loss(hp.loss)
     averages = {e: mean_of(seen.epochs[start : e + 1]) for e in range(start, len(seen.epochs))}
@@ -175,11 +195,11 @@ def test_a_checkpoint_file_holds_the_average(stop_after, early_stopping, tmp_pat
 def test_warm_starts_count_epochs_on():
     """A warm start's epochs go on counting, so a start in a later fit's epochs waits."""
     X, Y = data()
-    seen = Recorder()
     net = network(swa_start=10, epochs=12)
     net.fit(X, Y, epochs=6)
-    net.fit(X, Y, epochs=6, warm_start=True, callbacks=[seen])
-    assert_close(net.parameters, mean_of(seen.epochs[4:]))
+    net.fit(X, Y, epochs=6, warm_start=True)
+    theta = thetas(epochs=12, fits=((6,), (6,)))
+    assert_close(net.parameters, mean_of(theta[10:]))
 
 
 @pytest.mark.parametrize(
@@ -212,19 +232,20 @@ def test_the_config_key_and_the_flag(tmp_path, monkeypatch, capsys):
     from ldnn.cli.train_flags import swa_start
     from ldnn.runs import config as configuration
 
-    assert configuration.DEFAULTS["training"]["swa_start"] == 0
+    assert configuration.DEFAULTS["training"]["swa_start"] == "auto"
     config = configuration.merge(configuration.DEFAULTS, {"training": {"swa_start": 0.5}}, "t")
     assert config["training"]["swa_start"] == 0.5
-    with pytest.raises(ConfigurationError, match=r"\[training\] swa_start must be a number"):
+    with pytest.raises(ConfigurationError, match=r"\[training\] swa_start must be 0 \(off\)"):
         configuration.merge(configuration.DEFAULTS, {"training": {"swa_start": "late"}}, "t")
     assert swa_start("0.75") == 0.75 and swa_start("20") == 20 and swa_start("0") == 0
+    assert swa_start("auto") == "auto"
     monkeypatch.chdir(tmp_path)
     X = np.random.default_rng(0).normal(size=(40, 2))
     np.savez("binary.npz", X=X, y=(X[:, 0] > 0).astype(int))
     assert main(["train", "--help"]) == 0
     assert "--swa START" in capsys.readouterr().out
     for argv, fragments in (
-        (["--swa", "late"], ["--swa", "expected 0 (off)", "got 'late'"]),
+        (["--swa", "late"], ["--swa", "expected auto, 0 (off)", "got 'late'"]),
         (["--swa", "2.5"], ["--swa", "got '2.5'"]),
         (["--swa", "9", "--epochs", "5"], ["below epochs = 5, got 9", "(flag --swa)"]),
     ):
@@ -236,6 +257,42 @@ def test_the_config_key_and_the_flag(tmp_path, monkeypatch, capsys):
     assert status == 0
     saved = (tmp_path / "runs").glob("*/config.toml")
     assert "swa_start = 0.5" in next(saved).read_text()
+
+
+@pytest.mark.parametrize(
+    "flags, start",
+    [
+        ([], 1),  # a validation part, early stopping: averaged from epoch 1
+        (["--swa", "auto"], 1),
+        (["--batch-norm", "true"], 0),  # its running statistics are one epoch's: no average
+        (["--no-early-stopping"], 0),
+        (["--val-split", "0"], 0),
+        (["--epochs", "1"], 0),
+        (["--swa", "3"], 3),
+    ],
+)
+def test_auto_averages_when_early_stopping_watches_a_validation_part(
+    flags, start, tmp_path, monkeypatch, capsys
+):
+    """ldnn train's default swa_start "auto", resolved in the run's config.toml and said
+    on the model line; the model is the average the same fit keeps with swa_start = 1."""
+    from ldnn.cli import main
+    from ldnn.io.toml import read_toml
+
+    monkeypatch.chdir(tmp_path)
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    np.savez("binary.npz", X=X, y=(X[:, 0] * X[:, 1] > 0).astype(int))
+    argv = ["train", "binary.npz", "--no-plots", "--epochs", "30", "--threads", "1", *flags]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("weights averaged from epoch" in out) == bool(start), out
+    folder = next((tmp_path / "runs").iterdir())
+    assert read_toml(folder / "config.toml")["training"]["swa_start"] == start
+    if flags == []:
+        shutil.rmtree(tmp_path / "runs")
+        assert main([*argv, "--swa", "1"]) == 0
+        explicit = DeepNetwork.load(next((tmp_path / "runs").iterdir()) / "model.npz")
+        assert_same(DeepNetwork.load(folder / "model.npz").parameters, explicit.parameters)
 
 
 def test_on_a_device_it_averages_as_on_the_cpu():
@@ -285,3 +342,25 @@ def test_on_mpi_ranks_every_rank_keeps_the_average_of_one_process(ranks):
             np.testing.assert_allclose(net.parameters[key], value, rtol=0, atol=1e-9)
         np.testing.assert_allclose(net.history.val_cost, one.history.val_cost, rtol=1e-9)
         assert net.history.best_epoch == one.history.best_epoch
+
+
+def test_the_estimators_average_by_default_as_ldnn_train_does():
+    """DNNClassifier / DNNRegressor's swa_start "auto": from epoch 1 whenever early
+    stopping holds out a validation part (at least 100 examples, early_stopping "auto"),
+    not with batch norm, not in partial_fit; equal to swa_start = 1 given."""
+    from ldnn.sklearn import DNNClassifier, DNNRegressor
+
+    X = np.random.default_rng(0).normal(size=(150, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    small = dict(hidden_layer_sizes=(8,), epochs=15, random_state=0)
+    auto = DNNClassifier(**small).fit(X, y)
+    assert auto.network_.hyperparameters.swa_start == 1
+    given = DNNClassifier(swa_start=1, **small).fit(X, y)
+    assert_same(auto.network_.parameters, given.network_.parameters)
+    off = DNNClassifier(swa_start=0, **small).fit(X, y)
+    assert not np.array_equal(off.network_.parameters["W1"], auto.network_.parameters["W1"])
+    assert DNNClassifier(batch_norm=True, **small).fit(X, y).network_.hyperparameters.swa_start == 0
+    assert DNNClassifier(**small).fit(X[:60], y[:60]).network_.hyperparameters.swa_start == 0
+    assert DNNRegressor(**small).fit(X, X[:, 0]).network_.hyperparameters.swa_start == 1
+    partial = DNNClassifier(**small).partial_fit(X, y, classes=[0, 1])
+    assert partial.network_.hyperparameters.swa_start == 0

@@ -627,13 +627,14 @@ early_stopping = %d
 """
 
 
-def xor_search(tmp_path, epochs: int, patience: int, name: str = "s"):
+def xor_search(tmp_path, epochs: int, patience: int, name: str = "s", training=None):
     from ldnn.runs import config as configuration
     from ldnn.tune import Search
 
     path = tmp_path / f"{name}.toml"
     path.write_text(FIXED % (epochs, patience))
-    config = configuration.merge(configuration.DEFAULTS, {"data": {"source": "xor"}}, "test")
+    changes = {"data": {"source": "xor"}, "training": training or {}}
+    config = configuration.merge(configuration.DEFAULTS, changes, "test")
     space = SearchSpace.from_toml(path)
     return Search(config, space, tmp_path / name, study_name=name, seed=0)
 
@@ -657,8 +658,9 @@ def test_the_pruner_cuts_a_bad_trial_on_the_value_of_every_epoch(tmp_path):
 
 def test_every_trial_stops_early_and_keeps_its_best_epoch(tmp_path):
     """A trial stops `early_stopping` epochs after its lowest validation cost and is
-    judged there; the best trial is retrained for the epochs it kept."""
-    search = xor_search(tmp_path, epochs=400, patience=10)
+    judged there; the best trial is retrained for the epochs it kept. (Without weight
+    averaging: the average's validation cost falls for longer.)"""
+    search = xor_search(tmp_path, epochs=400, patience=10, training={"swa_start": 0})
     search.study.enqueue_trial({"learning_rate": 0.05})
     search.run(1)
     (trial,) = search.study.trials
@@ -671,6 +673,23 @@ def test_every_trial_stops_early_and_keeps_its_best_epoch(tmp_path):
     assert f"epochs = {kept}\n" in best and "early_stopping = 0\n" in best
     assert "validation_split = 0.0\n" in best  # the whole training part, not the default
     assert search.reserve(retrain=False) < search.reserve()  # the retraining's time too
+    assert "swa_start = 0\n" in best
+
+
+def test_the_best_trial_is_retrained_averaging_from_the_same_epoch(tmp_path):
+    """swa_start "auto" averages a trial's epochs from epoch 1 (it has a validation part);
+    the retraining has none, so best-config.toml says swa_start = 1 itself, and the
+    retrained model is that average."""
+    search = xor_search(tmp_path, epochs=30, patience=5)
+    search.study.enqueue_trial({"learning_rate": 0.05})
+    search.run(1)
+    (trial,) = search.study.trials
+    search.write_best(pictures=False)
+    best = (search.folder / "best-config.toml").read_text()
+    kept = trial.user_attrs["kept_epochs"]
+    assert kept > 1 and f"epochs = {kept}\n" in best and "swa_start = 1\n" in best
+    run = search.retrain(trial.number, pictures=False)
+    assert run.network.hyperparameters.swa_start == 1
 
 
 def test_a_time_budget_ends_the_search_and_the_trial_under_way(tmp_path, capsys):

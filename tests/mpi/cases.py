@@ -21,7 +21,10 @@ CASES = {
         {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 10, "keep_prob": (0.7, 0.9)},
         {},
     ),
-    "l2": ({"optimizer": "rmsprop", "learning_rate": 0.01, "batch_size": 16, "lambd": 0.7}, {}),
+    "l2": (  # and L1: both penalties' gradients added once, by rank 0
+        {"optimizer": "rmsprop", "learning_rate": 0.01, "batch_size": 16, "lambd": 0.7, "l1": 0.05},
+        {},
+    ),
     "recipes": (
         {
             "optimizer": "adamw",

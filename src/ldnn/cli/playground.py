@@ -35,18 +35,15 @@ def run_playground(args, session) -> int:
     # Imported here: http.server is not worth loading for every other command.
     import webbrowser
 
-    from ..experiments.depth_vs_width import and_or, deep_xor_tree, size
     from ..onnx import to_onnx
     from ..playground import SECURITY, PlaygroundApp, Session
-    from ..playground.parity import Constructions
     from ..serve.server import AppServer, serve_until_stopped
 
     playground = Session()
     try:
-        parity = Constructions({"deep": deep_xor_tree, "wide": and_or}, size)
         app = PlaygroundApp(
             playground,
-            parity,
+            parity_constructions(),
             max_upload=args.max_upload,
             recipe=hierarchy_recipe(),
             to_onnx=to_onnx,
@@ -66,6 +63,18 @@ def run_playground(args, session) -> int:
     finally:
         playground.close()
     return 0
+
+
+def parity_constructions():
+    """The parity page's :class:`~ldnn.playground.parity.Constructions`: the three networks
+    of ``ldnn experiment depth_vs_width`` (its deep XOR tree, its wide AND layer and its
+    counting layer), its ``size`` and its ``exact_errors`` (given here, as the hierarchy's
+    recipe is, so that the playground does not import the experiments)."""
+    from ..experiments.depth_vs_width import and_or, counting, deep_xor_tree, exact_errors, size
+    from ..playground.parity import Constructions
+
+    networks = {"deep": deep_xor_tree, "wide": and_or, "counting": counting}
+    return Constructions(networks, size, exact_errors)
 
 
 def hierarchy_recipe():

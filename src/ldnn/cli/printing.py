@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 
 from ..io.tables import printable, text_table
+from ..training.averaging import swa_start_epoch
 
 
 def format_scores(scores: dict, title: str = "") -> str:
@@ -89,10 +90,13 @@ def describe(run) -> None:
         embedding = f", embedding k={hp.embedding_width} of text columns of {sizes} categories"
     elif hp.embedding_width:
         embedding = f", no text column of more than {hp.embedding_width} categories to embed"
+    averaging = ""
+    if hp.swa_start:  # say it: the model is not the last epoch's parameters
+        averaging = f", weights averaged from epoch {swa_start_epoch(hp)} on (--swa)"
     print(
         f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
         f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
-        f"batch {hp.batch_size or 'full'}{embedding}"
+        f"batch {hp.batch_size or 'full'}{embedding}{averaging}"
     )
 
 

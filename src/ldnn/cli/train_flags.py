@@ -77,6 +77,7 @@ FLAGS = {
         "epochs",
         "batch_size",
         "lambd",
+        "l1",
         "validation_split",
         "early_stopping",
         "swa_start",
@@ -88,6 +89,7 @@ FLAGS = {
 FLAG_FOR = {
     "learning_rate": "--lr",
     "lambd": "--l2",
+    "l1": "--l1",
     "validation_split": "--val-split",
     "early_stopping": "--early-stopping",
     "swa_start": "--swa",
@@ -200,6 +202,13 @@ def add_arguments(p) -> None:
     training.add_argument("--batch-size", type=batch_size, help="a number, or 'full'")
     training.add_argument("--l2", type=float, dest="lambd", help="L2 strength lambda")
     training.add_argument(
+        "--l1",
+        type=float,
+        dest="l1",
+        help="L1 strength lambda_1: the cost gains (l1 / m) sum_l sum_ij |W[l]_ij| "
+        "(default 0: off)",
+    )
+    training.add_argument(
         "--val-split",
         type=float,
         dest="validation_split",
@@ -230,7 +239,9 @@ def add_arguments(p) -> None:
         help="stochastic weight averaging: the model is the mean of the parameters at the "
         "end of each epoch from epoch START (a whole number, or a fraction < 1 of --epochs) "
         "on; with a validation part the average is what is scored and early stopping "
-        "keeps (docs/recipes.md; default 0: off)",
+        "keeps (docs/recipes.md); default auto: from epoch "
+        f"{configuration.AUTO_SWA_START} when early stopping watches a validation part "
+        "and the network has no batch norm; 0: off",
     )
     training.add_argument(
         "--seed", type=int, help="initialisation, shuffling, dropout, validation part"
@@ -321,16 +332,19 @@ def patience(text: str):
     return value
 
 
-def swa_start(text: str) -> float:
-    """--swa's value: 0 (off), a fraction in (0, 1) of the epochs, or a whole epoch >= 1."""
+def swa_start(text: str) -> float | str:
+    """--swa's value: 0 (off), a fraction in (0, 1) of the epochs, a whole epoch >= 1, or
+    auto (from epoch 1 when early stopping watches a validation part)."""
+    if text == "auto":
+        return text
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not 0 <= value < float("inf") or (value >= 1 and not value.is_integer()):
         raise argparse.ArgumentTypeError(
-            f"expected 0 (off), a fraction in (0, 1) of the epochs or a whole epoch >= 1, "
-            f"got {text!r}"
+            f"expected auto, 0 (off), a fraction in (0, 1) of the epochs or a whole epoch "
+            f">= 1, got {text!r}"
         )
     return int(value) if value >= 1 else value
 

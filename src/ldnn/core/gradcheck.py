@@ -75,6 +75,7 @@ def gradcheck(
     loss=None,
     lambd: float | None = None,
     keep_prob=None,
+    l1: float | None = None,
     masks: dict | None = None,
     sample_weight=None,
     epsilon: float = 1e-7,
@@ -87,12 +88,12 @@ def gradcheck(
     Parameters
     ----------
     model_or_parameters : DeepNetwork or dict
-        A network (its parameters, activations, loss, lambd and keep_prob are used) or a
+        A network (its parameters, activations, loss, lambd, l1 and keep_prob are used) or a
         parameters dict ``W{l}`` (n[l], n[l-1]), ``b{l}`` (n[l], 1).
     X : array of shape (n[0], m), or a CompactX (a table's categories as codes)
     Y : array of shape (n[L], m) (or labels, as the loss accepts them)
-    activations, loss, lambd, keep_prob
-        Required with a parameters dict (lambd defaults to 0, keep_prob to 1);
+    activations, loss, lambd, keep_prob, l1
+        Required with a parameters dict (lambd and l1 default to 0, keep_prob to 1);
         override the network's with a network.
     masks : dict {l: D[l]}, optional
         Fixed dropout masks; drawn once from ``seed`` when keep_prob < 1 and none given.
@@ -113,6 +114,7 @@ def gradcheck(
         activations = hp.activations if activations is None else activations
         loss = hp.loss if loss is None else loss
         lambd = hp.lambd if lambd is None else lambd
+        l1 = hp.l1 if l1 is None else l1
         keep_prob = hp.keep_prob if keep_prob is None else keep_prob
     if activations is None or loss is None:
         raise ShapeError("gradcheck on a parameters dict needs activations= and loss=")
@@ -121,7 +123,7 @@ def gradcheck(
     L = len(dims) - 1
     activations = resolve_activations(activations, L)
     loss = get_loss(loss)
-    lambd = lambd or 0.0
+    lambd, l1 = lambd or 0.0, l1 or 0.0
     X = (X if holds_categories(X) else as_array(X, "X")).astype(np.float64)
     Y = loss.prepare_targets(as_array(Y, "Y"), dims[-1], np.float64)
     check_same_m(X, Y)
@@ -139,11 +141,11 @@ def gradcheck(
     # own statistics (the running ones are left as they are).
     def cost(params):
         AL, _ = forward(X, params, activations, masks=masks, batch_statistics="batch")
-        return compute_cost(AL, Y, loss, params, lambd, sample_weight=w)
+        return compute_cost(AL, Y, loss, params, lambd, sample_weight=w, l1=l1)
 
     AL, caches = forward(X, parameters, activations, masks=masks, batch_statistics="batch")
     weights = example_weights(X.shape[1], w)
-    grads = backward(AL, Y, caches, activations, loss, weights=weights, lambd=lambd)
+    grads = backward(AL, Y, caches, activations, loss, weights=weights, lambd=lambd, l1=l1)
     g = gradients_to_vector(grads, L, np.float64)
 
     g_approx = np.empty_like(g)

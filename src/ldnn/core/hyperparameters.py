@@ -76,7 +76,9 @@ class Hyperparameters:
     batch_size : int or None
         Mini-batch size; None trains on the whole batch of m examples each step.
     lambd : float
-        L2 strength lambda.
+        L2 strength lambda: the cost gains (lambd / 2m) sum_l ||W[l]||_F^2.
+    l1 : float
+        L1 strength lambda_1: the cost gains (l1 / m) sum_l sum_ij |W[l]_ij| (0: off).
     keep_prob : tuple of float
         Dropout keep probability for hidden layers 1..L-1 (1.0 = no dropout).
     early_stopping : int or None
@@ -124,6 +126,7 @@ class Hyperparameters:
     epochs: int = 1000
     batch_size: int | None = None
     lambd: float = 0.0
+    l1: float = 0.0
     keep_prob: tuple[float, ...] = ()
     batch_norm: tuple[bool, ...] = ()
     batch_norm_momentum: float = 0.1
@@ -249,6 +252,7 @@ class Hyperparameters:
         check_positive(self.epochs, "epochs", integer=True)
         check_positive(self.batch_size, "batch_size", integer=True, allow_none=True)
         check_non_negative(self.lambd, "lambd")
+        check_non_negative(self.l1, "l1")
         check_positive(self.early_stopping, "early_stopping", integer=True, allow_none=True)
         self._validate_swa()
         for name in ("beta", "beta1", "beta2"):

@@ -44,7 +44,7 @@ from . import batchnorm, categorical
 from .activations import Activation, get_activation
 from .losses import ExampleWeights, Loss, example_weights, get_loss
 from .parameters import check_parameters, layer_names, number_of_layers
-from .regularization import l2_cost
+from .regularization import add_penalty_gradient, penalty_cost
 from .workspace import ALLOCATE, Workspace
 
 
@@ -280,6 +280,7 @@ def backward(
     *,
     weights: ExampleWeights | None = None,
     lambd: float = 0.0,
+    l1: float = 0.0,
     input_gradient: bool = True,
     workspace: Workspace | None = None,
     in_place: bool = False,
@@ -299,6 +300,8 @@ def backward(
         default the notes' 1/m.
     lambd : float
         L2 strength: adds (lambd / m) W[l] to every dW[l] (m: ``weights.m``).
+    l1 : float
+        L1 strength: adds (l1 / m) sign(W[l]) to every dW[l].
     input_gradient : bool
         Compute dA0, the gradient with respect to X (training does not need it).
     workspace : Workspace, optional
@@ -352,9 +355,9 @@ def backward(
         dA, grads[f"dW{l}"], db = linear_backward(
             dZ, cache.linear_cache, input_gradient=keep_dA, out=out, ones=ones
         )
-        if lambd:  # + (lambd / m) W[l], the L2 term's gradient
+        if lambd or l1:  # + (lambd / m) W[l] + (l1 / m) sign(W[l]): the penalties'
             scratch = None if workspace is None else workspace.get("l2", W.shape, W)
-            grads[f"dW{l}"] += get_xp(W).multiply(W, lambd / weights.m, out=scratch)
+            add_penalty_gradient(grads[f"dW{l}"], W, lambd, l1, weights.m, scratch)
         if db is not None:
             grads[f"db{l}"] = db
         if l == 1 and isinstance(cache.linear_cache[0], categorical.Embedded):
@@ -366,8 +369,8 @@ def backward(
                 else workspace.gradients["dE1"]
             )
             grads["dE1"] = categorical.embedding_gradient(dZ, A0, W, out=out)
-            if lambd:
-                grads["dE1"] += get_xp(W).multiply(A0.E, lambd / weights.m)
+            if lambd or l1:
+                add_penalty_gradient(grads["dE1"], A0.E, lambd, l1, weights.m)
         if on_layer is not None:
             on_layer(l)
         if keep_dA:
@@ -379,14 +382,21 @@ def backward(
 
 
 def compute_cost(
-    AL, Y, loss: str | Loss, parameters: dict | None = None, lambd: float = 0.0, sample_weight=None
+    AL,
+    Y,
+    loss: str | Loss,
+    parameters: dict | None = None,
+    lambd: float = 0.0,
+    sample_weight=None,
+    l1: float = 0.0,
 ):
-    """J = (1/m) sum of losses, plus (lambd / 2m) sum_l ||W[l]||^2 when lambd > 0.
+    """J = (1/m) sum of losses, plus (lambd / 2m) sum_l ||W[l]||^2 when lambd > 0 and
+    (l1 / m) sum_l sum_ij |W[l]_ij| when l1 > 0.
 
     With ``sample_weight`` w of shape (m,), the data term is sum_i w_i L_i / sum_i w_i.
     Computed in float64; a 0-d array of AL's module (a NumPy float64 on the CPU).
     """
     cost = get_loss(loss).cost(AL, Y, sample_weight)
-    if lambd and parameters is not None:
-        cost = cost + l2_cost(parameters, lambd, AL.shape[1])
+    if (lambd or l1) and parameters is not None:
+        cost = cost + penalty_cost(parameters, lambd, l1, AL.shape[1])
     return cost

@@ -3,7 +3,10 @@
 L2 (weight decay), as the course writes it:
     J_regularized = J + (lambd / (2m)) * sum_l ||W[l]||_F^2
     dW[l] += (lambd / m) * W[l]
-The biases are not penalised.
+L1 (``l1``, lambda_1), which pushes every weight towards 0 by the same amount:
+    J_regularized = J + (l1 / m) * sum_l sum_ij |W[l]_ij|
+    dW[l] += (l1 / m) * sign(W[l])          (the subgradient 0 where W[l]_ij = 0)
+The biases are not penalised; a table's embedding E1, a factor of W[1], is.
 
 Inverted dropout on hidden layer l with keep probability keep_prob:
     D[l] = (random(n[l], m) < keep_prob) / keep_prob,   A[l] = A[l] * D[l]
@@ -32,6 +35,35 @@ def l2_cost(parameters: dict, lambd: float, m: int):
         if name.startswith("W") or name == "E1":  # (a table's embedding E is a factor of W[1])
             total = total + squared_norm(W)
     return lambd / (2 * m) * total
+
+
+def l1_cost(parameters: dict, l1: float, m: int):
+    """The L1 term (l1 / m) * sum_l sum_ij |W[l]_ij|, in float64 (0.0 without L1)."""
+    if not l1:
+        return 0.0
+    total = 0.0
+    for name, W in parameters.items():
+        if name.startswith("W") or name == "E1":
+            xp = get_xp(W)
+            total = total + xp.sum(xp.abs(W), dtype=np.float64)
+    return l1 / m * total
+
+
+def penalty_cost(parameters: dict, lambd: float, l1: float, m: int):
+    """Both terms the cost gains from the weights: L2's and L1's."""
+    cost = l2_cost(parameters, lambd, m)
+    return cost + l1_cost(parameters, l1, m) if l1 else cost
+
+
+def add_penalty_gradient(dW, W, lambd: float, l1: float, m: int, scratch=None) -> None:
+    """dW += (lambd / m) W + (l1 / m) sign(W), in place: the penalties' gradients."""
+    xp = get_xp(W)
+    if lambd:
+        dW += xp.multiply(W, lambd / m, out=scratch)
+    if l1:
+        sign = xp.sign(W, out=scratch)
+        sign *= l1 / m
+        dW += sign
 
 
 def squared_norm(W):

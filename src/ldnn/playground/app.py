@@ -227,10 +227,11 @@ class PlaygroundApp:
                 return document(200, session.control(request))
             if path in RUNS:
                 return document(200, getattr(self, RUNS[path]).train(request))
-            # On the training thread, between two steps: the live network as it stands.
+            # On the training thread, between two steps: the live network as it stands, and
+            # the part it trains on (the training part less a validation part).
             answer = VIEWS[path]
             return document(
-                200, session.call(lambda: answer(session.network, session.built.dataset, request))
+                200, session.call(lambda: answer(session.network, session.part, request))
             )
         except LdnnError as problem:
             return failure(400, "BAD_REQUEST", str(problem), getattr(problem, "field", None))

@@ -27,6 +27,15 @@ from .datasets import FEATURES, SETS, features, make_points
 from .plane import InputPlane
 
 DATA_FILE = "data.csv"
+#: The learning-rate schedule's settings, named as Hyperparameters and [training] name them.
+SCHEDULE = (
+    "lr_schedule",
+    "decay_rate",
+    "time_interval",
+    "warmup_epochs",
+    "min_learning_rate",
+    "lr_patience",
+)
 TARGET = "y"
 #: The playground trains in float64: its small products are as fast, and its numbers
 #: are the same at any BLAS thread count.
@@ -48,9 +57,11 @@ def data_table(settings: dict) -> tuple[str, np.ndarray, np.ndarray]:
 
 def run_config(settings: dict, source: str, epochs: int, table: dict | None = None) -> dict:
     """The [data], [model] and [training] tables of ``ldnn train`` for these settings:
-    no validation part and no early stopping (the page shows the test part's cost).
-    ``table`` is what an uploaded table sets instead of a generated set: its target, its
-    features ([]: every other column), its task and output ("auto": from the target)."""
+    batch norm, the learning-rate schedule, the validation part (``validation_split`` of
+    the training part, 0: none) and early stopping as the page sets them; no clipping
+    and no weight averaging. ``table`` is what an uploaded table sets instead of a
+    generated set: its target, its features ([]: every other column), its task and
+    output ("auto": from the target)."""
     table = table or {
         "target": TARGET,
         "features": list(settings["features"]),
@@ -74,7 +85,7 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
         loss="auto",
         init="auto",
         keep_prob=settings["keep_prob"],
-        batch_norm=False,
+        batch_norm=settings["batch_norm"],
         dtype=DTYPE,
     )
     config["training"].update(
@@ -83,9 +94,12 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
         epochs=max(1, epochs),
         batch_size=settings["batch_size"],
         lambd=settings["lambd"],
+        l1=settings["l1"],
         seed=settings["seed"],
-        validation_split=0.0,
-        early_stopping=0,
+        **{key: settings[key] for key in SCHEDULE},
+        validation_split=settings["validation_split"],
+        early_stopping=settings["early_stopping"],
+        swa_start=0.0,  # no weight averaging (which ldnn train may choose with a validation part)
         clip_norm=0.0,
     )
     return config
@@ -115,6 +129,8 @@ class Built:
         Where its data.csv is (the file ``ldnn train`` reads, exported as it is).
     feature_names : list of str
         The names of the rows of X.
+    drawn : ndarray of int or None
+        The columns of the training part whose points P_train are (None: all, in order).
     """
 
     config: dict
@@ -128,6 +144,7 @@ class Built:
     plane: object
     folder: Path
     feature_names: list
+    drawn: np.ndarray | None = None
 
 
 def build(settings: dict, folder: Path) -> Built:

@@ -12,6 +12,10 @@ so its dZ[l] and dA[l] are the notes' divided by m: the view multiplies them bac
 (exact for a power of two, as the default 16), so that the formulas hold as the notes
 write them on the numbers shown. dW[l] and db[l] are backward's own.
 
+A network with batch-normalised layers is refused (:func:`refuse_batch_norm`, a 400 the
+page shows in the panel) rather than walked as if it had none; the gradient check takes
+it (gamma and beta checked with W).
+
 The functions here run on the training thread, between two steps (``Session.call``): a
 consistent snapshot of the live network, taken while training goes on if it is playing.
 "The current mini-batch" is the one the next step trains on (drawn again from the
@@ -27,6 +31,7 @@ import numpy as np
 
 from ..core.gradcheck import gradcheck
 from ..core.losses import example_weights, get_loss
+from ..core.parameters import count_parameters
 from ..core.propagation import backward, forward, resolve_activations
 from ..core.workspace import Workspace
 from ..errors import ConfigurationError
@@ -89,7 +94,7 @@ def current_batch(network, m_train: int) -> dict:
     return {"epoch": epoch, "index": index, "count": len(batches), "columns": batches[index]}
 
 
-def walk(network, X, Y, lambd: float) -> list[dict]:
+def walk(network, X, Y, lambd: float, l1: float = 0.0) -> list[dict]:
     """The arrays of one forward and backward pass on X (n[0], m) and Y (n[L], m), in the
     notes' order, each a dict: name, pass ("forward" or "backward"), layer, notation (the
     shape in the notes' form), formula, shape and values (an ndarray)."""
@@ -101,7 +106,15 @@ def walk(network, X, Y, lambd: float) -> list[dict]:
     workspace = Workspace()  # backward writes dZ[l] into it: read back below
     weights = example_weights(m)
     grads = backward(
-        AL, Y, caches, activations, loss, weights=weights, lambd=lambd, workspace=workspace
+        AL,
+        Y,
+        caches,
+        activations,
+        loss,
+        weights=weights,
+        lambd=lambd,
+        l1=l1,
+        workspace=workspace,
     )
     arrays = []
 
@@ -131,6 +144,7 @@ def walk(network, X, Y, lambd: float) -> list[dict]:
         formula = f"dA[{L}] = ∂L/∂A[{L}] ({loss.name})"
         add(f"dA[{L}]", "backward", L, f"(n[{L}], m)", formula, loss.gradient(AL, Y))
     l2 = f" + (λ/m) W[{{l}}], λ = {lambd:g}" if lambd else ""
+    l2 += f" + (λ₁/m) sign(W[{{l}}]), λ₁ = {l1:g}" if l1 else ""
     for l in range(L, 0, -1):
         k, g = l - 1, activations[l - 1].name
         dZ = workspace.layer(l, parameters[f"W{l}"], m).dZ * m  # the notes': without 1/m
@@ -173,11 +187,28 @@ def _batch_data(network, dataset, columns):
     return (X.dense(network.dtype) if hasattr(X, "dense") else X), Y
 
 
+def refuse_batch_norm(network) -> None:
+    """A ConfigurationError naming "batch_norm" when a layer is batch-normalised: the walk
+    shows the notes' Z[l] = W[l]·A[l-1] + b[l] and its backward, which such a layer does
+    not compute (it normalises Z[l] and has gamma[l], beta[l] in place of b[l])."""
+    normalised = [l for l, on in enumerate(network.hyperparameters.batch_norm, 1) if on]
+    if normalised:
+        layers = ", ".join(map(str, normalised))
+        raise ConfigurationError(
+            f"the course view does not show batch-normalised layers yet (layers {layers} here "
+            "normalise Z[l] and have gamma[l], beta[l] in place of b[l]): its arrays would "
+            "not be what training computes. Turn batch norm off to step through the network; "
+            "the gradient check works with it",
+            field="batch_norm",
+        )
+
+
 def view(network, dataset, document=None) -> dict:
     """The answer of ``POST /course``: the current mini-batch's first ``m`` examples (the
     request's, default :data:`M`) through one forward and backward pass, each array's
     values to ``digits`` significant digits."""
     asked = request(document, {"m": (M, 1, MAX_M), "digits": (DIGITS, 1, MAX_DIGITS)})
+    refuse_batch_norm(network)
     batch = current_batch(network, dataset.X_train.shape[1])
     columns = batch["columns"][: asked["m"]]
     m, dims = len(columns), network.layer_dims
@@ -193,8 +224,8 @@ def view(network, dataset, document=None) -> dict:
             field=field,
         )
     X, Y = _batch_data(network, dataset, columns)
-    lambd = network.hyperparameters.lambd
-    arrays = walk(network, X, Y, lambd)
+    lambd, l1 = network.hyperparameters.lambd, network.hyperparameters.l1
+    arrays = walk(network, X, Y, lambd, l1)
     for entry in arrays:
         entry["values"] = rounded(entry["values"], asked["digits"])
     return {
@@ -211,6 +242,7 @@ def view(network, dataset, document=None) -> dict:
         "activations": list(network.hyperparameters.activations),
         "loss": get_loss(network.hyperparameters.loss).name,
         "lambd": lambd,
+        "l1": l1,
         "note": (
             "dropout off; dZ[l] and dA[l] are the notes' (ldnn's backward, which carries "
             "each example's 1/m, times m); dW[l] and db[l] are backward's own"
@@ -224,8 +256,8 @@ def check(network, dataset, document=None) -> dict:
     network (float64, its loss, λ and dropout masks held fixed) on the current
     mini-batch's first ``examples`` examples."""
     asked = request(document, {"examples": (EXAMPLES, 1, MAX_EXAMPLES)})
-    dims = network.layer_dims
-    n_parameters = sum(dims[l] * (dims[l - 1] + 1) for l in range(1, len(dims)))
+    hp = network.hyperparameters
+    n_parameters = count_parameters(hp.layer_dims, hp.batch_norm, hp.embedding_dims)
     if n_parameters > MAX_CHECKED:
         raise ConfigurationError(
             f"the network has {n_parameters:,} parameters; the gradient check takes two "

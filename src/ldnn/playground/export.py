@@ -5,9 +5,17 @@ The session trains on exactly what ``ldnn train data.csv --config config.toml`` 
 (:mod:`.build`), from the same seed, so retraining gives the session's parameters bit
 for bit, when the session was only played, paused and stepped to an epoch's end.
 Retraining cannot replay what else a session did: it is a run with the settings as they
-are now, from the start, for as many epochs as the session trained; the config's
-comment says when the session did more (an α or λ changed as it trained, a weight
-edited by hand, an epoch left half done).
+are now, from the start, for as many epochs as the session trained (a run that early
+stopping ended: for the epochs it was to train, which it stops short of at the same
+epoch); the config's comment says when the session did more (an α or λ changed as it
+trained, a weight edited by hand, an epoch left half done) or when the config's run ends
+otherwise (early stopping restores its best epoch at the end of a run; a cosine schedule
+anneals over the config's epochs).
+
+Batch norm, the learning-rate schedule, the validation part and early stopping are the
+network's own hyperparameters, so the config.toml carries them as ``ldnn train`` reads
+them (``batch_norm`` in [model]; ``lr_schedule`` and its parameters, ``validation_split``
+and ``early_stopping`` in [training]).
 """
 
 from __future__ import annotations
@@ -22,17 +30,41 @@ from .build import DATA_FILE
 COMMAND = f"ldnn train {DATA_FILE} --config config.toml"
 
 
+def epochs(session) -> int:
+    """The config's epochs: those the session trained (at least one); of a run that
+    early stopping ended, those it was to train (a cosine schedule's α follows them)."""
+    network = session.network
+    trained = max(1, network.epochs_trained)
+    return max(trained, network.hyperparameters.epochs) if session.ended else trained
+
+
 def caveats(session) -> list[str]:
     """What retraining from config.toml will not replay, said in words."""
-    said = []
+    said, network = [], session.network
+    hp, unfinished = network.hyperparameters, network.unfinished
     if session.changed_live:
-        said.append("α, λ or keep_prob changed while it trained: the config holds the last values")
+        said.append(
+            "α, λ, keep_prob or a cosine schedule's stop changed while it trained: the config "
+            "holds the last values"
+        )
     if session.edited:
         said.append("weights were edited by hand")
-    if session.network.unfinished is not None:
+    if unfinished is not None and unfinished.position.step > 0:
         said.append("its last epoch was left half done: the config stops at the last whole one")
-    if session.network.epochs_trained == 0:
+    if network.epochs_trained == 0:
         said.append("it has not trained a whole epoch: the config trains one")
+    best = None if unfinished is None else unfinished.position.best_epoch
+    if not session.ended and best is not None and best + 1 < network.epochs_trained:
+        said.append(
+            f"early stopping restores its best epoch when a run ends: the config's run ends "
+            f"with the parameters after epoch {best + 1}, the session's are epoch "
+            f"{network.epochs_trained}'s"
+        )
+    if hp.lr_schedule == "cosine" and epochs(session) != hp.epochs:
+        said.append(
+            f"its cosine schedule anneals α over stop after = {hp.epochs} epochs; the "
+            f"config's {epochs(session)} epochs anneal it over {epochs(session)}"
+        )
     return said
 
 
@@ -41,7 +73,7 @@ def config_toml(session) -> str:
     network = session.network
     config = copy.deepcopy(resolved(session.built.config, network.hyperparameters))
     config["data"]["source"] = DATA_FILE
-    config["training"]["epochs"] = max(1, network.epochs_trained)
+    config["training"]["epochs"] = epochs(session)
     lines = [
         "ldnn playground: rerun with",
         f"  {COMMAND}",

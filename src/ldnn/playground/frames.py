@@ -81,16 +81,21 @@ def units(network, plane, grids: dict) -> list:
 
 def weights(parameters: dict, L: int) -> list:
     """Per layer 1..L: the block of W[l] between the drawn units (rows: n[l]'s first
-    SHOWN, columns: n[l-1]'s), b[l]'s first entries, and W[l]'s summary."""
+    SHOWN, columns: n[l-1]'s), b[l]'s first entries (None in a batch-normalised layer,
+    which has gamma[l] and beta[l], sent as b is, in its place), and W[l]'s summary."""
     shown = []
+    first = lambda name: np.round(parameters[name][:SHOWN, 0], 5).tolist()  # noqa: E731
     for l in range(1, L + 1):
-        W, b = parameters[f"W{l}"], parameters[f"b{l}"]
+        W = parameters[f"W{l}"]
         block = W[:SHOWN, :SHOWN]
+        normalised = f"gamma{l}" in parameters
         shown.append(
             {
                 "shape": list(W.shape),
                 "W": np.round(block, 5).tolist(),
-                "b": np.round(b[:SHOWN, 0], 5).tolist(),
+                "b": None if normalised else first(f"b{l}"),
+                "gamma": first(f"gamma{l}") if normalised else None,
+                "beta": first(f"beta{l}") if normalised else None,
                 "summary": {
                     "mean": float(W.mean()),
                     "std": float(W.std()),
@@ -102,15 +107,21 @@ def weights(parameters: dict, L: int) -> list:
     return shown
 
 
-def curve(epochs: list, train: list, test: list, most: int = 300) -> dict:
-    """The learning curves, at most ``most`` points (every k-th epoch, and the last)."""
+def curve(epochs: list, train: list, test: list, validation: list, most: int = 300) -> dict:
+    """The learning curves (the validation part's: None without one), at most ``most``
+    points (every k-th epoch, and the last)."""
     step = max(1, -(-len(epochs) // most))
     keep = list(range(0, len(epochs), step))
     if epochs and keep[-1] != len(epochs) - 1:
         keep.append(len(epochs) - 1)
     # JSON has no NaN: a diverged cost is sent as null.
     pick = lambda values: [_finite(values[k]) for k in keep]  # noqa: E731
-    return {"epoch": pick(epochs), "train": pick(train), "test": pick(test)}
+    return {
+        "epoch": pick(epochs),
+        "train": pick(train),
+        "test": pick(test),
+        "validation": pick(validation),
+    }
 
 
 def _finite(value):

@@ -1,16 +1,19 @@
-"""The parity page: n-bit parity learned by a deep tree-shaped net and by one wide hidden
-layer, their units counted, both trained live.
+"""The parity page: n-bit parity learned by a deep tree-shaped net, by one wide hidden
+layer and by one narrow counting layer, their units counted, all trained live.
 
 The networks are those of :mod:`ldnn.experiments.depth_vs_width`: the layer_dims of its
-``deep_xor_tree`` (ceil(log2 n) hidden layers, pairwise XOR in a balanced tree) and of its
-``and_or`` (one hidden layer of 2^(n-1) AND units), counted by its ``size``, on its data
-(``make_parity``, the whole truth table). What the page trains is a fresh network of each
-layer_dims, from the seed, with the settings the experiment's trained rows use (tanh,
-Adam, α = 0.03, float64): can ldnn's own ``fit`` find what the construction knows exists?
+``deep_xor_tree`` (ceil(log2 n) hidden layers, pairwise XOR in a balanced tree), of its
+``and_or`` (one hidden layer of 2^(n-1) AND units) and of its ``counting`` (one hidden
+layer of n units relu(s - k) over the number of ones s), counted by its ``size``, on its
+data (``make_parity``, the whole truth table); the plan says how many of the 2^n inputs
+each construction's own exact weights get wrong (its ``exact_errors``: none). What the
+page trains is a fresh network of each layer_dims, from the seed, with the settings the
+experiment's trained rows use (tanh, Adam, α = 0.03, float64): can ldnn's own ``fit``
+find what the construction knows exists?
 
-Training runs in a thread of its own, never in a request handler: the two networks take
+Training runs in a thread of its own, never in a request handler: the networks take
 turns, :data:`CHUNK` epochs each (a warm start continues a fit as if it had not stopped),
-so both curves grow together. One parity run at a time: a new one stops the old first.
+so their curves grow together. One parity run at a time: a new one stops the old first.
 """
 
 from __future__ import annotations
@@ -33,14 +36,17 @@ CHUNK = 10
 
 @dataclass(frozen=True)
 class Constructions:
-    """The experiment's two constructions by the page's names ({"deep": n -> network,
-    "wide": n -> network}) and its ``size`` (network -> (hidden layers, units, parameters,
-    ...)). Given by the command line (ldnn.cli.playground, from
-    ldnn.experiments.depth_vs_width) rather than imported: the playground and the
-    experiments are rooms of one floor, and the chain of imports stays short."""
+    """The experiment's constructions by the page's names ({"deep": n -> network, "wide":
+    n -> network, "counting": n -> network}, each with its exact weights), its ``size``
+    (network -> (hidden layers, units, parameters, ...)) and its ``exact_errors`` ((network,
+    n) -> the inputs of the truth table it gets wrong; None: not counted). Given by the
+    command line (ldnn.cli.playground, from ldnn.experiments.depth_vs_width) rather than
+    imported: the playground and the experiments are rooms of one floor, and the chain of
+    imports stays short."""
 
     networks: dict
     size: Callable
+    errors: Callable | None = None
 
 
 #: How depth_vs_width trains its nets (its ``_fits``), so the page's runs are its runs.
@@ -48,10 +54,11 @@ TRAINING = {"activations": "tanh", "optimizer": "adam", "learning_rate": 0.03, "
 
 
 def plan(bits: int, constructions: Constructions) -> dict:
-    """{"deep"|"wide": layer_dims, hidden layers, hidden units, units and parameters} of
-    the experiment's two networks over ``bits`` bits (units count hidden and output units,
-    parameters every entry of W and b, as the experiment's ``size``)."""
-    networks = {}
+    """{name: layer_dims, hidden layers, hidden units, units, parameters and exact_errors}
+    of the experiment's networks over ``bits`` bits (units count hidden and output units,
+    parameters every entry of W and b, as the experiment's ``size``; exact_errors the
+    inputs its exact weights get wrong, None when not counted)."""
+    networks, errors = {}, constructions.errors
     for name, build in constructions.networks.items():
         network = build(bits)
         hidden_layers, units, parameters, _ = constructions.size(network)
@@ -62,6 +69,7 @@ def plan(bits: int, constructions: Constructions) -> dict:
             "hidden_units": units - dims[-1],
             "units": units,
             "parameters": parameters,
+            "exact_errors": None if errors is None else errors(network, bits),
         }
     return networks
 

@@ -9,6 +9,15 @@ with the numbers of a fit that never stopped (:mod:`ldnn.training.state`), so st
 for a command changes nothing: a session that is played, paused and stepped without
 edits trains exactly as ``ldnn train`` does with its exported config.toml.
 
+A validation part (the settings' ``validation_split``: what early stopping and the
+plateau schedule watch) is held out of the training part when a network is made, drawn
+from the seed's generator before the parameters, as a fresh fit draws it, and given to
+every fit as its validation data: a session that is played, paused and stepped trains as
+``ldnn train`` does with it too. Steps stop a fit between two steps, never end it, since
+a fit that ends with early stopping on restores its best epoch's parameters; once that
+happens (the patience ran out, or the stop came) the run is over, as ``ldnn train``'s
+is, and the page says so.
+
 An uploaded CSV (:meth:`Session.receive`, :mod:`.upload`) is kept in the session's own
 temporary folder, and trained on when a control sets it; each network's data.csv lives in
 a folder of its own there, made before the network replaces the last, so settings that
@@ -35,9 +44,12 @@ import numpy as np
 
 from ..core.regularization import resolve_keep_probs
 from ..data.preparation import Preparation
+from ..data.split import split_columns
 from ..errors import ConfigurationError, LdnnError
 from ..runs.run import WatchTestCost
+from ..training.fit import validation_indices
 from . import frames
+from .board import Board, Curves
 from .build import build
 from .datasets import UPLOAD
 from .settings import DEFAULTS, checked, resets
@@ -45,71 +57,12 @@ from .upload import Upload, build_upload, check_choice, store
 
 #: Frames a second, at most.
 FPS = 30
-#: The most test-part costs measured a second while training runs (see :class:`Curves`).
-TEST_RATE = 60
 #: The most of the training thread's time frames may take: a frame that takes longer than
 #: this share of 1/FPS waits longer for the next (fewer frames, training slowed by at most
 #: about this share).
 FRAME_SHARE = 0.06
 #: Seconds a control waits for the training thread to carry it out.
 WAIT = 10.0
-
-
-class Board:
-    """The latest frame (JSON bytes) and its number; readers wait for a newer one."""
-
-    def __init__(self):
-        self.changed = threading.Condition()
-        self.number, self.frame = 0, b"{}"
-        self.watchers = 0  # pages reading /events now
-
-    def watch(self, joining: bool) -> None:
-        """A page starts (or stops) reading the frames."""
-        with self.changed:
-            self.watchers += 1 if joining else -1
-
-    def publish(self, frame: bytes) -> None:
-        with self.changed:
-            self.number, self.frame = self.number + 1, frame
-            self.changed.notify_all()
-
-    def after(self, number: int, timeout: float) -> tuple[int, bytes | None]:
-        """(number, frame) of a frame newer than ``number`` (None after ``timeout``)."""
-        with self.changed:
-            self.changed.wait_for(lambda: self.number > number, timeout)
-            return (self.number, self.frame) if self.number > number else (number, None)
-
-
-class Curves:
-    """Callback: the training cost of each epoch and the test part's cost after it.
-
-    The test part's cost is a forward pass over it: measured every epoch, it would cost a
-    small network's fast epochs a tenth of their time. It is measured at most
-    :data:`TEST_RATE` times a second (every epoch when epochs are slower), an epoch in
-    between holding the last one measured, and again for the newest epoch whenever a
-    frame is made (:meth:`measure_last`): what the page draws at its frame rate is exact.
-    """
-
-    def __init__(self, watch: WatchTestCost | None):
-        self.watch, self.epoch, self.train, self.test = watch, [], [], []
-        self.measured, self.parameters, self.fresh = 0.0, None, False
-
-    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
-        test = self.test[-1] if self.test else None
-        now = time.monotonic()
-        if self.watch is not None and (test is None or now - self.measured >= 1 / TEST_RATE):
-            self.watch(epoch, record, parameters)
-            test, self.measured = self.watch.costs[-1], now
-        self.epoch.append(epoch)
-        self.train.append(record["cost"])
-        self.test.append(test)
-        self.parameters, self.fresh = parameters, test is not None and now == self.measured
-
-    def measure_last(self) -> None:
-        """The newest epoch's test cost, measured now if it holds an earlier one."""
-        if self.watch is not None and self.test and not self.fresh:
-            self.watch(self.epoch[-1], {}, self.parameters)
-            self.test[-1], self.fresh = self.watch.costs[-1], True
 
 
 class Session:
@@ -131,7 +84,7 @@ class Session:
         self.uploads, self.uploading = 0, threading.Lock()
         self._points = (None, None)  # (the Built they are of, the points of its plane)
         self.last_frame, self.frame_interval = 0.0, 1 / FPS
-        self.built = None
+        self.built, self.ended = None, None
         self._new_network(self.settings)
         self.thread = threading.Thread(target=self._run, name="ldnn-playground", daemon=True)
         self.thread.start()
@@ -213,13 +166,21 @@ class Session:
                 f"layer must be from 1 to L = {L}, got {layer!r}", field="layer"
             )
         parameter = document.get("parameter", "W")
-        if parameter not in ("W", "b"):
+        if parameter not in ("W", "b", "gamma", "beta"):
             raise ConfigurationError(
-                f"parameter must be W or b, got {parameter!r}", field="parameter"
+                f"parameter must be W, b, gamma or beta, got {parameter!r}", field="parameter"
+            )
+        if f"{parameter}{layer}" not in self.network.parameters:
+            normalised = f"gamma{layer}" in self.network.parameters
+            has = f"gamma[{layer}] and beta[{layer}]" if normalised else f"b[{layer}]"
+            raise ConfigurationError(
+                f"layer {layer} {'is' if normalised else 'is not'} batch-normalised: it has "
+                f"{has}, no {parameter}[{layer}]",
+                field="parameter",
             )
         shape = (dims[layer], dims[layer - 1] if parameter == "W" else 1)
         for name, size in (("row", shape[0]), ("column", shape[1])):
-            value = document.get(name, 0 if parameter == "b" and name == "column" else None)
+            value = document.get(name, 0 if parameter != "W" and name == "column" else None)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
                 raise ConfigurationError(
                     f"{name} must be from 0 to {size - 1} ({parameter}{layer} is {shape}), "
@@ -283,17 +244,18 @@ class Session:
     def _command(self, action: str, payload) -> None:
         if action == "close":
             self.closed = True
-        elif action == "play":
-            self.playing, self.message = True, ""
+        elif action == "play":  # (a run that has ended stays so: the page says why)
+            self.playing, self.message = self.ended is None, self.ended or ""
         elif action == "pause":
             self.playing = False
         elif action == "reset":
             self._new_network(self.settings)
         elif action == "step":
             self.playing = False
-            # One mini-batch: stop is polled before each step of an epoch but its last,
-            # and between epochs, so a stop that is always up lets exactly one through.
-            self._fit(1, (lambda: True) if payload == "batch" else None)
+            if self.ended is not None:
+                self.message = self.ended
+            else:
+                self._step(payload)
         elif action == "set":
             self._set(payload)
         elif action == "weight":
@@ -317,15 +279,17 @@ class Session:
             hp,
             learning_rate=after["learning_rate"],
             lambd=after["lambd"],
+            l1=after["l1"],
             keep_prob=keep,
             epochs=max(1, after["stop_after"]),
         )
         new.validate()
-        if new != hp and (new.learning_rate, new.lambd, new.keep_prob) != (
-            hp.learning_rate,
-            hp.lambd,
-            hp.keep_prob,
-        ):
+        trained = self.network.epochs_trained > 0 or self.network.unfinished is not None
+        # α, λ and keep_prob change the numbers from here on; so does the stop, for a
+        # cosine schedule, whose α follows the run's epochs.
+        live = ("learning_rate", "lambd", "l1", "keep_prob")
+        live += ("epochs",) if hp.lr_schedule == "cosine" else ()
+        if trained and any(getattr(new, k) != getattr(hp, k) for k in live):
             self.changed_live = True
         self.network.hyperparameters = new
 
@@ -350,9 +314,14 @@ class Session:
         self.settings = settings
         network = built.network
         rng = np.random.default_rng(network.hyperparameters.seed)
+        # The validation part, then the parameters: the order in which a fresh fit draws
+        # them from the seed's generator (which then goes on to shuffle).
+        self.part, self.validation, held = held_out(network, built.dataset, rng)
         network.initialize(rng)
         network.state.generator = rng
-        self.built, self.network = built, network
+        drawn = np.arange(built.P_train.shape[1]) if built.drawn is None else built.drawn
+        self.held_drawn = np.flatnonzero(np.isin(drawn, held))  # of the points drawn
+        self.built, self.network, self.ended = built, network, None
         self.preparation = Preparation.from_metadata(built.info)
         self.grids = {}  # the frames' grids as this network's inputs (frames.activations_on)
         data = built.dataset
@@ -367,11 +336,25 @@ class Session:
         stop_after = self.settings["stop_after"]
         return None if not stop_after else stop_after - self.network.epochs_trained
 
+    def _step(self, unit: str) -> None:
+        """One mini-batch, or to the end of the epoch: a fit of two epochs stopped by
+        ``stop``, polled after each step but an epoch's last and between two epochs, so
+        that one always up lets exactly one step through, and one up once an epoch ends
+        stops there. The fit stops, to be continued, rather than ends: a fit that ends
+        with early stopping on restores its best epoch's parameters."""
+        if unit == "batch":
+            stop = lambda: True  # noqa: E731
+        else:
+            done = len(self.curves.epoch)
+            stop = lambda: len(self.curves.epoch) > done  # noqa: E731
+        self._fit(2, stop)
+
     def _fit(self, epochs: int, stop) -> None:
-        data = self.built.dataset
+        data = self.part
         history = self.network.fit(
             data.X_train,
             data.Y_train,
+            validation_data=self.validation,
             warm_start=True,
             epochs=epochs,
             stop=stop,
@@ -379,8 +362,27 @@ class Session:
         )
         if history.stop_reason == "diverged":
             self.playing, self.message = False, history.stop_message
+        elif history.stop_reason != "interrupted" and self.network.hyperparameters.early_stopping:
+            self._end(history)
         elif history.stop_reason != "interrupted":
             self.playing = self.playing and self._epochs_left() != 0
+
+    def _end(self, history) -> None:
+        """The run is over, with early stopping on: by its patience or by the stop, its
+        best epoch's parameters restored (as ``ldnn train`` ends it)."""
+        best, patience = history.best_epoch, self.network.hyperparameters.early_stopping
+        kept = (
+            "no epoch had a finite validation cost"
+            if best is None
+            else f"the parameters after epoch {best + 1}, of the lowest validation cost, are "
+            "restored"
+        )
+        if history.stop_reason == "early stopping":
+            said = f"early stopping: no lower validation cost for {patience} epochs; {kept}"
+        else:
+            said = f"stopped after {self.network.epochs_trained} epochs; {kept}"
+        self.playing = False
+        self.ended = self.message = f"{said}. ⟲ reset to train again"
 
     def _interrupt(self) -> bool:
         """fit's stop: up when a command waits (or the session ends); a frame now and
@@ -406,7 +408,8 @@ class Session:
         self.frame_interval = max(1 / FPS, (time.monotonic() - now) / FRAME_SHARE)
 
     def state(self) -> dict:
-        """Where the session stands: epochs, steps, playing, the settings."""
+        """Where the session stands: epochs, steps, playing, the settings, and ``ended``:
+        why the run is over (early stopping ended it), or None."""
         # During fit the training as it stands (the model's own state is updated at
         # its end).
         state = self.network.checkpoint()[1]
@@ -421,6 +424,7 @@ class Session:
             "changed_live": self.changed_live,
             "controls": self.controls,
             "upload": None if self.upload is None else self.upload.describe(),
+            "ended": self.ended,
         }
 
     def frame(self) -> dict:
@@ -435,6 +439,8 @@ class Session:
             **self.state(),
             "layer_dims": list(network.layer_dims),
             "activations": list(hp.activations),
+            "batch_norm": [bool(b) for b in hp.batch_norm] or [False] * (hp.L - 1),
+            "learning_rate_now": self.curves.rate,
             "feature_names": built.feature_names,
             "task": task,
             "plane": {"extent": plane.extent, "axes": list(plane.axes), "note": plane.note},
@@ -443,7 +449,9 @@ class Session:
             ),
             "units": frames.units(network, plane, self.grids),
             "weights": frames.weights(network.parameters, network.L),
-            "curves": frames.curve(self.curves.epoch, self.curves.train, self.curves.test),
+            "curves": frames.curve(
+                self.curves.epoch, self.curves.train, self.curves.test, self.curves.validation
+            ),
             "points": self.points(),
         }
 
@@ -460,6 +468,22 @@ class Session:
                 "test": np.round(built.P_test, 3).T.tolist(),
                 "y_train": np.round(built.Y_train_raw[0], 4).tolist(),
                 "y_test": np.round(built.Y_test_raw[0], 4).tolist(),
+                "validation": self.held_drawn.tolist(),  # those of "train" held out
             },
         )
         return self._points[1]
+
+
+def held_out(network, dataset, rng: np.random.Generator):
+    """(training data, validation data, held): ``dataset`` less the validation part that
+    the network's ``validation_split`` holds out of its training part, drawn from ``rng``
+    by ldnn's own :func:`~ldnn.training.fit.validation_indices` (stratified by class), as
+    a fresh fit draws it; the validation part (X_val, Y_val); the columns held out.
+    Without a validation part: ``dataset`` itself, None and none."""
+    hp = network.hyperparameters
+    if not hp.validation_split:
+        return dataset, None, np.zeros(0, dtype=np.int64)
+    labels = network.check_data(dataset.X_train, dataset.Y_train, keep_labels=True)[1]
+    kept, held = validation_indices(hp, labels, rng)
+    (X, Y), validation = split_columns(dataset.X_train, dataset.Y_train, kept, held)
+    return dataclasses.replace(dataset, X_train=X, Y_train=Y), validation, held

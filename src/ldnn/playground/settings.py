@@ -1,5 +1,13 @@
 """What the page may set, checked: each setting's kind and range, and which changes
-train on (the learning rate, λ, keep_prob, when to stop) and which start a new network.
+train on (the learning rate, λ, λ₁, keep_prob, when to stop) and which start a new network.
+
+Batch norm, the learning-rate schedule (:data:`SCHEDULE_DEFAULTS`: the schedules of
+:mod:`ldnn.core.schedules` and their parameters), the validation part and early stopping
+are those of ldnn's own Hyperparameters, and start a new network. Early stopping and the
+plateau schedule watch the cost of the validation part that ``validation_split`` holds
+out of the training part, as ``ldnn train``'s do; turning either on with no validation
+part holds out :data:`VALIDATION` of it. A cosine schedule anneals α over the run's
+epochs, so it needs "stop after N epochs".
 
 An uploaded table (dataset "upload") is named by its number (``upload``) and its
 ``target`` column; its task and output follow the target (:mod:`.upload`).
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from ..core.schedules import SCHEDULES
 from ..errors import ConfigurationError
 from .datasets import FEATURES, SETS, UPLOAD
 
@@ -37,14 +46,44 @@ DEFAULTS = {
     "batch_size": 16,
     "learning_rate": 0.03,
     "lambd": 0.0,
+    "l1": 0.0,
     "keep_prob": 1.0,
     "optimizer": "gd",
     "stop_after": 0,
+    "batch_norm": False,
+    "lr_schedule": "constant",
+    "decay_rate": 0.0,
+    "time_interval": 1,
+    "warmup_epochs": 0,
+    "min_learning_rate": 0.0,
+    "lr_patience": 10,
+    "validation_split": 0.0,
+    "early_stopping": 0,
     "target": "",
     "upload": 0,
 }
+_CONSTANT = {
+    "decay_rate": 0.0,
+    "time_interval": 1,
+    "warmup_epochs": 0,
+    "min_learning_rate": 0.0,
+    "lr_patience": 10,
+}
+#: Each schedule's parameters as choosing it sets them (those the change does not set
+#: itself): a decay to notice within a few hundred epochs, cosine with a warmup.
+SCHEDULE_DEFAULTS = {
+    "constant": _CONSTANT,
+    "inverse_time": {**_CONSTANT, "decay_rate": 1.0, "time_interval": 100},
+    "exponential": {**_CONSTANT, "decay_rate": 0.99},
+    "step": {**_CONSTANT, "decay_rate": 0.5, "time_interval": 100},
+    "cosine": {**_CONSTANT, "warmup_epochs": 10},
+    "plateau": {**_CONSTANT, "decay_rate": 0.5},
+}
+#: The validation part held out when early stopping or the plateau schedule is turned on
+#: without one (ldnn train's default for tables).
+VALIDATION = 0.2
 #: The settings that change training as it goes; any other change starts a new network.
-LIVE = ("learning_rate", "lambd", "keep_prob", "stop_after")
+LIVE = ("learning_rate", "lambd", "l1", "keep_prob", "stop_after")
 
 
 def _number(field: str, value, low: float, high: float, *, low_open=False) -> float:
@@ -107,7 +146,7 @@ def _check_one(key: str, value):
         return _whole(key, value, 0, 100_000)
     if key == "learning_rate":
         return _number(key, value, 0.0, 10.0, low_open=True)
-    if key == "lambd":
+    if key in ("lambd", "l1"):  # L2's lambda, L1's lambda_1
         return _number(key, value, 0.0, 100.0)
     if key == "keep_prob":
         return _number(key, value, 0.0, 1.0, low_open=True)
@@ -115,6 +154,26 @@ def _check_one(key: str, value):
         return _name(key, value, OPTIMIZERS)
     if key == "stop_after":
         return _whole(key, value, 0, 10_000_000)
+    return _check_training(key, value)
+
+
+def _check_training(key: str, value):
+    """The settings of batch norm, the schedule, the validation part, early stopping and
+    the upload (checked for themselves; :func:`_consistent` checks them together)."""
+    if key == "batch_norm":
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"batch_norm must be true or false, got {value!r}", field=key)
+        return value
+    if key == "lr_schedule":
+        return _name(key, value, SCHEDULES)
+    if key in ("decay_rate", "min_learning_rate"):
+        return _number(key, value, 0.0, 100.0 if key == "decay_rate" else 10.0)
+    if key == "time_interval":
+        return _whole(key, value, 1, 1_000_000)
+    if key in ("warmup_epochs", "lr_patience", "early_stopping"):
+        return _whole(key, value, 0, 1_000_000)
+    if key == "validation_split":
+        return _number(key, value, 0.0, 0.5)
     if key == "target":  # a column of the upload (checked against it: upload.check_choice)
         if not isinstance(value, str) or len(value) > 1000:
             raise ConfigurationError(f"target must be a column's name, got {value!r}", field=key)
@@ -136,6 +195,10 @@ def checked(settings: dict, changes: dict) -> dict:
     result = dict(settings)
     for key, value in changes.items():
         result[key] = _check_one(key, value)
+    if "lr_schedule" in changes:  # the schedule's own parameters, unless set with it
+        defaults = SCHEDULE_DEFAULTS[result["lr_schedule"]]
+        result.update({k: v for k, v in defaults.items() if k not in changes})
+    _consistent(result, changes)
     hidden = result["activations"][: len(result["layers"])]
     fill = hidden[-1] if hidden else "tanh"
     result["activations"] = hidden + [fill] * (len(result["layers"]) - len(hidden))
@@ -167,6 +230,41 @@ def checked(settings: dict, changes: dict) -> dict:
             field="output",
         )
     return result
+
+
+def _consistent(result: dict, changes: dict) -> None:
+    """The schedule's parameters, the validation part and early stopping checked together
+    (as :class:`~ldnn.core.hyperparameters.Hyperparameters` would refuse them, but naming
+    the page's control); a validation part of :data:`VALIDATION` when one is needed and
+    none was asked for."""
+    schedule = result["lr_schedule"]
+    blame = lambda *keys: next((k for k in keys if k in changes), keys[-1])  # noqa: E731
+    if schedule in ("exponential", "step", "plateau") and not 0 < result["decay_rate"] <= 1:
+        raise ConfigurationError(
+            f"the {schedule} schedule multiplies α by its decay rate, which must lie in "
+            f"(0, 1], got {result['decay_rate']!r}",
+            field="decay_rate",
+        )
+    if schedule == "cosine" and not result["stop_after"]:
+        raise ConfigurationError(
+            "a cosine schedule anneals α over the run's epochs: set stop after N epochs first",
+            field=blame("stop_after", "lr_schedule"),
+        )
+    if schedule == "cosine" and result["min_learning_rate"] > result["learning_rate"]:
+        raise ConfigurationError(
+            f"the cosine schedule's floor α_min = {result['min_learning_rate']:g} is above "
+            f"α = {result['learning_rate']:g}",
+            field=blame("learning_rate", "min_learning_rate"),
+        )
+    watched = result["early_stopping"] or schedule == "plateau"
+    if watched and not result["validation_split"]:
+        if "validation_split" in changes:
+            raise ConfigurationError(
+                "early stopping and the plateau schedule watch the validation part's cost: "
+                "the validation part must be more than 0",
+                field="validation_split",
+            )
+        result["validation_split"] = VALIDATION
 
 
 def resets(before: dict, after: dict) -> bool:

@@ -175,4 +175,5 @@ def build_upload(settings: dict, folder: Path, upload: Upload) -> Built:
         plane,
         Path(folder),
         list(dataset.feature_names),
+        train,
     )

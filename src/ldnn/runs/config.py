@@ -41,6 +41,7 @@ from ..errors import ConfigurationError
 from ..io.toml import read_toml
 from ..model.build import network_for_dataset
 from ..model.network import DeepNetwork
+from ..training.averaging import AUTO_SWA_START
 
 _FIELD_DEFAULTS = {
     f.name: f.default
@@ -108,6 +109,7 @@ DEFAULTS = {
         "lambd": 0.01,
         "validation_split": 0.2,
         "early_stopping": "auto",
+        "swa_start": "auto",
         "clip_norm": 0.0,
     },
 }
@@ -231,6 +233,10 @@ _KINDS = {
         "a whole number of epochs >= 0 (0: off) or 'auto'",
         lambda v: v == "auto" or (_integer(v) and v >= 0),
     ),
+    "average start": (
+        "0 (off), a fraction in (0, 1) of the epochs, a whole epoch >= 1 or 'auto'",
+        lambda v: v == "auto" or (_number(v) and v >= 0),
+    ),
     "switches": (
         "true, false or a list of them (one per hidden layer)",
         lambda v: (
@@ -260,6 +266,7 @@ def _kind(table: str, key: str) -> str:
         "keep_prob": "probabilities",
         "batch_norm": "switches",
         "early_stopping": "patience",
+        "swa_start": "average start",
     }
     if key in special:
         return special[key]
@@ -297,6 +304,7 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
     # TOML has no "none": 0 stands for full-batch training and for no early stopping.
     settings["batch_size"] = settings["batch_size"] or None
     settings["early_stopping"] = patience(training) or None
+    settings["swa_start"] = swa_start(training, model)
     settings["clip_norm"] = settings["clip_norm"] or None
     keep_prob = model["keep_prob"]
     try:
@@ -326,6 +334,25 @@ def patience(training: dict) -> int:
     if value == "auto":
         return AUTO_PATIENCE if training["validation_split"] else 0
     return value
+
+
+def swa_start(training: dict, model: dict) -> float:
+    """The [training] table's first averaged epoch (0: no averaging): "auto" is
+    :data:`AUTO_SWA_START` when early stopping watches a validation part and SWA applies
+    to the network (no batch norm, whose running statistics belong to one epoch's W; a
+    mini-batch optimizer; more than one epoch), 0 otherwise. Chosen by measurement
+    (docs/recipes.md, "Stochastic weight averaging")."""
+    value = training["swa_start"]
+    if value != "auto":
+        return value
+    batch_norm = model["batch_norm"]
+    applies = (
+        patience(training) > 0
+        and not (any(batch_norm) if isinstance(batch_norm, list) else batch_norm)
+        and training["optimizer"] != "lbfgs"
+        and training["epochs"] > AUTO_SWA_START
+    )
+    return AUTO_SWA_START if applies else 0
 
 
 class Built(NamedTuple):

@@ -23,6 +23,7 @@ from ..data.split import split_indices
 from ..errors import ArgumentTypeError, ConfigurationError
 from ..model.build import network_for
 from ..model.network import DeepNetwork
+from ..training.averaging import AUTO_SWA_START
 
 # Seeds drawn for random_state=None or a RandomState stay below 2**31 so that they are
 # valid everywhere a C int seed is expected.
@@ -173,6 +174,7 @@ class DNNBase(BaseEstimator):
             lambd=self.lambd,
             batch_size=self._batch_size(m),
             early_stopping=self.patience if self._stops_early(m, incremental) else None,
+            swa_start=self._swa_start(m, incremental),
         )
         XT = np.asarray(X).T  # the notes' layout (n[0], m), transposed once
         validation_data, callbacks, scores = None, [], []
@@ -225,6 +227,19 @@ class DNNBase(BaseEstimator):
                 f"early_stopping must be True, False or 'auto', got {self.early_stopping!r}"
             )
         return bool(self.early_stopping)
+
+    def _swa_start(self, m: int, incremental: bool) -> float:
+        """swa_start as given, or "auto": :data:`AUTO_SWA_START` when the fit stops
+        early on a validation part and no layer is batch-normalised (else 0, as in
+        partial_fit, whose one epoch has nothing to average)."""
+        if incremental:
+            return 0
+        if self.swa_start != "auto":
+            return self.swa_start
+        batch_norm = self.batch_norm
+        normalised = any(batch_norm) if isinstance(batch_norm, list | tuple) else bool(batch_norm)
+        applies = self._stops_early(m, incremental) and not normalised
+        return AUTO_SWA_START if applies and self.epochs > AUTO_SWA_START else 0
 
     def _split_validation(self, XT, y, Y, sample_weight):
         """Hold out ``validation_fraction`` of the m columns (stratified for classifiers)."""
@@ -311,6 +326,13 @@ COMMON_PARAMETERS = """\
         stops early.
     validation_fraction : float, default=0.2
     patience : int, default=10
+    swa_start : float or "auto", default="auto"
+        Stochastic weight averaging: the model is the mean of the parameters at the end
+        of each epoch from this epoch on (a whole number, or a fraction < 1 of
+        ``epochs``; 0: off), and early stopping scores and keeps the average. "auto"
+        averages from epoch 1 whenever early stopping holds out a validation part and no
+        layer is batch-normalised (ldnn train's default too; measured in
+        docs/recipes.md); ``partial_fit`` never averages.
     init : str or None, default=None
         course, scaled, xavier, he or uniform; None picks He for relu-like layers, else
         Xavier.

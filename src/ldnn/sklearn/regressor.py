@@ -76,6 +76,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         early_stopping: bool | str = "auto",
         validation_fraction: float = 0.2,
         patience: int = 10,
+        swa_start: float | str = "auto",
         init: str | None = None,
         random_state=None,
         dtype: str = "float64",
@@ -101,6 +102,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.swa_start = swa_start
         self.init = init
         self.random_state = random_state
         self.dtype = dtype

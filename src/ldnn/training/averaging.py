@@ -20,7 +20,14 @@ from __future__ import annotations
 import math
 
 from ..base.backend import get_xp
+from ..core.flat import split_views
 from ..core.hyperparameters import Hyperparameters
+
+#: swa_start "auto" (ldnn train's default for tables, the estimators' default): the
+#: average starts at this epoch when early stopping watches a validation part, no layer is
+#: batch-normalised and the fit has more epochs than this; otherwise no averaging.
+#: Measured on benchmarks/tables.py (docs/recipes.md, "Stochastic weight averaging").
+AUTO_SWA_START = 1
 
 
 def swa_start_epoch(hp: Hyperparameters) -> int | None:
@@ -54,6 +61,15 @@ class WeightAverage:
         self.theta, self.start, self.count = theta, start, count
         self.mean = xp.zeros_like(theta) if mean is None else xp.array(mean, dtype=theta.dtype)
         self.kept = None  # theta's own values while the average stands in for them
+        self._views = None
+
+    def views(self, parameters: dict) -> dict:
+        """The average as a parameters dict: {name: view of theta_swa} shaped as
+        ``parameters``' arrays (views into theta, in theta's order), for what watches a
+        fit (callbacks) to see the model it would end with."""
+        if self._views is None:
+            self._views = split_views(self.mean, {k: v.shape for k, v in parameters.items()})
+        return self._views
 
     def averages(self, epoch: int) -> bool:
         """Whether ``epoch`` is one the average takes in."""

@@ -65,8 +65,10 @@ def train_lbfgs(
             theta.astype(dtype), hp.layer_dims, embedding=hp.embedding_dims
         )
         AL, caches = forward(X, params, activations)
-        cost = compute_cost(AL, Y, hp.loss, params, hp.lambd, sample_weight=sample_weight)
-        grads = backward(AL, Y, caches, activations, hp.loss, weights=weights, lambd=hp.lambd)
+        cost = compute_cost(AL, Y, hp.loss, params, hp.lambd, sample_weight=sample_weight, l1=hp.l1)
+        grads = backward(
+            AL, Y, caches, activations, hp.loss, weights=weights, lambd=hp.lambd, l1=hp.l1
+        )
         # SciPy's line search works in float64 whatever the network's dtype.
         return cost, gradients_to_vector(grads, hp.L, np.float64)
 

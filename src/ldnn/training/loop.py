@@ -419,7 +419,10 @@ class Training:
         if averaging and self.validation is not None:
             self.average.take_out()
         self.position = self._boundary(pos.epoch + 1)
-        if self.ranks.any(run_callbacks(self.callbacks, record["epoch"], record, self.parameters)):
+        # From the average's start on, callbacks (a test part's curve, checkpoints'
+        # readers, trackers) see the model the fit would end with: the average.
+        shown = self.average.views(self.parameters) if averaging else self.parameters
+        if self.ranks.any(run_callbacks(self.callbacks, record["epoch"], record, shown)):
             self.history.stop_reason = "callback"
             return False
         if early:

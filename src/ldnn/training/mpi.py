@@ -6,7 +6,7 @@ forms the partial sums over its share of a mini-batch, one Allreduce adds them u
 every rank applies the same update to the same theta:
 
     dtheta = sum over ranks r of  (1/m) sum over r's columns i of the batch  (dW, db)(i)
-             + (lambd / m) W                     (the L2 term, added by rank 0 alone)
+             + (lambd / m) W + (l1 / m) sign(W)  (the penalties, added by rank 0 alone)
 
 where m is the whole mini-batch's (or its sum of weights): the example weights of
 :func:`ldnn.core.losses.example_weights`. Because theta keeps every gradient in one flat

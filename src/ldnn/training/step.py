@@ -24,7 +24,7 @@ from ..core.metrics import cost_and_accuracy, right_predictions
 from ..core.optimizers import clip_by_global_norm
 from ..core.parameters import layer_of, names_of
 from ..core.propagation import backward, forward
-from ..core.regularization import dropout_masks, l2_cost
+from ..core.regularization import dropout_masks, penalty_cost
 from ..core.workspace import Workspace
 from ..data.compact import CompactX
 from .ranks import ONE_PROCESS
@@ -211,7 +211,8 @@ class TrainingStep:
             activations,
             self.loss,
             weights=weights,
-            lambd=hp.lambd if self.ranks.lead else 0.0,
+            lambd=hp.lambd if self.ranks.lead else 0.0,  # the penalties: added once
+            l1=hp.l1 if self.ranks.lead else 0.0,
             input_gradient=False,
             workspace=ws,
             in_place=True,
@@ -227,7 +228,8 @@ class TrainingStep:
             ),
         )
         # J = (1/m) sum_i L_i (or sum_i w_i L_i / sum_i w_i) + (lambd / 2m) sum_l ||W[l]||^2
-        cost = loss_sum / weights.total + l2_cost(parameters, hp.lambd, weights.m)
+        #     + (l1 / m) sum_l ||W[l]||_1
+        cost = loss_sum / weights.total + penalty_cost(parameters, hp.lambd, hp.l1, weights.m)
         return cost, None if right is None else right / weights.m, bool(stopping)
 
     def update(self, parameters, lr):

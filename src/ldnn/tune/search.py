@@ -17,6 +17,7 @@ summary and the retraining need, and the trial under way stops there.
 from __future__ import annotations
 
 import functools
+import math
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from ..runs.config import (
     from_file,
     merge,
     network_from_config,
+    swa_start,
     with_absolute_paths,
 )
 from ..runs.folders import RunFolder
@@ -273,9 +275,17 @@ class Search:
         best = self.study.best_trial
         best_config = merge(self.config, self.space.config_of(best.params), "best trial")
         kept = best.user_attrs.get("kept_epochs")
+        training = best_config["training"]
+        # The trial's weight averaging, made explicit: without a validation part "auto"
+        # would average nothing, and the trial's model was the average up to its best.
+        start, trial_epochs = swa_start(training, best_config["model"]), training["epochs"]
         if kept:  # the epochs up to its best one: trained on the whole part, no more
-            best_config["training"]["epochs"] = int(kept)
-        best_config["training"].update(validation_split=0.0, early_stopping=0)
+            training["epochs"] = int(kept)
+        training.update(
+            validation_split=0.0,
+            early_stopping=0,
+            swa_start=_same_first_epoch(start, trial_epochs, training["epochs"]),
+        )
         comment = f"ldnn tune: best trial {best.number} of {self.study.study_name!r}"
         atomic_write_text(self.folder / BEST_CONFIG, dumps_toml(best_config, comment))
         return best, written
@@ -294,6 +304,17 @@ class Search:
             run.fit()
             run.write(folder, pictures=pictures)
         return run
+
+
+def _same_first_epoch(start: float, trial_epochs: int, epochs: int) -> float:
+    """A trial's swa_start for a retraining of ``epochs`` epochs that averages from the
+    same epoch (0: none, when the trial's average had not begun by then)."""
+    if not start:
+        return 0
+    first = int(start) if start >= 1 else math.floor(start * trial_epochs)
+    if first >= epochs:
+        return 0
+    return first if first >= 1 else start  # epoch 0: a fraction that still rounds to it
 
 
 def _scores(network: DeepNetwork) -> dict:

@@ -10,7 +10,8 @@ async function post(path, body) {
   const answer = await fetch(path, { method: "POST",
     headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const content = await answer.json();
-  if (!answer.ok) { $("message").textContent = `${content.field || "error"}: ${content.message}`; return null; }
+  course.error = answer.ok ? "" : `${content.field || "error"}: ${content.message}`;
+  if (!answer.ok) { $("message").textContent = course.error; return null; }
   return content;
 }
 
@@ -28,7 +29,15 @@ function stages(arrays) {
 async function loadCourse() {
   const m = Number($("course-m").value) || 16;
   const answer = await post("/course", { m });
-  if (answer === null) return;
+  if (answer === null) {  // said in the panel too (the frames overwrite the message line)
+    course.stages = [];
+    for (const id of ["course-arrays", "course-stage"]) $(id).innerHTML = "";
+    $("course-where").textContent = "";
+    $("course-note").textContent = course.error;
+    $("course-note").className = "refused";
+    return;
+  }
+  $("course-note").className = "legend";
   const kept = course.stages.length ? course.at : 0;
   course.answer = answer;
   course.stages = stages(answer.arrays);

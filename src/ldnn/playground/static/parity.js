@@ -5,7 +5,7 @@
 
 (function () {
   const POLL_MS = 250;
-  const COLORS = { deep: "#1f5fbf", wide: "#c0392b" };
+  const COLORS = { deep: "#1f5fbf", wide: "#c0392b", counting: "#2a9d4a" };
   const $ = (id) => document.getElementById(id);
   let timer = null;
 
@@ -20,6 +20,11 @@
         dd.textContent = Array.isArray(value) ? "[" + value.join(", ") + "]" : String(value);
       }
     }
+  }
+
+  // The construction's own weights: how many of the truth table's inputs they get wrong.
+  function exact(errors, bits) {
+    return errors === null || errors === undefined ? "–" : `${errors} of ${2 ** bits} inputs wrong`;
   }
 
   function format(value, digits) {
@@ -78,6 +83,7 @@
       const curve = state.curves[name] || { cost: [], accuracy: [] };
       fill(name, {
         ...shape,
+        exact_errors: exact(shape.exact_errors, run.bits),
         accuracy: format(curve.accuracy[curve.accuracy.length - 1], 3),
         cost: format(curve.cost[curve.cost.length - 1], 4),
       });
@@ -112,7 +118,9 @@
     });
     const reply = await answer.json();
     if (!answer.ok) { say(reply.message); return; }
-    for (const [name, shape] of Object.entries(reply.networks)) fill(name, shape);
+    for (const [name, shape] of Object.entries(reply.networks)) {
+      fill(name, { ...shape, exact_errors: exact(shape.exact_errors, body.bits) });
+    }
     if (timer !== null) clearTimeout(timer);
     poll();
   }

@@ -10,6 +10,19 @@ const ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"];
 const FEATURES = { x1: "x1", x2: "x2", x1_sq: "x1²", x2_sq: "x2²", x1_x2: "x1·x2",
   sin_x1: "sin x1", sin_x2: "sin x2" };
 const CLASS_COLOURS = [[245, 147, 34], [8, 119, 189], [60, 170, 80]];
+// Each schedule's α at epoch t (ldnn.core.schedules), as the page writes it.
+const SCHEDULES = {
+  constant: "α = α0",
+  inverse_time: "α = α0 / (1 + r ⌊t / k⌋)",
+  exponential: "α = α0 r^⌊t / k⌋",
+  step: "α = α0 r^⌊t / k⌋",
+  cosine: "α = α_min + (α0 − α_min)(1 + cos(π t / T)) / 2, T = stop after − W",
+  plateau: "α × r (not below α_min) whenever the validation cost has not gone below its lowest for more than p epochs",
+};
+// The settings shown in number inputs and sent as numbers.
+const NUMBERS = ["points", "seed", "batch_size", "keep_prob", "stop_after", "decay_rate", "time_interval",
+  "warmup_epochs", "min_learning_rate", "lr_patience", "early_stopping"];
+const RANGES = ["noise", "test_split", "validation_split"];
 let frame = null;      // the latest frame
 let playing = false;   // whether the server trains now
 let settings = null;   // the server's settings, as the last answer said
@@ -96,10 +109,13 @@ function options(select, values) {
 
 function showSettings() {
   for (const id of ["dataset", "optimizer", "output"]) $(id).value = settings[id];
-  for (const id of ["points", "seed", "batch_size", "keep_prob", "stop_after"]) $(id).value = settings[id];
-  for (const id of ["noise", "test_split"]) { $(id).value = settings[id]; $(`${id}-value`).textContent = settings[id]; }
+  for (const id of NUMBERS) $(id).value = settings[id];
+  for (const id of RANGES) { $(id).value = settings[id]; $(`${id}-value`).textContent = settings[id]; }
+  $("batch_norm").checked = settings.batch_norm;
+  showSchedule();
   $("learning_rate").value = String(settings.learning_rate);
   $("lambd").value = String(settings.lambd);
+  $("l1").value = String(settings.l1);
   for (const box of document.querySelectorAll("#features input")) box.checked = settings.features.includes(box.value);
   const uploaded = settings.dataset === "upload";
   if (uploaded && upload) $("target").value = settings.target;
@@ -131,9 +147,21 @@ function showSettings() {
   });
 }
 
+// The chosen schedule: its own parameters shown, the others hidden, and its formula.
+function showSchedule() {
+  const schedule = settings.lr_schedule;
+  $("lr_schedule").value = schedule;
+  for (const label of document.querySelectorAll("#schedule label[data-schedule]")) {
+    label.hidden = !label.dataset.schedule.split(" ").includes(schedule);
+  }
+  const warmup = settings.warmup_epochs ? `; epochs t < W = ${settings.warmup_epochs} ramp up: α = α0 (t + 1) / W` : "";
+  $("schedule-formula").textContent = SCHEDULES[schedule] + warmup;
+}
+
 function wire() {
   options($("learning_rate"), RATES);
   options($("lambd"), LAMBDAS);
+  options($("l1"), LAMBDAS);
   for (const [name, label] of Object.entries(FEATURES)) {
     const l = document.createElement("label");
     l.innerHTML = `<input type="checkbox" value="${name}"> ${label}`;
@@ -148,10 +176,10 @@ function wire() {
     ? { dataset: "upload", upload: upload.upload, target: $("target").value } : { dataset: $("dataset").value });
   $("upload-file").onchange = () => { if ($("upload-file").files.length) sendUpload($("upload-file").files[0]); };
   $("target").onchange = () => change({ dataset: "upload", upload: upload.upload, target: $("target").value });
-  for (const id of ["learning_rate", "lambd"]) $(id).onchange = () => change({ [id]: Number($(id).value) });
-  for (const id of ["points", "seed", "batch_size", "keep_prob", "stop_after", "noise", "test_split"]) {
-    $(id).onchange = () => change({ [id]: Number($(id).value) });
-  }
+  for (const id of ["learning_rate", "lambd", "l1"]) $(id).onchange = () => change({ [id]: Number($(id).value) });
+  for (const id of [...NUMBERS, ...RANGES]) $(id).onchange = () => change({ [id]: Number($(id).value) });
+  $("batch_norm").onchange = () => change({ batch_norm: $("batch_norm").checked });
+  $("lr_schedule").onchange = () => change({ lr_schedule: $("lr_schedule").value });
   $("play").onclick = () => control({ action: playing ? "pause" : "play" });
   $("step-batch").onclick = () => control({ action: "step", unit: "batch" });
   $("step-epoch").onclick = () => control({ action: "step", unit: "epoch" });
@@ -197,6 +225,8 @@ function heatMap(context, values, size, x, y, width, colour) {
 }
 
 function draw() {
+  const rate = frame.learning_rate_now;
+  $("alpha-now").textContent = rate === null ? "" : `α of the last epoch: ${Number(rate.toPrecision(4))}`;
   drawNetwork();
   drawSurface();
   drawCurves();
@@ -232,13 +262,15 @@ function drawNetwork() {
       context.strokeRect(columnX(l), unitY(j, layer.maps.length), box, box);
       const name = frame.feature_names[j] || "";
       if (l === 0) context.fillText((FEATURES[name] || name).slice(0, 22), columnX(0), unitY(j, layer.maps.length) - 2);
-      if (l > 0) biases.push([columnX(l), unitY(j, layer.maps.length), box, l, j, frame.weights[l - 1].b[j]]);
+      if (l > 0) biases.push([columnX(l), unitY(j, layer.maps.length), box, l, j, frame.weights[l - 1]]);
     });
     const x = columnX(l), bottom = unitY(layer.maps.length, layer.maps.length) + 4;
     if (layer.n > layer.maps.length) context.fillText(`+ ${layer.n - layer.maps.length} more units (not drawn)`, x, bottom);
-    const name = l === 0 ? "A[0] = X" : `A[${l}] = ${frame.activations[l - 1]}(Z[${l}])`;
+    const normalised = l > 0 && frame.batch_norm[l - 1];  // Z~[l] = γ[l] Z_norm + β[l], no b[l]
+    const name = l === 0 ? "A[0] = X" : `A[${l}] = ${frame.activations[l - 1]}(Z${normalised ? "~" : ""}[${l}])`;
     context.fillText(`layer ${l}: ${name}`, x, 14);
-    const shape = l === 0 ? `(${layer.n}, m)` : `W[${l}]: (${layer.n}, ${units[l - 1].n}), b[${l}]: (${layer.n}, 1)`;
+    const shift = normalised ? `γ[${l}], β[${l}]` : `b[${l}]`;
+    const shape = l === 0 ? `(${layer.n}, m)` : `W[${l}]: (${layer.n}, ${units[l - 1].n}), ${shift}: (${layer.n}, 1)`;
     context.fillText(shape, x, 28);
     if (l > 0) {
       const s = frame.weights[l - 1].summary;
@@ -272,10 +304,14 @@ function drawSurface() {
     const [r, g, b] = CLASS_COLOURS[y % 3];
     return `rgb(${r},${g},${b})`;
   };
+  const held = new Set(frame.points.validation);  // the training points held out for validation
+  $("validation-points").hidden = held.size === 0;
   for (const [part, ring] of [["train", false], ["test", true]]) {
     frame.points[part].forEach((p, i) => {
       const [x, y] = toCanvas(p);
-      context.beginPath(); context.arc(x, y, 3, 0, 2 * Math.PI);
+      context.beginPath();
+      if (part === "train" && held.has(i)) context.rect(x - 3, y - 3, 6, 6);
+      else context.arc(x, y, 3, 0, 2 * Math.PI);
       context.fillStyle = pointColour(frame.points[`y_${part}`][i]);
       context.strokeStyle = ring ? "#000" : "#fff";
       context.lineWidth = ring ? 1.5 : 0.7;
@@ -287,7 +323,7 @@ function drawSurface() {
 function drawCurves() {
   const canvas = $("curves"), context = canvas.getContext("2d"), c = frame.curves;
   context.clearRect(0, 0, canvas.width, canvas.height);
-  const values = [...c.train, ...c.test].filter((v) => v !== null);
+  const values = [...c.train, ...c.test, ...c.validation].filter((v) => v !== null);
   if (!values.length) return;
   const top = Math.max(...values), last = c.epoch[c.epoch.length - 1] || 1;
   const line = (series, colour) => {
@@ -300,9 +336,12 @@ function drawCurves() {
     context.stroke();
   };
   line(c.train, "#333");
+  line(c.validation, "#2a9d4a");
   line(c.test, "#e07b00");
-  const at = c.train.length - 1, test = c.test[at];
-  $("costs").textContent = `J train ${c.train[at].toFixed(4)}` + (test === null ? "" : `, test ${test.toFixed(4)}`);
+  const at = c.train.length - 1, test = c.test[at], validation = c.validation[at];
+  $("validation-legend").hidden = validation === null;
+  $("costs").textContent = `J train ${c.train[at].toFixed(4)}` +
+    (validation === null ? "" : `, validation ${validation.toFixed(4)}`) + (test === null ? "" : `, test ${test.toFixed(4)}`);
 }
 
 // -- hover and click on a weight: W[l][j,k] -----------------------------------------------
@@ -331,16 +370,22 @@ function hover(event, clicked) {
   }
 }
 
-// A unit of layer l >= 1: its bias b[l][j], edited as a weight is.
+// A unit of layer l >= 1: its bias b[l][j], edited as a weight is; in a batch-normalised
+// layer, which has no b[l], its shift β[l][j] (and its scale γ[l][j] shown).
 function editBias(event, unit, clicked) {
-  const [, , , l, j, b] = unit, tip = $("tooltip");
-  tip.textContent = `b[${l}][${j}] = ${b} (the bias of unit ${j} of layer ${l}); click to edit`;
+  const [, , , l, j, weights] = unit, tip = $("tooltip");
+  const normalised = weights.b === null;
+  const [parameter, symbol] = normalised ? ["beta", "β"] : ["b", "b"];
+  const value = normalised ? weights.beta[j] : weights.b[j];
+  tip.textContent = normalised
+    ? `γ[${l}][${j}] = ${weights.gamma[j]}, β[${l}][${j}] = ${value} (batch norm's scale and shift of unit ${j} of layer ${l}); click to edit β`
+    : `b[${l}][${j}] = ${value} (the bias of unit ${j} of layer ${l}); click to edit`;
   tip.style.left = `${event.clientX + 12}px`; tip.style.top = `${event.clientY + 12}px`;
   tip.hidden = false;
   if (!clicked) return;
-  const text = window.prompt(`b[${l}][${j}] =`, String(b));
+  const text = window.prompt(`${symbol}[${l}][${j}] =`, String(value));
   if (text !== null && text.trim() !== "" && Number.isFinite(Number(text))) {
-    control({ action: "weight", parameter: "b", layer: l, row: j, value: Number(text) });
+    control({ action: "weight", parameter, layer: l, row: j, value: Number(text) });
   }
 }
 
