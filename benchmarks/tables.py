@@ -134,9 +134,10 @@ PREVIOUS = {
 
 
 def _candidate(model=None, training=None) -> dict:
+    """A candidate of the first selection, measured before weight averaging: none."""
     return {
         "model": {**PREVIOUS["model"], **(model or {})},
-        "training": {**PREVIOUS["training"], **(training or {})},
+        "training": {**PREVIOUS["training"], "swa_start": 0, **(training or {})},
     }
 
 
@@ -214,6 +215,13 @@ CANDIDATES = {
     "val10": {"training": {"validation_split": 0.1}},
     "es20": {"training": {"early_stopping": 20}},
     "refit-swa": {"refit": True},
+    # An ensemble of K networks (seeds seed..seed+K-1, each its own validation part),
+    # their Z[L] averaged into one (ensemble "auto": 5 on tables of at most 10,000
+    # training rows, 1 above).
+    "one": {"training": {"ensemble": 1}},
+    "ens3": {"training": {"ensemble": 3}},
+    "ens5": {"training": {"ensemble": 5}},
+    "ens10": {"training": {"ensemble": 10}},
 }
 
 
@@ -437,6 +445,16 @@ def main() -> int:
     return 0
 
 
+def one_network(candidate: str) -> dict:
+    """A candidate's changes; those measured before ldnn trained ensembles stay one
+    network (ensemble = 1) unless they say otherwise, as "defaults" does not."""
+    changes = CANDIDATES[candidate]
+    if candidate == "defaults" or "ensemble" in changes.get("training", {}):
+        return changes
+    training = {**changes.get("training", {}), "ensemble": 1}
+    return {**changes, "training": training}
+
+
 def select(tables, seeds, candidates) -> int:
     """Each candidate's validation score on every table and seed, and their mean rank."""
     from threadpoolctl import threadpool_limits
@@ -454,9 +472,8 @@ def select(tables, seeds, candidates) -> int:
                 write_csv(inner_csv, inner), write_csv(held_csv, held)
                 for candidate in candidates:
                     start = time.perf_counter()
-                    score = run_ldnn(
-                        inner_csv, held_csv, target, task, na, seed, changes=CANDIDATES[candidate]
-                    )
+                    changes = one_network(candidate)
+                    score = run_ldnn(inner_csv, held_csv, target, task, na, seed, changes=changes)
                     found.setdefault((name, candidate), []).append(score)
                     print(
                         f"{name} seed {seed} {candidate}: {score:.4f} "

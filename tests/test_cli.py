@@ -263,6 +263,8 @@ def flowers_model(work, capsys):
         "--features",
         "petal,sepal",
         *QUICK,
+        "--ensemble",
+        "1",
         "--name",
         "m",
         "--no-plots",

@@ -158,7 +158,8 @@ def test_runs_side_by_side_sorted_and_one_in_full(work, capsys):
     status, out, _ = run(["runs", "--sort", "epochs", "--desc", "--json"], capsys)
     rows = json.loads(out)
     assert [r["name"] for r in rows] == ["two", "three", "one"]
-    assert rows[0]["layer_dims"] == [11, 256, 256, 1] and rows[0]["data"] == "titanic.csv"
+    # the model: the default ensemble of 5 networks of 256-256 as one network
+    assert rows[0]["layer_dims"] == [11, 1280, 1280, 1] and rows[0]["data"] == "titanic.csv"
     metrics = json.loads((work / "runs" / "two" / "metrics.json").read_text())
     assert rows[0]["test"] == metrics["test"]["accuracy"]
     assert rows[0]["val"] == metrics["validation"]["accuracy"]

@@ -212,6 +212,8 @@ TRAIN = [
     "0.1",
     "--early-stopping",
     "50",
+    "--ensemble",  # two networks: a signal may land in either, and resume ends alike
+    "2",
     "-q",
     "--no-plots",
 ]

@@ -7,8 +7,6 @@ interrupted fit goes on to the same numbers, through a checkpoint file too.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -289,10 +287,10 @@ def test_auto_averages_when_early_stopping_watches_a_validation_part(
     folder = next((tmp_path / "runs").iterdir())
     assert read_toml(folder / "config.toml")["training"]["swa_start"] == start
     if flags == []:
-        shutil.rmtree(tmp_path / "runs")
-        assert main([*argv, "--swa", "1"]) == 0
-        explicit = DeepNetwork.load(next((tmp_path / "runs").iterdir()) / "model.npz")
-        assert_same(DeepNetwork.load(folder / "model.npz").parameters, explicit.parameters)
+        auto = DeepNetwork.load(folder / "model.npz")
+        assert main([*argv, "--swa", "1", "--name", "explicit"]) == 0
+        explicit = DeepNetwork.load(tmp_path / "runs" / "explicit" / "model.npz")
+        assert_same(auto.parameters, explicit.parameters)
 
 
 def test_on_a_device_it_averages_as_on_the_cpu():

@@ -674,6 +674,7 @@ def test_every_trial_stops_early_and_keeps_its_best_epoch(tmp_path):
     assert "validation_split = 0.0\n" in best  # the whole training part, not the default
     assert search.reserve(retrain=False) < search.reserve()  # the retraining's time too
     assert "swa_start = 0\n" in best
+    assert "ensemble = 1\n" in best  # the trials were one network each, so is the best
 
 
 def test_the_best_trial_is_retrained_averaging_from_the_same_epoch(tmp_path):

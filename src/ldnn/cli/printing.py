@@ -93,6 +93,10 @@ def describe(run) -> None:
     averaging = ""
     if hp.swa_start:  # say it: the model is not the last epoch's parameters
         averaging = f", weights averaged from epoch {swa_start_epoch(hp)} on (--swa)"
+    if run.ensemble > 1:  # ... nor one network's
+        first = run.config["training"]["seed"]
+        seeds = f"seeds {first}..{first + run.ensemble - 1}"
+        averaging += f"; an ensemble of {run.ensemble} ({seeds}, --ensemble), Z[L] averaged"
     print(
         f"model: layer_dims {list(hp.layer_dims)}, {'/'.join(hp.activations)}, "
         f"{hp.optimizer} lr={hp.learning_rate:g}, {hp.epochs} epochs, "
@@ -103,7 +107,11 @@ def describe(run) -> None:
 def report(run, target: Path) -> None:
     """How training ended, each part's scores, and where the run folder is."""
     history, metrics, raw = run.history, run.metrics, run.raw
-    print(f"trained {len(history)} epochs in {run.seconds:.1f} s ({history.stop_reason})")
+    if run.ensemble > 1 and len(run.members) == run.ensemble:
+        epochs = ", ".join(str(len(network.history)) for network in run.members)
+        print(f"trained {run.ensemble} networks ({epochs} epochs) in {run.seconds:.1f} s")
+    else:
+        print(f"trained {len(history)} epochs in {run.seconds:.1f} s ({history.stop_reason})")
     for part in ("train", "test"):
         if part in metrics:
             line = format_scores(metrics[part]).splitlines()[0]

@@ -158,15 +158,17 @@ def _resume(args, session) -> int:
 def train_and_write(run: TrainingRun, folder: RunFolder, args, session) -> None:
     """Train with the progress bar, the cost lines and the checkpoints the flags ask for,
     stopping between two steps on SIGINT or SIGTERM; then write the run folder."""
-    epochs = run.network.hyperparameters.epochs
-    done = run.network.epochs_trained
+    # An ensemble's members train one after another: the bar counts all their epochs.
+    per_network = run.network.hyperparameters.epochs
+    done = run.network.epochs_trained + sum(len(member.history) for member in run.members)
+    epochs = per_network * run.ensemble
     bar = None
     if not args.quiet:
         bar = ProgressBar(epochs, description=f"training on {run.raw.name}", initial=done)
     callbacks = [] if bar is None else [bar]
     if args.print_every:
         callbacks.append(
-            PrintCost(args.print_every, epochs, bar.write if bar else print, course=True)
+            PrintCost(args.print_every, per_network, bar.write if bar else print, course=True)
         )
     if session.comm is not None:  # several ranks: where each epoch's time went
         callbacks.append(ReductionTimes(bar.write if bar else print))

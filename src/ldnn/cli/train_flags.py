@@ -81,6 +81,7 @@ FLAGS = {
         "validation_split",
         "early_stopping",
         "swa_start",
+        "ensemble",
         "seed",
         "device",
     ),
@@ -93,6 +94,7 @@ FLAG_FOR = {
     "validation_split": "--val-split",
     "early_stopping": "--early-stopping",
     "swa_start": "--swa",
+    "ensemble": "--ensemble",
     "batch_size": "--batch-size",
     "keep_prob": "--keep-prob",
     "batch_norm": "--batch-norm",
@@ -232,6 +234,15 @@ def add_arguments(p) -> None:
         help="train every epoch (the validation part, if any, is still scored and drawn)",
     )
     training.add_argument(
+        "--ensemble",
+        type=members,
+        metavar="K",
+        help="train K networks (seeds seed..seed+K-1, each its own validation part) and "
+        f"average their Z[L] into one model (default auto: {configuration.AUTO_ENSEMBLE} "
+        f"for a training part of at most {configuration.AUTO_ENSEMBLE_ROWS:,} rows, else "
+        "1; docs/benchmarks.md)",
+    )
+    training.add_argument(
         "--swa",
         type=swa_start,
         dest="swa_start",
@@ -329,6 +340,21 @@ def patience(text: str):
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected auto or whole epochs >= 0, got {text!r}")
+    return value
+
+
+def members(text: str) -> int | str:
+    """--ensemble's value: auto or a whole number of networks >= 1."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected auto or a number of networks >= 1, got {text!r}"
+        )
     return value
 
 

@@ -100,6 +100,7 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
         validation_split=settings["validation_split"],
         early_stopping=settings["early_stopping"],
         swa_start=0.0,  # no weight averaging (which ldnn train may choose with a validation part)
+        ensemble=1,  # one network, the one the page draws (ldnn train may average several)
         clip_norm=0.0,
     )
     return config

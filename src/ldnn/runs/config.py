@@ -110,9 +110,13 @@ DEFAULTS = {
         "validation_split": 0.2,
         "early_stopping": "auto",
         "swa_start": "auto",
+        "ensemble": "auto",
         "clip_norm": 0.0,
     },
 }
+#: ensemble = "auto": this many members for a table whose training part has at most
+#: AUTO_ENSEMBLE_ROWS rows (and no text column is embedded), else one network.
+AUTO_ENSEMBLE, AUTO_ENSEMBLE_ROWS = 5, 10_000
 #: early_stopping = "auto": this patience when there is a validation part.
 AUTO_PATIENCE = 10
 
@@ -233,6 +237,10 @@ _KINDS = {
         "a whole number of epochs >= 0 (0: off) or 'auto'",
         lambda v: v == "auto" or (_integer(v) and v >= 0),
     ),
+    "members": (
+        "a whole number of networks >= 1 or 'auto'",
+        lambda v: v == "auto" or (_integer(v) and v >= 1),
+    ),
     "average start": (
         "0 (off), a fraction in (0, 1) of the epochs, a whole epoch >= 1 or 'auto'",
         lambda v: v == "auto" or (_number(v) and v >= 0),
@@ -267,6 +275,7 @@ def _kind(table: str, key: str) -> str:
         "batch_norm": "switches",
         "early_stopping": "patience",
         "swa_start": "average start",
+        "ensemble": "members",
     }
     if key in special:
         return special[key]
@@ -301,6 +310,7 @@ def network_from_config(config: dict, dataset) -> DeepNetwork:
         raise ConfigurationError(f"layers must be a list of positive integers, got {layers!r}")
     auto = lambda key: None if model[key] in ("auto", "", None) else model[key]  # noqa: E731
     settings = dict(training)
+    del settings["ensemble"]  # how many networks a run trains, not one network's setting
     # TOML has no "none": 0 stands for full-batch training and for no early stopping.
     settings["batch_size"] = settings["batch_size"] or None
     settings["early_stopping"] = patience(training) or None
@@ -374,8 +384,30 @@ def data_and_network(config: dict) -> Built:
     return Built(raw, dataset, info, network_from_config(config, dataset))
 
 
-def resolved(config: dict, hp: Hyperparameters) -> dict:
-    """The configuration with every choice made explicit from the built hyperparameters."""
+def ensemble_size(training: dict, dataset, hp: Hyperparameters) -> int:
+    """The [training] table's number of networks a run trains and averages (see
+    :mod:`ldnn.model.ensemble`): "auto" is :data:`AUTO_ENSEMBLE` for a table (CSV or
+    Parquet) whose training part has at most :data:`AUTO_ENSEMBLE_ROWS` rows, where K fits
+    cost little and their average gained most (docs/benchmarks.md, "Defaults for
+    tables"), and 1 for arrays, larger tables or a network that embeds a text column (its
+    members' factors of W[1] do not add up to one)."""
+    value = training["ensemble"]
+    if value != "auto":
+        if value > 1 and hp.embedding:
+            raise ConfigurationError(
+                f"ensemble = {value}: a network that embeds text columns (embedding_width) "
+                "cannot average its members into one network; use ensemble = 1",
+                field="ensemble",
+            )
+        return value
+    table = dataset.encoding is not None  # what was measured: tables, not arrays
+    small = dataset.X_train.shape[1] <= AUTO_ENSEMBLE_ROWS
+    return AUTO_ENSEMBLE if table and small and not hp.embedding else 1
+
+
+def resolved(config: dict, hp: Hyperparameters, ensemble: int = 1) -> dict:
+    """The configuration with every choice made explicit from the built hyperparameters
+    (and the run's number of networks)."""
     result = copy.deepcopy(config)
     values = hp.to_dict()
     result["model"].update(
@@ -390,7 +422,7 @@ def resolved(config: dict, hp: Hyperparameters) -> dict:
         dtype=hp.dtype,
     )
     for key in result["training"]:
-        result["training"][key] = values[key]
+        result["training"][key] = values[key] if key != "ensemble" else ensemble
     result["training"]["batch_size"] = hp.batch_size or 0
     result["training"]["early_stopping"] = hp.early_stopping or 0
     result["training"]["clip_norm"] = hp.clip_norm or 0.0

@@ -23,19 +23,21 @@ import numpy as np
 
 from ..base.backend import get_xp, to_device
 from ..core.losses import get_loss
-from ..core.metrics import class_probabilities, cost_and_accuracy
+from ..core.metrics import cost_and_accuracy
 from ..data.class_weights import class_weights
-from ..data.preparation import Preparation
 from ..errors import DivergenceWarning, InvalidValueError, ModelFileError
 from ..io import atomic_write_text, csv_text, dumps_toml
 from ..io.tables import printable
+from ..model.ensemble import merge as merge_members
 from ..model.network import DeepNetwork
 from ..training.history import History
-from .config import data_and_network, from_file, resolved
+from . import members as ensemble
+from .config import data_and_network, ensemble_size, from_file, resolved
 from .folders import CHECKPOINT, RunFolder
-from .predictions import in_target_units, score_network
+from .predictions import score_network
 from .provenance import FILE as PROVENANCE
 from .provenance import provenance
+from .run_pictures import run_pictures
 
 MODEL_FILE = "model.npz"
 CONFIG_FILE = "config.toml"
@@ -112,7 +114,10 @@ class TrainingRun:
 
     def __init__(self, config: dict, command=None):
         self.raw, self.dataset, self.info, self.network = data_and_network(config)
-        self.config = resolved(config, self.network.hyperparameters)
+        hp = self.network.hyperparameters
+        self.ensemble = ensemble_size(config["training"], self.dataset, hp)
+        self.config = resolved(config, hp, self.ensemble)
+        self.members: list[DeepNetwork] = []  # an ensemble's finished members
         if self.raw.encoding is not None:  # a table: its target and columns, explicit
             self.config["data"].update(
                 target=self.raw.target, features=[r.name for r in self.raw.encoding.rules]
@@ -132,9 +137,17 @@ class TrainingRun:
         killed before its first checkpoint starts again, to the same numbers)."""
         folder = Path(folder)
         run = cls(from_file(folder / CONFIG_FILE))
+        if run.ensemble > 1:
+            run.members = ensemble.load_members(run.config, run.dataset, folder, run.ensemble)
+            run.network = run._next_member()
         checkpoint = folder / CHECKPOINT
         if checkpoint.exists():
             network = DeepNetwork.load(checkpoint)
+            member = network.metadata.get("progress", {}).get("member", 0)
+            if member != len(run.members):  # a finished member's older checkpoint
+                if member in range(len(run.members)):
+                    return run
+                raise ModelFileError(f"{checkpoint}: its run progress is damaged")
             if network.hyperparameters != run.network.hyperparameters:
                 raise ModelFileError(
                     f"{checkpoint} does not hold the network of {folder / CONFIG_FILE}"
@@ -176,7 +189,27 @@ class TrainingRun:
         per epoch when there is a test part; ``stop`` and ``checkpoints`` as
         :meth:`ldnn.DeepNetwork.fit` and :class:`Checkpoints` take them. With ``comm``
         (mpi4py), this is one rank of data-parallel training: it trains on its share
-        of the training part (:meth:`shares`), and only rank 0 watches the test cost."""
+        of the training part (:meth:`shares`), and only rank 0 watches the test cost.
+
+        An ensemble's members train one after another (:mod:`ldnn.runs.members`); once
+        the last is done the network is their average, and the history and test costs
+        are the last member's."""
+        while True:
+            history = self._fit_member(callbacks, stop, checkpoints, comm)
+            if self.ensemble == 1 or self.interrupted:
+                return history
+            self.members.append(self.network)
+            if len(self.members) == self.ensemble:
+                for member in self.members:  # what a member was loaded with: write() says it
+                    member.metadata = {}
+                self.network = merge_members(self.members)
+                return history
+            self.network, self.test_costs = self._next_member(), []
+
+    def _next_member(self) -> DeepNetwork:
+        return ensemble.member_network(self.config, self.dataset, len(self.members))
+
+    def _fit_member(self, callbacks, stop, checkpoints, comm) -> History:
         data, network = self.dataset, self.network
         callbacks = list(callbacks)
         self._watch = None
@@ -281,10 +314,11 @@ class TrainingRun:
         network = self.network
         kept = network.metadata
         costs = self.test_costs if self._watch is None else self._watch.costs
-        network.metadata = {
-            "data": self.info,
-            "progress": {"test_costs": list(costs), "seconds": self._elapsed()},
-        }
+        progress = {"test_costs": list(costs), "seconds": self._elapsed()}
+        if self.ensemble > 1:  # the finished members first, then the one under way
+            ensemble.save_members(self.members, Path(path).parent)
+            progress["member"] = len(self.members)
+        network.metadata = {"data": self.info, "progress": progress}
         try:
             network.save(path)
         finally:
@@ -330,6 +364,11 @@ class TrainingRun:
         if self.interrupted:
             where = self.network.unfinished.position
             metrics["interrupted_at"] = {"epoch": where.epoch, "step": where.step}
+            if self.ensemble > 1:
+                metrics["interrupted_at"]["member"] = len(self.members) + 1
+        if self.ensemble > 1:
+            finished = self.members if not self.interrupted else self.members + [self.network]
+            metrics["ensemble"] = ensemble.summary(finished, self.config["training"]["seed"])
         if self.raw.reference:
             metrics["reference"] = self.raw.reference
         return metrics
@@ -349,91 +388,16 @@ class TrainingRun:
             atomic_write_text(
                 path / "columns.csv", csv_text(("column", "kind", "done"), self.decisions())
             )
-        metrics["pictures"] = self._pictures(path, metrics, test_curve) if pictures else []
+        metrics["pictures"] = run_pictures(self, path, metrics, test_curve) if pictures else []
         atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         self.metrics = metrics
         if self.interrupted:
             folder.finish("interrupted")
         else:
             (path / CHECKPOINT).unlink(missing_ok=True)  # model.npz holds all of it
+            ensemble.remove_members(path, self.ensemble)
             folder.finish("complete")
         return metrics
-
-    def _pictures(self, folder: Path, scores: dict, test_curve: bool) -> list[str]:
-        from . import plots
-
-        raw, info, network = self.raw, self.info, self.network
-        written = []
-        if len(self.history):  # an interrupted run may not have finished an epoch
-            # The test cost is drawn only when asked: epochs are not chosen on the test set.
-            test = {"test cost": self.test_costs} if test_curve and self.test_costs else None
-            # A regression trains on the standardised target: its cost is in those units.
-            standardised = info["task"] == "regression" and "y_std" in info
-            plots.learning_curve(
-                self.history,
-                folder / "learning_curve.png",
-                f"Learning curve: {raw.name}",
-                test=test,
-                best_epoch=self.history.best_epoch,
-                cost_label=plots.STANDARDISED_COST if standardised else plots.COST,
-            )
-            written.append("learning_curve.png")
-        if info["task"] == "regression":
-            return written + self._regression_pictures(folder, scores)
-        name = "test" if "test" in scores else "train"
-        plots.confusion_matrix(
-            np.array(scores[name]["confusion_matrix"]),
-            info["classes"],
-            folder / "confusion_matrix.png",
-            f"Confusion matrix: {raw.name} ({name} part)",
-        )
-        written.append("confusion_matrix.png")
-        if raw.n_features == 2:
-            preparation = Preparation.from_metadata(info)
-
-            def predict(X):
-                AL = network.predict_proba(preparation.transform_x(X))
-                return class_probabilities(AL).argmax(axis=0)
-
-            plots.decision_boundary(
-                predict,
-                raw.X_train,
-                raw.Y_train,
-                folder / "decision_boundary.png",
-                info["classes"],
-                f"Decision boundary: {raw.name} (training part)",
-            )
-            written.append("decision_boundary.png")
-        if raw.image_shape is not None:
-            plots.first_layer_weights(
-                network.parameters["W1"], raw.image_shape, folder / "weights.png"
-            )
-            written.append("weights.png")
-        return written
-
-    def _regression_pictures(self, folder: Path, scores: dict) -> list[str]:
-        """Predicted against actual and the residuals, in the target's units, on the test
-        part when it was scored (else the training part)."""
-        from . import plots
-
-        data, info = self.dataset, self.info
-        tested = "test" in scores and "error" not in scores["test"]
-        name = "test" if tested else "training"
-        X, Y = (data.X_test, data.Y_test) if tested else (data.X_train, data.Y_train)
-        predicted, actual = in_target_units(self.network.predict_proba(X), Y, info)
-        names = [info["target"]] if info.get("target") and len(actual) == 1 else ()
-        where = f"{self.raw.name} ({name} part, m = {actual.shape[1]})"
-        plots.predicted_vs_actual(
-            actual,
-            predicted,
-            folder / "predicted_vs_actual.png",
-            f"Predicted vs actual: {where}",
-            names=names,
-        )
-        plots.residuals(
-            actual, predicted, folder / "residuals.png", f"Residuals: {where}", names=names
-        )
-        return ["predicted_vs_actual.png", "residuals.png"]
 
 
 def one_class_warnings(scores: dict) -> list[str]:

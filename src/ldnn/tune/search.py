@@ -281,6 +281,8 @@ class Search:
         start, trial_epochs = swa_start(training, best_config["model"]), training["epochs"]
         if kept:  # the epochs up to its best one: trained on the whole part, no more
             training["epochs"] = int(kept)
+        if training["ensemble"] == "auto":  # the trials were one network each
+            training["ensemble"] = 1
         training.update(
             validation_split=0.0,
             early_stopping=0,
