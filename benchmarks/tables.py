@@ -222,6 +222,10 @@ CANDIDATES = {
     "ens3": {"training": {"ensemble": 3}},
     "ens5": {"training": {"ensemble": 5}},
     "ens10": {"training": {"ensemble": 10}},
+    # Around the defaults with the ensemble: no dropout, a tenth of the L2, both.
+    "kp1": {"model": {"keep_prob": 1.0}, "training": {"ensemble": "auto"}},
+    "l2-0.001": {"training": {"lambd": 0.001, "ensemble": "auto"}},
+    "kp1+l2-0.001": {"model": {"keep_prob": 1.0}, "training": {"lambd": 0.001, "ensemble": "auto"}},
 }
 
 

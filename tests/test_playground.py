@@ -886,6 +886,7 @@ def test_the_parity_page_in_headless_chromium(parity):
 # -- the feature-hierarchy page ----------------------------------------------------------
 
 HIERARCHY_SCREENSHOT = ROOT / "docs" / "playground" / "hierarchy.png"
+HIERARCHY_FACES_SCREENSHOT = ROOT / "docs" / "playground" / "hierarchy-faces.png"
 #: The experiment's computation, as ldnn playground gives it.
 RECIPE = hierarchy_recipe()
 
@@ -937,11 +938,104 @@ def test_the_hierarchy_pictures_are_the_experiment_s_on_the_live_network(hierarc
 
 @pytest.mark.parametrize(
     "document, field",
-    [({"epochs": 0}, "epochs"), ({"epochs": 501}, "epochs"), ({"seed": -1}, "seed")],
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"epochs": 501}, "epochs"),
+        ({"seed": -1}, "seed"),
+        ({"dataset": "mnist"}, "dataset"),
+        ({"dataset": 3}, "dataset"),
+        ({"dataset": None}, "dataset"),
+    ],
 )
 def test_bad_hierarchy_values_are_400s_naming_the_field(hierarchy, document, field):
     status, _, body = request(hierarchy[0], "POST", "/hierarchy/train", document)
     assert status == 400 and json.loads(body)["field"] == field
+
+
+def hierarchy_state(port) -> dict:
+    status, _, body = request(port, "GET", "/hierarchy/state")
+    assert status == 200
+    return json.loads(body)
+
+
+def trained(port, document) -> dict:
+    """The hierarchy page's state once the run ``document`` asks for has ended."""
+    status, _, body = request(port, "POST", "/hierarchy/train", document)
+    assert status == 200, body
+    wait_for(lambda: not hierarchy_state(port)["running"], seconds=30)
+    return hierarchy_state(port)
+
+
+def experiment_probes(network, name: str) -> list[tuple]:
+    """(layer, units, train, test) per row of the experiment's probe table, computed here
+    from the experiment's own functions on ``network`` as it stands."""
+    from ldnn.data import load_dataset
+    from ldnn.data.preparation import standardize
+
+    data = standardize(load_dataset(name))[0]
+    trains = feature_hierarchy.layer_activations(network, data.X_train)
+    tests = feature_hierarchy.layer_activations(network, data.X_test)
+    rows = [
+        (l, A.shape[0], *feature_hierarchy.probe(A, data.Y_train, B, data.Y_test))
+        for l, (A, B) in enumerate(zip(trains, tests, strict=True))
+    ]
+    own = [network.evaluate(data.X_train, data.Y_train), network.evaluate(data.X_test, data.Y_test)]
+    return rows + [(network.L, network.layer_dims[-1], *(s["accuracy"] for s in own))]
+
+
+def shown_probes(state) -> list[tuple]:
+    return [(r["layer"], r["units"], r["train"], r["test"]) for r in state["probes"]["layers"]]
+
+
+def test_the_hierarchy_probes_are_the_experiment_s_on_the_live_network(hierarchy):
+    port, app = hierarchy
+    done = trained(port, {"epochs": 4, "seed": 1})
+    # The last chunk is always probed: the probes are of the network the run ended with.
+    assert done["probes"]["epoch"] == done["epoch"] == 4
+    assert shown_probes(done) == experiment_probes(app.hierarchy.network, "digits")
+    rows = done["probes"]["layers"]
+    assert [r["layer"] for r in rows] == [0, 1, 2, 3, 4]
+    assert [r["units"] for r in rows] == done["layer_dims"] == [64, 64, 32, 16, 10]
+    assert [bool(r.get("output")) for r in rows] == [False] * 4 + [True]
+
+
+def test_the_hierarchy_faces_choice_trains_on_25x25_images(hierarchy):
+    port, app = hierarchy
+    choices = {c["name"]: c for c in hierarchy_state(port)["datasets"]}
+    assert list(choices) == ["digits", "faces"] and choices["digits"]["available"]
+    if not choices["faces"]["available"]:
+        pytest.skip(f"the faces set is not available here: {choices['faces']['reason']}")
+    assert choices["faces"]["image_shape"] == [25, 25]
+    done = trained(port, {"dataset": "faces", "epochs": 2, "seed": 0})
+    run = done["run"]
+    assert run["dataset"] == "faces" and run["hidden"] == [32, 16, 8]
+    assert (run["batch_size"], run["lambd"]) == (32, 5.0)
+    assert done["layer_dims"] == [625, 32, 16, 8, 1] and done["image_shape"] == [25, 25]
+    unit = done["layers"][0]["units"][0]
+    assert {len(base64.b64decode(unit[k])) for k in ("top", "ascent", "weights")} == {625}
+    assert shown_probes(done) == experiment_probes(app.hierarchy.network, "faces")
+
+
+def test_a_hierarchy_set_that_cannot_be_loaded_is_offered_disabled_with_its_reason(monkeypatch):
+    from ldnn.errors import MissingPackageError
+    from ldnn.playground import hierarchy as page
+
+    reason = "data set 'faces' needs scikit-image: pip install 'ldnn[data]'"
+
+    def load(name):
+        if name == "faces":
+            raise MissingPackageError(reason)
+        return load_dataset(name)
+
+    load_dataset = page.load_dataset
+    monkeypatch.setattr(page, "load_dataset", load)
+    with serving(PlaygroundApp(Session(), PARITY, recipe=RECIPE)) as (port, _):
+        choices = hierarchy_state(port)["datasets"]
+        assert choices[1] == {"name": "faces", "available": False, "reason": reason}
+        status, _, body = request(port, "POST", "/hierarchy/train", {"dataset": "faces"})
+        answer = json.loads(body)
+        assert status == 400 and answer["field"] == "dataset"
+        assert answer["message"] == f"the faces set is not available here: {reason}"
 
 
 def test_the_hierarchy_page_in_headless_chromium(hierarchy):
@@ -959,4 +1053,26 @@ def test_the_hierarchy_page_in_headless_chromium(hierarchy):
         )
         assert len(labels) == (3 * 2 + 1) * feature_hierarchy.UNITS_SHOWN  # and W[1]'s rows
         assert "test" in page.text_content("#accuracy")
+        # The probe table is the state's, a row a layer l = 0..L.
+        rows = app.hierarchy.state()["probes"]["layers"]
+        cells = page.eval_on_selector_all(
+            "#probe-table tbody tr", "all => all.map(r => r.cells[4].textContent)"
+        )
+        assert cells == [f"{r['test']:.3f}" for r in rows] and len(cells) == 5
+        assert "l=0 train" in page.get_attribute("#probe-chart", "aria-label")
         page.screenshot(path=str(HIERARCHY_SCREENSHOT), full_page=True)
+        choices = app.hierarchy.datasets()
+        options = page.eval_on_selector_all(
+            "#dataset option", "all => all.map(o => [o.value, o.disabled])"
+        )
+        assert options == [[c["name"], not c["available"]] for c in choices]
+        if choices[1]["available"]:
+            page.select_option("#dataset", "faces")
+            page.fill("#epochs", "10")
+            page.click("#train")
+            wait_for(lambda: page.text_content("#set-title") == "25x25 faces", seconds=20)
+            wait_for(lambda: page.text_content("#running") == "done", seconds=40)
+            assert page.text_content("#epoch") == "10"
+            size = page.eval_on_selector(".hierarchy-units canvas", "c => [c.width, c.height]")
+            assert size == [50, 50]  # 25x25 pixels drawn 2x
+            page.screenshot(path=str(HIERARCHY_FACES_SCREENSHOT), full_page=True)

@@ -163,3 +163,25 @@ def test_a_tracking_server_that_does_not_answer_is_given_seconds(monkeypatch):
     with pytest.raises(ConfigurationError, match="cannot connect to db:5432"):
         check_tracking_uri("postgresql+psycopg2://user:secret@db/mlflow")
     assert waited == [CONNECT_SECONDS, CONNECT_SECONDS] and CONNECT_SECONDS <= 5
+
+
+def test_an_ensemble_s_members_follow_one_another_in_the_metrics(work, capsys):
+    """Each member's epochs count from 0; the trackers' steps go on from the last member's
+    (Steps), so MLflow's curve is the members' one after another, never two values at
+    one step."""
+    from ldnn.runs.tracking import Steps
+
+    steps = Steps()
+    assert [steps(e) for e in (0, 1, 2, 0, 1, 0)] == [0, 1, 2, 3, 4, 5]
+    resumed = Steps()
+    assert [resumed(e) for e in (7, 8, 0)] == [7, 8, 9]  # a resumed run's first epoch
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    argv = ["train", "iris", "--name", "e", "--mlflow", uri, "--ensemble", "2", *QUICK]
+    assert main([*argv, "--no-early-stopping"]) == 0, capsys.readouterr().err
+    client = MlflowClient(tracking_uri=uri)
+    (found,) = client.search_runs([client.get_experiment_by_name("ldnn").experiment_id])
+    costs = client.get_metric_history(found.info.run_id, "train_cost")
+    assert [m.step for m in costs] == list(range(8))  # 2 members x 4 epochs

@@ -79,19 +79,28 @@ def parity_constructions():
 
 def hierarchy_recipe():
     """The feature-hierarchy page's :class:`~ldnn.playground.hierarchy.Recipe`: the
-    experiment's own functions and its digits network (given here, where both rooms are
-    in reach, so that the playground does not import the experiments)."""
+    experiment's own functions, its probe and its networks for the digits and the faces
+    (given here, where both rooms are in reach, so that the playground does not import
+    the experiments)."""
     from ..experiments import feature_hierarchy as experiment
     from ..playground.hierarchy import Recipe
 
-    digits = experiment.config("digits", quick=False)
+    def network(name: str) -> dict:
+        settings = experiment.config(name, quick=False)
+        return {
+            "hidden": list(settings["hidden"]),
+            **experiment.TRAINING,
+            "batch_size": settings["batch_size"],
+            "lambd": settings["lambd"],
+        }
+
     return Recipe(
         experiment.layer_activations,
         experiment.ascend,
         experiment.varied_units,
         experiment.top_examples,
+        experiment.probe,
         experiment.TOP_K,
         experiment.UNITS_SHOWN,
-        tuple(digits["hidden"]),
-        {**experiment.TRAINING, "batch_size": digits["batch_size"], "lambd": digits["lambd"]},
+        {name: network(name) for name in ("digits", "faces")},
     )

@@ -64,12 +64,7 @@ FLAGS = {
     "training": (
         "optimizer",
         "learning_rate",
-        "lr_schedule",
-        "decay_rate",
-        "time_interval",
-        "warmup_epochs",
-        "min_learning_rate",
-        "lr_patience",
+        *configuration.SCHEDULE_SETTINGS,
         "weight_decay",
         "nesterov",
         "clip_norm",

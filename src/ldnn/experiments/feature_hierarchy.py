@@ -129,14 +129,17 @@ def _unit_figure(name, l, units, A, X_raw, X_ascent, image_shape, path) -> str:
     return save(fig, path)
 
 
-def _probe(A_train, Y_train, A_test, Y_test) -> tuple[float, float]:
+def probe(A_train, Y_train, A_test, Y_test) -> tuple[float, float]:
+    """The linear probe on one layer's activations A[l] (n[l], m): (train accuracy, test
+    accuracy) of a standardised logistic regression fitted on ``A_train`` (also the
+    playground's hierarchy page's)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-    probe.fit(A_train.T, Y_train.ravel())
-    return probe.score(A_train.T, Y_train.ravel()), probe.score(A_test.T, Y_test.ravel())
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    model.fit(A_train.T, Y_train.ravel())
+    return model.score(A_train.T, Y_train.ravel()), model.score(A_test.T, Y_test.ravel())
 
 
 def one_dataset(name: str, folder: Path, quick: bool, seed: int) -> tuple[list, list]:
@@ -172,7 +175,7 @@ def one_dataset(name: str, folder: Path, quick: bool, seed: int) -> tuple[list, 
         )
     rows = []
     for l, (A_train, A_test) in enumerate(zip(train_acts, test_acts, strict=True)):
-        train_acc, test_acc = _probe(A_train, Y, A_test, Y_test)
+        train_acc, test_acc = probe(A_train, Y, A_test, Y_test)
         rows.append(
             {
                 "dataset": name,

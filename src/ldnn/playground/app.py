@@ -15,8 +15,8 @@ current mini-batch and ``POST /gradcheck`` the gradient check (:mod:`.course`; P
 because the server passes handlers the path without its query); ``POST /upload`` a CSV
 as the body (at most ``max_upload`` bytes, else 413; :mod:`.upload`), answered with its
 columns, which a control then trains on; ``GET /hierarchy`` the feature-hierarchy page,
-``POST /hierarchy/train`` a run on the digits and ``GET /hierarchy/state`` its pictures
-(:mod:`.hierarchy`). Every answer carries
+``POST /hierarchy/train`` a run on the digits or the faces and ``GET /hierarchy/state``
+its pictures and linear probes (:mod:`.hierarchy`). Every answer carries
 :data:`SECURITY`'s headers, a Content-Security-Policy of ``default-src 'self'`` among
 them: the page fetches nothing from elsewhere. Errors are JSON, as ``ldnn serve``'s:
 ``{"error_code": ..., "message": ...}``, and a control's name the ``field`` it got wrong.

@@ -22,20 +22,13 @@ from ..data.table_source import split_rows
 from ..errors import ConfigurationError
 from ..io import atomic_write_text, csv_text
 from ..runs.config import DEFAULTS as RUN_DEFAULTS
-from ..runs.config import data_and_network, resolved
+from ..runs.config import SCHEDULE_SETTINGS, data_and_network, resolved
 from .datasets import FEATURES, SETS, features, make_points
 from .plane import InputPlane
 
 DATA_FILE = "data.csv"
 #: The learning-rate schedule's settings, named as Hyperparameters and [training] name them.
-SCHEDULE = (
-    "lr_schedule",
-    "decay_rate",
-    "time_interval",
-    "warmup_epochs",
-    "min_learning_rate",
-    "lr_patience",
-)
+SCHEDULE = SCHEDULE_SETTINGS
 TARGET = "y"
 #: The playground trains in float64: its small products are as fast, and its numbers
 #: are the same at any BLAS thread count.

@@ -117,6 +117,15 @@ DEFAULTS = {
 #: ensemble = "auto": this many members for a table whose training part has at most
 #: AUTO_ENSEMBLE_ROWS rows (and no text column is embedded), else one network.
 AUTO_ENSEMBLE, AUTO_ENSEMBLE_ROWS = 5, 10_000
+#: The [training] settings of the learning-rate schedule (:mod:`ldnn.core.schedules`).
+SCHEDULE_SETTINGS = (
+    "lr_schedule",
+    "decay_rate",
+    "time_interval",
+    "warmup_epochs",
+    "min_learning_rate",
+    "lr_patience",
+)
 #: early_stopping = "auto": this patience when there is a validation part.
 AUTO_PATIENCE = 10
 

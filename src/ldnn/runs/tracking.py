@@ -90,6 +90,19 @@ def final_scores(metrics: dict) -> dict[str, float]:
     return scores
 
 
+class Steps:
+    """A tracker's step for each epoch it is given: the epoch itself, or one past the
+    last step when the epochs start again (an ensemble's next member counts on from the
+    one before, so that its curve follows, not overwrites, the last)."""
+
+    def __init__(self):
+        self.last = -1
+
+    def __call__(self, epoch: int) -> int:
+        self.last = max(epoch, self.last + 1)
+        return self.last
+
+
 def _epoch_values(record: dict, which: int) -> dict[str, float]:
     """The epoch's values by their MLflow (``which`` 0) or TensorBoard (1) names."""
     return {
@@ -190,6 +203,7 @@ class MlflowTracker:
             logging.getLogger(name).setLevel(logging.WARNING)
         self._Metric = Metric
         self.uri, self.experiment, self.run_id = uri, experiment, None
+        self.steps = Steps()
         self.client = self._said(MlflowClient, tracking_uri=uri)
 
     def start(self, run, name: str) -> None:
@@ -235,7 +249,8 @@ class MlflowTracker:
         if self.run_id is None:  # tracking failed earlier: training goes on without it
             return
         now = int(time.time() * 1000)
-        metrics = [self._Metric(k, v, now, epoch) for k, v in _epoch_values(record, 0).items()]
+        step = self.steps(epoch)
+        metrics = [self._Metric(k, v, now, step) for k, v in _epoch_values(record, 0).items()]
         try:
             self.client.log_batch(self.run_id, metrics=metrics)
         except Exception as error:
@@ -277,13 +292,15 @@ class TensorBoardTracker:
             ) from None
         self.logdir = Path(logdir)
         self._SummaryWriter, self.writer = SummaryWriter, None
+        self.steps = Steps()
 
     def start(self, run, name: str) -> None:
         self.writer = self._SummaryWriter(str(self.logdir))
 
     def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
+        step = self.steps(epoch)
         for tag, value in _epoch_values(record, 1).items():
-            self.writer.add_scalar(tag, value, epoch)
+            self.writer.add_scalar(tag, value, step)
 
     def finish(self, run, folder, metrics: dict) -> None:
         """The hyperparameters beside the final scores (TensorBoard's HPARAMS tab)."""

@@ -11,6 +11,27 @@
 
   function say(text) { $("message").textContent = text || ""; }
 
+  // What each network's panel lists: (the state's key, its label).
+  const ROWS = [
+    ["layer_dims", "layer_dims"],
+    ["hidden_layers", "hidden layers"],
+    ["hidden_units", "hidden units"],
+    ["units", "units (hidden + output)"],
+    ["parameters", "parameters"],
+    ["exact_errors", "exact weights"],
+    ["accuracy", "accuracy now"],
+    ["cost", "cost J now"],
+  ];
+  for (const dl of document.querySelectorAll(".parity-nets dl")) {
+    for (const [key, label] of ROWS) {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = label;
+      dd.dataset.key = key;
+      dl.append(dt, dd);
+    }
+  }
+
   function fill(name, values) {
     const section = $("net-" + name);
     for (const dd of section.querySelectorAll("dd[data-key]")) {
