@@ -69,6 +69,8 @@ def test_auto_is_five_members_on_a_small_table_averaged_into_one_network(table):
     np.testing.assert_allclose(run.network.predict_proba(X), 1 / (1 + np.exp(-mean)), atol=1e-12)
     # Each member had its own validation part, initialisation and shuffles.
     assert len({float(m.parameters["W1"][0, 0]) for m in run.members}) == 5
+    merged = run.network
+    assert run.fit() is history and run.network is merged  # done: nothing more to train
     metrics = run.scores()
     assert metrics["ensemble"]["members"] == 5
     assert metrics["ensemble"]["epochs_run"] == [len(m.history) for m in run.members]

@@ -703,7 +703,7 @@ def test_the_page_in_headless_chromium(server):
         wait_for(lambda: not session.playing)
         # the settings, in the hash (checked once paused: while playing, a frame made
         # before the change may still arrive after the control's answer)
-        wait_for(lambda: "learning_rate%22%3A0.1" in page.url)
+        wait_for(lambda: "learning_rate%22%3A0.1" in page.evaluate("location.hash"))
         page.click("#course-toggle")
         canvases = lambda: page.eval_on_selector_all(  # noqa: E731
             "#course-arrays canvas", "all => all.map(c => c.getAttribute('aria-label'))"
@@ -747,10 +747,16 @@ def test_batch_norm_a_schedule_and_early_stopping_in_headless_chromium(server):
         assert "validation cost" in page.text_content("#schedule-formula")
         wait_for(lambda: page.input_value("#validation_split") == "0.2")
         for key, value in (("lr_patience", 2), ("early_stopping", 8), ("epochs", 2000)):
-            selector = "#stop_after" if key == "epochs" else f"#{key}"
-            page.fill(selector, str(value))
-            page.press(selector, "Tab")  # a number input's change comes as it loses focus
+            name = "stop_after" if key == "epochs" else key
+            page.fill(f"#{name}", str(value))
+            page.press(f"#{name}", "Tab")  # a number input's change comes as it loses focus
             wait_for(lambda: getattr(hp(), key) == value)  # noqa: B023 - waited for here
+            # ... and for the page to have the server's answer (it puts the settings in the
+            # URL's hash, read from the page: page.url is only brought up to date by the
+            # next call into the browser), which would otherwise overwrite the next field
+            # as it is being filled.
+            shown = [f"%22{name}%22%3A{value}{end}" for end in ("%2C", "%7D")]
+            wait_for(lambda: any(s in page.evaluate("location.hash") for s in shown))  # noqa: B023
         assert "batch_norm%22%3Atrue" in page.url and "plateau" in page.url
         # The course view cannot show batch-normalised layers, and says so.
         page.click("#course-toggle")

@@ -194,6 +194,8 @@ class TrainingRun:
         An ensemble's members train one after another (:mod:`ldnn.runs.members`); once
         the last is done the network is their average, and the history and test costs
         are the last member's."""
+        if self.ensemble > 1 and len(self.members) == self.ensemble:
+            return self.history  # every member trained: the network is their average
         while True:
             history = self._fit_member(callbacks, stop, checkpoints, comm)
             if self.ensemble == 1 or self.interrupted:
