@@ -224,9 +224,14 @@ CANDIDATES = {
     "ens10": {"training": {"ensemble": 10}},
     # Around the defaults with the ensemble: no dropout, a tenth of the L2, both.
     "kp1": {"model": {"keep_prob": 1.0}, "training": {"ensemble": "auto"}},
+    "kp.9": {"model": {"keep_prob": 0.9}, "training": {"ensemble": "auto"}},
     "l2-0.001": {"training": {"lambd": 0.001, "ensemble": "auto"}},
     "kp1+l2-0.001": {"model": {"keep_prob": 1.0}, "training": {"lambd": 0.001, "ensemble": "auto"}},
 }
+
+
+#: The peers, which ``--select`` scores on the same validation parts as the candidates.
+PEERS = ("mlp", "hgb")
 
 
 def run_ldnn(train_csv, test_csv, target, task, na, seed, config_file=None, changes=None):
@@ -389,8 +394,9 @@ def main() -> int:
     parser.add_argument("--csv", help="also write every score to this CSV")
     parser.add_argument(
         "--select",
-        help="candidates (names of CANDIDATES, comma-separated) scored on a validation part "
-        "of each training part (a fifth of it): the test parts are not used",
+        help="candidates (names of CANDIDATES, or the peers mlp and hgb, comma-separated) "
+        "scored on a validation part of each training part (a fifth of it): the test "
+        "parts are not used",
     )
     args = parser.parse_args()
     if args.select:
@@ -476,8 +482,13 @@ def select(tables, seeds, candidates) -> int:
                 write_csv(inner_csv, inner), write_csv(held_csv, held)
                 for candidate in candidates:
                     start = time.perf_counter()
-                    changes = one_network(candidate)
-                    score = run_ldnn(inner_csv, held_csv, target, task, na, seed, changes=changes)
+                    if candidate in PEERS:  # scikit-learn's, on the same parts
+                        score = run_peer(candidate, inner_csv, held_csv, target, task, na, seed)
+                    else:
+                        changes = one_network(candidate)
+                        score = run_ldnn(
+                            inner_csv, held_csv, target, task, na, seed, changes=changes
+                        )
                     found.setdefault((name, candidate), []).append(score)
                     print(
                         f"{name} seed {seed} {candidate}: {score:.4f} "

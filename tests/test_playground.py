@@ -423,10 +423,10 @@ def test_batch_norm_a_schedule_and_early_stopping_are_the_network_s_own(server):
     assert answer["field"] == "parameter" and "gamma[1] and beta[1]" in answer["message"]
     control(port, {"action": "weight", "parameter": "beta", "layer": 2, "row": 1, "value": 0.25})
     assert session.network.parameters["beta2"][1, 0] == 0.25
-    # The course view says it cannot show it; the gradient check can (gamma and beta too).
-    refused = course(port, {}, expect=400)
-    assert refused["field"] == "batch_norm"
-    assert "does not show batch-normalised" in refused["message"]
+    # The course view shows it (tests/test_playground_course.py checks its numbers); the
+    # gradient check takes it too (gamma and beta with W).
+    shown = [a["name"] for a in course(port, {})["arrays"]]
+    assert {"Z_norm[1]", "γ[2]", "dβ[1]"} <= set(shown) and "b[1]" not in shown
     checked = course(port, {}, path="/gradcheck")
     assert checked["passed"] and checked["n_parameters"] == 2 * 4 + 8 + 4 * 4 + 8 + 4 + 1
     # Played, the run ends by early stopping: the patience counted from its best epoch.
@@ -733,8 +733,7 @@ def test_batch_norm_a_schedule_and_early_stopping_in_headless_chromium(server):
     port, session = server
     hp = lambda: session.network.hyperparameters  # noqa: E731
     url, viewport = f"http://127.0.0.1:{port}/", {"width": 1400, "height": 1000}
-    refusal = "status of 400"  # the course view's, asked for below
-    with browser_page(url, expected_errors=(refusal,), viewport=viewport) as page:
+    with browser_page(url, viewport=viewport) as page:
         wait_for(lambda: page.text_content("#layer-dims") != "")
         page.check("#batch_norm")
         wait_for(lambda: hp().batch_norm == (True, True))
@@ -758,10 +757,9 @@ def test_batch_norm_a_schedule_and_early_stopping_in_headless_chromium(server):
             shown = [f"%22{name}%22%3A{value}{end}" for end in ("%2C", "%7D")]
             wait_for(lambda: any(s in page.evaluate("location.hash") for s in shown))  # noqa: B023
         assert "batch_norm%22%3Atrue" in page.url and "plateau" in page.url
-        # The course view cannot show batch-normalised layers, and says so.
+        # The course view shows the batch-normalised layers, and says so.
         page.click("#course-toggle")
-        wait_for(lambda: "does not show batch-normalised" in page.text_content("#course-note"))
-        assert page.locator("#course-arrays canvas").count() == 0
+        wait_for(lambda: "batch norm: μ[l] and σ²[l]" in page.text_content("#course-note"))
         page.click("#course-toggle")
         page.click("#play")
         wait_for(lambda: "early stopping" in page.text_content("#message"), seconds=30)

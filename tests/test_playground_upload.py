@@ -113,6 +113,41 @@ def test_an_uploaded_csv_trains_through_ldnn_train_s_own_preparation(server, tmp
     assert session.call(session.frame)["surface"]["kind"] == "value"
 
 
+def test_an_upload_s_columns_left_out_and_its_task_are_ldnn_train_s(server, tmp_path):  # noqa: F811
+    port, session = server
+    number = upload(port, table().encode())["upload"]
+    settings = {"dataset": "upload", "upload": number, "target": "label", "layers": [3]}
+    settings |= {"drop": ["colour", "price", "label"]}  # (the target: never a feature)
+    state = control(port, {"action": "set", "settings": settings})
+    assert state["settings"]["drop"] == ["colour", "price"]
+    assert session.network.layer_dims == (3, 3, 1)
+    assert session.built.dataset.feature_names == ["width", "height", "depth"]
+    status, _, body = request(port, "GET", "/export/config.toml")
+    assert status == 200 and 'drop = ["colour", "price"]' in body.decode()
+    for drop, said in (
+        (["colour", "shape"], "'shape' is not a column of the upload"),
+        (["width", "height", "depth", "colour", "price"], "keep at least one feature"),
+        ("colour", "drop must be a list"),
+    ):
+        document = {"action": "set", "settings": {"drop": drop}}
+        answer = control(port, document, expect=400)
+        assert answer["field"] == "drop" and said in answer["message"], answer
+    assert session.settings["drop"] == ["colour", "price"]
+    # The task: auto lets the target's values decide (a few whole numbers: classes);
+    # regression asks for a linear output on the same column.
+    rng = np.random.default_rng(2)
+    points = rng.normal(size=(90, 2))
+    lines = ["a,b,k"] + [f"{x:.4f},{y:.4f},{int(x > 0) + int(y > 0)}" for x, y in points]
+    number = upload(port, ("\n".join(lines) + "\n").encode())["upload"]
+    settings = {"dataset": "upload", "upload": number, "target": "k", "drop": [], "task": "auto"}
+    state = control(port, {"action": "set", "settings": settings})
+    assert state["settings"]["output"] == "softmax" and session.network.layer_dims[-1] == 3
+    state = control(port, {"action": "set", "settings": {"task": "regression"}})
+    assert state["settings"]["output"] == "linear" and session.network.layer_dims[-1] == 1
+    answer = control(port, {"action": "set", "settings": {"task": "ranking"}}, expect=400)
+    assert answer["field"] == "task" and "auto, classification, regression" in answer["message"]
+
+
 def test_the_projection_is_the_first_two_principal_components():
     rng = np.random.default_rng(1)
     # Most of the variance along (1, 1, 0) / sqrt 2, then along (0, 0, 1).
@@ -214,6 +249,13 @@ def test_uploading_a_csv_through_the_page_in_headless_chromium(server, tmp_path)
         assert session.settings["target"] == "label" and session.network.layer_dims[0] == 6
         wait_for(lambda: "principal components" in page.text_content("#plane-note"))
         assert page.input_value("#target") == "label"
+        # a column's box unchecked leaves it out (ldnn train --drop); the target's is off
+        assert page.is_disabled('#upload-columns input[value="label"]')
+        page.uncheck('#upload-columns input[value="colour"]')
+        wait_for(lambda: session.settings["drop"] == ["colour"])
+        wait_for(lambda: session.network.layer_dims[0] == 4)
+        page.check('#upload-columns input[value="colour"]')
+        wait_for(lambda: session.network.layer_dims[0] == 6)
         page.click("#play")
         wait_for(lambda: int(page.text_content("#epoch")) >= 40, seconds=20)
         costs = session.curves.train

@@ -53,8 +53,8 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
     batch norm, the learning-rate schedule, the validation part (``validation_split`` of
     the training part, 0: none) and early stopping as the page sets them; no clipping
     and no weight averaging. ``table`` is what an uploaded table sets instead of a
-    generated set: its target, its features ([]: every other column), its task and
-    output ("auto": from the target)."""
+    generated set: its target, its features ([]: every other column), the columns it
+    leaves out (``drop``), its task and output ("auto": from the target)."""
     table = table or {
         "target": TARGET,
         "features": list(settings["features"]),
@@ -67,6 +67,7 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
         target=table["target"],
         features=table["features"],
         task=table["task"],
+        drop=table.get("drop", []),
         test_split=settings["test_split"],
         split_seed=settings["seed"],
         standardize=True,

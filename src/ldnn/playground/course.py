@@ -1,20 +1,27 @@
 """The notes' own view of one step: for the current mini-batch, forward propagation layer by
 layer (W[l], b[l], Z[l], A[l] for l = 1..L) and backward (Y, dZ[L], then for l = L..1
 dZ[l], dW[l], db[l], dA[l-1]), each array with its name, its shape in the notes' form and
-its formula; and ldnn's own gradient check of the network on a few of its examples.
+its formula, batch norm's and dropout's arrays where a layer has them; and ldnn's own
+gradient check of the network on a few of its examples.
 
-Every number is ldnn's: :func:`ldnn.core.propagation.forward` and
-:func:`~ldnn.core.propagation.backward` on the network's parameters, with the loss, the
-example weights (1/m) and the L2 λ that training uses, and dropout off. dZ[l] is the very
-array backward computes (read from the :class:`~ldnn.core.workspace.Workspace` it writes
-into). ldnn's backward folds the notes' 1/m into dZ[L] (:func:`ldnn.core.losses.example_weights`),
-so its dZ[l] and dA[l] are the notes' divided by m: the view multiplies them back by m
-(exact for a power of two, as the default 16), so that the formulas hold as the notes
-write them on the numbers shown. dW[l] and db[l] are backward's own.
+Every number is ldnn's (:mod:`.course_walk` says where each is read from):
+:func:`ldnn.core.propagation.forward` and :func:`~ldnn.core.propagation.backward` on the
+network's parameters, with the loss, the example weights (1/m) and the L2 λ and L1 λ₁ that
+training uses. ldnn's backward folds the notes' 1/m into dZ[L]
+(:func:`ldnn.core.losses.example_weights`), so its dZ[l], dZ~[l] and dA[l] are the notes'
+divided by m: the view multiplies them back by m (exact for a power of two, as the
+default 16), so that the formulas hold as the notes write them on the numbers shown.
+dW[l], db[l], dγ[l] and dβ[l] are backward's own.
 
-A network with batch-normalised layers is refused (:func:`refuse_batch_norm`, a 400 the
-page shows in the panel) rather than walked as if it had none; the gradient check takes
-it (gamma and beta checked with W).
+A batch-normalised layer (course 2, week 3) is shown with Z[l] = W[l]·A[l-1], μ[l],
+σ²[l], Z_norm[l], γ[l], β[l], Z~[l] and, backward, dZ~[l], dγ[l], dβ[l], dZ[l]: the
+statistics are those a training step takes, over the examples shown (the mini-batch's own
+when m is its size), not the running averages, which the view leaves as they are.
+
+Dropout (course 2, week 1) is applied as the next training step applies it: its masks
+D[l] (the notes' 0/1) are those that step draws for these examples, drawn here from a
+copy of training's generator, which is left as it is; ``"dropout": 0`` asks for the view
+without them.
 
 The functions here run on the training thread, between two steps (``Session.call``): a
 consistent snapshot of the live network, taken while training goes on if it is playing.
@@ -30,13 +37,13 @@ import math
 import numpy as np
 
 from ..core.gradcheck import gradcheck
-from ..core.losses import example_weights, get_loss
+from ..core.losses import get_loss
 from ..core.parameters import count_parameters
-from ..core.propagation import backward, forward, resolve_activations
-from ..core.workspace import Workspace
+from ..core.regularization import dropout_masks
 from ..errors import ConfigurationError
 from ..training.loop import minibatches
 from ..training.state import generator_at
+from .course_walk import walk  # (tests and callers import it from here too)
 
 #: The most examples of the mini-batch the view shows, and its default.
 MAX_M, M = 64, 16
@@ -79,85 +86,49 @@ def request(document, fields: dict) -> dict:
 
 def current_batch(network, m_train: int) -> dict:
     """The mini-batch the next step trains on: its epoch, its index among the epoch's
-    batches, their count, and its columns of the training part. Drawn again from the
+    batches, their count, its columns of the training part, and ``generator``, a
+    generator where that step's first dropout mask is drawn from. Drawn again from the
     generator's state (an interrupted epoch's, or the generator's as the next epoch
-    would draw it), on a copy: training's generator is left as it is."""
+    would draw it), on copies: training's generator is left as it is."""
     hp, state = network.hyperparameters, network.state
     unfinished = state.unfinished
     if unfinished is not None and unfinished.position.step > 0:  # an epoch under way
         position = unfinished.position
         rng, epoch, index = generator_at(position.epoch_rng_state), position.epoch, position.step
+        # the fit's own generator stands past the shuffle and the earlier steps' masks
+        draws = generator_at(state.generator.bit_generator.state)
     else:  # between two epochs (a fit stopped there has no epoch's state yet)
         generator = state.generator or np.random.default_rng([hp.seed, state.epochs_trained])
         rng, epoch, index = generator_at(generator.bit_generator.state), state.epochs_trained, 0
+        draws = rng  # the epoch's first masks follow its shuffle
     batches = minibatches(m_train, hp.batch_size, rng)
-    return {"epoch": epoch, "index": index, "count": len(batches), "columns": batches[index]}
+    columns = batches[index]
+    if isinstance(columns, slice):  # one batch of every example, in order
+        columns = np.arange(m_train)
+    return {
+        "epoch": epoch,
+        "index": index,
+        "count": len(batches),
+        "columns": columns,
+        "generator": draws,
+    }
 
 
-def walk(network, X, Y, lambd: float, l1: float = 0.0) -> list[dict]:
-    """The arrays of one forward and backward pass on X (n[0], m) and Y (n[L], m), in the
-    notes' order, each a dict: name, pass ("forward" or "backward"), layer, notation (the
-    shape in the notes' form), formula, shape and values (an ndarray)."""
-    hp, parameters = network.hyperparameters, network.parameters
-    L, m = network.L, X.shape[1]
-    activations = resolve_activations(hp.activations, L)
-    loss = get_loss(hp.loss)
-    AL, caches = forward(X, parameters, activations)  # no masks: dropout off
-    workspace = Workspace()  # backward writes dZ[l] into it: read back below
-    weights = example_weights(m)
-    grads = backward(
-        AL,
-        Y,
-        caches,
-        activations,
-        loss,
-        weights=weights,
-        lambd=lambd,
-        l1=l1,
-        workspace=workspace,
+def next_masks(network, batch: dict, like, m: int) -> dict:
+    """{l: D[l]}: the inverted-dropout masks the next step draws for ``batch``
+    (:func:`current_batch`'s), as ldnn's :func:`~ldnn.core.regularization.dropout_masks`
+    draws them (ldnn's D[l], 1/keep_prob where kept), of its first ``m`` examples; empty
+    without dropout. ``like``: an array of the training data's dtype (the draws depend on
+    it). Drawn from ``batch["generator"]``, a copy."""
+    hp = network.hyperparameters
+    keep_probs = tuple(hp.keep_prob)
+    if all(keep == 1 for keep in keep_probs):
+        return {}
+    size = len(batch["columns"])  # the step draws masks for its whole batch
+    # the first m columns of each, as a rank keeps its share of a batch's masks
+    return dropout_masks(
+        hp.layer_dims, size, keep_probs, batch["generator"], like, columns=np.arange(m)
     )
-    arrays = []
-
-    def add(name, stage, l, notation, formula, values):
-        arrays.append(
-            {
-                "name": name,
-                "pass": stage,
-                "layer": l,
-                "notation": notation,
-                "formula": formula,
-                "shape": list(values.shape),
-                "values": values,
-            }
-        )
-
-    add("A[0]", "forward", 1, "(n[0], m)", "A[0] = X", X)
-    for l in range(1, L + 1):
-        cache, g, k = caches[l - 1], activations[l - 1].name, l - 1
-        add(f"W[{l}]", "forward", l, f"(n[{l}], n[{k}])", f"W[{l}]", parameters[f"W{l}"])
-        add(f"b[{l}]", "forward", l, f"(n[{l}], 1)", f"b[{l}]", parameters[f"b{l}"])
-        add(f"Z[{l}]", "forward", l, f"(n[{l}], m)", f"Z[{l}] = W[{l}]·A[{k}] + b[{l}]", cache.Z)
-        add(f"A[{l}]", "forward", l, f"(n[{l}], m)", f"A[{l}] = {g}(Z[{l}])", cache.A)
-    add("Y", "backward", L, f"(n[{L}], m)", "Y, the labels", Y)
-    canonical = activations[L - 1].name == loss.canonical_activation
-    if not canonical:
-        formula = f"dA[{L}] = ∂L/∂A[{L}] ({loss.name})"
-        add(f"dA[{L}]", "backward", L, f"(n[{L}], m)", formula, loss.gradient(AL, Y))
-    l2 = f" + (λ/m) W[{{l}}], λ = {lambd:g}" if lambd else ""
-    l2 += f" + (λ₁/m) sign(W[{{l}}]), λ₁ = {l1:g}" if l1 else ""
-    for l in range(L, 0, -1):
-        k, g = l - 1, activations[l - 1].name
-        dZ = workspace.layer(l, parameters[f"W{l}"], m).dZ * m  # the notes': without 1/m
-        formula = f"dZ[{L}] = A[{L}] − Y" if l == L and canonical else (
-            f"dZ[{l}] = dA[{l}] * {g}'(Z[{l}])")  # fmt: skip
-        add(f"dZ[{l}]", "backward", l, f"(n[{l}], m)", formula, dZ)
-        formula = f"dW[{l}] = (1/m) dZ[{l}]·A[{k}]ᵀ" + l2.format(l=l)
-        add(f"dW[{l}]", "backward", l, f"(n[{l}], n[{k}])", formula, grads[f"dW{l}"])
-        formula = f"db[{l}] = (1/m) Σ dZ[{l}] (axis=1, keepdims)"
-        add(f"db[{l}]", "backward", l, f"(n[{l}], 1)", formula, grads[f"db{l}"])
-        formula = f"dA[{k}] = W[{l}]ᵀ·dZ[{l}]"
-        add(f"dA[{k}]", "backward", l, f"(n[{k}], m)", formula, grads[f"dA{k}"] * m)
-    return arrays
 
 
 def rounded(values: np.ndarray, digits: int) -> list:
@@ -187,34 +158,62 @@ def _batch_data(network, dataset, columns):
     return (X.dense(network.dtype) if hasattr(X, "dense") else X), Y
 
 
-def refuse_batch_norm(network) -> None:
-    """A ConfigurationError naming "batch_norm" when a layer is batch-normalised: the walk
-    shows the notes' Z[l] = W[l]·A[l-1] + b[l] and its backward, which such a layer does
-    not compute (it normalises Z[l] and has gamma[l], beta[l] in place of b[l])."""
-    normalised = [l for l, on in enumerate(network.hyperparameters.batch_norm, 1) if on]
+def _values_count(network, m: int, dropout: bool) -> int:
+    """About how many values the walk of m examples sends: every (n[l], m) and (n[l], 1)
+    array and the parameters with their gradients."""
+    dims, hp = network.layer_dims, network.hyperparameters
+    normalised = tuple(hp.batch_norm) or (False,) * (network.L - 1)
+    count = sum(d * m for d in dims) * 4  # Z[l], A[l], dZ[l], dA[l]
+    for l in range(1, len(dims)):
+        count += dims[l] * (dims[l - 1] + 1) * 2  # W[l], b[l], dW[l], db[l]
+        if l < network.L and normalised[l - 1]:  # Z~, Z_norm, dZ~; μ, σ², β, dβ
+            count += dims[l] * (3 * m + 4)
+        if l < network.L and dropout and hp.keep_prob[l - 1] < 1:  # g(Z[l]), D[l]
+            count += dims[l] * 2 * m
+    return count
+
+
+def _note(network, m: int, size: int, dropout: bool) -> str:
+    """What the view's numbers are, said once above its arrays."""
+    hp = network.hyperparameters
+    normalised = any(hp.batch_norm)
+    said = [
+        ("dZ[l], dZ~[l] and dA[l]" if normalised else "dZ[l] and dA[l]")
+        + " are the notes' (ldnn's backward, which carries each example's 1/m, times m); "
+        + ("dW[l], db[l], dγ[l] and dβ[l]" if normalised else "dW[l] and db[l]")
+        + " are backward's own"
+    ]
     if normalised:
-        layers = ", ".join(map(str, normalised))
-        raise ConfigurationError(
-            f"the course view does not show batch-normalised layers yet (layers {layers} here "
-            "normalise Z[l] and have gamma[l], beta[l] in place of b[l]): its arrays would "
-            "not be what training computes. Turn batch norm off to step through the network; "
-            "the gradient check works with it",
-            field="batch_norm",
+        whose = (
+            "the whole mini-batch, as the step takes them"
+            if m == size
+            else f"the first {m} of its {size} examples: the step takes them over all {size}"
         )
+        said.append(f"batch norm: μ[l] and σ²[l] of {whose} (not the running averages)")
+    if any(keep < 1 for keep in hp.keep_prob):
+        said.append(
+            "dropout as the next step applies it: D[l] are the masks it draws for these "
+            "examples (from a copy of training's generator, left as it is)"
+            if dropout
+            else "dropout off, as asked (training drops units: keep_prob < 1)"
+        )
+    else:
+        said.append("no dropout (keep_prob = 1)")
+    return "; ".join(said)
 
 
 def view(network, dataset, document=None) -> dict:
     """The answer of ``POST /course``: the current mini-batch's first ``m`` examples (the
     request's, default :data:`M`) through one forward and backward pass, each array's
-    values to ``digits`` significant digits."""
-    asked = request(document, {"m": (M, 1, MAX_M), "digits": (DIGITS, 1, MAX_DIGITS)})
-    refuse_batch_norm(network)
+    values to ``digits`` significant digits; with the network's dropout unless
+    ``dropout`` is 0."""
+    fields = {"m": (M, 1, MAX_M), "digits": (DIGITS, 1, MAX_DIGITS), "dropout": (1, 0, 1)}
+    asked = request(document, fields)
+    hp = network.hyperparameters
     batch = current_batch(network, dataset.X_train.shape[1])
     columns = batch["columns"][: asked["m"]]
-    m, dims = len(columns), network.layer_dims
-    count = sum(d * m for d in dims) * 4 + sum(
-        dims[l] * (dims[l - 1] + 1) * 2 for l in range(1, len(dims))
-    )
+    m, dims, size = len(columns), network.layer_dims, len(batch["columns"])
+    count = _values_count(network, m, bool(asked["dropout"]))
     if count > MAX_VALUES:
         weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
         field, fix = ("m", "ask for fewer examples m") if weights * 2 < MAX_VALUES else (
@@ -224,8 +223,8 @@ def view(network, dataset, document=None) -> dict:
             field=field,
         )
     X, Y = _batch_data(network, dataset, columns)
-    lambd, l1 = network.hyperparameters.lambd, network.hyperparameters.l1
-    arrays = walk(network, X, Y, lambd, l1)
+    masks = next_masks(network, batch, X, m) if asked["dropout"] else {}
+    arrays = walk(network, X, Y, hp.lambd, hp.l1, masks=masks or None)
     for entry in arrays:
         entry["values"] = rounded(entry["values"], asked["digits"])
     return {
@@ -233,20 +232,20 @@ def view(network, dataset, document=None) -> dict:
         "batch": {
             "index": batch["index"],
             "count": batch["count"],
-            "size": len(batch["columns"]),
+            "size": size,
             "columns": [int(c) for c in columns],
         },
         "m": m,
         "digits": asked["digits"],
         "layer_dims": list(dims),
-        "activations": list(network.hyperparameters.activations),
-        "loss": get_loss(network.hyperparameters.loss).name,
-        "lambd": lambd,
-        "l1": l1,
-        "note": (
-            "dropout off; dZ[l] and dA[l] are the notes' (ldnn's backward, which carries "
-            "each example's 1/m, times m); dW[l] and db[l] are backward's own"
-        ),
+        "activations": list(hp.activations),
+        "loss": get_loss(hp.loss).name,
+        "lambd": hp.lambd,
+        "l1": hp.l1,
+        "batch_norm": [bool(b) for b in hp.batch_norm] or [False] * (network.L - 1),
+        "keep_prob": [float(k) for k in hp.keep_prob],
+        "dropout": bool(masks),
+        "note": _note(network, m, size, bool(masks)),
         "arrays": arrays,
     }
 

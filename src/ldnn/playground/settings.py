@@ -10,7 +10,9 @@ part holds out :data:`VALIDATION` of it. A cosine schedule anneals α over the r
 epochs, so it needs "stop after N epochs".
 
 An uploaded table (dataset "upload") is named by its number (``upload``) and its
-``target`` column; its task and output follow the target (:mod:`.upload`).
+``target`` column; ``drop`` lists the columns left out of its features (every other
+column is one), and ``task`` is "auto" (the target's values decide, as ``ldnn train``'s
+auto does), "classification" or "regression"; the output follows the task (:mod:`.upload`).
 
 A control's value that is out of range or of the wrong kind raises
 :class:`~ldnn.errors.ConfigurationError` with its ``field``, which the server answers as
@@ -61,6 +63,8 @@ DEFAULTS = {
     "early_stopping": 0,
     "target": "",
     "upload": 0,
+    "drop": [],
+    "task": "auto",
 }
 _CONSTANT = {
     "decay_rate": 0.0,
@@ -82,6 +86,9 @@ SCHEDULE_DEFAULTS = {
 #: The validation part held out when early stopping or the plateau schedule is turned on
 #: without one (ldnn train's default for tables).
 VALIDATION = 0.2
+#: An upload's tasks (``ldnn train --task``) and the most columns ``drop`` may name.
+TASKS = ("auto", "classification", "regression")
+MAX_COLUMNS = 10_000
 #: The settings that change training as it goes; any other change starts a new network.
 LIVE = ("learning_rate", "lambd", "l1", "keep_prob", "stop_after")
 
@@ -180,6 +187,17 @@ def _check_training(key: str, value):
         return value
     if key == "upload":
         return _whole(key, value, 0, 2**31 - 1)
+    if key == "drop":  # columns of the upload (checked against it: upload.check_choice)
+        names_ok = isinstance(value, list) and len(value) <= MAX_COLUMNS
+        if not names_ok or not all(isinstance(v, str) and len(v) <= 1000 for v in value):
+            raise ConfigurationError(
+                f"drop must be a list of at most {MAX_COLUMNS:,} column names, got "
+                f"{str(value)[:80]}",
+                field=key,
+            )
+        return list(dict.fromkeys(value))
+    if key == "task":
+        return _name(key, value, TASKS)
     raise ConfigurationError(
         f"unknown setting {key!r}; settings: {', '.join(DEFAULTS)}", field=str(key)[:60]
     )

@@ -9,8 +9,10 @@ than two columns or a column the reader refuses is refused with a
 :class:`~ldnn.errors.DataFileError` of ``field`` "file" whose message names the column.
 
 Training on it is ``ldnn train``'s own path (:func:`ldnn.runs.config.data_and_network`
-on a [data] table naming the file and its target): the target's values decide the task
-(classes or a regression) and the output layer, every other column is a feature, text
+on a [data] table naming the file, its target, the columns the page leaves out (``drop``,
+as ``--drop``) and the task): with the task "auto" the target's values decide it (classes
+or a regression) and the output layer, every column neither the target nor dropped is a
+feature, text
 columns one-hot and missing cells imputed by :class:`~ldnn.data.encoding.TableEncoding`
 as they are for ``ldnn train``. The pictures lie in the plane :mod:`.plane` says.
 """
@@ -102,8 +104,9 @@ def store(body: bytes, folder: Path, number: int) -> Upload:
 
 def check_choice(settings: dict, upload: Upload | None) -> dict:
     """``settings`` for an upload checked against it: the upload they name is the one
-    kept (0: the latest), and its target is one of its columns (ConfigurationErrors
-    naming "upload" and "target")."""
+    kept (0: the latest), its target is one of its columns, and so is every column left
+    out (``drop``: the target never is, and at least one feature stays): ConfigurationErrors
+    naming "upload", "target" and "drop"."""
     if settings["dataset"] != UPLOAD:
         return settings
     if upload is None:
@@ -122,7 +125,19 @@ def check_choice(settings: dict, upload: Upload | None) -> dict:
             f"target {target[:60]!r} is not a column of the upload; its columns: {listed}",
             field="target",
         )
-    return {**settings, "upload": number, "target": target}
+    unknown = [c for c in settings["drop"] if c not in upload.columns]
+    if unknown:
+        raise ConfigurationError(
+            f"drop: {unknown[0][:60]!r} is not a column of the upload",
+            field="drop",
+        )
+    drop = [c for c in settings["drop"] if c != target]  # (a target is never a feature)
+    if len(drop) >= len(upload.columns) - 1:
+        raise ConfigurationError(
+            f"every column but the target {target[:60]!r} is left out: keep at least one feature",
+            field="drop",
+        )
+    return {**settings, "upload": number, "target": target, "drop": drop}
 
 
 def _dense(X) -> np.ndarray:
@@ -141,7 +156,13 @@ def build_upload(settings: dict, folder: Path, upload: Upload) -> Built:
     "target" or "file" if the table cannot be trained on as asked."""
     source = Path(folder) / DATA_FILE
     shutil.copyfile(upload.path, source)
-    table = {"target": settings["target"], "features": [], "task": "auto", "output": "auto"}
+    table = {
+        "target": settings["target"],
+        "features": [],
+        "drop": list(settings["drop"]),
+        "task": settings["task"],
+        "output": "auto",
+    }
     config = run_config(settings, str(source), max(1, settings["stop_after"]), table)
     try:
         raw, dataset, info, network = data_and_network(config)

@@ -160,11 +160,22 @@ class DNNBase(BaseEstimator):
         sample_weight = self._sample_weight(y, sample_weight, X, check_classes=not incremental)
         Y = self._scale_targets(Y, sample_weight, first_call=first_call)
         m = X.shape[0]
+        K = self._ensemble_size(incremental, first_call)
         if first_call:
             self._seed_ = self._seed()
             self.network_ = self._build_network(X.shape[1], m)
             self.n_iter_ = 0
             self.loss_curve_ = []
+        if K > 1:
+            return self._fit_ensemble(X, y, Y, sample_weight, K)
+        return self._fit_member(
+            X, y, Y, sample_weight, incremental=incremental, first_call=first_call
+        )
+
+    def _fit_member(self, X, y, Y, sample_weight, *, incremental: bool, first_call: bool):
+        """network_ fitted on X (n_samples, n_features) and its encoded targets Y, as
+        the estimator's parameters say (see :meth:`_fit`)."""
+        m = X.shape[0]
         # Settings that may change between calls (set_params before a warm start, a new
         # batch for partial_fit) are refreshed; the architecture and optimizer are kept.
         # partial_fit never early-stops: one epoch on one batch has nothing to wait for.
@@ -204,6 +215,49 @@ class DNNBase(BaseEstimator):
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
         self.stop_reason_ = history.stop_reason
         self.validation_scores_ = scores if validation_data is not None else None
+        return self
+
+    def _ensemble_size(self, incremental: bool, first_call: bool) -> int:
+        """K, the ``ensemble`` parameter checked: a whole number >= 1; more than one only
+        for a cold ``fit`` (an ensemble merged into one network has no optimizer state
+        to go on from)."""
+        K = self.ensemble
+        if isinstance(K, bool) or not isinstance(K, Integral) or K < 1:
+            raise ValueError(f"ensemble must be a whole number >= 1, got {K!r}")
+        if K > 1 and (incremental or not first_call):
+            call = "partial_fit" if incremental else "a warm-started fit"
+            raise ValueError(
+                f"ensemble = {K}: {call} cannot go on training an ensemble merged into one "
+                "network; use ensemble=1, or fit afresh"
+            )
+        return int(K)
+
+    def _fit_ensemble(self, X, y, Y, sample_weight, K: int):
+        """K members, member k drawn from seed + k (its own initialisation, validation
+        part, shuffles and dropout), each fitted as ``fit`` fits one network, then merged
+        into one network whose Z[L] is their mean (:func:`ldnn.model.ensemble.merge`):
+        what ``ldnn train --ensemble K`` makes. The curves are member 0's."""
+        from ..model.ensemble import merge
+
+        seed, members, epochs = self._seed_, [], []
+        try:
+            for k in range(K):
+                self._seed_ = seed + k
+                if k:
+                    self.network_ = self._build_network(X.shape[1], X.shape[0])
+                    self.n_iter_, self.loss_curve_ = 0, []
+                self._fit_member(X, y, Y, sample_weight, incremental=False, first_call=True)
+                members.append(self.network_)
+                epochs.append(self.n_iter_)
+                if k == 0:
+                    curves = (self.n_iter_, self.loss_curve_, self.validation_scores_)
+                    stopped = self.stop_reason_
+        finally:
+            self._seed_ = seed
+        self.network_ = merge(members)
+        self.n_iter_, self.loss_curve_, self.validation_scores_ = curves
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+        self.stop_reason_, self.ensemble_n_iter_ = stopped, epochs
         return self
 
     def _scale_targets(self, Y, sample_weight, *, first_call: bool):
@@ -326,6 +380,14 @@ COMMON_PARAMETERS = """\
         stops early.
     validation_fraction : float, default=0.2
     patience : int, default=10
+    ensemble : int, default=1
+        Train this many networks, member k from ``random_state``'s seed + k (its own
+        initialisation, validation part, shuffles and dropout), and average their Z[L]
+        into one network, K times wider in its hidden layers (``ldnn train --ensemble``;
+        :mod:`ldnn.model.ensemble`). Unlike ``ldnn train``, whose "auto" trains 5 on a
+        table of at most 10,000 rows, the estimators train one unless asked: a
+        scikit-learn search fits an estimator many times, each fit K times the work.
+        Only for a cold ``fit`` (not ``partial_fit`` or ``warm_start``).
     swa_start : float or "auto", default="auto"
         Stochastic weight averaging: the model is the mean of the parameters at the end
         of each epoch from this epoch on (a whole number, or a fraction < 1 of
@@ -366,4 +428,7 @@ COMMON_ATTRIBUTES = """\
         classifier, R^2 for the regressor); None without early stopping.
     stop_reason_ : str
         Why the last call stopped: "completed", "early stopping" or "diverged".
+    ensemble_n_iter_ : list of int
+        With ``ensemble`` > 1, each member's epochs (``n_iter_``, ``loss_curve_``,
+        ``validation_scores_`` and ``stop_reason_`` are member 0's).
 """

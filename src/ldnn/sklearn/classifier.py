@@ -68,6 +68,7 @@ class DNNClassifier(ClassifierMixin, DNNBase):
         validation_fraction: float = 0.2,
         patience: int = 10,
         swa_start: float | str = "auto",
+        ensemble: int = 1,
         init: str | None = None,
         random_state=None,
         dtype: str = "float64",
@@ -95,6 +96,7 @@ class DNNClassifier(ClassifierMixin, DNNBase):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.swa_start = swa_start
+        self.ensemble = ensemble
         self.init = init
         self.random_state = random_state
         self.dtype = dtype

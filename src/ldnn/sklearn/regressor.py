@@ -77,6 +77,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         validation_fraction: float = 0.2,
         patience: int = 10,
         swa_start: float | str = "auto",
+        ensemble: int = 1,
         init: str | None = None,
         random_state=None,
         dtype: str = "float64",
@@ -103,6 +104,7 @@ class DNNRegressor(RegressorMixin, DNNBase):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.swa_start = swa_start
+        self.ensemble = ensemble
         self.init = init
         self.random_state = random_state
         self.dtype = dtype

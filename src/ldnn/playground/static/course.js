@@ -15,7 +15,9 @@ async function post(path, body) {
   return content;
 }
 
-// The arrays grouped by step of the walk: forward l = 1..L, then backward l = L..1.
+// The arrays grouped by step of the walk: forward l = 1..L, then backward l = L..1. A
+// layer's step holds whatever arrays it has, in the server's order (batch norm's μ[l],
+// σ²[l], Z_norm[l], γ[l], β[l], Z~[l]; dropout's D[l]): nothing here expects W, b, Z, A.
 function stages(arrays) {
   const found = [];
   for (const a of arrays) {
@@ -26,9 +28,17 @@ function stages(arrays) {
   return found;
 }
 
+// A step's name in the list: its pass and layer, and what the layer adds to the notes'.
+function stageName(s, k) {
+  const has = (prefix) => s.arrays.some((a) => a.name.startsWith(prefix));
+  const extras = [has("Z_norm[") || has("dZ~[") ? "batch norm" : "", has("D[") ? "dropout" : ""];
+  const said = extras.filter(Boolean).join(", ");
+  return `${k + 1}. ${s.pass}, layer ${s.layer}${said ? ` (${said})` : ""}`;
+}
+
 async function loadCourse() {
   const m = Number($("course-m").value) || 16;
-  const answer = await post("/course", { m });
+  const answer = await post("/course", { m, dropout: $("course-dropout").checked ? 1 : 0 });
   if (answer === null) {  // said in the panel too (the frames overwrite the message line)
     course.stages = [];
     for (const id of ["course-arrays", "course-stage"]) $(id).innerHTML = "";
@@ -44,11 +54,15 @@ async function loadCourse() {
   course.at = Math.min(kept, course.stages.length - 1);
   const select = $("course-stage");
   select.innerHTML = "";
-  course.stages.forEach((s, k) => select.add(new Option(`${k + 1}. ${s.pass}, layer ${s.layer}`, String(k))));
+  course.stages.forEach((s, k) => select.add(new Option(stageName(s, k), String(k))));
   const b = answer.batch;
+  // the dropout box matters only where training drops units
+  $("course-dropout").disabled = answer.keep_prob.every((k) => k === 1);
   $("course-where").textContent = `epoch ${answer.epoch}, mini-batch ${b.index + 1} of ${b.count} ` +
     `(${b.size} examples; the first m = ${answer.m} shown), ${answer.loss}` +
-    (answer.lambd ? `, λ = ${answer.lambd}` : "");
+    (answer.lambd ? `, λ = ${answer.lambd}` : "") + (answer.l1 ? `, λ₁ = ${answer.l1}` : "") +
+    (answer.dropout ? `, keep_prob ${answer.keep_prob.join(", ")}` : "") +
+    (answer.batch_norm.some(Boolean) ? ", batch norm" : "");
   $("course-note").textContent = answer.note;
   showStage();
 }
@@ -129,6 +143,7 @@ function wireCourse() {
   $("course-stage").onchange = () => { course.at = Number($("course-stage").value); showStage(); };
   $("course-refresh").onclick = loadCourse;
   $("course-m").onchange = loadCourse;
+  $("course-dropout").onchange = loadCourse;
   $("gradcheck").onclick = gradientCheck;
   // A control (a step, a reset, a setting) changes the network: take a new snapshot.
   document.addEventListener("controlled", () => { if (course.open) loadCourse(); });

@@ -65,7 +65,7 @@ async function sendUpload(file) {
   }
   showUpload(body);
   $("upload-info").textContent = `${file.name}: ${body.rows} rows, ${body.columns.length} columns`;
-  await change({ dataset: "upload", upload: body.upload, target: body.target });
+  await change({ dataset: "upload", upload: body.upload, target: body.target, drop: [] });
 }
 
 function showUpload(described) {
@@ -73,6 +73,16 @@ function showUpload(described) {
   upload = described;
   options($("target"), described.columns);
   $("target").disabled = false;
+  // A box per column: checked, a feature; unchecked, left out (drop); the target's is off.
+  const boxes = $("upload-columns");
+  boxes.innerHTML = "";
+  for (const name of described.columns) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox"; box.value = name;
+    label.append(box, ` ${name}`);
+    boxes.append(label);
+  }
   $("upload-option").disabled = false;
   $("upload-option").textContent = `your CSV (upload ${described.upload})`;
 }
@@ -118,7 +128,15 @@ function showSettings() {
   $("l1").value = String(settings.l1);
   for (const box of document.querySelectorAll("#features input")) box.checked = settings.features.includes(box.value);
   const uploaded = settings.dataset === "upload";
-  if (uploaded && upload) $("target").value = settings.target;
+  if (uploaded && upload) {
+    $("target").value = settings.target;
+    for (const box of document.querySelectorAll("#upload-columns input")) {
+      box.disabled = box.value === settings.target;
+      box.checked = !box.disabled && !settings.drop.includes(box.value);
+    }
+  }
+  $("task").value = settings.task;
+  $("upload-columns").hidden = !uploaded;
   // An upload's inputs are its columns and its output follows its target.
   $("output").disabled = uploaded;
   $("features").hidden = uploaded;
@@ -176,6 +194,11 @@ function wire() {
     ? { dataset: "upload", upload: upload.upload, target: $("target").value } : { dataset: $("dataset").value });
   $("upload-file").onchange = () => { if ($("upload-file").files.length) sendUpload($("upload-file").files[0]); };
   $("target").onchange = () => change({ dataset: "upload", upload: upload.upload, target: $("target").value });
+  $("task").onchange = () => change({ task: $("task").value });
+  $("upload-columns").onchange = () => {
+    const left = [...document.querySelectorAll("#upload-columns input")].filter((b) => !b.checked && !b.disabled);
+    change({ drop: left.map((b) => b.value) });
+  };
   for (const id of ["learning_rate", "lambd", "l1"]) $(id).onchange = () => change({ [id]: Number($(id).value) });
   for (const id of [...NUMBERS, ...RANGES]) $(id).onchange = () => change({ [id]: Number($(id).value) });
   $("batch_norm").onchange = () => change({ batch_norm: $("batch_norm").checked });
