@@ -147,3 +147,24 @@ def test_a_stream_trains_on_the_cpu_only(tmp_path):
     net = DeepNetwork([3, 2, 1], device="gpu", epochs=1, batch_size=4)
     with pytest.raises(ConfigurationError, match="streamed from .npy files trains on the CPU"):
         net.fit(NpyRows(tmp_path / "X.npy").T, np.ones((1, 8)))
+
+
+def test_reads_of_many_sizes_keep_one_buffer_not_one_per_size(tmp_path):
+    """A part built on MPI ranks gathers a differently sized set of rows each block:
+    the room kept for reads is the largest asked for, not a buffer per size."""
+    import tracemalloc
+
+    X = np.arange(4000 * 64, dtype=np.float64).reshape(4000, 64)
+    np.save(tmp_path / "x.npy", X)
+    rows = NpyRows(tmp_path / "x.npy")
+    rng = np.random.default_rng(0)
+    tracemalloc.start()
+    try:
+        for k in range(1, 400):  # 399 sizes: a buffer each would keep 40 MB
+            index = rng.choice(4000, k, replace=False)
+            assert np.array_equal(rows.gather_rows(index), X[index])
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        rows.close()
+    assert held < 1 << 20  # one buffer of 399 rows x 512 bytes

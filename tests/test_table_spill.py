@@ -85,6 +85,28 @@ def test_a_streamed_table_is_the_table_read_whole(files, name, regression):
     assert type(streamed.X_train.numbers).__name__ == "NpyRows"
 
 
+def test_the_marker_check_and_the_row_count_read_no_column_of_numbers(files, monkeypatch):
+    """On disk, whether a column is text and how many rows there are is known without
+    reading a column (on MPI ranks each read gathers the whole column from the ranks)."""
+    from ldnn.data import table_spill
+    from ldnn.data.rules import check_markers
+
+    spilled = table_spill.spill(files / "t.parquet", {}, table_spill.Limits())
+    read = []
+    real = table_spill.SpilledTable.column
+    monkeypatch.setattr(
+        table_spill.SpilledTable, "column", lambda self, name: read.append(name) or real(self, name)
+    )
+    try:
+        columns = spilled.columns
+        assert columns.n_rows == 30_000 and read == []
+        assert [columns.is_text(n) for n in ("a", "colour", "size")] == [False, True, False]
+        check_markers(columns)
+        assert set(read) == {"colour", "day", "word", "y"}  # the text columns only
+    finally:
+        spilled.close()
+
+
 def test_the_choice_is_said_and_a_setting_that_is_none_of_them_refused(files):
     source = str(files / "t.csv")
     from ldnn.data.table_source import reading

@@ -118,9 +118,9 @@ def check_markers(columns: Columns, drop=(), keep=()) -> None:
     values the reader was not told of: say so (naming the data row), rather than one-hot
     encode the numbers. Columns in ``drop`` or ``keep`` are left alone."""
     for name in columns.names:
-        values = columns[name]
-        if isinstance(values, Text) and name not in drop and name not in keep:
-            _refuse_a_marker(name, values, columns.source)
+        # (asked before the column is read: a table on disk reads only its text)
+        if columns.is_text(name) and name not in drop and name not in keep:
+            _refuse_a_marker(name, columns[name], columns.source)
 
 
 def _refuse_a_marker(name: str, values: Text, source: str) -> None:

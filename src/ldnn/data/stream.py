@@ -37,6 +37,9 @@ from ..io.npy import read_header
 
 #: Rows read per chunk by the scans (min, max, statistics) and by :meth:`NpyRows.chunks`.
 CHUNK_BYTES = 4 << 20
+#: The most bytes of read room a NpyRows keeps between reads (a mini-batch's rows, a
+#: chunk's); larger reads take room of their own.
+KEPT_BYTES = 16 << 20
 
 
 def _header(path: Path) -> tuple[tuple, np.dtype, int]:
@@ -119,7 +122,7 @@ class NpyRows:
         self._row_bytes = n * file_dtype.itemsize
         self._fds = [os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0)) for p in self.paths]
         self._close = weakref.finalize(self, _close_all, list(self._fds))
-        self._buffers: dict = {}
+        self._scratch = None  # (rows, n) in file_dtype: see _buffer
         self._extrema = None
 
     # -- what an array has ---------------------------------------------------------------
@@ -141,7 +144,7 @@ class NpyRows:
             return self
         other = object.__new__(NpyRows)
         other.__dict__.update(self.__dict__)
-        other.dtype, other._buffers = np.dtype(dtype), {}
+        other.dtype, other._scratch = np.dtype(dtype), None
         other._base = self  # shares the files, which close when the last user is gone
         return other
 
@@ -164,10 +167,15 @@ class NpyRows:
 
     # -- reading -------------------------------------------------------------------------
     def _buffer(self, k: int) -> np.ndarray:
-        buffer = self._buffers.get(k)
-        if buffer is None:
-            buffer = self._buffers[k] = np.empty((k, self.shape[1]), dtype=self.file_dtype)
-        return buffer
+        """Room for k rows as the file holds them: the first k rows of one kept buffer,
+        grown to the most rows asked for (a buffer per k, as before, grew without bound
+        when every call asked for another k: 115 MB for a part built on 2 ranks); a
+        read larger than :data:`KEPT_BYTES` gets room of its own, not kept."""
+        if k * self._row_bytes > KEPT_BYTES:
+            return np.empty((k, self.shape[1]), dtype=self.file_dtype)
+        if self._scratch is None or len(self._scratch) < k:
+            self._scratch = np.empty((k, self.shape[1]), dtype=self.file_dtype)
+        return self._scratch[:k]
 
     def _read_rest(self, shard: int, view: memoryview, offset: int, done: int) -> None:
         """The bytes of shard ``shard`` from ``offset`` into ``view`` that a read did not

@@ -225,6 +225,18 @@ class _OnDisk(Mapping):
     def only(self, names) -> _OnDisk:
         return _OnDisk(self.table, names, self.rows)
 
+    @property
+    def n_rows(self) -> int:
+        """The rows these columns have (no column is read to say so)."""
+        return self.table.rows_total if self.rows is None else len(self.rows)
+
+    def is_text(self, name: str) -> bool:
+        """Whether column ``name`` is text (a Text when read), without reading it."""
+        if name not in self.names:
+            raise KeyError(name)
+        table = self.table
+        return name not in table.number_index and name not in table.as_numbers
+
     def at(self, rows) -> _OnDisk:
         """The same columns at ``rows`` (of these rows)."""
         return _OnDisk(self.table, self.names, rows if self.rows is None else self.rows[rows])

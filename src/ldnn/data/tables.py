@@ -117,9 +117,13 @@ class Columns:
 
     @property
     def n_rows(self) -> int:
+        if hasattr(self.data, "n_rows"):  # columns read when asked for: not read for this
+            return self.data.n_rows
         return len(next(iter(self.data.values()))) if self.data else 0
 
     def is_text(self, name: str) -> bool:
+        if hasattr(self.data, "is_text"):  # (likewise)
+            return self.data.is_text(name)
         return isinstance(self.data[name], Text)
 
     def __getitem__(self, name: str):
