@@ -10,11 +10,14 @@ turns each round, R is the roofline). ``--processes N`` repeats the whole run in
 processes and pools the rounds. The table gives the median samples per second of each
 library and, as the ratios, the median over rounds of each round's ratio: on a shared
 machine whose speed drifts, a ratio taken within one round compares runs made under the
-same conditions. The float32 GEMM roofline is the time np.matmul alone needs for the
-products of one epoch (W[l] A[l-1], dZ[l] A[l-1]^T, W[l]^T dZ[l] except for l = 1),
-measured in every round. Case (d) predicts with (a)'s network: the whole set at once, in
-batches of 256, and one row at a time (2,000 calls, a server's latency). Case (e)
-measures peak RSS in a fresh process per library.
+same conditions. ``--isolate`` runs each library's round in a process of its own
+instead, the libraries' processes in turns: two runtimes' thread pools in one process
+(OpenBLAS's and PyTorch's OpenMP threads, which spin a while after each call) can slow
+whichever runs next at two threads. The float32 GEMM roofline is the time np.matmul
+alone needs for the products of one epoch (W[l] A[l-1], dZ[l] A[l-1]^T, W[l]^T dZ[l]
+except for l = 1), measured in every round. Case (d) predicts with (a)'s network: the
+whole set at once, in batches of 256, and one row at a time (2,000 calls, a server's
+latency). Case (e) measures peak RSS in a fresh process per library.
 """
 
 from __future__ import annotations
@@ -110,10 +113,11 @@ def _turn(names: list, k: int) -> list:
     return names[k:] + names[:k]
 
 
-def run_worker(cases, threads, repeats) -> dict:
-    """Time every case in this process; returns {key: [samples per second, ...]}."""
+def run_worker(cases, threads, repeats, only=None) -> dict:
+    """Time every case in this process (``only``: one library's); returns {key:
+    [samples per second, ...]}."""
     limit_threads(threads)
-    trainers = {name: cls() for name, cls in TRAINERS.items()}
+    trainers = {name: cls() for name, cls in TRAINERS.items() if only in (None, name)}
     results: dict[str, list[float]] = {}
     X_all, y_all = make_data(60_000)
     for case in cases:
@@ -127,7 +131,7 @@ def run_worker(cases, threads, repeats) -> dict:
                 seconds, _ = timed(train)
                 if repeat:
                     results.setdefault(f"{case}/{name}", []).append(m / seconds)
-            if repeat:
+            if repeat and only in (None, "ldnn"):  # (isolated: in ldnn's process)
                 results.setdefault(f"{case}/roofline", []).append(gemm_roofline(dims, batch, m))
     if "d" in cases:
         _, dims, batch, _ = CASES["a"]
@@ -242,11 +246,18 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="each library in a process of its own, one round a process, the libraries' "
+        "processes alternating (their thread pools never share a process)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = args.cases.split(",")
     if args.worker:
-        print(json.dumps(run_worker(cases, int(args.threads), args.repeats)))
+        print(json.dumps(run_worker(cases, int(args.threads), args.repeats, args.only)))
         return
     import torch
 
@@ -263,22 +274,18 @@ def main(argv=None) -> None:
     )
     for threads in [int(t) for t in args.threads.split(",")]:
         pooled: dict[str, list[float]] = {}
-        for _ in range(args.processes):
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--worker",
-                    "--cases",
-                    args.cases,
-                    "--threads",
-                    str(threads),
-                    "--repeats",
-                    str(args.repeats),
-                ],
-                capture_output=True,
-                text=True,
-            )
+        worker = [sys.executable, __file__, "--worker", "--cases", args.cases]
+        worker += ["--threads", str(threads)]
+        if args.isolate:  # a round is one process per library, in turns
+            runs = [
+                [*worker, "--repeats", "1", "--only", name]
+                for k in range(args.processes * args.repeats)
+                for name in _turn(list(TRAINERS), k)
+            ]
+        else:
+            runs = [[*worker, "--repeats", str(args.repeats)]] * args.processes
+        for command in runs:
+            out = subprocess.run(command, capture_output=True, text=True)
             if out.returncode:
                 sys.exit(f"benchmark worker failed:\n{out.stderr}")
             for key, values in json.loads(out.stdout.strip().splitlines()[-1]).items():
