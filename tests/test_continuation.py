@@ -91,12 +91,14 @@ def test_the_optimizer_and_generator_state_round_trip_exactly(tmp_path):
     early_stopping=st.booleans(),
     through_a_file=st.booleans(),
     recipes=st.booleans(),
+    window=st.sampled_from([0, 5, 13]),
 )
 def test_a_fit_stopped_between_two_steps_continues_bit_for_bit(
-    optimizer, stop_after, early_stopping, through_a_file, recipes, tmp_path_factory
+    optimizer, stop_after, early_stopping, through_a_file, recipes, window, tmp_path_factory
 ):
     X, Y = data()
     extra = {"validation_split": 0.25, "early_stopping": 3 if early_stopping else None}
+    extra["shuffle_window"] = window  # (a windowed shuffle is drawn again on resuming too)
     if recipes:  # clipping and the plateau schedule carry state across the stop too
         extra.update(
             clip_norm=0.3,

@@ -149,11 +149,14 @@ def test_a_stream_trains_on_the_cpu_only(tmp_path):
         net.fit(NpyRows(tmp_path / "X.npy").T, np.ones((1, 8)))
 
 
-def test_reads_of_many_sizes_keep_one_buffer_not_one_per_size(tmp_path):
+def test_reads_of_many_sizes_keep_one_buffer_not_one_per_size(tmp_path, monkeypatch):
     """A part built on MPI ranks gathers a differently sized set of rows each block:
     the room kept for reads is the largest asked for, not a buffer per size."""
     import tracemalloc
 
+    from ldnn.data import stream
+
+    monkeypatch.setattr(stream, "SCATTERED", 1 << 30)  # (rows read a run at a time here)
     X = np.arange(4000 * 64, dtype=np.float64).reshape(4000, 64)
     np.save(tmp_path / "x.npy", X)
     rows = NpyRows(tmp_path / "x.npy")
@@ -168,3 +171,31 @@ def test_reads_of_many_sizes_keep_one_buffer_not_one_per_size(tmp_path):
         tracemalloc.stop()
         rows.close()
     assert held < 1 << 20  # one buffer of 399 rows x 512 bytes
+
+
+@pytest.mark.parametrize("source", ["X.npy", "shards"])
+def test_scattered_rows_in_a_few_blocks_are_read_from_kept_blocks(data, source, monkeypatch):
+    """A mini-batch of a shuffle within a window: its scattered rows lie in a few blocks,
+    read whole once and kept, across shard boundaries; the rows are the file's."""
+    from ldnn.data import stream
+
+    folder, X, _ = data
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 40 * 5 * 8)  # blocks of 40 rows
+    monkeypatch.setattr(stream, "SCATTERED", 4)
+    rows = stream.NpyRows(folder / source)
+    reads = []
+    real = stream.NpyRows._read_run
+    monkeypatch.setattr(
+        stream.NpyRows, "_read_run", lambda self, a, b: reads.append((a, b)) or real(self, a, b)
+    )
+    rng = np.random.default_rng(2)
+    for window in range(0, 300, 100):  # windows of 100 rows, in 5 mini-batches each
+        order = window + rng.permutation(100)
+        for batch in np.split(order, 5):
+            np.testing.assert_array_equal(rows.gather_rows(batch), X[batch])
+    # each block read once: 0-39, 40-79, ... (a window touches 3 or 4 of them)
+    assert reads == [(a, min(a + 40, 300)) for a in range(0, 300, 40)]
+    assert len(rows._blocks) <= stream.KEPT_BLOCKS
+    spread = rng.permutation(300)[:50]  # rows all over: read a row (run) a call
+    np.testing.assert_array_equal(rows.gather_rows(spread), X[spread])
+    assert len(reads) == 8

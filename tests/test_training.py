@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 
 from ldnn import DeepNetwork, DivergenceWarning, PrintCost
 from ldnn.data import make_parity, make_spirals, make_xor
-from ldnn.training.loop import minibatches
+from ldnn.training.batches import minibatches
 
 
 def test_three_layer_net_learns_two_spirals():

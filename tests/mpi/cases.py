@@ -38,6 +38,10 @@ CASES = {
         },
         {},
     ),
+    "window": (  # a shuffle within windows of 20 examples: the same on every rank
+        {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 8, "shuffle_window": 20},
+        {},
+    ),
     "weights": (
         {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 4, "lambd": 0.3},
         {"sample_weight": True},

@@ -71,6 +71,7 @@ FLAGS = {
         "label_smoothing",
         "epochs",
         "batch_size",
+        "shuffle_window",
         "lambd",
         "l1",
         "validation_split",
@@ -91,6 +92,7 @@ FLAG_FOR = {
     "swa_start": "--swa",
     "ensemble": "--ensemble",
     "batch_size": "--batch-size",
+    "shuffle_window": "--shuffle-window",
     "keep_prob": "--keep-prob",
     "batch_norm": "--batch-norm",
     "embedding_width": "--embedding-width",
@@ -197,6 +199,14 @@ def add_arguments(p) -> None:
         help="passes over the training part (iterations, for full-batch gradient descent)",
     )
     training.add_argument("--batch-size", type=batch_size, help="a number, or 'full'")
+    training.add_argument(
+        "--shuffle-window",
+        type=int,
+        metavar="W",
+        help="shuffle within windows of W consecutive examples, the windows in a shuffled "
+        "order, instead of all examples (0, the default): a table streamed from disk is "
+        "read a window at a time (docs/scale.md)",
+    )
     training.add_argument("--l2", type=float, dest="lambd", help="L2 strength lambda")
     training.add_argument(
         "--l1",

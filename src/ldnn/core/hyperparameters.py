@@ -75,6 +75,12 @@ class Hyperparameters:
         Passes over the training set; with full-batch gradient descent, iterations.
     batch_size : int or None
         Mini-batch size; None trains on the whole batch of m examples each step.
+    shuffle_window : int
+        0 (the default): each epoch's mini-batches are drawn from a shuffle of all m
+        examples. w > 0: from a shuffle within windows of w consecutive examples, the
+        windows themselves in a shuffled order (:func:`ldnn.training.batches.minibatches`):
+        a table streamed from disk is then read a window at a time (its pages stay in
+        the kernel's cache while the window's batches read them) rather than all over.
     lambd : float
         L2 strength lambda: the cost gains (lambd / 2m) sum_l ||W[l]||_F^2.
     l1 : float
@@ -125,6 +131,7 @@ class Hyperparameters:
     epsilon: float = 1e-8
     epochs: int = 1000
     batch_size: int | None = None
+    shuffle_window: int = 0
     lambd: float = 0.0
     l1: float = 0.0
     keep_prob: tuple[float, ...] = ()
@@ -251,6 +258,13 @@ class Hyperparameters:
         self._validate_recipes()
         check_positive(self.epochs, "epochs", integer=True)
         check_positive(self.batch_size, "batch_size", integer=True, allow_none=True)
+        window = self.shuffle_window
+        if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 0:
+            raise ConfigurationError(
+                f"shuffle_window must be a whole number >= 0 (0: shuffle all examples), "
+                f"got {window!r}",
+                field="shuffle_window",
+            )
         check_non_negative(self.lambd, "lambd")
         check_non_negative(self.l1, "l1")
         check_positive(self.early_stopping, "early_stopping", integer=True, allow_none=True)

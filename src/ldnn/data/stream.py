@@ -40,6 +40,10 @@ CHUNK_BYTES = 4 << 20
 #: The most bytes of read room a NpyRows keeps between reads (a mini-batch's rows, a
 #: chunk's); larger reads take room of their own.
 KEPT_BYTES = 16 << 20
+#: A gather of rows in at least SCATTERED separate runs, all within KEPT_BLOCKS blocks
+#: of BLOCK_BYTES consecutive rows, is served from those blocks, each read whole once
+#: and kept while later gathers use it (:meth:`NpyRows._from_blocks`).
+SCATTERED, BLOCK_BYTES, KEPT_BLOCKS = 32, 8 << 20, 4
 
 
 def _header(path: Path) -> tuple[tuple, np.dtype, int]:
@@ -123,6 +127,7 @@ class NpyRows:
         self._fds = [os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0)) for p in self.paths]
         self._close = weakref.finalize(self, _close_all, list(self._fds))
         self._scratch = None  # (rows, n) in file_dtype: see _buffer
+        self._blocks: dict = {}  # block number -> its rows, least recently used first
         self._extrema = None
 
     # -- what an array has ---------------------------------------------------------------
@@ -144,7 +149,7 @@ class NpyRows:
             return self
         other = object.__new__(NpyRows)
         other.__dict__.update(self.__dict__)
-        other.dtype, other._scratch = np.dtype(dtype), None
+        other.dtype, other._scratch, other._blocks = np.dtype(dtype), None, {}
         other._base = self  # shares the files, which close when the last user is gone
         return other
 
@@ -204,6 +209,8 @@ class NpyRows:
             raise IndexError(f"row index out of range for {m} rows")
         shard = np.searchsorted(self._starts, ordered, side="right") - 1
         breaks = np.flatnonzero((np.diff(ordered) != 1) | (np.diff(shard) != 0)) + 1
+        if len(breaks) >= SCATTERED and self._from_blocks(ordered, order, out):
+            return out
         starts = np.concatenate([[0], breaks])
         ends = np.concatenate([breaks, [k]])
         buffer = self._buffer(k)
@@ -226,6 +233,46 @@ class NpyRows:
                 self._read_rest(where, part, offset, got)
         out[order] = buffer  # back into the caller's order; casts to self.dtype
         return out
+
+    def _from_blocks(self, ordered: np.ndarray, order: np.ndarray, out: np.ndarray) -> bool:
+        """Rows ``ordered`` (sorted; ``order`` puts them back) into ``out`` from blocks of
+        :data:`BLOCK_BYTES` of consecutive rows, each read whole once and kept (the last
+        :data:`KEPT_BLOCKS`), when they lie in at most that many blocks: a mini-batch of a
+        shuffle within a window (``shuffle_window``) reads its window's blocks once
+        instead of a row per system call. False (nothing done) when they do not."""
+        size = max(1, BLOCK_BYTES // self._row_bytes)
+        first, last = int(ordered[0]) // size, int(ordered[-1]) // size
+        if last - first >= KEPT_BLOCKS:
+            return False
+        buffer = self._buffer(len(ordered))
+        for block in range(first, last + 1):
+            rows = self._blocks.pop(block, None)  # (kept last-used last)
+            if rows is None:
+                start = block * size
+                rows = self._read_run(start, min(start + size, self.shape[0]))
+            self._blocks[block] = rows
+            lo, hi = np.searchsorted(ordered, [block * size, (block + 1) * size])
+            buffer[lo:hi] = rows[ordered[lo:hi] - block * size]
+        while len(self._blocks) > KEPT_BLOCKS:
+            self._blocks.pop(next(iter(self._blocks)))
+        out[order] = buffer
+        return True
+
+    def _read_run(self, start: int, stop: int) -> np.ndarray:
+        """Rows start .. stop-1 as the file holds them (file_dtype), in one read a shard."""
+        rows = np.empty((stop - start, self.shape[1]), dtype=self.file_dtype)
+        view, size = memoryview(rows).cast("B"), self._row_bytes
+        row = start
+        while row < stop:
+            shard = int(np.searchsorted(self._starts, row, side="right")) - 1
+            end = min(stop, int(self._starts[shard + 1]))
+            part = view[(row - start) * size : (end - start) * size]
+            offset = int(self._offsets[shard]) + (row - int(self._starts[shard])) * size
+            got = _pread_into(self._fds[shard], part, offset)
+            if got != len(part):
+                self._read_rest(shard, part, offset, got)
+            row = end
+        return rows
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows start .. stop-1 as a new (stop - start, n) array."""

@@ -41,7 +41,7 @@ from ..core.losses import get_loss
 from ..core.parameters import count_parameters
 from ..core.regularization import dropout_masks
 from ..errors import ConfigurationError
-from ..training.loop import minibatches
+from ..training.batches import minibatches
 from ..training.state import generator_at
 from .course_walk import walk  # (tests and callers import it from here too)
 
@@ -101,7 +101,7 @@ def current_batch(network, m_train: int) -> dict:
         generator = state.generator or np.random.default_rng([hp.seed, state.epochs_trained])
         rng, epoch, index = generator_at(generator.bit_generator.state), state.epochs_trained, 0
         draws = rng  # the epoch's first masks follow its shuffle
-    batches = minibatches(m_train, hp.batch_size, rng)
+    batches = minibatches(m_train, hp.batch_size, rng, hp.shuffle_window)
     columns = batches[index]
     if isinstance(columns, slice):  # one batch of every example, in order
         columns = np.arange(m_train)

@@ -34,24 +34,11 @@ from ..core.propagation import resolve_activations
 from ..core.schedules import Plateau, scheduled_learning_rate
 from ..errors import ConfigurationError, DivergenceWarning
 from .averaging import WeightAverage, swa_start_epoch
+from .batches import minibatches
 from .history import Callback, History, run_callbacks
 from .ranks import ONE_PROCESS, Ranks
 from .state import LoopState, generator_at, make_optimizer, make_plateau
 from .step import TrainingStep
-
-
-def minibatches(m: int, batch_size: int | None, rng: np.random.Generator):
-    """Column index arrays for one epoch: shuffled, the last partial batch kept.
-
-    With batch_size None (or >= m) the one batch is all m examples in order.
-    """
-    if batch_size is None or batch_size >= m:
-        return [slice(None)]
-    # rng.permutation(m) draws this same order; shuffling a 32-bit arange in place
-    # holds it in half the memory.
-    order = np.arange(m, dtype=np.int32 if m < 2**31 else np.int64)
-    rng.shuffle(order)
-    return [order[k : k + batch_size] for k in range(0, m, batch_size)]
 
 
 class DivergenceGuard:
@@ -369,9 +356,10 @@ class Training:
         if pos.step == 0:
             self.guard.remember()
             pos.epoch_rng_state = self.rng.bit_generator.state  # a fresh dict
-            batches = minibatches(m, hp.batch_size, self.rng)
+            batches = minibatches(m, hp.batch_size, self.rng, hp.shuffle_window)
         else:  # the interrupted epoch's own shuffle, drawn again
-            batches = minibatches(m, hp.batch_size, generator_at(pos.epoch_rng_state))
+            rng = generator_at(pos.epoch_rng_state)
+            batches = minibatches(m, hp.batch_size, rng, hp.shuffle_window)
         cost_sum, right_sum, clipped, failed, done = self.step.epoch(
             self.parameters,
             batches,
