@@ -93,24 +93,58 @@ def _cut(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def number_rule(name: str, values: np.ndarray, impute: str) -> ColumnRule:
-    """The rule of a column of numbers (float64, NaN where missing): dropped when empty,
-    constant or an ID, else filled with its median (or mean)."""
-    present = values[~np.isnan(values)]
-    missing = values.size - present.size
-    if not present.size:
+def number_rule(name: str, values, impute: str) -> ColumnRule:
+    """The rule of a column of numbers (float64, NaN where missing; or the
+    :class:`~ldnn.data.shared_stats.SharedNumbers` of MPI ranks' shares of it): dropped
+    when empty, constant or an ID, else filled with its median (or mean)."""
+    column = numbers_of(values)
+    missing = column.missing
+    if column.size == missing:
         return ColumnRule(name, "dropped", "empty", missing)
-    low, high = present.min(), present.max()
+    low, high = column.low, column.high
     if low == high:
         return ColumnRule(name, "dropped", f"constant ({low:g})", missing)
     # An ID: whole numbers, none missing, over a dense range, each once. (Sorting, for
     # the last test, is left to the few columns that pass the others.)
-    could_be_id = not missing and values.size >= _FEW_ROWS and high - low + 1 <= 2 * values.size
-    if could_be_id and np.array_equal(present, np.round(present)):
-        if np.unique(present).size == values.size:
-            return ColumnRule(name, "dropped", "an ID (a distinct integer per row)", missing)
-    fill = float(np.median(present) if impute == "median" else present.mean())
-    return ColumnRule(name, "numbers", missing=missing, fill=fill)
+    size = column.size
+    could_be_id = not missing and size >= _FEW_ROWS and high - low + 1 <= 2 * size
+    if could_be_id and column.whole() and column.distinct():
+        return ColumnRule(name, "dropped", "an ID (a distinct integer per row)", missing)
+    return ColumnRule(name, "numbers", missing=missing, fill=_fill(column, impute))
+
+
+def numbers_of(values):
+    """``values`` as the questions the rules ask of a column of numbers: a
+    :class:`~ldnn.data.shared_stats.SharedNumbers` as it is, an array as
+    :class:`ColumnNumbers`."""
+    return values if hasattr(values, "distinct") else ColumnNumbers(values)
+
+
+def _fill(column, impute: str) -> float:
+    return column.median() if impute == "median" else column.mean()
+
+
+class ColumnNumbers:
+    """A whole column of numbers (float64, NaN where missing) in one process: its size,
+    missing values, least and greatest value, and what the rules ask beyond that."""
+
+    def __init__(self, values: np.ndarray):
+        self.present = values[~np.isnan(values)]
+        self.size, self.missing = values.size, values.size - self.present.size
+        if self.present.size:
+            self.low, self.high = self.present.min(), self.present.max()
+
+    def whole(self) -> bool:
+        return bool(np.array_equal(self.present, np.round(self.present)))
+
+    def distinct(self) -> bool:
+        return np.unique(self.present).size == self.present.size
+
+    def median(self) -> float:
+        return float(np.median(self.present))
+
+    def mean(self) -> float:
+        return float(self.present.mean())
 
 
 def check_markers(columns: Columns, drop=(), keep=()) -> None:
@@ -125,13 +159,14 @@ def check_markers(columns: Columns, drop=(), keep=()) -> None:
 
 def _refuse_a_marker(name: str, values: Text, source: str) -> None:
     number_like = values.numbers_among()
-    present = values.codes[values.codes >= 0]
-    if not present.size or number_like.all() or not number_like.any():
+    counts, _ = values.code_counts()
+    n_present = int(counts.sum())
+    if not n_present or number_like.all() or not number_like.any():
         return
-    numbers = number_like[present]
-    others = np.unique(present[~numbers])
-    if numbers.mean() >= _MOSTLY_NUMBERS and others.size <= _FEW_MARKERS:
-        row = int(np.flatnonzero(values.codes == others[0])[0])
+    others = np.flatnonzero((counts > 0) & ~number_like)  # (sorted, as np.unique's)
+    share = counts[number_like].sum() / n_present
+    if share >= _MOSTLY_NUMBERS and others.size <= _FEW_MARKERS:
+        row = values.first_row(int(others[0]))
         cell = values.categories[others[0]]
         shown = cell if len(cell) <= 40 else cell[:37] + "..."
         raise DataFileError(
@@ -144,22 +179,21 @@ def _refuse_a_marker(name: str, values: Text, source: str) -> None:
 def text_rule(name: str, values: Text, policy: str, min_count: int = 1) -> ColumnRule:
     """The rule of a text column: dropped when empty, constant, unique per row or mostly
     distinct, else its categories (those seen fewer than ``min_count`` times pooled)."""
-    present_codes = values.codes[values.codes >= 0]
-    missing = values.codes.size - present_codes.size
-    if not present_codes.size:
+    codes, counts, missing = _counts(values)
+    n_present = int(counts.sum())
+    if not n_present:
         return ColumnRule(name, "dropped", "empty", missing)
-    codes, counts = _counts(present_codes, len(values.categories))
     if codes.size == 1:
         return ColumnRule(
             name, "dropped", f"constant ({shown(values.categories[codes[0]])})", missing
         )
-    if present_codes.size >= _FEW_ROWS:
-        if codes.size == present_codes.size:
+    if n_present >= _FEW_ROWS:
+        if codes.size == n_present:
             return ColumnRule(
                 name, "dropped", "unique per row (an ID, names or free text)", missing
             )
-        if codes.size >= _MOSTLY_DISTINCT * present_codes.size:
-            share = codes.size / present_codes.size
+        if codes.size >= _MOSTLY_DISTINCT * n_present:
+            share = codes.size / n_present
             return ColumnRule(
                 name,
                 "dropped",
@@ -196,21 +230,19 @@ def _categories(name, values: Text, codes, counts, missing, policy, min_count=1)
     )
 
 
-def _counts(codes: np.ndarray, n_categories: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the codes that occur, how often), by counting (np.unique would sort m values)."""
-    counts = np.bincount(codes, minlength=n_categories)
+def _counts(values: Text) -> tuple[np.ndarray, np.ndarray, int]:
+    """(the codes that occur, how often, how many cells are missing), by counting
+    (np.unique would sort m values)."""
+    counts, missing = values.code_counts()
     present = np.flatnonzero(counts)
-    return present, counts[present]
+    return present, counts[present], missing
 
 
 def kept_rule(name: str, values, impute: str, missing: str, min_count: int = 1) -> ColumnRule:
     """The rule of a column that --keep keeps though the rules would drop it."""
     if isinstance(values, Text):
-        codes, counts = _counts(values.codes[values.codes >= 0], len(values.categories))
-        lost = int((values.codes < 0).sum())
+        codes, counts, lost = _counts(values)
         return _categories(name, values, codes, counts, lost, missing, min_count)
-    present = values[~np.isnan(values)]
-    fill = (
-        float(np.median(present) if impute == "median" else present.mean()) if present.size else 0.0
-    )
-    return ColumnRule(name, "numbers", missing=int(values.size - present.size), fill=fill)
+    column = numbers_of(values)
+    fill = _fill(column, impute) if column.size > column.missing else 0.0
+    return ColumnRule(name, "numbers", missing=int(column.missing), fill=fill)

@@ -190,10 +190,14 @@ def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
     train, test, split = split_rows(data, Y, task)
     table = columns.only(features)
     drop, keep = data.get("drop") or (), data.get("keep") or ()
-    check_markers(table, drop, keep)  # before the split: its rows are the file's
+    # On MPI ranks the rules are fitted from the ranks' shares (exactly one process's);
+    # the mean of impute "mean" is a sum in the training part's order: gathered.
+    shared = spilled is not None and spilled.ranks is not None and data.get("impute") != "mean"
+    whole = spilled.shared(features) if shared else table
+    check_markers(whole, drop, keep)  # before the split: its rows are the file's
     limits = Limits.of(how)
     encoding = TableEncoding.fit(
-        rows_of(table, train),
+        spilled.shared(features, train) if shared else rows_of(table, train),
         drop=drop,
         keep=keep,
         impute=data.get("impute") or "median",

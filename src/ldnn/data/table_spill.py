@@ -56,6 +56,7 @@ from .arrow import arrow, cell_kind, first_line, is_text, refuse_kind
 from .compact import CompactX
 from .encoding import TableEncoding, _numbers_of
 from .limits import Limits, shown, shown_names
+from .shared_stats import SharedNumbers, SharedText
 from .stream import NpyRows
 from .table_files import csv_batches, parquet_batches
 from .tables import (
@@ -189,6 +190,12 @@ class SpilledTable:
             block[:, k] = np.where(np.isnan(column), rule.fill, column)
         return block
 
+    def shared(self, names, rows=None) -> Columns:
+        """On MPI ranks, the columns ``names`` (at rows ``rows`` of the file, in that
+        order; None: all) as what the column rules ask of them, answered from the
+        ranks' shares (:mod:`ldnn.data.shared_stats`): no column travels whole."""
+        return Columns(_Shared(self, names, rows), self.source)
+
     @property
     def rows_total(self) -> int:
         """The rows of the whole file (all ranks' together)."""
@@ -240,6 +247,34 @@ class _OnDisk(Mapping):
     def at(self, rows) -> _OnDisk:
         """The same columns at ``rows`` (of these rows)."""
         return _OnDisk(self.table, self.names, rows if self.rows is None else self.rows[rows])
+
+
+class _Shared(_OnDisk):
+    """Columns of a :class:`SpilledTable` read on MPI ranks as
+    :class:`~ldnn.data.shared_stats.SharedNumbers` or ``SharedText``: this rank's rows
+    of them (those of ``rows`` it read, in ``rows``' order), the ranks answering
+    together."""
+
+    def __getitem__(self, name):
+        if name not in self.names:
+            raise KeyError(name)
+        table, first = self.table, self.table.first
+        if self.rows is None:
+            local, positions = slice(None), first + np.arange(table.m)
+        else:  # (positions: where this rank's rows are among ``rows``)
+            positions = np.flatnonzero((self.rows >= first) & (self.rows < first + table.m))
+            local = self.rows[positions] - first
+        values = table._local(name)[local]
+        if name in table.number_index or name in table.as_numbers:
+            return SharedNumbers(values, table.ranks)
+        categories, number_like = table.categories[name], table.number_like[name]
+        return SharedText(values, categories, number_like, table.ranks, positions)
+
+    def only(self, names) -> _Shared:
+        return _Shared(self.table, names, self.rows)
+
+    def at(self, rows) -> _Shared:
+        return _Shared(self.table, self.names, rows if self.rows is None else self.rows[rows])
 
 
 def spill(path, how: dict, limits: Limits, folder=None, comm=None) -> SpilledTable:

@@ -84,6 +84,15 @@ class Text:
         lookup = np.array([*self.categories, None], dtype=object)
         return lookup[self.codes]
 
+    def code_counts(self) -> tuple[np.ndarray, int]:
+        """(how often each category occurs, how many cells are missing)."""
+        counts = np.bincount(self.codes[self.codes >= 0], minlength=len(self.categories))
+        return counts, int((self.codes < 0).sum())
+
+    def first_row(self, code: int) -> int:
+        """The first row holding category ``code``."""
+        return int(np.flatnonzero(self.codes == code)[0])
+
     def numbers_among(self) -> np.ndarray:
         """Which categories look like numbers, as :attr:`number_like`."""
         if self.number_like is None:
