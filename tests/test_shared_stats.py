@@ -119,3 +119,30 @@ def test_text_rules_and_the_marker_check_from_shares_are_the_whole_column_s(P):
     said, whole = text_on_ranks(codes, numbers, P, 5, check)
     expected = check(whole)
     assert "data row 124 holds '?'" in expected and said == [expected] * P
+
+
+@pytest.mark.parametrize("P", [1, 3])
+def test_what_a_test_part_holds_unseen_is_counted_from_shares_as_whole(P):
+    from ldnn.data.encoding import TableEncoding
+
+    rng = np.random.default_rng(P)
+    categories = ["a", "b", "c", "new"]
+    train = {"n": rng.normal(size=80), "t": np.array(["a", "b", "c"] * 26 + ["a", "b"])}
+    encoding = TableEncoding.fit(train)
+    numbers = np.where(rng.random(90) < 0.1, np.nan, rng.normal(size=90))
+    codes = rng.integers(-1, 4, 90).astype(np.int32)  # -1 missing, 3 never seen
+    number_like = np.zeros(4, dtype=bool)
+    whole = encoding.unexpected(Columns({"n": numbers, "t": Text(codes, categories)}))
+    assert whole["unseen"]["t"] == int((codes == 3).sum()) and whole["missing"]["n"] > 0
+    shares = cuts(90, P, 7)
+
+    def rank(comm):
+        share = shares[comm.Get_rank()]
+        positions = np.arange(90)[share]
+        columns = {
+            "n": SharedNumbers(numbers[share], comm),
+            "t": SharedText(codes[share], categories, number_like, comm, positions),
+        }
+        return encoding.unexpected(Columns(columns, "t.csv"))
+
+    assert run_ranks(P, rank) == [whole] * P

@@ -41,6 +41,7 @@ from .rules import (
     check_markers,
     kept_rule,
     number_rule,
+    numbers_of,
     text_rule,
 )
 from .tables import Columns, Text, columns_from, unique_names
@@ -278,15 +279,15 @@ class TableEncoding:
         for rule in self.rules:
             if rule.kind == "dropped" or rule.name not in columns:
                 continue
-            values = columns[rule.name]
+            values = columns[rule.name]  # (or the MPI ranks' shares of it: shared_stats)
             if rule.kind == "numbers" and not isinstance(values, Text):
-                missing, unseen = int(np.isnan(values).sum()), 0
+                missing, unseen = int(numbers_of(values).missing), 0
             else:
                 values = _as_text(values)
                 categories = set(rule.categories)
                 known = np.array([c in categories for c in values.categories], dtype=bool)
-                present = values.codes[values.codes >= 0]
-                missing, unseen = len(values.codes) - len(present), int((~known[present]).sum())
+                counts, missing = values.code_counts()
+                unseen = int(counts[~known].sum())
             for kind, count in (("unseen", unseen), ("missing", missing)):
                 if count:
                     found[kind][rule.name] = count

@@ -207,7 +207,8 @@ def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
     )
     if spilled is None:  # (streamed, X is on disk)
         encoding.check_memory(table.n_rows, source, limits)
-    unexpected = encoding.unexpected(rows_of(table, test)) if test.size else None
+    test_columns = spilled.shared(features, test) if shared else rows_of(table, test)
+    unexpected = encoding.unexpected(test_columns) if test.size else None
     # Y's parts before X's: a target of numbers may be a view of the block X is built in.
     Y_train, Y_test = Y[:, train], (Y[:, test] if test.size else None)
     # Each part's X, the notes' (n[0], m), from the file's rows: no X of all rows to split;
