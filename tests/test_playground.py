@@ -601,15 +601,25 @@ def test_bad_course_and_gradcheck_values_are_400s_naming_the_field(server, path,
     assert answer["field"] == field and answer["error_code"] == "BAD_REQUEST"
 
 
-def test_the_course_view_and_gradient_check_refuse_large_networks(server):
-    port, _ = server
-    control(port, {"action": "set", "settings": {"layers": [300], "batch_size": 64}})
-    answer = course(port, {"m": 64}, expect=400)
-    assert answer["field"] == "m" and "more than 60,000" in answer["message"]
-    assert course(port, {"m": 16})["arrays"][1]["shape"] == [300, 2]
-    control(port, {"action": "set", "settings": {"layers": [300, 300]}})
-    assert course(port, {"m": 1}, expect=400)["field"] == "layers"
+def test_the_course_view_summarises_large_arrays_and_the_check_refuses_large_networks(server):
+    port, session = server
+    control(port, {"action": "set", "settings": {"layers": [300, 300], "batch_size": 64}})
+    answer = course(port, {"m": 64, "digits": 17})
+    W2 = session.network.parameters["W2"]
+    (entry,) = [a for a in answer["arrays"] if a["name"] == "W[2]"]
+    # its first 32 rows and 64 columns, exactly; its summary over all 300 x 300
+    assert entry["shape"] == [300, 300] and entry["shown"] == [32, 64]
+    assert np.array_equal(np.array(entry["values"]), W2[:32, :64])
+    summary = entry["summary"]
+    assert summary["min"] == W2.min() and summary["max"] == W2.max()
+    assert np.isclose(summary["mean"], W2.mean()) and np.isclose(summary["std"], W2.std())
+    (A0,) = [a for a in answer["arrays"] if a["name"] == "A[0]"]
+    assert "shown" not in A0 and A0["shape"] == [2, 64]  # small arrays are whole
+    assert sum(len(a["values"]) * len(a["values"][0]) for a in answer["arrays"]) <= 60_000
     assert course(port, {}, path="/gradcheck", expect=400)["field"] == "layers"
+    control(port, {"action": "set", "settings": {"layers": [2500, 2500]}})
+    answer = course(port, {"m": 1}, expect=400)  # 6 million parameters: not walked
+    assert answer["field"] == "layers" and "5,000,000" in answer["message"]
     assert request(port, "GET", "/course")[0] == 405
 
 

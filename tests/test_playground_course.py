@@ -271,3 +271,19 @@ def test_batch_norm_in_the_course_view_in_headless_chromium(server):  # noqa: F8
         wait_for(lambda: drawn("dγ[2] (n[2], 1)"))
         assert drawn("dZ~[2] (n[2], m)") and drawn("dZ[2] (n[2], m)")
         assert page.is_disabled("#course-dropout")  # keep_prob 1: no dropout to turn off
+
+
+def test_a_large_array_is_drawn_cut_with_its_summary_in_headless_chromium(server):  # noqa: F811
+    port, session = server
+    url, viewport = f"http://127.0.0.1:{port}/", {"width": 1400, "height": 900}
+    with browser_page(url, viewport=viewport) as page:
+        wait_for(lambda: page.text_content("#layer-dims") != "")
+        control(port, {"action": "set", "settings": {"layers": [40, 4]}})
+        wait_for(lambda: session.network.layer_dims == (2, 40, 4, 1))
+        page.click("#course-toggle")
+        canvases = lambda: page.eval_on_selector_all(  # noqa: E731
+            "#course-arrays canvas", "all => all.map(c => c.getAttribute('aria-label'))"
+        )
+        cut = "W[1] (n[1], n[0]) = (40, 2), its first 32 × 2 shown"
+        wait_for(lambda: any(label.startswith(cut) for label in canvases()))
+        assert "shown; all 40 × 2: min" in page.text_content("#course-arrays")

@@ -49,6 +49,12 @@ from .course_walk import walk  # (tests and callers import it from here too)
 MAX_M, M = 64, 16
 #: The most values in one answer, all arrays together.
 MAX_VALUES = 60_000
+#: An array of more rows or columns is summarised: its first SHOWN_ROWS rows and
+#: SHOWN_COLUMNS columns are sent, with its minimum, maximum, mean and deviation.
+SHOWN_ROWS, SHOWN_COLUMNS = 32, 64
+#: The most parameters a network the view walks may have (the walk is a training
+#: step's work, done on the training thread).
+MAX_WALKED = 5_000_000
 #: Significant digits of the values: at most (17: every float64 exactly), and by default.
 MAX_DIGITS, DIGITS = 17, 6
 #: The gradient check: the most examples (and the default) and the most parameters.
@@ -158,19 +164,20 @@ def _batch_data(network, dataset, columns):
     return (X.dense(network.dtype) if hasattr(X, "dense") else X), Y
 
 
-def _values_count(network, m: int, dropout: bool) -> int:
-    """About how many values the walk of m examples sends: every (n[l], m) and (n[l], 1)
-    array and the parameters with their gradients."""
-    dims, hp = network.layer_dims, network.hyperparameters
-    normalised = tuple(hp.batch_norm) or (False,) * (network.L - 1)
-    count = sum(d * m for d in dims) * 4  # Z[l], A[l], dZ[l], dA[l]
-    for l in range(1, len(dims)):
-        count += dims[l] * (dims[l - 1] + 1) * 2  # W[l], b[l], dW[l], db[l]
-        if l < network.L and normalised[l - 1]:  # Z~, Z_norm, dZ~; μ, σ², β, dβ
-            count += dims[l] * (3 * m + 4)
-        if l < network.L and dropout and hp.keep_prob[l - 1] < 1:  # g(Z[l]), D[l]
-            count += dims[l] * 2 * m
-    return count
+def summarised(entry: dict, digits: int) -> None:
+    """``entry``'s values as JSON numbers to ``digits`` digits; an array of more than
+    :data:`SHOWN_ROWS` rows or :data:`SHOWN_COLUMNS` columns cut to its first ones,
+    ``shown`` saying how many, and ``summary`` its whole min, max, mean and std."""
+    values = np.asarray(entry["values"], dtype=np.float64)
+    rows, columns = values.shape
+    if rows > SHOWN_ROWS or columns > SHOWN_COLUMNS:
+        finite = values[np.isfinite(values)]
+        stats = (finite.min(), finite.max(), finite.mean(), finite.std()) if finite.size else ()
+        shown = rounded(np.array([stats]), digits)[0] if stats else [None] * 4
+        entry["summary"] = dict(zip(("min", "max", "mean", "std"), shown, strict=True))
+        entry["shown"] = [min(rows, SHOWN_ROWS), min(columns, SHOWN_COLUMNS)]
+        values = values[:SHOWN_ROWS, :SHOWN_COLUMNS]
+    entry["values"] = rounded(values, digits)
 
 
 def _note(network, m: int, size: int, dropout: bool) -> str:
@@ -213,20 +220,25 @@ def view(network, dataset, document=None) -> dict:
     batch = current_batch(network, dataset.X_train.shape[1])
     columns = batch["columns"][: asked["m"]]
     m, dims, size = len(columns), network.layer_dims, len(batch["columns"])
-    count = _values_count(network, m, bool(asked["dropout"]))
-    if count > MAX_VALUES:
-        weights = sum(dims[l] * dims[l - 1] for l in range(1, len(dims)))
-        field, fix = ("m", "ask for fewer examples m") if weights * 2 < MAX_VALUES else (
-            "layers", "use fewer units (the course view is for small networks)")  # fmt: skip
+    n_parameters = count_parameters(hp.layer_dims, hp.batch_norm, hp.embedding_dims)
+    if n_parameters > MAX_WALKED:
         raise ConfigurationError(
-            f"the course view would send about {count:,} values, more than {MAX_VALUES:,}: {fix}",
-            field=field,
+            f"the network has {n_parameters:,} parameters; the course view walks networks of "
+            f"up to {MAX_WALKED:,}: use fewer units",
+            field="layers",
         )
     X, Y = _batch_data(network, dataset, columns)
     masks = next_masks(network, batch, X, m) if asked["dropout"] else {}
     arrays = walk(network, X, Y, hp.lambd, hp.l1, masks=masks or None)
     for entry in arrays:
-        entry["values"] = rounded(entry["values"], asked["digits"])
+        summarised(entry, asked["digits"])
+    count = sum(len(e["values"]) * len(e["values"][0]) for e in arrays if e["values"])
+    if count > MAX_VALUES:
+        raise ConfigurationError(
+            f"the course view would send {count:,} values, more than {MAX_VALUES:,}, even "
+            f"with each array cut to {SHOWN_ROWS} x {SHOWN_COLUMNS}: use fewer layers",
+            field="layers",
+        )
     return {
         "epoch": batch["epoch"],
         "batch": {

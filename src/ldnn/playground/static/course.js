@@ -78,9 +78,12 @@ function showStage() {
 
 // One array: its name and shape, a heat map (orange negative, blue positive), its formula.
 function arrayView(a, m) {
-  const [rows, columns] = a.shape;
+  // An array too large to send whole comes as its first rows and columns (a.shown) and a
+  // summary of all of it.
+  const [rows, columns] = a.shown || a.shape;
   const numbers = a.notation.replace("m", String(m)).replace(/n\[(\d+)\]/g, (_, l) => course.answer.layer_dims[l]);
-  const label = `${a.name} ${a.notation} = ${numbers}`;
+  const label = `${a.name} ${a.notation} = ${numbers}` +
+    (a.shown ? `, its first ${rows} × ${columns} shown` : "");
   const figure = document.createElement("figure");
   figure.className = "course-array";
   const caption = document.createElement("figcaption");
@@ -114,6 +117,11 @@ function arrayView(a, m) {
   const range = document.createElement("p");
   range.className = "legend";
   range.textContent = finite.length ? `max |v| ${scale.toPrecision(3)}` : "not finite";
+  if (a.summary) {
+    const s = a.summary, shown = (v) => (v === null ? "–" : Number(v).toPrecision(3));
+    range.textContent += ` shown; all ${a.shape.join(" × ")}: min ${shown(s.min)}, ` +
+      `max ${shown(s.max)}, mean ${shown(s.mean)}, std ${shown(s.std)}`;
+  }
   figure.append(caption, canvas, formula, range);
   return figure;
 }
