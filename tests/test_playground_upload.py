@@ -148,6 +148,43 @@ def test_an_upload_s_columns_left_out_and_its_task_are_ldnn_train_s(server, tmp_
     assert answer["field"] == "task" and "auto, classification, regression" in answer["message"]
 
 
+def test_an_upload_s_missing_marks_and_decimal_comma_are_ldnn_train_s(server):  # noqa: F811
+    port, session = server
+    rng = np.random.default_rng(4)
+    rows = ["width,size,label"] + [
+        f"{'?' if k % 25 == 3 else f'{w:.3f}'},{s:.2f},{'yes' if w > 0 else 'no'}"
+        for k, (w, s) in enumerate(rng.normal(size=(200, 2)))
+    ]
+    number = upload(port, ("\n".join(rows) + "\n").encode())["upload"]
+    settings = {"dataset": "upload", "upload": number, "target": "label"}
+    answer = control(port, {"action": "set", "settings": settings}, expect=400)
+    assert "--na-values '?'" in answer["message"], answer
+    state = control(port, {"action": "set", "settings": {**settings, "na_values": ["?"]}})
+    assert state["settings"]["na_values"] == ["?"] and session.network.layer_dims[0] == 2
+    status, _, body = request(port, "GET", "/export/config.toml")
+    assert status == 200 and 'na_values = ["?"]' in body.decode()
+    # numbers written with a decimal comma (and ; between cells): read as asked
+    rows = ["a;b;y"] + [
+        f"{a:.3f};{b:.2f};{int(a > b)}".replace(".", ",") for a, b in rng.normal(size=(150, 2))
+    ]
+    body = ("\n".join(rows) + "\n").encode()
+    answer = upload(port, body, expect=400)
+    assert answer["field"] == "file" and "decimal comma" in answer["message"], answer
+    control(port, {"action": "set", "settings": {"dataset": "xor", "decimal": ","}})
+    number = upload(port, body)["upload"]
+    settings = {"dataset": "upload", "upload": number, "target": "y", "na_values": []}
+    state = control(port, {"action": "set", "settings": settings})
+    assert state["settings"]["decimal"] == "," and session.network.layer_dims[0] == 2
+    status, _, body = request(port, "GET", "/export/config.toml")
+    assert 'decimal = ","' in body.decode()
+    for key, value, said in (
+        ("na_values", "?", "na_values must be a list"),
+        ("decimal", ";", "decimal must be one of ., ,"),
+    ):
+        answer = control(port, {"action": "set", "settings": {key: value}}, expect=400)
+        assert answer["field"] == key and said in answer["message"], answer
+
+
 def test_the_projection_is_the_first_two_principal_components():
     rng = np.random.default_rng(1)
     # Most of the variance along (1, 1, 0) / sqrt 2, then along (0, 0, 1).
@@ -256,6 +293,11 @@ def test_uploading_a_csv_through_the_page_in_headless_chromium(server, tmp_path)
         wait_for(lambda: session.network.layer_dims[0] == 4)
         page.check('#upload-columns input[value="colour"]')
         wait_for(lambda: session.network.layer_dims[0] == 6)
+        # the reading options: missing marks (comma-separated) and the decimal point
+        page.fill("#na_values", "?, n/a")
+        page.dispatch_event("#na_values", "change")
+        wait_for(lambda: session.settings["na_values"] == ["?", "n/a"])
+        wait_for(lambda: page.input_value("#na_values") == "?,n/a")
         page.click("#play")
         wait_for(lambda: int(page.text_content("#epoch")) >= 40, seconds=20)
         costs = session.curves.train

@@ -68,6 +68,8 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
         features=table["features"],
         task=table["task"],
         drop=table.get("drop", []),
+        na_values=table.get("na_values", []),
+        decimal=table.get("decimal", "") if table.get("decimal") != "." else "",
         test_split=settings["test_split"],
         split_seed=settings["seed"],
         standardize=True,

@@ -129,7 +129,7 @@ class Session:
         control sets ``{"dataset": "upload", "upload": N, "target": column}``."""
         with self.uploading:  # numbered in the order they come
             self.uploads += 1
-            upload = store(body, self.folder, self.uploads)
+            upload = store(body, self.folder, self.uploads, self.settings)
         self.call(lambda: self._keep(upload))
         return upload.describe()
 

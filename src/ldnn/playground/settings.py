@@ -13,6 +13,8 @@ An uploaded table (dataset "upload") is named by its number (``upload``) and its
 ``target`` column; ``drop`` lists the columns left out of its features (every other
 column is one), and ``task`` is "auto" (the target's values decide, as ``ldnn train``'s
 auto does), "classification" or "regression"; the output follows the task (:mod:`.upload`).
+``na_values`` (markers of missing cells, such as "?") and ``decimal`` ("." or ",") say how
+an upload is read, as ``ldnn train``'s ``--na-values`` and ``--decimal`` do.
 
 A control's value that is out of range or of the wrong kind raises
 :class:`~ldnn.errors.ConfigurationError` with its ``field``, which the server answers as
@@ -65,6 +67,8 @@ DEFAULTS = {
     "upload": 0,
     "drop": [],
     "task": "auto",
+    "na_values": [],
+    "decimal": ".",
 }
 _CONSTANT = {
     "decay_rate": 0.0,
@@ -88,7 +92,7 @@ SCHEDULE_DEFAULTS = {
 VALIDATION = 0.2
 #: An upload's tasks (``ldnn train --task``) and the most columns ``drop`` may name.
 TASKS = ("auto", "classification", "regression")
-MAX_COLUMNS = 10_000
+MAX_COLUMNS, MAX_MARKERS = 10_000, 20
 #: The settings that change training as it goes; any other change starts a new network.
 LIVE = ("learning_rate", "lambd", "l1", "keep_prob", "stop_after")
 
@@ -198,6 +202,17 @@ def _check_training(key: str, value):
         return list(dict.fromkeys(value))
     if key == "task":
         return _name(key, value, TASKS)
+    if key == "na_values":  # an upload's markers of missing cells (ldnn train --na-values)
+        marks_ok = isinstance(value, list) and len(value) <= MAX_MARKERS
+        if not marks_ok or not all(isinstance(v, str) and 0 < len(v) <= 40 for v in value):
+            raise ConfigurationError(
+                f"na_values must be a list of at most {MAX_MARKERS} markers of 1 to 40 "
+                f"characters, got {str(value)[:80]}",
+                field=key,
+            )
+        return list(dict.fromkeys(value))
+    if key == "decimal":  # an upload's decimal point (ldnn train --decimal)
+        return _name(key, value, (".", ","))
     raise ConfigurationError(
         f"unknown setting {key!r}; settings: {', '.join(DEFAULTS)}", field=str(key)[:60]
     )

@@ -66,9 +66,18 @@ def _said(problem: Exception, path: Path) -> str:
     return str(problem).replace(str(path), "the upload").replace(str(path.parent), "")
 
 
-def store(body: bytes, folder: Path, number: int) -> Upload:
-    """Keep ``body`` as ``folder``/upload-``number``.csv and read its columns (a
-    DataFileError of field "file" if it cannot be trained on, the file removed)."""
+def reading_of(settings: dict | None) -> dict:
+    """The [data] reading settings of an upload: its markers of missing cells and its
+    decimal point, as the page sets them."""
+    settings = settings or {}
+    markers = list(settings.get("na_values", []))
+    return {"na_values": markers, "decimal": settings.get("decimal", ".")}
+
+
+def store(body: bytes, folder: Path, number: int, settings: dict | None = None) -> Upload:
+    """Keep ``body`` as ``folder``/upload-``number``.csv and read its columns, as
+    ``settings`` say to read it (:func:`reading_of`; a DataFileError of field "file" if
+    it cannot be trained on, the file removed)."""
     if not body.strip():
         raise DataFileError("the upload is empty: a CSV with a header row is needed", field="file")
     utf16 = body[:2] in (b"\xff\xfe", b"\xfe\xff")
@@ -79,7 +88,7 @@ def store(body: bytes, folder: Path, number: int) -> Upload:
     path = Path(folder) / f"upload-{number}.csv"
     path.write_bytes(body)
     try:
-        columns = read(str(path), reading({}))
+        columns = read(str(path), reading(reading_of(settings)))
         names, rows = list(columns.names), columns.n_rows
     except LdnnError as problem:
         path.unlink(missing_ok=True)
@@ -162,6 +171,7 @@ def build_upload(settings: dict, folder: Path, upload: Upload) -> Built:
         "drop": list(settings["drop"]),
         "task": settings["task"],
         "output": "auto",
+        **reading_of(settings),
     }
     config = run_config(settings, str(source), max(1, settings["stop_after"]), table)
     try:

@@ -136,6 +136,8 @@ function showSettings() {
     }
   }
   $("task").value = settings.task;
+  $("na_values").value = settings.na_values.join(",");
+  $("decimal").value = settings.decimal;
   $("upload-columns").hidden = !uploaded;
   // An upload's inputs are its columns and its output follows its target.
   $("output").disabled = uploaded;
@@ -195,6 +197,10 @@ function wire() {
   $("upload-file").onchange = () => { if ($("upload-file").files.length) sendUpload($("upload-file").files[0]); };
   $("target").onchange = () => change({ dataset: "upload", upload: upload.upload, target: $("target").value });
   $("task").onchange = () => change({ task: $("task").value });
+  $("na_values").onchange = () => change({
+    na_values: $("na_values").value.split(",").map((v) => v.trim()).filter((v) => v.length),
+  });
+  $("decimal").onchange = () => change({ decimal: $("decimal").value });
   $("upload-columns").onchange = () => {
     const left = [...document.querySelectorAll("#upload-columns input")].filter((b) => !b.checked && !b.disabled);
     change({ drop: left.map((b) => b.value) });
