@@ -60,14 +60,16 @@ class Batch(NamedTuple):
 
 
 class NormCache(NamedTuple):
-    """What a batch-normalised layer keeps for backward: Z_norm (n[l], m), the column
-    1 / sqrt(sigma^2 + eps) (n[l], 1), gamma[l] (n[l], 1) and the :class:`Batch` (None:
-    this Z is the whole batch)."""
+    """What a batch-normalised layer keeps: Z_norm (n[l], m), the column 1 / sqrt(sigma^2
+    + eps), gamma[l], the :class:`Batch` (None: Z is the whole batch); mu, sigma^2 (n[l],
+    1) for the course view (backward reads the first four)."""
 
     Z_norm: object
     inv_std: object
     gamma: object
     batch: Batch | None = None
+    mu: object = None
+    sigma2: object = None
 
 
 def column(m: int, value: float, like, workspace=None):
@@ -117,7 +119,8 @@ def forward(
     Z_norm *= inv_std
     Z_tilde = xp.multiply(Z_norm, gamma, out=Z_tilde_out)
     Z_tilde += beta
-    return Z_tilde, (None if mode == "running" else NormCache(Z_norm, inv_std, gamma, batch))
+    cache = None if mode == "running" else NormCache(Z_norm, inv_std, gamma, batch, mu, sigma2)
+    return Z_tilde, cache
 
 
 def _same(sums):
@@ -141,7 +144,7 @@ def backward(dZ_tilde, cache: NormCache, *, out=None, workspace=None):
     """(dZ[l], dgamma[l], dbeta[l]) from dZ~[l] (n[l], m), which carries each example's
     weight. ``out``: (dZ, dZ_norm, dgamma, dbeta) arrays to write into."""
     xp = get_xp(dZ_tilde)
-    Z_norm, inv_std, gamma, batch = cache
+    Z_norm, inv_std, gamma, batch = cache[:4]
     m = dZ_tilde.shape[1]
     dZ_out, dZ_norm_out, dgamma_out, dbeta_out = (None,) * 4 if out is None else out
     ones = column(m, 1.0, dZ_tilde, workspace)

@@ -69,7 +69,7 @@ def run_config(settings: dict, source: str, epochs: int, table: dict | None = No
         task=table["task"],
         drop=table.get("drop", []),
         na_values=table.get("na_values", []),
-        decimal=table.get("decimal", "") if table.get("decimal") != "." else "",
+        decimal=table.get("decimal", ""),
         test_split=settings["test_split"],
         split_seed=settings["seed"],
         standardize=True,

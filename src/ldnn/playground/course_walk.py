@@ -18,11 +18,10 @@ Where each number comes from:
   from the :class:`~ldnn.core.workspace.Workspace` forward writes it into (the cache
   keeps Z~[l] only).
 - μ[l], σ²[l]: the very column means ldnn's batch norm takes over the m examples, as a
-  training step does (not the running averages). Forward is given a
-  :class:`~ldnn.core.batchnorm.Batch` of one process whose ``reduce`` hands each sum
-  back as it is, as over one process, and keeps it: per batch-normalised layer, μ[l]
-  then σ²[l]. Forward normalises with the batch's statistics ("batch"), the values of
-  training's "update" without touching the running ones.
+  training step does (not the running averages), kept in the layer's
+  :class:`~ldnn.core.batchnorm.NormCache`. Forward normalises with the batch's
+  statistics ("batch"), the values of training's "update" without touching the running
+  ones.
 - A[l] after dropout: the A[l-1] the next layer's cache holds; D[l]: ldnn's mask, which
   holds 1/keep_prob where a unit is kept, shown as the notes' 0/1 (D != 0).
 - dZ[l], dZ~[l]: read back from the workspace backward writes them into; dW[l], db[l],
@@ -62,30 +61,14 @@ class _Arrays(list):
 
 
 def _passes(network, X, Y, lambd, l1, masks):
-    """ldnn's forward and backward on X, Y: (AL, caches, grads, workspace, statistics),
-    statistics {l: (μ[l], σ²[l])} of the batch-normalised layers."""
+    """ldnn's forward and backward on X, Y: (AL, caches, grads, workspace)."""
     hp, parameters = network.hyperparameters, network.parameters
     activations = resolve_activations(hp.activations, network.L)
     m = X.shape[1]
-    reduced = []
-
-    def keep(sums):  # one process holds the whole batch: the sums are the means
-        reduced.append(sums)
-        return sums
-
     workspace = Workspace()  # forward and backward write Z[l] and dZ[l] into it
     AL, caches = forward(
-        X,
-        parameters,
-        activations,
-        masks=masks,
-        workspace=workspace,
-        batch_statistics="batch",
-        batch=batchnorm.Batch(m, keep),
+        X, parameters, activations, masks=masks, workspace=workspace, batch_statistics="batch"
     )
-    normalised = [l for l, cache in enumerate(caches, 1) if cache.norm is not None]
-    # forward reduces μ[l], then σ²[l], for each batch-normalised layer in turn
-    statistics = {l: (reduced[2 * k], reduced[2 * k + 1]) for k, l in enumerate(normalised)}
     grads = backward(
         AL,
         Y,
@@ -97,7 +80,7 @@ def _passes(network, X, Y, lambd, l1, masks):
         l1=l1,
         workspace=workspace,
     )
-    return AL, caches, grads, workspace, statistics
+    return AL, caches, grads, workspace
 
 
 def walk(network, X, Y, lambd: float, l1: float = 0.0, masks: dict | None = None) -> list[dict]:
@@ -111,12 +94,12 @@ def walk(network, X, Y, lambd: float, l1: float = 0.0, masks: dict | None = None
     L, m = network.L, X.shape[1]
     activations = resolve_activations(hp.activations, L)
     loss = get_loss(hp.loss)
-    AL, caches, grads, workspace, statistics = _passes(network, X, Y, lambd, l1, masks)
+    AL, caches, grads, workspace = _passes(network, X, Y, lambd, l1, masks)
     arrays = _Arrays()
     arrays.add("A[0]", "forward", 1, "(n[0], m)", "A[0] = X", X)
     for l in range(1, L + 1):
         g = activations[l - 1].name
-        _forward_layer(arrays, l, g, network, caches, workspace, statistics)
+        _forward_layer(arrays, l, g, network, caches, workspace)
     arrays.add("Y", "backward", L, f"(n[{L}], m)", "Y, the labels", Y)
     canonical = activations[L - 1].name == loss.canonical_activation
     if not canonical:
@@ -145,7 +128,7 @@ def walk(network, X, Y, lambd: float, l1: float = 0.0, masks: dict | None = None
     return arrays
 
 
-def _forward_layer(arrays, l, g, network, caches, workspace, statistics):
+def _forward_layer(arrays, l, g, network, caches, workspace):
     """Layer l's forward arrays (g: its activation's name): W[l], b[l], Z[l], A[l], or
     batch norm's in place of b[l]; dropout's after A[l]."""
     hp, parameters = network.hyperparameters, network.parameters
@@ -158,7 +141,7 @@ def _forward_layer(arrays, l, g, network, caches, workspace, statistics):
         arrays.add(f"b[{l}]", "forward", l, column, f"b[{l}]", parameters[f"b{l}"])
         arrays.add(z, "forward", l, block, f"Z[{l}] = W[{l}]·A[{k}] + b[{l}]", cache.Z)
     else:
-        z, (mu, sigma2) = f"Z~[{l}]", statistics[l]
+        z, mu, sigma2 = f"Z~[{l}]", cache.norm.mu, cache.norm.sigma2
         formula = f"Z[{l}] = W[{l}]·A[{k}] (no b[{l}]: β[{l}] takes its place)"
         arrays.add(f"Z[{l}]", "forward", l, block, formula, workspace.layer(l, W, m).Z)
         formula = f"μ[{l}] = (1/m) Σ Z[{l}] (axis=1, keepdims)"
