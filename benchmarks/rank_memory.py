@@ -3,6 +3,7 @@ Parquet table (issue 27: each rank's share of the memory):
 
     python benchmarks/rank_memory.py                    # 2,500,000 rows x 16 numbers, P = 1, 2, 3
     python benchmarks/rank_memory.py --rows 500000 --ranks 1,2
+    python benchmarks/rank_memory.py --split hash       # each row's part from its hash
 
 The table (numbers and a 0/1 target) is generated a row group at a time (as
 ``larger_than_memory.py`` does). For each P, ``mpiexec -n P`` runs this file as a child
@@ -90,6 +91,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=2_500_000)
     parser.add_argument("--numbers", type=int, default=16)
     parser.add_argument("--ranks", default="1,2,3")
+    parser.add_argument("--split", default="shuffle", help="ldnn train's --split")
     parser.add_argument("--child", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.child is not None:
@@ -106,6 +108,7 @@ def main() -> int:
             train = ["train", str(table), "--target", "y", "--stream", "on", "--epochs", "1"]
             train += ["--layers", "8", "--batch-size", "1024", "--ensemble", "1", "--threads", "1"]
             train += ["--no-plots", "-q", "--name", f"P{P}", "--runs-dir", str(Path(tmp) / "runs")]
+            train += ["--split", args.split]
             command = [str(mpiexec), "-n", str(P), sys.executable, __file__, "--child", *train]
             folder = Path(tmp) / f"peaks-{P}"
             folder.mkdir()

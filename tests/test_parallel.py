@@ -763,13 +763,13 @@ def test_a_share_that_fails_its_checks_stops_every_rank_naming_it():
     assert run_ranks(2, rank_fit) == [True, True]
 
 
-@pytest.mark.parametrize("ranks, suffix", [(2, ".csv"), (3, ".parquet")])
-def test_a_table_streamed_from_disk_trains_on_ranks_as_one_process(ranks, suffix, tmp_path):
+@pytest.mark.parametrize("ranks, suffix, split", [(2, ".csv", "shuffle"), (3, ".parquet", "hash")])
+def test_a_table_streamed_from_disk_trains_on_ranks_as_one_process(ranks, suffix, split, tmp_path):
     """``--stream on``: each rank reads its share of the file's rows (a byte range of a
     CSV, a run of a Parquet file's row groups) to disk, the column rules are fitted on
     the columns the ranks gather one at a time, and each trains on its share of the
     examples, read a mini-batch at a time: the parameters of one process that read the
-    table whole."""
+    table whole (split by a seeded shuffle, or by a hash of each row)."""
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     rng = np.random.default_rng(3)
@@ -790,7 +790,7 @@ def test_a_table_streamed_from_disk_trains_on_ranks_as_one_process(ranks, suffix
 
     def command(name):
         where = ["--runs-dir", str(runs), "--name", name]
-        return [*LDNN, "train", str(path), *flags, "--epochs", "4", *where]
+        return [*LDNN, "train", str(path), *flags, "--epochs", "4", "--split", split, *where]
 
     one = [*command("one"), "--stream", "off"]
     single = subprocess.run(one, capture_output=True, text=True, env=environment())
@@ -800,7 +800,10 @@ def test_a_table_streamed_from_disk_trains_on_ranks_as_one_process(ranks, suffix
     assert done.returncode == 0, done.stderr
     said = [line for line in done.stdout.splitlines() if line.startswith("table:")]
     assert said and f"{ranks} ranks, each read its share of the rows: " in said[0], said
-    shares = [int(n.replace(",", "")) for n in said[0].split("rows: ")[1].split(", ")]
+    counts = said[0].split("rows: ")[1].split(";")[0]
+    shares = [int(n.replace(",", "")) for n in counts.split(", ")]
+    # split by hash, each rank keeps only its own rows (of the targets, the parts, X)
+    assert ("each keeps its own rows" in said[0]) == (split == "hash"), said[0]
     assert sum(shares) == m and max(shares) < m  # each read a part, together the file
     assert_same_parameters(parameters_of(runs / "one"), parameters_of(runs / "many"))
     assert not list(tmp_path.glob("ldnn-stream-*"))

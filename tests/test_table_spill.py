@@ -95,7 +95,9 @@ def test_the_marker_check_and_the_row_count_read_no_column_of_numbers(files, mon
     read = []
     real = table_spill.SpilledTable.column
     monkeypatch.setattr(
-        table_spill.SpilledTable, "column", lambda self, name: read.append(name) or real(self, name)
+        table_spill.SpilledTable,
+        "column",
+        lambda self, name, here=False: read.append(name) or real(self, name, here),
     )
     try:
         columns = spilled.columns

@@ -215,7 +215,8 @@ def _add_limits(parser, training: bool) -> None:
 
 
 def add_split_options(parser) -> None:
-    """How a file is split and prepared: --task, --test-split, --split-seed, --standardize."""
+    """How a file is split and prepared: --task, --test-split, --split-seed, --split,
+    --split-key, --standardize."""
     data = parser.add_argument_group("data")
     data.add_argument(
         "--task",
@@ -224,6 +225,19 @@ def add_split_options(parser) -> None:
     )
     data.add_argument("--test-split", type=float, help="files: fraction held out (default 0.2)")
     data.add_argument("--split-seed", type=int, help="files: the seed of the test split")
+    data.add_argument(
+        "--split",
+        choices=("shuffle", "hash"),
+        help="files: shuffle (default: a seeded permutation of the rows, stratified by "
+        "class) or hash (each row's part from a hash of its number, or of --split-key: "
+        "stable as rows are added, and found by each rank for its own rows)",
+    )
+    data.add_argument(
+        "--split-key",
+        metavar="COLUMN",
+        help="tables: hash this column's values (an ID) instead of the row number "
+        "(implies --split hash)",
+    )
     data.add_argument(
         "--test-data",
         metavar="FILE",

@@ -79,8 +79,8 @@ def describe(run) -> None:
         print(printable(f"table: {raw.read_as}"))
     print(
         printable(
-            f"data: {raw.name}, {raw.X_train.shape[1]} training examples, "
-            f"{0 if raw.X_test is None else raw.X_test.shape[1]} test examples, "
+            f"data: {raw.name}, {raw.m_train} training examples, "
+            f"{raw.m_test} test examples, "
             f"{raw.n_features} features" + (f", target {raw.target!r}" if raw.target else "")
         )
     )

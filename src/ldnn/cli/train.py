@@ -19,7 +19,8 @@ from ..io.tables import printable
 from ..runs import config as configuration
 from ..runs.folders import CHECKPOINT, RunFolder, default_run_name, run_target
 from ..runs.provenance import recorded_threads
-from ..runs.run import Checkpoints, TrainingRun
+from ..runs.run import TrainingRun
+from ..runs.run_callbacks import Checkpoints
 from ..runs.tracking import (
     MlflowTracker,
     TensorBoardTracker,
@@ -201,6 +202,8 @@ def train_share(run: TrainingRun, session) -> int:
     the exit status as rank 0's (130 when interrupted)."""
     with StopOnSignals() as stop:
         run.fit(stop=stop, comm=session.comm)
+    if run.dataset.ranks is not None:  # rank 0 scores the parts the ranks hold together
+        run.send_outputs()
     return 130 if run.interrupted else 0
 
 

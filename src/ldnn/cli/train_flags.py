@@ -7,7 +7,7 @@ import argparse
 
 from ..io.toml import read_toml
 from ..runs import config as configuration
-from ..runs.run import CHECKPOINT_SECONDS
+from ..runs.run_callbacks import CHECKPOINT_SECONDS
 from ..runs.tracking import DEFAULT_MLFLOW_URI
 from .options import (
     add_data_options,
@@ -26,6 +26,8 @@ FLAGS = {
         "task",
         "test_split",
         "split_seed",
+        "split",
+        "split_key",
         "test_data",
         "standardize",
         "target",
@@ -395,6 +397,8 @@ def build_config(args) -> dict:
     }
     if args.data:
         flags["data"]["source"] = args.data
+    if "split_key" in flags["data"]:  # a key is hashed: --split-key alone says --split hash
+        flags["data"].setdefault("split", "hash")
     if "layers" in flags["model"]:
         # A new depth makes per-layer lists from a config stale: keep them if uniform.
         for key in ("activation", "keep_prob"):

@@ -21,7 +21,14 @@ def class_weights(dataset: Dataset, chosen) -> np.ndarray | None:
         raise ConfigurationError("class_weight is for classification; this target is numbers")
     labels = np.asarray(dataset.Y_train).reshape(-1).astype(int)
     K = len(dataset.classes)
-    if chosen == "balanced":
+    if chosen == "balanced" and dataset.ranks is not None:
+        # Each rank holds its own examples: the whole part's counts, summed across the
+        # ranks, in scikit-learn's formula m / (K_present m_k) (compute_class_weight's).
+        counts = dataset.ranks.allreduce(np.bincount(labels, minlength=K))
+        present = np.flatnonzero(counts)
+        weights = np.ones(K)
+        weights[present] = counts.sum() / (len(present) * counts[present].astype(np.float64))
+    elif chosen == "balanced":
         from sklearn.utils.class_weight import compute_class_weight
 
         present = np.unique(labels)

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..base.checks import check_columns, finite_extent, in_dtype
 from ..errors import InvalidValueError, ShapeError
-from .preparation import mean_and_std
+from .preparation import mean_and_std, shared_mean_and_std
 
 #: Examples written at a time when the numbers are standardised into a new dtype: the
 #: float64 intermediate of a block, not of the whole X.
@@ -250,6 +250,27 @@ class CompactX:
         m = max(self.shape[1], 1)
         for r, (offset, K) in zip(self.codes.T, self.blocks, strict=True):
             p = np.bincount(r[r >= 0] - offset, minlength=K) / m
+            mean[offset : offset + K, 0] = p
+            std[offset : offset + K, 0] = np.where(p * (1 - p) > 0, np.sqrt(p * (1 - p)), 1.0)
+        return mean, std
+
+    def shared(self, ranks) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`mean` and :meth:`std`, each (n[0], 1), of the X that MPI ``ranks`` hold
+        together, these being this rank's columns: the numeric rows' by
+        :func:`~ldnn.data.preparation.shared_mean_and_std`, the one-hot rows' from the
+        categories' counts added up across the ranks."""
+        mean, std = np.zeros((self.shape[0], 1)), np.ones((self.shape[0], 1))
+        m = ranks.allreduce(self.shape[1])
+        group = max(1, _READ_BYTES // (8 * self.shape[1] or 1))
+        rows = self.numeric_rows
+
+        def blocks():
+            for start in range(0, len(rows), group):
+                yield start, self.numeric(columns=slice(start, start + group))
+
+        mean[rows], std[rows] = shared_mean_and_std(blocks, len(rows), max(m, 1), ranks)
+        for r, (offset, K) in zip(self.codes.T, self.blocks, strict=True):
+            p = ranks.allreduce(np.bincount(r[r >= 0] - offset, minlength=K)) / max(m, 1)
             mean[offset : offset + K, 0] = p
             std[offset : offset + K, 0] = np.where(p * (1 - p) > 0, np.sqrt(p * (1 - p)), 1.0)
         return mean, std

@@ -66,6 +66,16 @@ class Dataset:
         ({"unseen": {column: count}, "missing": {...}}, :meth:`TableEncoding.unexpected`).
     read_as : str
         For a table file: how it was read (whole into memory, or streamed from disk) and why.
+    train_keys : ndarray of shape (m_train,) or None
+        For a split by hash (``split = "hash"``): the keys of the training part's rows,
+        which the validation part is held out by too (:mod:`ldnn.data.hash_split`).
+    ranks : mpi4py communicator or None
+        Set where each MPI rank holds only its own rows of both parts (a table streamed
+        on ranks and split by hash): the parts are then every rank's rows in rank order,
+        and what is computed over a part (its statistics, scores, test cost) is reduced
+        across the ranks. None: the parts are whole.
+    totals : (int, int) or None
+        With ``ranks``: the examples of the training and test parts on all ranks.
     """
 
     name: str
@@ -87,10 +97,25 @@ class Dataset:
     test_source: str = ""
     test_unexpected: dict | None = None
     read_as: str = ""
+    train_keys: np.ndarray | None = None
+    ranks: object = None
+    totals: tuple | None = None
 
     def __post_init__(self):
         if not self.feature_names:
             self.feature_names = [f"x{i}" for i in range(self.X_train.shape[0])]
+
+    @property
+    def m_train(self) -> int:
+        """The training part's examples (on all ranks, where each holds its own)."""
+        return self.totals[0] if self.totals else self.X_train.shape[1]
+
+    @property
+    def m_test(self) -> int:
+        """The test part's examples (on all ranks, where each holds its own); 0 for none."""
+        if self.totals:
+            return self.totals[1]
+        return 0 if self.X_test is None else self.X_test.shape[1]
 
     @property
     def n_features(self) -> int:

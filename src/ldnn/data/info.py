@@ -121,8 +121,11 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
             isinstance(split, dict)
             and isinstance(split.get("test_split"), int | float)
             and isinstance(split.get("split_seed"), int)
-            and isinstance(split.get("rows"), int),
+            and isinstance(split.get("rows"), int)
+            and split.get("method", "shuffle") in ("shuffle", "hash")
+            and isinstance(split.get("key", ""), str),
             "split",
-            "a table of test_split, split_seed and rows",
+            "a table of test_split, split_seed and rows (and method shuffle or hash, key a "
+            "column's name)",
             split,
         )

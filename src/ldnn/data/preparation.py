@@ -46,6 +46,41 @@ def mean_and_std(A, weights=None) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 0, std, 1.0)
 
 
+def shared_mean_and_std(blocks, n: int, m: int, ranks, scale=None):
+    """:func:`mean_and_std` of n rows whose m columns the MPI ``ranks`` hold together:
+    ``blocks()`` yields (first row, this rank's columns of some rows (k, m_r)). Each
+    sum is this rank's, added up across the ranks: mean = (1/m) sum a, then std = the
+    root of (1/m) sum (a - mean)^2 about that mean (two passes, as one process's
+    ``std``). One process's statistics within rounding: the sums are added in another
+    order (a relative 1e-16 or so), not bit for bit."""
+    scaled, scale = scale is not None, np.ones(n) if scale is None else scale
+    sums, squares = np.zeros(n), np.zeros(n)
+    with np.errstate(over="ignore", invalid="ignore"):  # (an overflow is seen below)
+        # a row at a time: no temporary of a whole block (as mean_and_std's CompactX)
+        for start, rows in blocks():
+            for i, row in enumerate(rows, start):
+                sums[i] = (row / scale[i]).sum()
+        mean = ranks.allreduce(sums) / m
+        for start, rows in blocks():
+            for i, row in enumerate(rows, start):
+                deviation = row / scale[i] - mean[i]
+                squares[i] = np.square(deviation, out=deviation).sum()
+        std = np.sqrt(ranks.allreduce(squares) / m)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()) and not scaled:
+        # squares that overflow (|a| > 1e154): the statistics of a / max|a|, scaled back
+        peaks = np.zeros(n)
+        for start, rows in blocks():
+            if rows.size:
+                peaks[start : start + len(rows)] = np.abs(rows).max(axis=1)
+        peaks = np.max(ranks.allgather(peaks), axis=0)
+        peaks = np.where((peaks > 0) & np.isfinite(peaks), peaks, 1.0)
+        mean, std = shared_mean_and_std(blocks, n, m, ranks, peaks)
+        return mean * peaks[:, None], np.where(std > 0, std * peaks[:, None], 1.0)
+    if scaled:  # (the caller scales back)
+        return mean[:, None], std[:, None]
+    return mean[:, None], np.where(std > 0, std, 1.0)[:, None]
+
+
 def _row_scale(A) -> np.ndarray:
     """max |a| of each row (n, 1); 1 where that is 0 or not finite."""
     scale = np.abs(A).max(axis=1, keepdims=True)
@@ -68,20 +103,27 @@ class Preparation:
     y_std: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, X_train, Y_train=None, *, standardize: bool = True, only=None) -> Preparation:
+    def fit(
+        cls, X_train, Y_train=None, *, standardize: bool = True, only=None, ranks=None
+    ) -> Preparation:
         """Fit on the training part: X (n[0], m), and a regression target Y (n[L], m).
 
         ``only`` (booleans, one per feature) standardises just those features; the others
-        (0/1 one-hot features) keep mean 0 and std 1, that is, stay as they are.
+        (0/1 one-hot features) keep mean 0 and std 1, that is, stay as they are. With
+        ``ranks`` (MPI), X and Y are this rank's columns of a part all ranks hold
+        together (a :class:`~ldnn.data.compact.CompactX`): :func:`shared_mean_and_std`.
         """
         if not standardize:
             return cls()
-        x_mean, x_std = mean_and_std(X_train)
+        x_mean, x_std = mean_and_std(X_train) if ranks is None else X_train.shared(ranks)
         if only is not None:
             x_mean[~only], x_std[~only] = 0.0, 1.0
         y_mean = y_std = None
-        if Y_train is not None:
+        if Y_train is not None and ranks is None:
             y_mean, y_std = mean_and_std(Y_train)
+        elif Y_train is not None:
+            m = ranks.allreduce(Y_train.shape[1])
+            y_mean, y_std = shared_mean_and_std(lambda: [(0, Y_train)], len(Y_train), m, ranks)
         return cls(x_mean, x_std, y_mean, y_std)
 
     def transform_x(self, X):
@@ -134,6 +176,7 @@ def prepare(dataset: Dataset, standardize: bool = True) -> tuple[Dataset, dict]:
         dataset.Y_train if regression else None,
         standardize=standardize,
         only=only,
+        ranks=dataset.ranks,
     )
     info = {**dataset.description(), **preparation.to_metadata()}
     return preparation.transform(dataset), info

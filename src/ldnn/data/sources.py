@@ -22,9 +22,11 @@ from .limits import memory_named
 from .preparation import Preparation
 from .table_source import (
     file_dataset,
+    remembered_split,
     split_rows,
     table_for_model,
     table_for_training,
+    train_keys,
     warn_if_changed,
 )
 from .tables import Columns, is_table_file
@@ -104,6 +106,7 @@ def _training_data(data: dict) -> Dataset:
         image_shape=table.image_shape,
         target=table.target,
         split=split,
+        train_keys=train_keys(data, train, Y.shape[-1]),
     )
 
 
@@ -197,7 +200,7 @@ def _model_data(source: str, info: dict, data: dict, *, need_target: bool, part=
             if Y is None or not info.get("split"):
                 raise DataFileError(f"--part {part}: {source} has no {part} part to take")
             warn_if_changed(source, info, part)
-            train, test, _ = split_rows(info["split"], Y, info["task"])
+            train, test, _ = split_rows(remembered_split(info["split"]), Y, info["task"])
             rows = test if part == "test" else train
             X, Y = X[:, rows], Y[:, rows]
     if X.shape[0] != n0:

@@ -31,10 +31,12 @@ from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding
 from .files import encode_targets
+from .hash_split import column_keys, held_out, row_keys
 from .limits import LIMITS, Limits, available_memory, format_size, shown, shown_names
 from .rules import check_markers
 from .split import split_indices
 from .table_files import whole_read_need
+from .table_local import local_dataset
 from .table_spill import reading_ranks, spill
 from .table_x import parts_in_block
 from .tables import Columns, Text, read_columns
@@ -99,21 +101,93 @@ def _split_settings(data: dict) -> tuple[float, int]:
     return float(test_split), split_seed
 
 
-def split_rows(data: dict, Y, task: str) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(training rows, test rows, what the model remembers of the split): seeded, and
-    stratified by class for classification."""
+#: The [data] ``split`` setting's values (``--split``): a seeded permutation of all rows
+#: (:mod:`ldnn.data.split`), or a hash of each row (:mod:`ldnn.data.hash_split`).
+SPLIT_METHODS = ("shuffle", "hash")
+
+
+def _split_method(data: dict) -> tuple[str, str]:
+    """(the split's method, its key column or ""), checked."""
+    method, key = data.get("split") or "shuffle", data.get("split_key") or ""
+    if method not in SPLIT_METHODS:
+        raise ConfigurationError(
+            f"--split must be one of {', '.join(SPLIT_METHODS)}, got {method!r}", field="split"
+        )
+    if not isinstance(key, str):
+        raise ConfigurationError(f"--split-key must name a column, got {key!r}", field="split_key")
+    if key and method != "hash":
+        raise ConfigurationError(
+            f"--split-key {key!r} keys a hash split: it needs --split hash, got {method!r}",
+            field="split_key",
+        )
+    return method, key
+
+
+def split_rows(
+    data: dict, Y, task: str, columns: Columns | None = None
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(training rows, test rows, what the model remembers of the split): by default
+    seeded and stratified by class for classification; with ``split = "hash"`` each
+    row's part from a hash of its row number, or of its value in ``columns``'
+    ``split_key`` column (:mod:`ldnn.data.hash_split`), each part in the file's order."""
     test_split, split_seed = _split_settings(data)
+    method, key = _split_method(data)
     m = Y.shape[-1]
-    stratify = Y.reshape(-1) if task == "classification" else None
-    train, test = split_indices(m, test_split, split_seed, stratify=stratify, name="--test-split")
+    stratify = Y.reshape(-1) if task == "classification" and method == "shuffle" else None
+    if method == "hash":
+        held = held_out(_split_keys(columns, key, m), test_split, split_seed)
+        train, test = np.flatnonzero(~held), np.flatnonzero(held)
+        if not train.size:
+            raise ConfigurationError(
+                f"--test-split {test_split} leaves no training examples out of m = {m} "
+                "(--split hash holds each row out with that probability)",
+                field="test_split",
+            )
+    else:
+        train, test = split_indices(
+            m, test_split, split_seed, stratify=stratify, name="--test-split"
+        )
     split = {
         "test_split": test_split,
         "split_seed": split_seed,
         "rows": m,
         "stratified": stratify is not None,
-        "sha256": arrays_sha256(train.astype(np.int64), test.astype(np.int64)),
+        # (as int64 whatever the platform's index type; no copy where it is int64 already)
+        "sha256": arrays_sha256(np.asarray(train, np.int64), np.asarray(test, np.int64)),
     }
+    if method == "hash":  # (its fingerprint: the bit of each row, as ranks can make it)
+        split |= {"method": "hash", "key": key, "sha256": arrays_sha256(np.packbits(held))}
     return train, test, split
+
+
+def remembered_split(split: dict) -> dict:
+    """The [data] settings that make again the split a model remembers (``split_rows``'
+    third value): its fraction and seed, and its method and key where it was hashed."""
+    return {**split, "split": split.get("method") or "shuffle", "split_key": split.get("key", "")}
+
+
+def train_keys(data: dict, train: np.ndarray, m: int, columns: Columns | None = None):
+    """The hash split's keys of the training rows ``train`` (by which ``ldnn train`` holds
+    its validation part out too), or None for the shuffled split."""
+    method, key = _split_method(data)
+    return None if method != "hash" else _split_keys(columns, key, m)[train]
+
+
+def _split_keys(columns: Columns | None, key: str, m: int) -> np.ndarray:
+    """The hash split's keys of the m rows: their numbers, or their ``key`` column's values."""
+    if not key:
+        return row_keys(0, m)
+    if columns is None:
+        raise ConfigurationError(
+            f"--split-key {key!r} names a column: it needs a table with named columns",
+            field="split_key",
+        )
+    if key not in columns:
+        raise DataFileError(
+            f"{columns.source}: no split key column {shown(key)}; columns: "
+            f"{shown_names(columns.names)}"
+        )
+    return column_keys(columns[key], key, columns.source)
 
 
 def how_to_read(source: str, data: dict, how: dict) -> tuple[bool, str]:
@@ -185,9 +259,17 @@ def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
         )
     if target in features:
         raise DataFileError(f"{source}: the target column {target!r} cannot be a feature too")
+    ranks = None if spilled is None else spilled.ranks
+    if ranks is not None and _split_method(data)[0] == "hash" and data.get("impute") != "mean":
+        # Each row's part is its own: each rank keeps only the rows it read.
+        test_split, split_seed = _split_settings(data)
+        settings = {**data, "test_split": test_split, "split_seed": split_seed}
+        read_as += "; each keeps its own rows (--split hash)"
+        return local_dataset(source, settings, task, how, spilled, read_as, (target, features))
     Y, task, classes = encode_targets(target_values(columns, target), task=task, source=source)
     Y = Y.reshape(len(Y), -1).T  # the notes' layout: (n[L], m)
-    train, test, split = split_rows(data, Y, task)
+    train, test, split = split_rows(data, Y, task, columns)
+    keys = train_keys(data, train, Y.shape[-1], columns)
     table = columns.only(features)
     drop, keep = data.get("drop") or (), data.get("keep") or ()
     # On MPI ranks the rules are fitted from the ranks' shares (exactly one process's);
@@ -241,6 +323,7 @@ def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
         split=split,
         test_unexpected=unexpected,
         read_as=read_as,
+        train_keys=keys,
     )
 
 
@@ -311,28 +394,38 @@ def table_for_model(source: str, info: dict, data: dict, *, need_target: bool, p
         )
         Y = Y.reshape(len(Y), -1).T
     if part in ("train", "test"):
-        rows = _part(source, info, Y, part)
+        rows = _part(source, info, Y, part, columns)
         X, columns = X[:, rows], columns.rows(rows)
         Y = None if Y is None else Y[:, rows]
     unexpected = None if encoding is None else encoding.unexpected(columns)
     return X, Y, columns, unexpected
 
 
-def _part(source: str, info: dict, Y, part: str) -> np.ndarray:
-    """The rows of ``part`` of the split the model was trained with, on the same file."""
+def _part(source: str, info: dict, Y, part: str, columns: Columns) -> np.ndarray:
+    """The rows of ``part`` of the split the model was trained with, on the same file (on
+    any file with the key column, where the split hashed a key: each row's part is its
+    key's, however the rows were added to or reordered)."""
     split, trained_on = info.get("split"), Path(info.get("source") or "")
     if Y is None:
         raise DataFileError(f"--part {part}: {source} has no target column to split it by")
-    same = Path(source).resolve() == trained_on.resolve() or (
-        Path(source).name == trained_on.name and bool(split) and split.get("rows") == Y.shape[-1]
+    keyed = bool(split) and bool(split.get("key"))
+    same = (
+        keyed
+        or Path(source).resolve() == trained_on.resolve()
+        or (
+            Path(source).name == trained_on.name
+            and bool(split)
+            and split.get("rows") == Y.shape[-1]
+        )
     )
     if not split or not same:
         raise DataFileError(
             f"--part {part}: {source} is not the file the model was trained on "
             f"({info.get('source') or 'unknown'}), so it has no {part} part"
         )
-    warn_if_changed(source, info, part)
-    train, test, _ = split_rows(split, Y, info["task"])
+    if not keyed:
+        warn_if_changed(source, info, part)
+    train, test, _ = split_rows(remembered_split(split), Y, info["task"], columns)
     return test if part == "test" else train
 
 

@@ -30,11 +30,10 @@ same numbers. The parts' files are unlinked as soon as they are open, and the fo
 removed once the parts are made (or when the table is let go, or at exit): the disk is
 given back when the process lets the parts go, however it ends.
 
-On MPI ranks that train one model together (:func:`reading_on`), each rank reads only
-its share of the rows (a run of a Parquet file's row groups, a byte range of a CSV
-file's lines), after the ranks agreed on each column's type; the columns the rules read
-are gathered from the ranks one at a time (one process's column, exactly), and each
-part's X is assembled a block of examples at a time from the rows each rank read.
+On MPI ranks training one model (:func:`reading_on`), each rank reads only its share
+of the rows (a run of row groups, a byte range of lines) once the ranks agreed on each
+column's type; each part's X is assembled from the rows each rank read, or is each
+rank's own rows (``here``: :mod:`ldnn.data.table_local`).
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -56,8 +54,8 @@ from .arrow import arrow, cell_kind, first_line, is_text, refuse_kind
 from .compact import CompactX
 from .encoding import TableEncoding, _numbers_of
 from .limits import Limits, shown, shown_names
-from .shared_stats import SharedNumbers, SharedText
 from .stream import NpyRows
+from .table_columns import OnDisk, Shared
 from .table_files import csv_batches, parquet_batches
 from .tables import (
     Columns,
@@ -117,12 +115,13 @@ class SpilledTable:
     def _file(self, name: str, suffix: str) -> Path:
         return self.folder / f"{self.names.index(name)}{suffix}"
 
-    def column(self, name: str):
+    def column(self, name: str, here: bool = False):
         """A column whole, as the in-memory path holds it: float64 numbers (NaN where
         missing), or a Text. On ranks, each rank's share of it gathered, in rank order
-        (every rank asks for the same columns in the same order)."""
+        (every rank asks for the same columns in the same order); with ``here``, this
+        rank's rows alone (codes into the ranks' common categories)."""
         values = self._local(name)
-        if self.ranks is not None:
+        if self.ranks is not None and not here:
             values = np.concatenate(self.ranks.allgather(values))
         if name in self.number_index or name in self.as_numbers:
             return values
@@ -137,11 +136,16 @@ class SpilledTable:
 
     @property
     def columns(self) -> Columns:
-        return Columns(_OnDisk(self, self.names), self.source)
+        return Columns(OnDisk(self, self.names), self.source)
 
-    def part(self, encoding: TableEncoding, rows: np.ndarray) -> CompactX:
+    def here(self, names, rows=None) -> Columns:
+        """The columns ``names`` of this rank's own rows (at ``rows`` of them)."""
+        return Columns(OnDisk(self, names, rows, True), self.source)
+
+    def part(self, encoding: TableEncoding, rows: np.ndarray, here: bool = False) -> CompactX:
         """X of the examples ``rows`` (in that order), its numbers written to disk and
-        read back a mini-batch at a time (see the module)."""
+        read back a mini-batch at a time (see the module). With ``here`` (on ranks),
+        ``rows`` are among this rank's own rows, and the part is theirs alone."""
         missing = [name for name in encoding.columns if name not in self.names]
         if missing:
             raise DataFileError(
@@ -153,7 +157,7 @@ class SpilledTable:
         # Text that held only numbers is not in numbers.npy: such a column is held whole
         # (and text where the rules want numbers is refused, as encode refuses it).
         held = {
-            r.name: _numbers_of(self.column(r.name), r, self.source)
+            r.name: _numbers_of(self.column(r.name, here), r, self.source)
             for r in numeric
             if r.name not in self.number_index
         }
@@ -163,7 +167,7 @@ class SpilledTable:
             step = max(1, _PART_BYTES // (8 * max(len(self.number_index), len(numeric), 1)))
             for start in range(0, len(rows), step):
                 index = rows[start : start + step]
-                if self.ranks is None:
+                if self.ranks is None or here:
                     block = self._filled(index, numeric, in_block, held)
                 else:  # each rank fills the rows it read; all of them write the block
                     mine = np.flatnonzero((index >= self.first) & (index < self.first + self.m))
@@ -177,7 +181,7 @@ class SpilledTable:
         numeric_rows, blocks = encoding.layout()
         text = [rule.name for rule in encoding.rules if rule.kind == "text"]
         codes = np.empty((len(rows), len(text)), dtype=np.int32)
-        encoding.write_codes(Columns(_OnDisk(self, text, rows), self.source), codes)
+        encoding.write_codes(Columns(OnDisk(self, text, rows, here), self.source), codes)
         return CompactX(numbers, codes, numeric_rows, blocks)
 
     def _filled(self, index, numeric, in_block, held, first: int = 0) -> np.ndarray:
@@ -190,11 +194,12 @@ class SpilledTable:
             block[:, k] = np.where(np.isnan(column), rule.fill, column)
         return block
 
-    def shared(self, names, rows=None) -> Columns:
+    def shared(self, names, rows=None, offset: int | None = None) -> Columns:
         """On MPI ranks, the columns ``names`` (at rows ``rows`` of the file, in that
-        order; None: all) as what the column rules ask of them, answered from the
-        ranks' shares (:mod:`ldnn.data.shared_stats`): no column travels whole."""
-        return Columns(_Shared(self, names, rows), self.source)
+        order; None: all; with ``offset``, at this rank's own ``rows``, which are rows
+        ``offset``... of the whole) as what the column rules ask of them, answered
+        from the ranks' shares (:mod:`ldnn.data.shared_stats`): no column travels whole."""
+        return Columns(Shared(self, names, rows, offset), self.source)
 
     @property
     def rows_total(self) -> int:
@@ -206,75 +211,6 @@ class SpilledTable:
         if self.rows is not None:
             self.rows.close()
         self._remove()
-
-
-class _OnDisk(Mapping):
-    """Some columns of a :class:`SpilledTable` (at some rows), each read when asked for."""
-
-    def __init__(self, table: SpilledTable, names, rows=None):
-        self.table, self.names, self.rows = table, list(names), rows
-
-    def __getitem__(self, name):
-        if name not in self.names:
-            raise KeyError(name)
-        values = self.table.column(name)
-        return values if self.rows is None else values[self.rows]
-
-    def __contains__(self, name) -> bool:
-        return name in self.names
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def only(self, names) -> _OnDisk:
-        return _OnDisk(self.table, names, self.rows)
-
-    @property
-    def n_rows(self) -> int:
-        """The rows these columns have (no column is read to say so)."""
-        return self.table.rows_total if self.rows is None else len(self.rows)
-
-    def is_text(self, name: str) -> bool:
-        """Whether column ``name`` is text (a Text when read), without reading it."""
-        if name not in self.names:
-            raise KeyError(name)
-        table = self.table
-        return name not in table.number_index and name not in table.as_numbers
-
-    def at(self, rows) -> _OnDisk:
-        """The same columns at ``rows`` (of these rows)."""
-        return _OnDisk(self.table, self.names, rows if self.rows is None else self.rows[rows])
-
-
-class _Shared(_OnDisk):
-    """Columns of a :class:`SpilledTable` read on MPI ranks as
-    :class:`~ldnn.data.shared_stats.SharedNumbers` or ``SharedText``: this rank's rows
-    of them (those of ``rows`` it read, in ``rows``' order), the ranks answering
-    together."""
-
-    def __getitem__(self, name):
-        if name not in self.names:
-            raise KeyError(name)
-        table, first = self.table, self.table.first
-        if self.rows is None:
-            local, positions = slice(None), first + np.arange(table.m)
-        else:  # (positions: where this rank's rows are among ``rows``)
-            positions = np.flatnonzero((self.rows >= first) & (self.rows < first + table.m))
-            local = self.rows[positions] - first
-        values = table._local(name)[local]
-        if name in table.number_index or name in table.as_numbers:
-            return SharedNumbers(values, table.ranks)
-        categories, number_like = table.categories[name], table.number_like[name]
-        return SharedText(values, categories, number_like, table.ranks, positions)
-
-    def only(self, names) -> _Shared:
-        return _Shared(self.table, names, self.rows)
-
-    def at(self, rows) -> _Shared:
-        return _Shared(self.table, self.names, rows if self.rows is None else self.rows[rows])
 
 
 def spill(path, how: dict, limits: Limits, folder=None, comm=None) -> SpilledTable:

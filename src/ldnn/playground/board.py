@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..runs.run import WatchTestCost
+from ..runs.run_callbacks import WatchTestCost
 
 #: The most test-part costs measured a second while training runs (see :class:`Curves`).
 TEST_RATE = 60

@@ -46,7 +46,7 @@ from ..core.regularization import resolve_keep_probs
 from ..data.preparation import Preparation
 from ..data.split import split_columns
 from ..errors import ConfigurationError, LdnnError
-from ..runs.run import WatchTestCost
+from ..runs.run_callbacks import WatchTestCost
 from ..training.fit import validation_indices
 from . import frames
 from .board import Board, Curves

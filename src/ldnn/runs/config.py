@@ -3,7 +3,8 @@
 
 The configuration has three tables, as config.toml shows them:
 
-``[data]``      source, target, features, test_split, split_seed, standardize, how a table
+``[data]``      source, target, features, test_split, split_seed, split (shuffle or hash)
+                and split_key (a column to hash), standardize, how a table
                 is read (delimiter, encoding, na_values, decimal) and prepared (drop, keep,
                 impute, missing), class_weight, stream (read whole or from disk: auto, on,
                 off), the limits of what a table may ask for
@@ -60,6 +61,8 @@ DEFAULTS = {
         "task": "auto",
         "test_split": 0.2,
         "split_seed": 0,
+        "split": "shuffle",
+        "split_key": "",
         "test_data": "",
         "standardize": True,
         "delimiter": "",
@@ -410,7 +413,7 @@ def ensemble_size(training: dict, dataset, hp: Hyperparameters) -> int:
             )
         return value
     table = dataset.encoding is not None  # what was measured: tables, not arrays
-    small = dataset.X_train.shape[1] <= AUTO_ENSEMBLE_ROWS
+    small = dataset.m_train <= AUTO_ENSEMBLE_ROWS
     return AUTO_ENSEMBLE if table and small and not hp.embedding else 1
 
 

@@ -21,11 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..base.backend import get_xp, to_device
-from ..core.losses import get_loss
-from ..core.metrics import cost_and_accuracy
 from ..data.class_weights import class_weights
-from ..errors import DivergenceWarning, InvalidValueError, ModelFileError
+from ..data.hash_split import validation_held_out
+from ..errors import ConfigurationError, DivergenceWarning, InvalidValueError, ModelFileError
 from ..io import atomic_write_text, csv_text, dumps_toml
 from ..io.tables import printable
 from ..model.ensemble import merge as merge_members
@@ -34,51 +32,14 @@ from ..training.history import History
 from . import members as ensemble
 from .config import data_and_network, ensemble_size, from_file, resolved
 from .folders import CHECKPOINT, RunFolder
-from .predictions import score_network
+from .predictions import gathered_outputs, score_outputs
 from .provenance import FILE as PROVENANCE
 from .provenance import provenance
+from .run_callbacks import Checkpoints, WatchTestCost
 from .run_pictures import run_pictures
 
 MODEL_FILE = "model.npz"
 CONFIG_FILE = "config.toml"
-#: By default a running run writes a checkpoint at the end of an epoch once this many
-#: seconds have passed since the last one, so that a long run always has a recent one.
-CHECKPOINT_SECONDS = 120.0
-
-
-class WatchTestCost:
-    """Callback recording the test part's cost after every epoch, for the learning curve
-    only: nothing is decided on it. The test data are prepared once, and moved once to
-    the device the parameters live on; ``costs`` goes on from a resumed run's."""
-
-    def __init__(self, network, X_test, Y_test, costs=()):
-        hp = network.hyperparameters
-        self.data = network.check_data(X_test, Y_test, "X_test", "Y_test")
-        self.activations, self.loss = hp.activations, get_loss(hp.loss)
-        self.costs: list[float] = list(costs)
-
-    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
-        xp = get_xp(parameters["W1"])
-        self.data = tuple(to_device(a, xp) for a in self.data)
-        self.costs.append(cost_and_accuracy(parameters, *self.data, self.activations, self.loss)[0])
-
-
-class Checkpoints:
-    """Callback writing the run's checkpoint at the end of every ``every_epochs``-th
-    epoch, and at the end of any epoch ``every_seconds`` after the last checkpoint
-    (either may be 0: not by that rule)."""
-
-    def __init__(self, run, path, every_epochs: int = 0, every_seconds: float = CHECKPOINT_SECONDS):
-        self.run, self.path = run, Path(path)
-        self.every_epochs, self.every_seconds = every_epochs, every_seconds
-        self.last = time.monotonic()
-
-    def __call__(self, epoch: int, record: dict, parameters: dict) -> None:
-        by_epochs = self.every_epochs and (epoch + 1) % self.every_epochs == 0
-        by_time = self.every_seconds and time.monotonic() - self.last >= self.every_seconds
-        if by_epochs or by_time:
-            self.run.save_checkpoint(self.path)
-            self.last = time.monotonic()
 
 
 class TrainingRun:
@@ -118,6 +79,7 @@ class TrainingRun:
         self.ensemble = ensemble_size(config["training"], self.dataset, hp)
         self.config = resolved(config, hp, self.ensemble)
         self.members: list[DeepNetwork] = []  # an ensemble's finished members
+        self.kept_outputs: dict = {}  # each part's (A[L], Y) while write() draws them
         if self.raw.encoding is not None:  # a table: its target and columns, explicit
             self.config["data"].update(
                 target=self.raw.target, features=[r.name for r in self.raw.encoding.rules]
@@ -222,8 +184,9 @@ class TrainingRun:
             MPIRanks(comm).agree(self.alike(), hint)
         resuming = network.epochs_trained > 0 or network.unfinished is not None
         arguments = self.shares(comm, resuming)
-        if data.X_test is not None and (comm is None or comm.Get_rank() == 0):
-            self._watch = WatchTestCost(network, data.X_test, data.Y_test, self.test_costs)
+        if data.X_test is not None and (comm is None or comm.Get_rank() == 0 or data.ranks):
+            watch = WatchTestCost(network, data.X_test, data.Y_test, self.test_costs, data.ranks)
+            self._watch = watch
             callbacks.insert(0, self._watch)
         if checkpoints is not None:
             callbacks.append(checkpoints)
@@ -253,7 +216,7 @@ class TrainingRun:
         may find the same files at other paths; only rank 0 reads a test file)."""
         data = self._data
         alike = {
-            "training data of shape": tuple(self.dataset.X_train.shape),
+            "training data of shape": (self.dataset.n_features, self.dataset.m_train),
             "data of sha256": data["sha256"][:16],
         }
         if "labels" in data:
@@ -269,25 +232,36 @@ class TrainingRun:
         with ``comm``, this rank's consecutive block (:func:`ldnn.training.mpi.share`) of the
         examples one process would train on, and of the validation part it would hold
         out, drawn here as fit draws it (from the seed's generator, which then goes on
-        to the initialisation): so any number of ranks trains as one process does."""
-        data, network = self.dataset, self.network
+        to the initialisation): so any number of ranks trains as one process does.
+        After a split by hash the validation part is held out by a hash too, on one
+        process as on ranks (:func:`~ldnn.data.hash_split.validation_held_out`), and
+        where each rank holds its own examples (``Dataset.ranks``) they are its share."""
+        data, hp = self.dataset, self.network.hyperparameters
         X, Y, weights = data.X_train, data.Y_train, self.sample_weight()
-        if comm is None:
+        hashed = data.train_keys is not None and hp.validation_split > 0
+        if comm is None and not hashed:
             return {"X": X, "Y": Y, "sample_weight": weights}
-        from ..training.fit import validation_indices
-        from ..training.mpi import share
-
-        size, rank = comm.Get_size(), comm.Get_rank()
         kept, held, rng = np.arange(X.shape[1]), None, None
-        if network.hyperparameters.validation_split > 0:
-            rng = np.random.default_rng(network.hyperparameters.seed)
-            prepared = network.check_data(X, Y, keep_labels=True)[1]
-            kept, held = validation_indices(network.hyperparameters, prepared, rng)
-        mine = kept[share(len(kept), size, rank)]
+        if hashed:
+            out = validation_held_out(data.train_keys, hp.validation_split, hp.seed)
+            kept, held = np.flatnonzero(~out), np.flatnonzero(out)
+            _check_validation_part(held.size, kept.size, hp.validation_split, data.ranks)
+        elif hp.validation_split > 0:
+            from ..training.fit import validation_indices
+
+            rng = np.random.default_rng(hp.seed)
+            prepared = self.network.check_data(X, Y, keep_labels=True)[1]
+            kept, held = validation_indices(hp, prepared, rng)
+        mine, theirs = kept, held
+        if comm is not None and data.ranks is None:  # every rank holds every example
+            from ..training.mpi import share
+
+            size, rank = comm.Get_size(), comm.Get_rank()
+            mine = kept[share(len(kept), size, rank)]
+            theirs = None if held is None else held[share(len(held), size, rank)]
         arguments = {"X": X[:, mine], "Y": Y[..., mine]}
         arguments["sample_weight"] = None if weights is None else weights[mine]
-        if held is not None:
-            theirs = held[share(len(held), size, rank)]
+        if theirs is not None:
             arguments["validation_data"] = (X[:, theirs], Y[..., theirs])
         if not resuming:  # a resumed fit goes on with the checkpoint's generator
             arguments["rng"] = rng
@@ -330,15 +304,42 @@ class TrainingRun:
     def interrupted(self) -> bool:
         return self.history is not None and self.history.stop_reason == "interrupted"
 
+    def outputs(self, part: str):
+        """(A[L], Y) of the ``part`` ("train" or "test"). Where MPI ranks hold the parts
+        together (``Dataset.ranks``) every rank calls it at once, and rank 0 gets the
+        whole part's (the others None).
+
+        Raises
+        ------
+        InvalidValueError
+            When the outputs overflow (on rank 0, on any rank's examples).
+        """
+        data = self.dataset
+        X, Y = (data.X_train, data.Y_train) if part == "train" else (data.X_test, data.Y_test)
+        if data.ranks is None:
+            return self.network.predict_proba(X), Y
+        return gathered_outputs(self.network, X, Y, data.ranks)
+
+    def send_outputs(self) -> None:
+        """What a rank other than 0 does while rank 0 scores the parts: its outputs."""
+        for part in ("train", "test") if self.dataset.X_test is not None else ("train",):
+            try:
+                self.outputs(part)
+            except InvalidValueError:  # (rank 0 says it)
+                pass
+
     def scores(self) -> dict:
         """metrics.json's scores: each part's, then how training ended."""
         data, history = self.dataset, self.history
-        scores = {"train": score_network(self.network, data.X_train, data.Y_train, self.info)}
+        # (each part's outputs kept for the pictures, which draw them)
+        self.kept_outputs = {"train": self.outputs("train")}
+        scores = {"train": score_outputs(*self.kept_outputs["train"], self.info)}
         if data.X_test is not None:
             try:
-                scores["test"] = score_network(self.network, data.X_test, data.Y_test, self.info)
+                self.kept_outputs["test"] = self.outputs("test")
+                scores["test"] = score_outputs(*self.kept_outputs["test"], self.info)
             except InvalidValueError as error:  # outputs overflow on the test part
-                scores["test"] = {"m": int(data.X_test.shape[1]), "error": str(error)}
+                scores["test"] = {"m": data.m_test, "error": str(error)}
         metrics = {
             **scores,
             "validation": validation_scores(history),
@@ -391,6 +392,7 @@ class TrainingRun:
                 path / "columns.csv", csv_text(("column", "kind", "done"), self.decisions())
             )
         metrics["pictures"] = run_pictures(self, path, metrics, test_curve) if pictures else []
+        self.kept_outputs = {}
         atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         self.metrics = metrics
         if self.interrupted:
@@ -442,3 +444,17 @@ def history_csv(history: History, test_costs: list) -> str:
         for k, row in enumerate(history.rows())
     )
     return csv_text([*columns, "test_cost"], rows)
+
+
+def _check_validation_part(held: int, kept: int, fraction: float, ranks) -> None:
+    """Refuse a validation part held out by hash that is empty, or leaves no training
+    examples (the counts of all ranks, where they hold the part together)."""
+    if ranks is not None:
+        held, kept = ranks.allreduce(held), ranks.allreduce(kept)
+    if not held or not kept:
+        raise ConfigurationError(
+            f"validation_split {fraction} holds out {held} of the {held + kept} training "
+            "examples (--split hash holds each out with that probability): choose another "
+            "--val-split, or 0 for none",
+            field="validation_split",
+        )

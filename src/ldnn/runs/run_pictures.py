@@ -56,7 +56,8 @@ def run_pictures(run, folder: Path, scores: dict, test_curve: bool) -> list[str]
             raw.Y_train,
             folder / "decision_boundary.png",
             info["classes"],
-            f"Decision boundary: {raw.name} (training part)",
+            # (where MPI ranks hold the part together, rank 0's share of it)
+            f"Decision boundary: {raw.name} (training part{', rank 0' if raw.ranks else ''})",
         )
         written.append("decision_boundary.png")
     if raw.image_shape is not None:
@@ -70,11 +71,10 @@ def _regression_pictures(run, folder: Path, scores: dict) -> list[str]:
     part when it was scored (else the training part)."""
     from . import plots
 
-    data, info = run.dataset, run.info
+    info = run.info
     tested = "test" in scores and "error" not in scores["test"]
     name = "test" if tested else "training"
-    X, Y = (data.X_test, data.Y_test) if tested else (data.X_train, data.Y_train)
-    predicted, actual = in_target_units(run.network.predict_proba(X), Y, info)
+    predicted, actual = in_target_units(*run.kept_outputs["test" if tested else "train"], info)
     names = [info["target"]] if info.get("target") and len(actual) == 1 else ()
     where = f"{run.raw.name} ({name} part, m = {actual.shape[1]})"
     plots.predicted_vs_actual(
