@@ -4,6 +4,7 @@ Parquet table (issue 27: each rank's share of the memory):
     python benchmarks/rank_memory.py                    # 2,500,000 rows x 16 numbers, P = 1, 2, 3
     python benchmarks/rank_memory.py --rows 500000 --ranks 1,2
     python benchmarks/rank_memory.py --split hash       # each row's part from its hash
+    python benchmarks/rank_memory.py --traced           # also tracemalloc's peaks (MB/MB)
 
 The table (numbers and a 0/1 target) is generated a row group at a time (as
 ``larger_than_memory.py`` does). For each P, ``mpiexec -n P`` runs this file as a child
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 PHASES = [
     ("ldnn.data.table_source", "spill", "spill"),
     ("ldnn.data.table_source", "target_values", "targets"),
+    ("ldnn.data.table_local", "_targets", "targets"),
     ("ldnn.data.table_source", "split_rows", "split"),
     ("ldnn.data.table_source", "check_markers", "markers"),
     ("ldnn.data.encoding", "TableEncoding.fit", "rules"),
@@ -48,8 +51,20 @@ def resident_mb() -> float:
 
 
 def child(args: list[str]) -> int:
-    """ldnn ``args`` in this process, each phase's peak resident memory printed at the end."""
-    phase, peaks = ["start"], {}
+    """ldnn ``args`` in this process, each phase's peak resident memory printed at the end
+    (with RANK_MEMORY_TRACED set, also the peak of what tracemalloc sees: NumPy's arrays
+    and Python's objects, not the libraries' own memory nor what the allocator keeps)."""
+    phase, peaks, traced = ["start"], {}, {}
+    tracing = bool(os.environ.get("RANK_MEMORY_TRACED"))
+    if tracing:
+        tracemalloc.start()
+
+    def switch(to: str) -> None:
+        if tracing:  # the phase that ends: its peak of traced memory
+            was = phase[-1]
+            traced[was] = max(traced.get(was, 0.0), tracemalloc.get_traced_memory()[1] / 1e6)
+            tracemalloc.reset_peak()
+        phase.append(to)
 
     def sample():
         while True:
@@ -60,11 +75,11 @@ def child(args: list[str]) -> int:
     def marked(function, name):
         @functools.wraps(function)
         def call(*a, **k):
-            phase.append(name)
+            switch(name)
             try:
                 return function(*a, **k)
             finally:
-                phase.append(f"after {name}")
+                switch(f"after {name}")
 
         return call
 
@@ -79,8 +94,13 @@ def child(args: list[str]) -> int:
 
     code = main(args)
     time.sleep(0.05)
+    switch("end")
     rank = os.environ.get("PMI_RANK", "0")
-    shown = ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items() if name != "start")
+    shown = ", ".join(
+        f"{name} {mb:.0f}" + (f"/{traced.get(name, 0.0):.0f}" if tracing else "")
+        for name, mb in peaks.items()
+        if name != "start"
+    )
     # a file per rank: the ranks' lines on one stderr would run into each other
     (Path(os.environ["RANK_MEMORY_FOLDER"]) / f"rank-{rank}.txt").write_text(shown)
     return code
@@ -92,6 +112,9 @@ def main() -> int:
     parser.add_argument("--numbers", type=int, default=16)
     parser.add_argument("--ranks", default="1,2,3")
     parser.add_argument("--split", default="shuffle", help="ldnn train's --split")
+    parser.add_argument(
+        "--traced", action="store_true", help="also each phase's peak of tracemalloc's memory"
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.child is not None:
@@ -104,6 +127,8 @@ def main() -> int:
         table = Path(tmp) / "table.parquet"
         generate(table, args.rows, args.numbers)
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "TMPDIR": tmp}
+        if args.traced:
+            env["RANK_MEMORY_TRACED"] = "1"
         for P in [int(p) for p in args.ranks.split(",")]:
             train = ["train", str(table), "--target", "y", "--stream", "on", "--epochs", "1"]
             train += ["--layers", "8", "--batch-size", "1024", "--ensemble", "1", "--threads", "1"]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base.memory import give_back_memory
 from ..errors import ConfigurationError, DataChangedWarning, DataFileError
 from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
@@ -241,6 +242,7 @@ def table_for_training(source: str, data: dict, task: str | None) -> Dataset:
     finally:
         if spilled is not None:
             spilled.close()
+            give_back_memory()  # what reading and preparing a block at a time left free
 
 
 def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
