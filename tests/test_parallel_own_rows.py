@@ -112,3 +112,13 @@ def test_ranks_that_read_no_rows_keep_none_and_still_train_as_one_process(tmp_pa
     counts = said.split("rows: ")[1].split(";")[0].split(", ")
     assert sorted(counts) == ["0", "0", "200", "200"], said  # two ranks read nothing
     assert_same_parameters(parameters_of(runs / "one"), parameters_of(runs / "many"))
+
+
+def test_a_key_column_the_file_lacks_stops_every_rank_naming_it(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table(class_table(200)), path, row_group_size=100)
+    command = [*LDNN, "train", str(path), "--target", "y", *TRAIN, "--split-key", "nobody"]
+    done = launch(2, [*command, "--stream", "on", "--runs-dir", str(tmp_path / "runs")])
+    assert done.returncode == 2, done.stderr
+    assert "no split key column 'nobody'; columns: 'a', 'b', 'word', 'y'" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "runs").exists()

@@ -16,10 +16,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigurationError, MissingPackageError
+from ..io import file_sha256
 from .split import split_indices
 from .synthetic import make_parity, make_spirals, make_xor
 
@@ -104,6 +106,20 @@ class Dataset:
     def __post_init__(self):
         if not self.feature_names:
             self.feature_names = [f"x{i}" for i in range(self.X_train.shape[0])]
+
+    @classmethod
+    def of_table(cls, source: str, parts: tuple, encoding, **fields) -> Dataset:
+        """A table file's data set: its ``parts`` (X_train, Y_train, X_test, Y_test), the
+        rules of its columns and ``fields``; named, found and fingerprinted by its path."""
+        return cls(
+            Path(source).name,
+            *parts,
+            source=str(Path(source).resolve()),
+            sha256=file_sha256(source),
+            feature_names=encoding.feature_names,
+            encoding=encoding,
+            **fields,
+        )
 
     @property
     def m_train(self) -> int:

@@ -24,17 +24,15 @@ across the ranks.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import ConfigurationError, DataFileError
-from ..io import arrays_sha256, file_sha256
+from ..io import arrays_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding
 from .files import MAX_INTEGER_CLASSES, encode_targets
 from .hash_split import column_keys, held_out, row_keys
-from .limits import Limits, shown
+from .limits import Limits, shown, shown_names
 from .rules import check_markers
 from .tables import Text
 
@@ -47,6 +45,10 @@ def local_dataset(source: str, data: dict, task, how: dict, spilled, read_as: st
     Y, task, classes = _targets(spilled, target, task)
     test_split, split_seed = data["test_split"], data["split_seed"]
     key = data.get("split_key") or ""
+    if key and key not in spilled.names:
+        raise DataFileError(
+            f"{source}: no split key column {shown(key)}; columns: {shown_names(spilled.names)}"
+        )
     keys = (
         row_keys(first, spilled.m)
         if not key
@@ -87,19 +89,19 @@ def local_dataset(source: str, data: dict, task, how: dict, spilled, read_as: st
         "method": "hash",
         "key": key,
     }
-    return Dataset(
-        Path(source).name,
+    parts = (
         spilled.part(encoding, train, here=True),
         Y[:, train],
         spilled.part(encoding, test, here=True) if totals[1] else None,
         Y[:, test] if totals[1] else None,
-        source=str(Path(source).resolve()),
-        sha256=file_sha256(source),
+    )
+    return Dataset.of_table(
+        source,
+        parts,
+        encoding,
         task=task,
         classes=classes,
-        feature_names=encoding.feature_names,
         target=target,
-        encoding=encoding,
         reading=how,
         split=split,
         test_unexpected=unexpected,

@@ -308,19 +308,13 @@ def _table_for_training(source, data, task, how, spilled, read_as) -> Dataset:
     else:
         X_train, X_test = parts
     del table, columns
-    return Dataset(
-        Path(source).name,
-        X_train,
-        Y_train,
-        X_test,
-        Y_test,
-        source=str(Path(source).resolve()),
-        sha256=file_sha256(source),
+    return Dataset.of_table(
+        source,
+        (X_train, Y_train, X_test, Y_test),
+        encoding,
         task=task,
         classes=classes,
-        feature_names=encoding.feature_names,
         target=target,
-        encoding=encoding,
         reading=how,
         split=split,
         test_unexpected=unexpected,
