@@ -202,8 +202,8 @@ def train_share(run: TrainingRun, session) -> int:
     the exit status as rank 0's (130 when interrupted)."""
     with StopOnSignals() as stop:
         run.fit(stop=stop, comm=session.comm)
-    if run.dataset.ranks is not None:  # rank 0 scores the parts the ranks hold together
-        run.send_outputs()
+    if run.dataset.ranks is not None:  # the ranks score the parts they hold together
+        run.part_scores()
     return 130 if run.interrupted else 0
 
 

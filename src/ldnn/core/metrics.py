@@ -131,32 +131,7 @@ def classification_scores(probabilities, labels, classes, threshold: float | Non
     y = np.asarray(labels).ravel().astype(int)
     K = len(classes)
     predicted = predicted_classes(P, threshold)
-    matrix = metrics.confusion_matrix(y, predicted, labels=np.arange(K))
-    precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        y, predicted, labels=np.arange(K), zero_division=0
-    )
-    per_class = {
-        str(name): {
-            "precision": float(precision[k]),
-            "recall": float(recall[k]),
-            "f1": float(f1[k]),
-            "support": int(support[k]),
-        }
-        for k, name in enumerate(classes)
-    }
-    scores = {
-        "m": int(y.size),
-        "accuracy": float(metrics.accuracy_score(y, predicted)),
-        "log_loss": log_loss(P, y),
-        "macro": {
-            "precision": float(precision.mean()),
-            "recall": float(recall.mean()),
-            "f1": float(f1.mean()),
-        },
-        "per_class": per_class,
-        "confusion_matrix": matrix.tolist(),
-        "classes": [str(c) for c in classes],
-    }
+    scores = counted_scores(y, predicted, classes, log_loss(P, y))
     if np.unique(y).size == K:  # the areas need every class among the labels
         if K == 2:
             scores["roc_auc"] = float(metrics.roc_auc_score(y, P[1]))
@@ -168,6 +143,43 @@ def classification_scores(probabilities, labels, classes, threshold: float | Non
     if threshold is not None:
         scores["threshold"] = float(threshold)
     return scores
+
+
+def counted_scores(y, predicted, classes, log_loss_value: float, counts=None) -> dict:
+    """The scores of :func:`classification_scores` that count examples: accuracy, the
+    per-class precision, recall, F1 and support, their macro means and the confusion
+    matrix, of true classes ``y`` and ``predicted`` ones (m,), with the log loss given.
+    With ``counts``, each (y, predicted) pair stands for that many examples: the cells of
+    a confusion matrix, which scikit-learn's functions then weigh (the same integers in
+    the same formulas as the examples themselves would give)."""
+    metrics = _sklearn_metrics()
+    labels = np.arange(len(classes))
+    matrix = metrics.confusion_matrix(y, predicted, labels=labels, sample_weight=counts)
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y, predicted, labels=labels, zero_division=0, sample_weight=counts
+    )
+    per_class = {
+        str(name): {
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(support[k]),
+        }
+        for k, name in enumerate(classes)
+    }
+    return {
+        "m": int(y.size if counts is None else np.sum(counts)),
+        "accuracy": float(metrics.accuracy_score(y, predicted, sample_weight=counts)),
+        "log_loss": log_loss_value,
+        "macro": {
+            "precision": float(precision.mean()),
+            "recall": float(recall.mean()),
+            "f1": float(f1.mean()),
+        },
+        "per_class": per_class,
+        "confusion_matrix": matrix.astype(np.int64).tolist(),
+        "classes": [str(c) for c in classes],
+    }
 
 
 def _normalized(P) -> np.ndarray:

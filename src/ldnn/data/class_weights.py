@@ -6,6 +6,7 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from .datasets import Dataset
+from .shared_stats import summed
 
 
 def class_weights(dataset: Dataset, chosen) -> np.ndarray | None:
@@ -24,7 +25,7 @@ def class_weights(dataset: Dataset, chosen) -> np.ndarray | None:
     if chosen == "balanced" and dataset.ranks is not None:
         # Each rank holds its own examples: the whole part's counts, summed across the
         # ranks, in scikit-learn's formula m / (K_present m_k) (compute_class_weight's).
-        counts = dataset.ranks.allreduce(np.bincount(labels, minlength=K))
+        counts = summed(dataset.ranks, np.bincount(labels, minlength=K))
         present = np.flatnonzero(counts)
         weights = np.ones(K)
         weights[present] = counts.sum() / (len(present) * counts[present].astype(np.float64))

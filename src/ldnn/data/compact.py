@@ -38,6 +38,7 @@ import numpy as np
 from ..base.checks import check_columns, finite_extent, in_dtype
 from ..errors import InvalidValueError, ShapeError
 from .preparation import mean_and_std, shared_mean_and_std
+from .shared_stats import summed
 
 #: Examples written at a time when the numbers are standardised into a new dtype: the
 #: float64 intermediate of a block, not of the whole X.
@@ -260,7 +261,7 @@ class CompactX:
         :func:`~ldnn.data.preparation.shared_mean_and_std`, the one-hot rows' from the
         categories' counts added up across the ranks."""
         mean, std = np.zeros((self.shape[0], 1)), np.ones((self.shape[0], 1))
-        m = ranks.allreduce(self.shape[1])
+        m = summed(ranks, self.shape[1])
         group = max(1, _READ_BYTES // (8 * self.shape[1] or 1))
         rows = self.numeric_rows
 
@@ -270,7 +271,7 @@ class CompactX:
 
         mean[rows], std[rows] = shared_mean_and_std(blocks, len(rows), max(m, 1), ranks)
         for r, (offset, K) in zip(self.codes.T, self.blocks, strict=True):
-            p = ranks.allreduce(np.bincount(r[r >= 0] - offset, minlength=K)) / max(m, 1)
+            p = summed(ranks, np.bincount(r[r >= 0] - offset, minlength=K)) / max(m, 1)
             mean[offset : offset + K, 0] = p
             std[offset : offset + K, 0] = np.where(p * (1 - p) > 0, np.sqrt(p * (1 - p)), 1.0)
         return mean, std

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..base.checks import check_targets
 from .datasets import Dataset
+from .shared_stats import summed
 
 _KEYS = ("x_mean", "x_std", "y_mean", "y_std")
 
@@ -60,12 +61,12 @@ def shared_mean_and_std(blocks, n: int, m: int, ranks, scale=None):
         for start, rows in blocks():
             for i, row in enumerate(rows, start):
                 sums[i] = (row / scale[i]).sum()
-        mean = ranks.allreduce(sums) / m
+        mean = summed(ranks, sums) / m
         for start, rows in blocks():
             for i, row in enumerate(rows, start):
                 deviation = row / scale[i] - mean[i]
                 squares[i] = np.square(deviation, out=deviation).sum()
-        std = np.sqrt(ranks.allreduce(squares) / m)
+        std = np.sqrt(summed(ranks, squares) / m)
     if not (np.isfinite(mean).all() and np.isfinite(std).all()) and not scaled:
         # squares that overflow (|a| > 1e154): the statistics of a / max|a|, scaled back
         peaks = np.zeros(n)
@@ -122,7 +123,7 @@ class Preparation:
         if Y_train is not None and ranks is None:
             y_mean, y_std = mean_and_std(Y_train)
         elif Y_train is not None:
-            m = ranks.allreduce(Y_train.shape[1])
+            m = summed(ranks, Y_train.shape[1])
             y_mean, y_std = shared_mean_and_std(lambda: [(0, Y_train)], len(Y_train), m, ranks)
         return cls(x_mean, x_std, y_mean, y_std)
 

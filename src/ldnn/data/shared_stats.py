@@ -25,10 +25,29 @@ from .tables import Text
 _SIGN = np.uint64(1 << 63)
 
 
+def summed(ranks, value):
+    """``value`` (a number or an array) added up over the MPI ``ranks``, in rank order,
+    so that the sum is the same on every rank and in every run; each rank calls it at
+    the same point."""
+    parts = ranks.allgather(value)
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def order_keys(values: np.ndarray) -> np.ndarray:
+    """float64 values as uint64 keys in the numbers' order (-0.0 as 0.0; no NaN)."""
+    return _keys(np.asarray(values, dtype=np.float64))
+
+
 def _keys(values: np.ndarray) -> np.ndarray:
     """float64 values as uint64 keys in the numbers' order (-0.0 as 0.0; no NaN)."""
-    bits = (values + 0.0).view(np.uint64)  # (+ 0.0 turns -0.0 into 0.0)
-    return np.where(bits & _SIGN, ~bits, bits | _SIGN)
+    bits = (values + 0.0).view(np.uint64)  # (+ 0.0 turns -0.0 into 0.0; a copy)
+    negative = bits >= _SIGN
+    np.invert(bits, out=bits, where=negative)  # in place: no temporaries of the values
+    np.bitwise_or(bits, _SIGN, out=bits, where=~negative)
+    return bits
 
 
 def _value(key: int) -> float:

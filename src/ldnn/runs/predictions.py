@@ -19,7 +19,7 @@ from ..core.metrics import (
 from ..data.info import complete_info
 from ..data.preparation import Preparation
 from ..data.tables import Text
-from ..errors import ConfigurationError, InvalidValueError
+from ..errors import ConfigurationError
 
 
 def model_info(network) -> dict:
@@ -48,33 +48,6 @@ def score_outputs(AL, Y, info: dict, threshold: float | None = None) -> dict:
     if threshold is not None:
         raise ConfigurationError("--threshold is for classifiers; this model is a regression")
     return regression_scores(*in_target_units(AL, Y, info))
-
-
-def gathered_outputs(network, X, Y, ranks):
-    """(A[L], Y) of a part that MPI ``ranks`` hold together (X, Y: this rank's columns),
-    on rank 0 in rank order, and None on the others: every rank calls it at once. Each
-    rank computes its own outputs; the part's are its ranks' side by side.
-
-    Raises
-    ------
-    InvalidValueError
-        On rank 0, when the outputs overflowed on any rank (its message).
-    """
-    AL, error = np.empty((network.layer_dims[-1], 0)), None
-    if X.shape[1]:
-        try:
-            AL = network.predict_proba(X)
-        except InvalidValueError as overflow:
-            error = str(overflow)
-    every = ranks.gather((AL, np.asarray(Y), error), root=0)
-    if every is None:
-        return None
-    errors = [e for _, _, e in every if e is not None]
-    if errors:
-        raise InvalidValueError(errors[0])
-    return np.concatenate([a for a, _, _ in every], axis=1), np.concatenate(
-        [y for _, y, _ in every], axis=1
-    )
 
 
 def in_target_units(AL, Y, info: dict) -> tuple[np.ndarray, np.ndarray]:

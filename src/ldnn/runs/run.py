@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data.class_weights import class_weights
 from ..data.hash_split import validation_held_out
+from ..data.shared_stats import summed
 from ..errors import ConfigurationError, DivergenceWarning, InvalidValueError, ModelFileError
 from ..io import atomic_write_text, csv_text, dumps_toml
 from ..io.tables import printable
@@ -32,11 +33,12 @@ from ..training.history import History
 from . import members as ensemble
 from .config import data_and_network, ensemble_size, from_file, resolved
 from .folders import CHECKPOINT, RunFolder
-from .predictions import gathered_outputs, score_outputs
+from .predictions import score_outputs
 from .provenance import FILE as PROVENANCE
 from .provenance import provenance
 from .run_callbacks import Checkpoints, WatchTestCost
 from .run_pictures import run_pictures
+from .shared_scores import shared_scores
 
 MODEL_FILE = "model.npz"
 CONFIG_FILE = "config.toml"
@@ -304,42 +306,49 @@ class TrainingRun:
     def interrupted(self) -> bool:
         return self.history is not None and self.history.stop_reason == "interrupted"
 
-    def outputs(self, part: str):
-        """(A[L], Y) of the ``part`` ("train" or "test"). Where MPI ranks hold the parts
-        together (``Dataset.ranks``) every rank calls it at once, and rank 0 gets the
-        whole part's (the others None).
-
-        Raises
-        ------
-        InvalidValueError
-            When the outputs overflow (on rank 0, on any rank's examples).
-        """
-        data = self.dataset
-        X, Y = (data.X_train, data.Y_train) if part == "train" else (data.X_test, data.Y_test)
-        if data.ranks is None:
-            return self.network.predict_proba(X), Y
-        return gathered_outputs(self.network, X, Y, data.ranks)
-
-    def send_outputs(self) -> None:
-        """What a rank other than 0 does while rank 0 scores the parts: its outputs."""
-        for part in ("train", "test") if self.dataset.X_test is not None else ("train",):
+    def part_scores(self) -> dict:
+        """Each part's scores ({"train": ..., "test": ...}), its outputs (A[L], Y) kept for
+        the pictures. Where MPI ranks hold the parts together (``Dataset.ranks``), every
+        rank calls it at once, each computing its own examples' outputs, and the scores
+        are summed across the ranks (:mod:`ldnn.runs.shared_scores`: rank 0 gets them,
+        the others None); the outputs kept are this rank's. A test part whose outputs
+        overflow gets its error instead."""
+        data, scores = self.dataset, {}
+        self.kept_outputs = {}
+        for part in ("train", "test") if data.X_test is not None else ("train",):
+            X, Y = (data.X_train, data.Y_train) if part == "train" else (data.X_test, data.Y_test)
             try:
-                self.outputs(part)
-            except InvalidValueError:  # (rank 0 says it)
-                pass
+                self.kept_outputs[part] = AL, Y = self._outputs(X), Y
+                if data.ranks is None:
+                    scores[part] = score_outputs(AL, Y, self.info)
+                else:
+                    scores[part] = shared_scores(AL, Y, self.info, data.ranks)
+            except InvalidValueError as error:  # outputs overflow on the test part
+                if part == "train":
+                    raise
+                scores[part] = {"m": data.m_test, "error": str(error)}
+        return scores
+
+    def _outputs(self, X):
+        """A[L] of X; where ranks hold the part together, an overflow on any rank raises
+        on every rank (they agree before going on)."""
+        ranks = self.dataset.ranks
+        if ranks is None:
+            return self.network.predict_proba(X)
+        AL, error = np.empty((self.network.layer_dims[-1], 0)), None
+        try:
+            AL = self.network.predict_proba(X) if X.shape[1] else AL
+        except InvalidValueError as overflow:
+            error = str(overflow)
+        said = [e for e in ranks.allgather(error) if e is not None]
+        if said:
+            raise InvalidValueError(said[0])
+        return AL
 
     def scores(self) -> dict:
         """metrics.json's scores: each part's, then how training ended."""
-        data, history = self.dataset, self.history
-        # (each part's outputs kept for the pictures, which draw them)
-        self.kept_outputs = {"train": self.outputs("train")}
-        scores = {"train": score_outputs(*self.kept_outputs["train"], self.info)}
-        if data.X_test is not None:
-            try:
-                self.kept_outputs["test"] = self.outputs("test")
-                scores["test"] = score_outputs(*self.kept_outputs["test"], self.info)
-            except InvalidValueError as error:  # outputs overflow on the test part
-                scores["test"] = {"m": data.m_test, "error": str(error)}
+        history = self.history
+        scores = self.part_scores()
         metrics = {
             **scores,
             "validation": validation_scores(history),
@@ -450,7 +459,7 @@ def _check_validation_part(held: int, kept: int, fraction: float, ranks) -> None
     """Refuse a validation part held out by hash that is empty, or leaves no training
     examples (the counts of all ranks, where they hold the part together)."""
     if ranks is not None:
-        held, kept = ranks.allreduce(held), ranks.allreduce(kept)
+        held, kept = summed(ranks, held), summed(ranks, kept)
     if not held or not kept:
         raise ConfigurationError(
             f"validation_split {fraction} holds out {held} of the {held + kept} training "

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..base.backend import get_xp, to_device
 from ..core.losses import get_loss
 from ..core.metrics import cost_and_accuracy
+from ..data.shared_stats import summed
 
 #: By default a running run writes a checkpoint at the end of an epoch once this many
 #: seconds have passed since the last one, so that a long run always has a recent one.
@@ -35,7 +36,7 @@ class WatchTestCost:
         if self.m:
             cost = float(cost_and_accuracy(parameters, *self.data, self.activations, self.loss)[0])
         if self.ranks is not None:  # (1/m) sum of the costs: each rank's sum, added up
-            cost = self.ranks.allreduce(cost * self.m) / self.ranks.allreduce(self.m)
+            cost = summed(self.ranks, cost * self.m) / summed(self.ranks, self.m)
         self.costs.append(cost)
 
 

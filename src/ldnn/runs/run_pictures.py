@@ -76,7 +76,9 @@ def _regression_pictures(run, folder: Path, scores: dict) -> list[str]:
     name = "test" if tested else "training"
     predicted, actual = in_target_units(*run.kept_outputs["test" if tested else "train"], info)
     names = [info["target"]] if info.get("target") and len(actual) == 1 else ()
-    where = f"{run.raw.name} ({name} part, m = {actual.shape[1]})"
+    # (where MPI ranks hold the part together, rank 0's examples of it)
+    rank = ", rank 0's examples" if run.raw.ranks else ""
+    where = f"{run.raw.name} ({name} part{rank}, m = {actual.shape[1]})"
     plots.predicted_vs_actual(
         actual,
         predicted,
