@@ -26,7 +26,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 pacsv = pytest.importorskip("pyarrow.csv")
 
 TRAIN = ["--layers", "8", "--batch-size", "32", "--epochs", "4", "--dtype", "float64"]
-TRAIN += ["--optimizer", "adam", "--lr", "0.01", "--ensemble", "1", "--no-plots"]
+TRAIN += ["--optimizer", "adam", "--lr", "0.01", "--ensemble", "1", "--no-plots", "--threads", "1"]
 
 
 def regression_table(m: int, seed: int = 4) -> dict:

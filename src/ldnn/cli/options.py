@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.hash_split import SPLIT_METHODS
 from ..data.limits import LIMITS, format_size
 
 
@@ -227,7 +228,7 @@ def add_split_options(parser) -> None:
     data.add_argument("--split-seed", type=int, help="files: the seed of the test split")
     data.add_argument(
         "--split",
-        choices=("shuffle", "hash"),
+        choices=SPLIT_METHODS,
         help="files: shuffle (default: a seeded permutation of the rows, stratified by "
         "class) or hash (each row's part from a hash of its number, or of --split-key: "
         "stable as rows are added, and found by each rank for its own rows)",

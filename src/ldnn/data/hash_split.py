@@ -29,17 +29,21 @@ import hashlib
 
 import numpy as np
 
-from ..errors import DataFileError
+from ..errors import ConfigurationError, DataFileError
 from .limits import shown
 from .tables import Text
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: The [data] ``split`` setting's values (``--split``): a seeded permutation of all rows
+#: (:mod:`ldnn.data.split`), or a hash of each row (this module).
+SPLIT_METHODS = ("shuffle", "hash")
+
+_GOLDEN = 0x9E3779B97F4A7C15  # SplitMix64's increment, 2^64 / the golden ratio
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
 def mixed(keys: np.ndarray, seed: int) -> np.ndarray:
     """SplitMix64's finaliser of ``keys + (seed + 1) * golden``: 64 well-mixed bits a key."""
-    z = keys.astype(np.uint64) + np.uint64((seed + 1) * 0x9E3779B97F4A7C15 % (1 << 64))
+    z = keys.astype(np.uint64) + np.uint64((seed + 1) * _GOLDEN % (1 << 64))
     z = (z ^ (z >> np.uint64(30))) * _MIX1  # (uint64 products wrap, as the method wants)
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     return z ^ (z >> np.uint64(31))
@@ -66,6 +70,17 @@ def validation_held_out(keys: np.ndarray, fraction: float, seed: int) -> np.ndar
     """Which of the training part's rows (``keys``) its validation part holds out, by a
     hash too, with the training seed: u(key XOR a constant) < fraction."""
     return held_out(keys ^ _VALIDATION, fraction, seed)
+
+
+def check_training_part(kept: int, m: int, fraction: float) -> None:
+    """Refuse a test part that the hash made of every one of the m rows (``kept`` of
+    them are left for training)."""
+    if not kept:
+        raise ConfigurationError(
+            f"--test-split {fraction} leaves no training examples out of m = {m} "
+            "(--split hash holds each row out with that probability)",
+            field="test_split",
+        )
 
 
 def row_keys(first: int, count: int) -> np.ndarray:

@@ -7,6 +7,7 @@ import math
 
 from ..errors import InvalidValueError
 from .encoding import TableEncoding
+from .hash_split import SPLIT_METHODS
 from .limits import LIMITS, Limits
 
 
@@ -122,7 +123,7 @@ def check_info(info, n_features: int, n_outputs: int) -> None:
             and isinstance(split.get("test_split"), int | float)
             and isinstance(split.get("split_seed"), int)
             and isinstance(split.get("rows"), int)
-            and split.get("method", "shuffle") in ("shuffle", "hash")
+            and split.get("method", "shuffle") in SPLIT_METHODS
             and isinstance(split.get("key", ""), str),
             "split",
             "a table of test_split, split_seed and rows (and method shuffle or hash, key a "

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigurationError, DataFileError
+from ..errors import DataFileError
 from ..io import arrays_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding
 from .files import MAX_INTEGER_CLASSES, encode_targets
-from .hash_split import column_keys, held_out, row_keys
+from .hash_split import check_training_part, column_keys, held_out, row_keys
 from .limits import Limits, shown, shown_names
 from .rules import check_markers
 from .tables import Text
@@ -58,12 +58,7 @@ def local_dataset(source: str, data: dict, task, how: dict, spilled, read_as: st
     train, test = np.flatnonzero(~held), np.flatnonzero(held)
     counts = ranks.allgather((len(train), len(test)))
     totals = (sum(c[0] for c in counts), sum(c[1] for c in counts))
-    if not totals[0]:
-        raise ConfigurationError(
-            f"--test-split {test_split} leaves no training examples out of m = "
-            f"{spilled.rows_total} (--split hash holds each row out with that probability)",
-            field="test_split",
-        )
+    check_training_part(totals[0], spilled.rows_total, test_split)
     before = counts[: ranks.Get_rank()]
     offsets = (sum(c[0] for c in before), sum(c[1] for c in before))
     drop, keep = data.get("drop") or (), data.get("keep") or ()

@@ -32,7 +32,7 @@ from ..io import arrays_sha256, file_sha256
 from .datasets import Dataset
 from .encoding import TableEncoding
 from .files import encode_targets
-from .hash_split import column_keys, held_out, row_keys
+from .hash_split import SPLIT_METHODS, check_training_part, column_keys, held_out, row_keys
 from .limits import LIMITS, Limits, available_memory, format_size, shown, shown_names
 from .rules import check_markers
 from .split import split_indices
@@ -102,11 +102,6 @@ def _split_settings(data: dict) -> tuple[float, int]:
     return float(test_split), split_seed
 
 
-#: The [data] ``split`` setting's values (``--split``): a seeded permutation of all rows
-#: (:mod:`ldnn.data.split`), or a hash of each row (:mod:`ldnn.data.hash_split`).
-SPLIT_METHODS = ("shuffle", "hash")
-
-
 def _split_method(data: dict) -> tuple[str, str]:
     """(the split's method, its key column or ""), checked."""
     method, key = data.get("split") or "shuffle", data.get("split_key") or ""
@@ -138,12 +133,7 @@ def split_rows(
     if method == "hash":
         held = held_out(_split_keys(columns, key, m), test_split, split_seed)
         train, test = np.flatnonzero(~held), np.flatnonzero(held)
-        if not train.size:
-            raise ConfigurationError(
-                f"--test-split {test_split} leaves no training examples out of m = {m} "
-                "(--split hash holds each row out with that probability)",
-                field="test_split",
-            )
+        check_training_part(train.size, m, test_split)
     else:
         train, test = split_indices(
             m, test_split, split_seed, stratify=stratify, name="--test-split"

@@ -138,10 +138,6 @@ class SpilledTable:
     def columns(self) -> Columns:
         return Columns(OnDisk(self, self.names), self.source)
 
-    def here(self, names, rows=None) -> Columns:
-        """The columns ``names`` of this rank's own rows (at ``rows`` of them)."""
-        return Columns(OnDisk(self, names, rows, True), self.source)
-
     def part(self, encoding: TableEncoding, rows: np.ndarray, here: bool = False) -> CompactX:
         """X of the examples ``rows`` (in that order), its numbers written to disk and
         read back a mini-batch at a time (see the module). With ``here`` (on ranks),
